@@ -1,0 +1,1 @@
+"""Inference only, Qt-free: model specs, checkpoint loading, quantization, memory planning, generation."""

@@ -1,0 +1,107 @@
+"""Choosing VAE decode tiles from a memory budget.
+
+The decoder's peak memory grows with the number of output voxels it handles at once. We estimate the peak
+of one tile from the decoder's channel widths (the widest activation at each resolution, times a factor for
+the input, output and residual tensors alive together) and shrink the tile until it fits the budget.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+# Input, output and residual copies of the widest activation at a stage, plus conv workspace.
+LIVE_TENSOR_FACTOR = 4.0
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    tile_height: int        # pixels
+    tile_width: int         # pixels
+    tile_frames: int        # frames
+    overlap: int            # pixels blended between spatial tiles
+    frame_overlap: int      # frames blended between temporal tiles
+    estimated_peak_bytes: int
+
+    def tiled(self, height: int, width: int, frames: int) -> bool:
+        return height > self.tile_height or width > self.tile_width or frames > self.tile_frames
+
+
+def decoder_bytes_per_voxel(vae_config: dict, dtype_bytes: int) -> float:
+    """Peak bytes per output voxel (pixel x frame), from the decoder's widths at each resolution."""
+    patch = int(vae_config.get("patch_size", 4))
+    channels = list(reversed(vae_config.get("decoder_block_out_channels", (256, 512, 1024))))
+    factors = list(vae_config.get("upsample_factor", (2, 2, 2)))
+    kinds = list(vae_config.get("upsample_type", ("spatiotemporal",) * len(channels)))
+    # Work backwards from the output: volume of each stage relative to the output volume.
+    stages = []
+    volume = 1.0 / (patch * patch)   # the decoder's last conv works at 1/patch^2 of the output pixels
+    width_out = channels[-1] // factors[-1] if channels else 128
+    stages.append(width_out * volume)
+    for ch, kind in zip(reversed(channels), reversed(kinds), strict=False):
+        shrink = {"spatial": 4, "temporal": 2, "spatiotemporal": 8}.get(kind, 8)
+        stages.append(ch * volume)      # activation entering this upsampler (at the finer volume after it)
+        volume /= shrink
+    return max(stages) * dtype_bytes * LIVE_TENSOR_FACTOR
+
+
+def available_memory(device: torch.device) -> int:
+    """Free memory on `device` in bytes (free VRAM on CUDA, available RAM otherwise)."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
+
+
+def plan_tiles(vae_config: dict, height: int, width: int, frames: int, budget_bytes: int,
+               dtype_bytes: int, spatial_factor: int = 32, temporal_factor: int = 8) -> TilePlan:
+    """The largest tiles whose estimated decode peak fits `budget_bytes` (whole clip if it fits)."""
+    per_voxel = decoder_bytes_per_voxel(vae_config, dtype_bytes)
+    tile_h, tile_w, tile_f = height, width, frames
+    min_side = max(spatial_factor * 4, 128)
+
+    def peak(h: int, w: int, f: int) -> int:
+        return int(per_voxel * h * w * f)
+
+    # Shrink time first (cheap seams, blended), then the longer spatial side, down to sensible minimums.
+    while peak(tile_h, tile_w, tile_f) > budget_bytes:
+        if tile_f > 2 * temporal_factor + 1:
+            tile_f = max(2 * temporal_factor, (tile_f // 2) // temporal_factor * temporal_factor)
+        elif max(tile_h, tile_w) > min_side:
+            if tile_h >= tile_w:
+                tile_h = max(min_side, (tile_h // 2) // spatial_factor * spatial_factor)
+            else:
+                tile_w = max(min_side, (tile_w // 2) // spatial_factor * spatial_factor)
+        else:
+            break
+    overlap = spatial_factor * 2 if (tile_h < height or tile_w < width) else 0
+    frame_overlap = temporal_factor if tile_f < frames else 0
+    return TilePlan(tile_h, tile_w, tile_f, overlap, frame_overlap, peak(tile_h, tile_w, tile_f))
+
+
+def apply_plan(vae, plan: TilePlan, height: int, width: int, frames: int) -> None:
+    """Configure diffusers' tiled decode on `vae` according to `plan` (or switch tiling off)."""
+    spatial = plan.tile_height < height or plan.tile_width < width
+    temporal = plan.tile_frames < frames
+    if spatial:
+        vae.enable_tiling(
+            tile_sample_min_height=plan.tile_height,
+            tile_sample_min_width=plan.tile_width,
+            tile_sample_stride_height=plan.tile_height - plan.overlap,
+            tile_sample_stride_width=plan.tile_width - plan.overlap,
+        )
+    else:
+        vae.use_tiling = False
+    vae.use_framewise_decoding = temporal
+    if temporal:
+        vae.tile_sample_min_num_frames = plan.tile_frames
+        vae.tile_sample_stride_num_frames = plan.tile_frames - plan.frame_overlap
