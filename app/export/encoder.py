@@ -1,0 +1,588 @@
+"""Qt-free video file writer: numpy frames (+ optional audio) -> ProRes .mov / HEVC .mp4.
+
+Used by the headless CLI and the timeline exporter. See :func:`write_clip`.
+
+Guarantees
+----------
+* Atomic: the file is encoded to ``.<stem>.partial-<random><ext>`` next to the
+  destination and moved into place with :func:`os.replace` only after the container was
+  finalised. On any error or cancellation the temporary file is removed; an existing
+  destination file is only replaced on success.
+* Colour: R'G'B' -> Y'CbCr is done here with the BT.709 matrix and limited-range 10-bit
+  quantisation (:mod:`app.export.yuv`); the stream is tagged BT.709 / BT.709 / BT.709, tv.
+* Provenance: the container always carries ``ai_generated=true``, the model name, the
+  software name/version and an AI-generated statement in ``comment``/``description``.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import re
+import secrets
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from itertools import chain
+from pathlib import Path
+
+import av
+import numpy as np
+
+from app import __version__
+from app.errors import ExportCancelled, ExportError
+from app.export.formats import (
+    BT709,
+    RANGE_LIMITED,
+    DeliveryFormat,
+    check_encoders,
+    format_for_path,
+)
+from app.export.yuv import rgb_to_yuv_planes
+
+ProgressCallback = Callable[[int, int], None]
+
+SOFTWARE_NAME = f"AIPROD Studio {__version__}"
+MAX_FPS = 1000
+AUDIO_CHUNK = 4096
+_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
+# Some common NTSC-style rates are passed as rounded floats (23.976, 29.97, 59.94).
+_NTSC_BASES = (24, 30, 48, 60, 120)
+
+
+def write_clip(
+    path: str | os.PathLike[str],
+    frames: np.ndarray | Iterable[np.ndarray],
+    fps: Fraction | float | int | str,
+    audio: np.ndarray | None = None,
+    sample_rate: int | None = None,
+    metadata: Mapping[str, object] | None = None,
+    on_progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    *,
+    frame_count: int | None = None,
+) -> Path:
+    """Encode ``frames`` (and ``audio``) to ``path`` and return the final path.
+
+    Args:
+        path: destination; ``.mov`` (ProRes 422 HQ + PCM s24le) or ``.mp4``
+            (HEVC Main 10 ``hvc1`` + AAC). Existing files are replaced on success.
+        frames: ``[F, H, W, 3]`` float (display-referred Rec.709 R'G'B', clipped to 0..1)
+            or uint8 (0..255) array, or an iterable of ``[H, W, 3]`` frames together
+            with ``frame_count`` (iterables are consumed lazily; at most ``frame_count``
+            frames are taken).
+        fps: frame rate; a :class:`~fractions.Fraction` (``Fraction(24000, 1001)``), an
+            int, a float (23.976 / 29.97 / 59.94 are mapped to the exact NTSC rates) or a
+            string such as ``"24000/1001"``.
+        audio: optional float ``[channels, samples]`` (1-D = mono) in -1..1, 1 or 2
+            channels, encoded exactly as given (no padding or trimming to the video).
+        sample_rate: audio sample rate in Hz (required with ``audio``; kept as is).
+        metadata: provenance tags (``model``, ``checkpoint``, ``seed``, ``prompt``,
+            ``software`` ...). ``ai_generated=true`` is always written.
+        on_progress: called as ``on_progress(done_frames, total_frames)`` after each frame.
+        cancel: when set, the export stops at the next frame with :class:`ExportCancelled`.
+        frame_count: number of frames, required for iterables without ``len()``.
+
+    Raises:
+        ExportError: preflight or encoding failure (message says what to change).
+        ExportCancelled: ``cancel`` was set; nothing was written.
+    """
+    dest = Path(os.fspath(path)).expanduser().absolute()
+    fmt = format_for_path(dest)
+    _check_destination(dest)
+    check_encoders(fmt)
+    rate = normalise_fps(fps)
+    sound = _prepare_audio(audio, sample_rate, fmt)
+    tags = build_metadata(metadata)
+    _raise_if_cancelled(cancel, dest)
+
+    # Creating the temporary file is the writability check (os.access lies for root).
+    tmp = _reserve_temp(dest)
+    try:
+        source = _FrameSource.open(frames, frame_count)
+        _check_frame_size(fmt, source.width, source.height)
+        _check_free_space(dest, fmt, source, rate, sound)
+        _raise_if_cancelled(cancel, dest)
+        _encode(tmp, fmt, source, rate, sound, tags, on_progress, cancel, dest)
+        _raise_if_cancelled(cancel, dest)
+        _fsync(tmp)
+        os.replace(tmp, dest)
+    except BaseException as exc:
+        _remove_quietly(tmp)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise _disk_full(dest) from exc
+        raise
+    return dest
+
+
+# --------------------------------------------------------------------------- preflight
+
+
+def preflight_destination(
+    path: str | os.PathLike[str],
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    frame_count: int | None = None,
+    fps: Fraction | float | int | str | None = None,
+    audio_channels: int = 0,
+    sample_rate: int = 0,
+) -> DeliveryFormat:
+    """Check ``path`` before spending minutes generating: call this first, then write_clip.
+
+    Always checks the extension, the destination folder (exists, is a folder, a file can
+    really be created in it) and that the encoders exist. When ``width``/``height`` are
+    given it also checks the frame size for the format's chroma subsampling, and when
+    ``frame_count`` and ``fps`` are given as well, the free disk space estimate.
+    Creates nothing that outlives the call. Returns the :class:`DeliveryFormat`.
+    """
+    dest = Path(os.fspath(path)).expanduser().absolute()
+    fmt = format_for_path(dest)
+    _check_destination(dest)
+    check_encoders(fmt)
+    _remove_quietly(_reserve_temp(dest))
+    if width is not None and height is not None:
+        _check_frame_size(fmt, width, height)
+        if frame_count is not None and fps is not None:
+            rate = normalise_fps(fps)
+            needed = fmt.estimate_bytes(width, height, frame_count, float(rate), audio_channels, sample_rate)
+            _require_free_space(dest, needed)
+    return fmt
+
+
+def normalise_fps(fps: Fraction | float | int | str) -> Fraction:
+    """Return ``fps`` as an exact Fraction, or raise ExportError."""
+    if isinstance(fps, bool):
+        raise ExportError(f"Frame rate must be a number such as 24 or 24000/1001, got {fps!r}.")
+    try:
+        if isinstance(fps, Fraction):
+            rate = fps
+        elif isinstance(fps, int):
+            rate = Fraction(fps)
+        elif isinstance(fps, str):
+            rate = Fraction(fps.strip())
+        else:
+            value = float(fps)
+            if not math.isfinite(value):
+                raise ValueError(value)
+            rate = Fraction(value).limit_denominator(1001)
+            for base in _NTSC_BASES:
+                ntsc = Fraction(base * 1000, 1001)
+                if abs(value - float(ntsc)) < 0.0015:
+                    rate = ntsc
+                    break
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise ExportError(f"Frame rate must be a number such as 24 or 24000/1001, got {fps!r}.") from None
+    if not 0 < rate <= MAX_FPS:
+        raise ExportError(f"Frame rate must be between 0 and {MAX_FPS} fps, got {float(rate):g}.")
+    return rate
+
+
+def _check_destination(dest: Path) -> None:
+    folder = dest.parent
+    if not folder.exists():
+        raise ExportError(
+            f"The destination folder '{folder}' does not exist. Create it or choose another location."
+        )
+    if not folder.is_dir():
+        raise ExportError(f"Cannot save into '{folder}': it is a file, not a folder. Choose a folder.")
+    if dest.is_dir():
+        raise ExportError(f"'{dest}' is a folder. Give a file name ending in {dest.suffix or '.mov'}.")
+
+
+def _check_frame_size(fmt: DeliveryFormat, width: int, height: int) -> None:
+    if width < 2 or height < 2:
+        raise ExportError(f"Frames must be at least 2x2 pixels, got {width}x{height}.")
+    odd_w = fmt.even_width and width % 2
+    odd_h = fmt.even_height and height % 2
+    if odd_w or odd_h:
+        needs = "width and height" if fmt.even_height else "width"
+        chroma = "4:2:0" if fmt.even_height else "4:2:2"
+        fixed = f"{width - width % 2}x{height - (height % 2 if fmt.even_height else 0)}"
+        raise ExportError(
+            f"{fmt.label} needs an even {needs} ({chroma} chroma), but the frames are "
+            f"{width}x{height}. Crop or pad them, e.g. to {fixed}."
+        )
+
+
+@dataclass(frozen=True)
+class _Audio:
+    samples: np.ndarray  # float32 [channels, n], C-contiguous, clipped to -1..1
+    sample_rate: int
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def layout(self) -> str:
+        return "mono" if self.channels == 1 else "stereo"
+
+
+def _prepare_audio(audio: np.ndarray | None, sample_rate: int | None, fmt: DeliveryFormat) -> _Audio | None:
+    if audio is None:
+        return None
+    if not isinstance(audio, np.ndarray):
+        raise ExportError(f"Audio must be a numpy array [channels, samples], got {type(audio).__name__}.")
+    if not np.issubdtype(audio.dtype, np.floating):
+        hint = " (divide int16 PCM by 32768)" if audio.dtype == np.int16 else ""
+        raise ExportError(f"Audio must be float32 samples in -1..1, got dtype {audio.dtype}{hint}.")
+    data = audio[np.newaxis, :] if audio.ndim == 1 else audio
+    if data.ndim != 2 or data.shape[0] not in (1, 2):
+        hint = ""
+        if data.ndim == 2 and data.shape[1] in (1, 2):
+            hint = " It looks like [samples, channels]; pass audio.T instead."
+        raise ExportError(
+            f"Audio must be [channels, samples] with 1 (mono) or 2 (stereo) channels, "
+            f"got shape {audio.shape}.{hint}"
+        )
+    if data.shape[1] == 0:
+        raise ExportError("The audio has no samples. Pass audio=None for a silent clip.")
+    if not np.all(np.isfinite(data)):
+        raise ExportError("The audio contains NaN or infinite samples.")
+    if sample_rate is None:
+        raise ExportError("Audio was given without sample_rate; pass the rate in Hz (e.g. 24000).")
+    if (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, (int, float, np.integer, np.floating))
+        or not math.isfinite(sample_rate)
+        or int(sample_rate) != sample_rate
+        or sample_rate <= 0
+    ):
+        raise ExportError(f"Audio sample_rate must be a positive whole number of Hz, got {sample_rate!r}.")
+    rate = int(sample_rate)
+    allowed = av.Codec(fmt.audio_codec, "w").audio_rates
+    if allowed and rate not in allowed:
+        rates = ", ".join(str(r) for r in sorted(allowed))
+        raise ExportError(
+            f"{fmt.label} cannot store audio at {rate} Hz ({fmt.audio_codec} supports "
+            f"{rates}). Resample the audio, or export to .mov (PCM accepts any rate)."
+        )
+    if rate > 384_000:
+        raise ExportError(f"Audio sample_rate {rate} Hz is too high (max 384000 Hz).")
+    samples = np.ascontiguousarray(np.clip(data, -1.0, 1.0), dtype=np.float32)
+    return _Audio(samples=samples, sample_rate=rate)
+
+
+def build_metadata(metadata: Mapping[str, object] | None) -> dict[str, str]:
+    """Container tags from caller ``metadata`` plus the mandatory provenance tags."""
+    tags: dict[str, str] = {}
+    for key, value in (metadata or {}).items():
+        if not isinstance(key, str) or not _KEY_RE.match(key):
+            raise ExportError(
+                f"Metadata key {key!r} is not allowed; use letters, digits, '_', '.' or '-' "
+                f"starting with a letter."
+            )
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = str(value)
+        tags[key] = text.replace("\x00", "")
+
+    model = tags.get("model") or tags.get("model_name") or "unknown"
+    software = tags.get("software") or SOFTWARE_NAME
+    statement = f"AI-generated video. Model: {model}"
+    if tags.get("checkpoint"):
+        statement += f" (checkpoint {tags['checkpoint']})"
+    statement += f". Created with {software}."
+
+    tags["ai_generated"] = "true"
+    tags["model"] = model
+    tags["software"] = software
+    user_comment = tags.get("comment")
+    tags["comment"] = f"{statement} {user_comment}" if user_comment else statement
+    tags.setdefault("description", statement)
+    return tags
+
+
+def _check_free_space(
+    dest: Path, fmt: DeliveryFormat, source: _FrameSource, rate: Fraction, sound: _Audio | None
+) -> None:
+    needed = fmt.estimate_bytes(
+        source.width,
+        source.height,
+        source.total,
+        float(rate),
+        sound.channels if sound else 0,
+        sound.sample_rate if sound else 0,
+    )
+    if sound is not None:  # audio longer than the video still has to fit
+        extra = sound.samples.shape[1] / sound.sample_rate - source.total / float(rate)
+        if extra > 0:
+            needed += int(fmt.audio_bits_per_second(sound.channels, sound.sample_rate) * extra / 8)
+    _require_free_space(dest, needed)
+
+
+def _require_free_space(dest: Path, needed: int) -> None:
+    free = shutil.disk_usage(dest.parent).free
+    if free < needed:
+        raise ExportError(
+            f"Not enough free disk space in '{dest.parent}': this export needs about "
+            f"{_human_bytes(needed)} but only {_human_bytes(free)} is free. Free up space "
+            f"or choose another folder."
+        )
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover - unreachable
+
+
+def _disk_full(dest: Path) -> ExportError:
+    return ExportError(
+        f"The disk holding '{dest.parent}' ran out of space while writing '{dest.name}'. "
+        f"Free up space or choose another folder; nothing was written."
+    )
+
+
+def _ffmpeg_failure(exc: av.FFmpegError, what: str, dest: Path) -> ExportError:
+    if exc.errno == errno.ENOSPC:
+        return _disk_full(dest)
+    return ExportError(f"{what} '{dest.name}' failed in FFmpeg: {exc}")
+
+
+def _raise_if_cancelled(cancel: threading.Event | None, dest: Path) -> None:
+    if cancel is not None and cancel.is_set():
+        raise ExportCancelled(f"Export of '{dest.name}' was cancelled; no file was written.")
+
+
+# --------------------------------------------------------------------------- frames
+
+
+class _FrameSource:
+    """Validated, lazily consumed frames with a known count and size."""
+
+    def __init__(self, first: np.ndarray, rest: Iterator[np.ndarray], total: int) -> None:
+        self.height, self.width = int(first.shape[0]), int(first.shape[1])
+        self.total = total
+        self._iter = chain([first], rest)
+
+    @classmethod
+    def open(cls, frames: np.ndarray | Iterable[np.ndarray], frame_count: int | None) -> _FrameSource:
+        if isinstance(frames, np.ndarray):
+            if frames.ndim != 4:
+                raise ExportError(
+                    f"Frames must be an array of shape [frames, height, width, 3], got shape {frames.shape}."
+                )
+            total = int(frames.shape[0])
+            if frame_count is not None and frame_count != total:
+                raise ExportError(
+                    f"frame_count={frame_count} does not match the {total} frames in the array."
+                )
+            _check_dtype(frames.dtype, "Frames")
+            items: Iterator[np.ndarray] = iter(frames)
+        else:
+            if isinstance(frames, (str, bytes)) or not isinstance(frames, Iterable):
+                raise ExportError(
+                    f"Frames must be a numpy array or an iterable of [height, width, 3] "
+                    f"arrays, got {type(frames).__name__}."
+                )
+            if frame_count is None:
+                try:
+                    frame_count = len(frames)  # type: ignore[arg-type]
+                except TypeError:
+                    raise ExportError(
+                        "Frames were given as a stream without a length; pass frame_count=N."
+                    ) from None
+            total = frame_count
+            items = iter(frames)
+        if isinstance(total, bool) or not isinstance(total, (int, np.integer)) or total < 0:
+            raise ExportError(f"frame_count must be a whole number, got {total!r}.")
+        if total == 0:
+            raise ExportError("There are no frames to export (frame count is 0).")
+        try:
+            first = next(items)
+        except StopIteration:
+            raise ExportError(f"The frame source is empty, but frame_count={total} was given.") from None
+        first = _check_frame(first, 0, None)
+        return cls(first, items, int(total))
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        shape = (self.height, self.width, 3)
+        for index in range(self.total):
+            try:
+                frame = next(self._iter)
+            except StopIteration:
+                raise ExportError(
+                    f"The frame source ended after {index} frames, but {self.total} were "
+                    f"expected (frame_count)."
+                ) from None
+            yield frame if index == 0 else _check_frame(frame, index, shape)
+
+
+def _check_dtype(dtype: np.dtype, what: str) -> None:
+    if dtype != np.uint8 and not np.issubdtype(dtype, np.floating):
+        raise ExportError(f"{what} have dtype {dtype}; expected float32 RGB in 0..1 or uint8 RGB in 0..255.")
+
+
+def _check_frame(frame: object, index: int, shape: tuple[int, int, int] | None) -> np.ndarray:
+    arr = np.asarray(frame)
+    _check_dtype(arr.dtype, f"Frame {index} values")
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        hint = " Drop the alpha channel (frame[..., :3])." if arr.ndim == 3 and arr.shape[2] == 4 else ""
+        raise ExportError(f"Frame {index} has shape {arr.shape}; expected [height, width, 3] RGB.{hint}")
+    if shape is not None and arr.shape != shape:
+        raise ExportError(
+            f"Frame {index} is {arr.shape[1]}x{arr.shape[0]} but the clip is "
+            f"{shape[1]}x{shape[0]}; all frames must have the same size."
+        )
+    if arr.dtype != np.uint8 and not np.all(np.isfinite(arr)):
+        raise ExportError(f"Frame {index} contains NaN or infinite values.")
+    return arr
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def _reserve_temp(dest: Path) -> Path:
+    """Create the temporary file next to ``dest`` (this is also the writability check)."""
+    for _ in range(16):
+        tmp = dest.with_name(f".{dest.stem}.partial-{secrets.token_hex(4)}{dest.suffix}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise ExportError(
+                f"Cannot write to the folder '{dest.parent}' ({exc.strerror or exc}). "
+                f"Check its permissions or choose another folder."
+            ) from exc
+        os.close(fd)
+        return tmp
+    raise ExportError(f"Could not create a temporary file in '{dest.parent}'.")  # pragma: no cover
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError:  # pragma: no cover - best effort cleanup
+        pass
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _yuv_frame(
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray], pix_fmt: str, width: int, height: int
+) -> av.VideoFrame:
+    """Copy uint16 Y/Cb/Cr planes into a new planar 10-bit little-endian VideoFrame."""
+    frame = av.VideoFrame(width, height, pix_fmt)
+    for plane, data in zip(frame.planes, planes, strict=True):
+        if (plane.height, plane.width) != data.shape:  # pragma: no cover - internal bug guard
+            raise ExportError(f"internal error: plane {data.shape} vs {plane.height}x{plane.width}")
+        stride = plane.line_size // 2
+        view = np.frombuffer(plane, dtype="<u2", count=plane.height * stride)
+        view.reshape(plane.height, stride)[:, : plane.width] = data
+    frame.color_primaries = BT709
+    frame.color_trc = BT709
+    frame.colorspace = BT709
+    frame.color_range = RANGE_LIMITED
+    return frame
+
+
+def _encode(
+    tmp: Path,
+    fmt: DeliveryFormat,
+    source: _FrameSource,
+    rate: Fraction,
+    sound: _Audio | None,
+    tags: Mapping[str, str],
+    on_progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    dest: Path,
+) -> None:
+    frame_time = 1 / rate
+    try:
+        container = av.open(
+            str(tmp), mode="w", format=fmt.container_format, options=dict(fmt.container_options)
+        )
+    except av.FFmpegError as exc:
+        raise _ffmpeg_failure(exc, "Opening", dest) from exc
+
+    ok = False
+    try:
+        for key, value in tags.items():
+            container.metadata[key] = value
+
+        video = container.add_stream(fmt.video_codec, rate=rate)
+        video.width = source.width
+        video.height = source.height
+        video.pix_fmt = fmt.pix_fmt
+        video.time_base = frame_time
+        vcc = video.codec_context
+        vcc.time_base = frame_time
+        vcc.framerate = rate
+        vcc.profile = fmt.video_profile
+        vcc.color_primaries = BT709
+        vcc.color_trc = BT709
+        vcc.colorspace = BT709
+        vcc.color_range = RANGE_LIMITED
+        if fmt.codec_tag:
+            video.codec_tag = fmt.codec_tag
+        video.options = dict(fmt.video_options)
+
+        audio_stream = None
+        if sound is not None:
+            audio_stream = container.add_stream(fmt.audio_codec, rate=sound.sample_rate, layout=sound.layout)
+            audio_stream.codec_context.time_base = Fraction(1, sound.sample_rate)
+            if fmt.audio_bit_rate is not None:
+                audio_stream.bit_rate = fmt.audio_bit_rate[sound.channels]
+        audio_pos = 0
+
+        def feed_audio(until: int) -> None:
+            nonlocal audio_pos
+            assert sound is not None and audio_stream is not None
+            until = min(until, sound.samples.shape[1])
+            while audio_pos < until:
+                end = min(audio_pos + AUDIO_CHUNK, until)
+                chunk = np.ascontiguousarray(sound.samples[:, audio_pos:end])
+                aframe = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=sound.layout)
+                aframe.sample_rate = sound.sample_rate
+                aframe.time_base = Fraction(1, sound.sample_rate)
+                aframe.pts = audio_pos
+                container.mux(audio_stream.encode(aframe))
+                audio_pos = end
+
+        total = source.total
+        for index, rgb in enumerate(source):
+            planes = rgb_to_yuv_planes(rgb, fmt.chroma_subsampling)
+            vframe = _yuv_frame(planes, fmt.pix_fmt, source.width, source.height)
+            vframe.time_base = frame_time
+            vframe.pts = index
+            container.mux(video.encode(vframe))
+            if sound is not None:
+                # Interleave: audio up to the end time of this frame.
+                feed_audio(math.floor((index + 1) * frame_time * sound.sample_rate))
+            if on_progress is not None:
+                on_progress(index + 1, total)
+            if index + 1 < total:  # before asking the source for the next frame
+                _raise_if_cancelled(cancel, dest)
+
+        container.mux(video.encode(None))
+        if sound is not None and audio_stream is not None:
+            feed_audio(sound.samples.shape[1])
+            container.mux(audio_stream.encode(None))
+        ok = True
+    except av.FFmpegError as exc:
+        raise _ffmpeg_failure(exc, "Encoding", dest) from exc
+    finally:
+        try:
+            container.close()
+        except av.FFmpegError as exc:
+            if ok:  # finalising (trailer / faststart) failed: the file is not usable
+                raise _ffmpeg_failure(exc, "Finishing", dest) from exc
