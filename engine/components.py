@@ -160,7 +160,8 @@ def _component_files(folder: Path, name: str) -> list[Path]:
     return files
 
 
-def load_diffusers_folder(folder: str | Path, dtype: torch.dtype) -> ModelComponents:
+def load_diffusers_folder(folder: str | Path, dtype: torch.dtype,
+                          only: tuple[str, ...] | None = None) -> ModelComponents:
     """Load a diffusers-format LTX-2 folder offline: configs from each `config.json`, weights from safetensors."""
     folder = Path(folder)
     modules: dict[str, torch.nn.Module] = {}
@@ -177,6 +178,9 @@ def load_diffusers_folder(folder: str | Path, dtype: torch.dtype) -> ModelCompon
             raise CheckpointError(f"is not valid JSON ({exc})", path=config_path, component=name) from exc
         config = {k: v for k, v in config.items() if not k.startswith("_")}
         configs[name] = config
+        if only is not None and name not in only:
+            opened.extend(SafetensorsFile.open(file, component=name) for file in files)
+            continue
         state: dict[str, torch.Tensor] = {}
         for file in files:
             st = SafetensorsFile.open(file, component=name)

@@ -21,7 +21,7 @@ from diffusers.pipelines.ltx2 import LTX2ImageToVideoPipeline, LTX2Pipeline
 
 from engine import quantization as quant
 from engine.checkpoint import CheckpointLayout, detect_layout
-from engine.components import ModelComponents, load_diffusers_folder, load_official
+from engine.components import ModelComponents, build_skeleton, load_diffusers_folder, load_official
 from engine.errors import GenerationCancelled, OutOfMemoryError, RequestError
 from engine.request import GenerationRequest, GenerationResult, PreviewFrame
 from engine.text_encoder import TextEncoder, load_text_encoder
@@ -36,6 +36,51 @@ PREVIEW_BUDGET = 0.05
 
 ProgressCallback = Callable[[int, int], None]
 PreviewCallback = Callable[[PreviewFrame], None]
+
+
+# Layers that stay in full precision when the transformer is quantized: the input/output projections and the
+# timestep/caption embeddings are small and most sensitive to rounding.
+TRANSFORMER_KEEP_PRECISE = [
+    "proj_in", "proj_out", "audio_proj_in", "audio_proj_out", "*time_embed*", "*caption_projection*",
+    "av_cross_attn_*",
+]
+NON_TRANSFORMER = ("connectors", "vae", "audio_vae", "vocoder")
+
+
+def _loader(layout: CheckpointLayout):
+    return load_official if layout is CheckpointLayout.OFFICIAL_SINGLE_FILE else load_diffusers_folder
+
+
+def _load_components(path, layout: CheckpointLayout, dtype: torch.dtype, mode: str,
+                     cache: quant.QuantizedCache, device: torch.device) -> ModelComponents:
+    """Load every component; a quantized transformer comes from the cache when one exists for this file."""
+    load = _loader(layout)
+    if mode == "none":
+        return load(path, dtype)
+    components = load(path, dtype, only=NON_TRANSFORMER)
+    config = components.configs["transformer"]
+    components.transformer = _quantize_with_cache(
+        lambda: load(path, dtype, only=("transformer",)).transformer,
+        lambda: build_skeleton("transformer", config),
+        mode, cache, components.identity, "transformer", device, exclude=TRANSFORMER_KEEP_PRECISE)
+    return components
+
+
+def _quantize_with_cache(load_full, build_skeleton_fn, mode: str, cache: quant.QuantizedCache, identity: str,
+                         component: str, device: torch.device, exclude: list[str] | None = None):
+    """Requantize from the on-disk cache if possible; otherwise load, quantize and store for next time."""
+    skeleton = build_skeleton_fn()
+    if skeleton is not None and cache.load_into(skeleton, identity, mode, component, torch.device("cpu")):
+        log.info("%s: loaded %s weights from the quantization cache", component, mode)
+        return skeleton.eval().requires_grad_(False)
+    module = load_full()
+    log.info("%s: quantizing to %s (first launch for this checkpoint; cached afterwards)", component, mode)
+    quant.quantize_module(module, mode, exclude=exclude)
+    try:
+        cache.save(module, identity, mode, component)
+    except OSError as exc:  # a read-only or full cache folder must not stop generation
+        log.warning("could not write the quantization cache (%s); the next launch will quantize again", exc)
+    return module
 
 
 class _RecordingScheduler(FlowMatchEulerDiscreteScheduler):
@@ -144,19 +189,13 @@ class Engine:
 
         check_root(text_encoder)  # fail before spending minutes on the transformer
         layout = detect_layout(path)
-        if layout is CheckpointLayout.OFFICIAL_SINGLE_FILE:
-            components = load_official(path, dtype)
-        else:
-            components = load_diffusers_folder(path, dtype)
-        encoder = load_text_encoder(text_encoder, dtype)
         cache = quant.QuantizedCache(Path(cache_dir) if cache_dir else quant.default_cache_root())
-        if mode != "none":
-            components.transformer = quant.quantize_cached(
-                components.transformer, mode, cache, components.identity, "transformer", device)
+        components = _load_components(path, layout, dtype, mode, cache, device)
+        encoder = load_text_encoder(text_encoder, dtype)
         if te_mode != "none":
-            encoder.model = quant.quantize_cached(
-                encoder.model, te_mode, cache, components.identity + "-" + Path(str(text_encoder)).name,
-                "text_encoder", torch.device("cpu"))
+            encoder.model = _quantize_with_cache(
+                lambda: encoder.model, lambda: None, te_mode, cache,
+                f"{components.identity}-{Path(str(text_encoder)).resolve().name}", "text_encoder", device)
         return cls(components, encoder, device=device, dtype=dtype, quantization=mode,
                    vae_memory_budget=vae_memory_budget)
 
@@ -170,7 +209,7 @@ class Engine:
         device = torch.device(device) if device is not None else default_device()
         components = tiny_components(seed)
         if mode != "none":
-            components.transformer = quant.quantize_module_checked(components.transformer, mode)
+            quant.quantize_module(components.transformer, mode, exclude=TRANSFORMER_KEEP_PRECISE)
         return cls(components, tiny_text_encoder(seed), device=device, quantization=mode,
                    vae_memory_budget=vae_memory_budget, max_sequence_length=TINY_MAX_SEQUENCE,
                    model_name="tiny random LTX-2 (noise)")

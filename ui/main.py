@@ -1,0 +1,49 @@
+"""Composition root: `aiprod-studio` starts here."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+
+NO_DISPLAY_MESSAGE = (
+    "aiprod-studio: no display found; run `xvfb-run make run`, or use the headless `aiprod-cli` (see README)"
+)
+
+
+def display_available(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> bool:
+    """Whether Qt has somewhere to draw.
+
+    Only Linux needs the check: there Qt aborts with a core dump when no display server is reachable.
+    An explicit QT_QPA_PLATFORM (offscreen, xcb, wayland, ...) is the user's choice and is trusted.
+    """
+    if not platform.startswith("linux"):
+        return True
+    return any(environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    if not display_available():
+        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+        return 2
+
+    # Qt is imported only once we know it can start, so the no-display path stays a one-liner.
+    from PySide6.QtWidgets import QApplication
+
+    from app import __version__
+    from ui.main_window import MainWindow
+    from ui.theme import apply_dark_theme
+
+    app = QApplication(sys.argv if argv is None else argv)
+    app.setApplicationName("AIPROD Studio")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("AIPROD")
+    apply_dark_theme(app)
+
+    window = MainWindow()
+    window.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
