@@ -133,6 +133,16 @@ def _to_uint8(image: torch.Tensor) -> np.ndarray:
     return array.permute(1, 2, 0).cpu().numpy()
 
 
+def _fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
+    """Pad with silence or trim so the sound lasts exactly as long as the video.
+
+    The audio latent grid is 40 ms coarse, so the decoded waveform is up to a few tens of ms off.
+    """
+    if audio.shape[1] >= samples:
+        return audio[:, :samples]
+    return np.pad(audio, ((0, 0), (0, samples - audio.shape[1])))
+
+
 class Engine:
     """A loaded LTX-2 model ready to generate. Build it with `from_checkpoint` or `tiny`."""
 
@@ -324,7 +334,8 @@ class Engine:
         timings["total_s"] = time.perf_counter() - started
 
         frames_np = ((frames[0].float().clamp(-1, 1) + 1) / 2).permute(1, 2, 3, 0).cpu().numpy()
-        audio_np = waveform[0].float().clamp(-1, 1).cpu().numpy()
+        audio_np = _fit_length(waveform[0].float().clamp(-1, 1).cpu().numpy(),
+                               round(request.num_frames / request.fps * self.audio_sample_rate))
         return GenerationResult(
             frames=np.ascontiguousarray(frames_np, dtype=np.float32),
             audio=np.ascontiguousarray(audio_np, dtype=np.float32),

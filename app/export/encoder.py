@@ -17,6 +17,7 @@ Guarantees
 from __future__ import annotations
 
 import errno
+import json
 import math
 import os
 import re
@@ -280,6 +281,9 @@ def build_metadata(metadata: Mapping[str, object] | None) -> dict[str, str]:
             continue
         if isinstance(value, bool):
             text = "true" if value else "false"
+        elif isinstance(value, (dict, list, tuple)):
+            # Structured provenance (e.g. generation parameters) stays machine-readable.
+            text = json.dumps(value, sort_keys=True, default=str)
         else:
             text = str(value)
         tags[key] = text.replace("\x00", "")
