@@ -26,17 +26,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aiprod-cli", description="AIPROD Studio headless tools.")
     commands = parser.add_subparsers(dest="command", required=True)
     gen = commands.add_parser(
-        "generate", help="generate a clip with sound from a prompt",
+        "generate",
+        help="generate a clip with sound from a prompt",
         description="Generate a video clip with sound. .mov -> ProRes 422 HQ + PCM 24-bit; "
-                    ".mp4 -> H.265 Main10 + AAC. Sizes must be multiples of 32 and frame counts 8k+1.")
+        ".mp4 -> H.265 Main10 + AAC. Sizes must be multiples of 32 and frame counts 8k+1.",
+    )
     gen.add_argument("--prompt", required=True, help="what the shot shows and sounds like")
     gen.add_argument("--negative-prompt", default="", help="what to avoid")
-    gen.add_argument("--model", required=True,
-                     help="LTX-2 .safetensors file, diffusers folder, or 'tiny' (random weights: noise)")
+    gen.add_argument(
+        "--model",
+        required=True,
+        help="LTX-2 .safetensors file, diffusers folder, or 'tiny' (random weights: noise)",
+    )
     gen.add_argument("--text-encoder", help="local Gemma-3 folder (required unless --model tiny)")
     gen.add_argument("--image", help="start image for image-to-video")
-    gen.add_argument("--quant", default="none", choices=["none", "fp8", "int8", "int4"],
-                     help="transformer weight quantization (cached on disk after the first run)")
+    gen.add_argument(
+        "--quant",
+        default="none",
+        choices=["none", "fp8", "int8", "int4"],
+        help="transformer weight quantization (cached on disk after the first run)",
+    )
     gen.add_argument("--width", type=int)
     gen.add_argument("--height", type=int)
     gen.add_argument("--frames", type=int, help="frame count, 8k+1 (e.g. 121 = 5 s at 24 fps)")
@@ -65,10 +74,17 @@ class _Progress:
         def update(done: int, _total: int) -> None:
             if self.bar is None or self.bar.desc != label:
                 self.close()
-                self.bar = tqdm(total=total, desc=label, unit="step" if label == "denoise" else "frame",
-                                file=sys.stderr, leave=True, dynamic_ncols=True)
+                self.bar = tqdm(
+                    total=total,
+                    desc=label,
+                    unit="step" if label == "denoise" else "frame",
+                    file=sys.stderr,
+                    leave=True,
+                    dynamic_ncols=True,
+                )
             self.bar.n = done
             self.bar.refresh()
+
         return update
 
     def close(self) -> None:
@@ -78,6 +94,7 @@ class _Progress:
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
+    message = " ".join(str(message).split())  # one line, even for wrapped multi-line library errors
     print(f"aiprod-cli: error: {message}", file=sys.stderr)
     return code
 
@@ -85,39 +102,69 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
 def run_generate(args: argparse.Namespace) -> int:
     from app.errors import AppError, ExportCancelled
     from app.export import preflight_destination, write_clip
-    from engine import Engine, GenerationRequest
     from engine.errors import EngineError, GenerationCancelled, OutOfMemoryError
+    from engine.request import GenerationRequest  # light: torch and diffusers load after the input checks
 
     out = Path(args.out)
     preflight_destination(out)  # before minutes of generation, not after
     tiny = args.model == "tiny"
     defaults = TINY_DEFAULTS if tiny else MODEL_DEFAULTS
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    # `is None`, not `or`: an explicit 0 must be refused by validation, not silently replaced by a default.
+    chosen = {
+        name: defaults[name] if getattr(args, name) is None else getattr(args, name) for name in defaults
+    }
     request = GenerationRequest(
-        prompt=args.prompt, negative_prompt=args.negative_prompt,
-        width=args.width or defaults["width"], height=args.height or defaults["height"],
-        num_frames=args.frames or defaults["frames"], fps=args.fps, steps=args.steps or defaults["steps"],
-        guidance_scale=args.guidance, seed=seed, image=args.image, preview_every=0)
+        prompt=args.prompt,
+        negative_prompt=args.negative_prompt,
+        width=chosen["width"],
+        height=chosen["height"],
+        num_frames=chosen["frames"],
+        fps=args.fps,
+        steps=chosen["steps"],
+        guidance_scale=args.guidance,
+        seed=seed,
+        image=args.image,
+        preview_every=0,
+    )
+    try:
+        request.validate()  # LTX-2's 32-pixel / 8k+1 grid: refuse before minutes of model loading, not after
+    except EngineError as exc:
+        return _fail(str(exc))
     if args.image is not None and not Path(args.image).is_file():
         return _fail(f"start image {args.image} does not exist")
     progress = _Progress(not args.quiet)
     try:
+        from engine import Engine
+
         if tiny:
-            print("aiprod-cli: using the tiny random model: the output is noise (it tests the pipeline)",
-                  file=sys.stderr)
+            print(
+                "aiprod-cli: using the tiny random model: the output is noise (it tests the pipeline)",
+                file=sys.stderr,
+            )
             engine = Engine.tiny(device=args.device or "cpu", quantization=args.quant)
         else:
-            engine = Engine.from_checkpoint(args.model, text_encoder=args.text_encoder,
-                                            quantization=args.quant, device=args.device)
-        print(f"aiprod-cli: seed {seed}, {request.width}x{request.height}, {request.num_frames} frames "
-              f"at {request.fps:g} fps, {request.steps} steps", file=sys.stderr)
+            engine = Engine.from_checkpoint(
+                args.model, text_encoder=args.text_encoder, quantization=args.quant, device=args.device
+            )
+        print(
+            f"aiprod-cli: seed {seed}, {request.width}x{request.height}, {request.num_frames} frames "
+            f"at {request.fps:g} fps, {request.steps} steps",
+            file=sys.stderr,
+        )
         result = engine.generate(request, on_progress=progress.stage(request.steps, "denoise"))
         progress.close()
         metadata = dict(result.metadata)
         metadata["prompt"] = request.prompt
-        written = write_clip(out, result.frames, request.fps, audio=result.audio,
-                             sample_rate=result.sample_rate, metadata=metadata,
-                             on_progress=progress.stage(len(result.frames), "encode"))
+        written = write_clip(
+            out,
+            result.frames,
+            request.fps,
+            audio=result.audio,
+            sample_rate=result.sample_rate,
+            metadata=metadata,
+            on_progress=progress.stage(len(result.frames), "encode"),
+        )
         progress.close()
     except (GenerationCancelled, ExportCancelled):
         progress.close()

@@ -1,7 +1,8 @@
 """AIPROD Studio inference engine: LTX-2 through diffusers, Qt-free.
 
     from engine import Engine, GenerationRequest
-    engine = Engine.from_checkpoint("ltx-2-19b-dev.safetensors", text_encoder="gemma-3-12b-it", quantization="fp8")
+    engine = Engine.from_checkpoint("ltx-2-19b-dev.safetensors", text_encoder="gemma-3-12b-it",
+                                    quantization="fp8")
     result = engine.generate(GenerationRequest(prompt="a cat on a beach"), on_progress=print)
 
 The engine never contacts a model hub: configs come from the checkpoint file or the package.

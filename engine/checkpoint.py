@@ -23,8 +23,21 @@ PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle")
 # A safetensors header is JSON; anything this large is a damaged or hostile file, not a model.
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 _DTYPES = {
-    "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
-    "F8_E4M3": 1, "F8_E5M2": 1, "U16": 2, "U32": 4, "U64": 8,
+    "F64": 8,
+    "F32": 4,
+    "F16": 2,
+    "BF16": 2,
+    "I64": 8,
+    "I32": 4,
+    "I16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "U16": 2,
+    "U32": 4,
+    "U64": 8,
 }
 
 
@@ -38,7 +51,7 @@ def refuse_pickle(path: Path) -> None:
     convert_hint = (
         "pickle checkpoints can run arbitrary code when loaded, so AIPROD Studio only reads .safetensors. "
         "Convert it once in a trusted environment, e.g. "
-        "`python -c \"import torch, safetensors.torch as st; "
+        '`python -c "import torch, safetensors.torch as st; '
         "st.save_file(torch.load('IN', weights_only=True), 'OUT.safetensors')\"`, "
         "or download the .safetensors release of the model."
     )
@@ -75,22 +88,28 @@ class SafetensorsFile:
         with path.open("rb") as handle:
             prefix = handle.read(8)
             if len(prefix) < 8:
-                raise CheckpointError("is empty or truncated (no safetensors header)", path=path,
-                                      component=component)
+                raise CheckpointError(
+                    "is empty or truncated (no safetensors header)", path=path, component=component
+                )
             (header_len,) = struct.unpack("<Q", prefix)
             if header_len <= 1 or header_len > MAX_HEADER_BYTES or 8 + header_len > stat.st_size:
                 raise CheckpointError(
                     "is not a valid safetensors file (header length does not fit the file; "
-                    "the download may be incomplete)", path=path, component=component)
+                    "the download may be incomplete)",
+                    path=path,
+                    component=component,
+                )
             header_bytes = handle.read(header_len)
         try:
             header = json.loads(header_bytes)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"has a damaged safetensors header ({exc})", path=path,
-                                  component=component) from exc
+            raise CheckpointError(
+                f"has a damaged safetensors header ({exc})", path=path, component=component
+            ) from exc
         if not isinstance(header, dict):
-            raise CheckpointError("has a damaged safetensors header (not a table)", path=path,
-                                  component=component)
+            raise CheckpointError(
+                "has a damaged safetensors header (not a table)", path=path, component=component
+            )
         metadata = header.pop("__metadata__", None) or {}
         data_size = stat.st_size - 8 - header_len
         for name, info in header.items():
@@ -100,15 +119,22 @@ class SafetensorsFile:
                 for dim in info["shape"]:
                     expected *= dim
             except (KeyError, TypeError, ValueError) as exc:
-                raise CheckpointError(f"has a damaged entry for tensor '{name}'", path=path,
-                                      component=component) from exc
+                raise CheckpointError(
+                    f"has a damaged entry for tensor '{name}'", path=path, component=component
+                ) from exc
             if end > data_size:
                 raise CheckpointError(
                     f"is truncated: tensor '{name}' ends at byte {end} but the file holds only {data_size} "
-                    "bytes of data (re-download or re-copy the file)", path=path, component=component)
+                    "bytes of data (re-download or re-copy the file)",
+                    path=path,
+                    component=component,
+                )
             if end - start != expected:
-                raise CheckpointError(f"has a damaged entry for tensor '{name}' (size does not match shape)",
-                                      path=path, component=component)
+                raise CheckpointError(
+                    f"has a damaged entry for tensor '{name}' (size does not match shape)",
+                    path=path,
+                    component=component,
+                )
         return cls(path, header_bytes, header, dict(metadata), stat.st_size, stat.st_mtime_ns)
 
     def keys(self) -> list[str]:
@@ -151,14 +177,18 @@ def detect_layout(path: str | Path) -> CheckpointLayout:
     path = Path(path)
     if not path.exists():
         raise CheckpointError(
-            "does not exist; point --model at an LTX-2 .safetensors file or a diffusers folder", path=path)
+            "does not exist; point --model at an LTX-2 .safetensors file or a diffusers folder", path=path
+        )
     if path.is_dir():
         if (path / "model_index.json").is_file() or (path / "transformer" / "config.json").is_file():
             return CheckpointLayout.DIFFUSERS_FOLDER
         singles = sorted(path.glob("ltx-2*.safetensors"))
         hint = f" (did you mean {singles[0].name} inside it?)" if singles else ""
-        raise CheckpointError("is a folder without model_index.json or transformer/config.json, so it is "
-                              f"not a diffusers LTX-2 folder{hint}", path=path)
+        raise CheckpointError(
+            "is a folder without model_index.json or transformer/config.json, so it is "
+            f"not a diffusers LTX-2 folder{hint}",
+            path=path,
+        )
     refuse_pickle(path)
     if path.suffix.lower() != ".safetensors":
         raise CheckpointError("is not a .safetensors file", path=path)
@@ -172,12 +202,14 @@ def read_official_config(checkpoint: SafetensorsFile) -> dict:
         raise CheckpointError(
             "has no 'config' metadata, so it is not an official LTX-2 single-file checkpoint "
             "(files re-saved by other tools sometimes drop it; use the original release file)",
-            path=checkpoint.path)
+            path=checkpoint.path,
+        )
     try:
         config = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise CheckpointError(f"has a 'config' metadata entry that is not valid JSON ({exc})",
-                              path=checkpoint.path) from exc
+        raise CheckpointError(
+            f"has a 'config' metadata entry that is not valid JSON ({exc})", path=checkpoint.path
+        ) from exc
     if not isinstance(config, dict):
         raise CheckpointError("has a 'config' metadata entry that is not a JSON object", path=checkpoint.path)
     return config

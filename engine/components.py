@@ -66,15 +66,25 @@ class ModelComponents:
         return {name: getattr(self, name) for name in MODEL_CLASSES}
 
 
-def build_skeleton(name: str, config: dict) -> torch.nn.Module:
+def build_skeleton(name: str, config: dict, path: Path | None = None) -> torch.nn.Module:
     """A module with parameters on the meta device (no memory), buffers real."""
     cls = MODEL_CLASSES[name]
     try:
         with init_empty_weights():
             return cls.from_config(config)
-    except (TypeError, ValueError, KeyError, AssertionError) as exc:
-        raise CheckpointError(f"the config does not describe a valid {cls.__name__} ({exc})",
-                              component=name) from exc
+    # RuntimeError/ArithmeticError/IndexError: e.g. a negative or zero size reaching torch or a division.
+    except (
+        TypeError,
+        ValueError,
+        KeyError,
+        AssertionError,
+        RuntimeError,
+        ArithmeticError,
+        IndexError,
+    ) as exc:
+        raise CheckpointError(
+            f"the config does not describe a valid {cls.__name__} ({exc})", path=path, component=name
+        ) from exc
 
 
 def build_random(name: str, config: dict, generator_seed: int) -> torch.nn.Module:
@@ -84,8 +94,9 @@ def build_random(name: str, config: dict, generator_seed: int) -> torch.nn.Modul
     return module.eval().requires_grad_(False)
 
 
-def assign_state(module: torch.nn.Module, state: dict[str, torch.Tensor], name: str,
-                 path: Path | None) -> torch.nn.Module:
+def assign_state(
+    module: torch.nn.Module, state: dict[str, torch.Tensor], name: str, path: Path | None
+) -> torch.nn.Module:
     """Load `state` into a skeleton, reporting missing/unexpected keys and shape mismatches clearly."""
     expected = module.state_dict()
     # diffusers sizes the audio VAE's latent statistics by base_channels; the checkpoint knows the true size.
@@ -101,30 +112,46 @@ def assign_state(module: torch.nn.Module, state: dict[str, torch.Tensor], name: 
             parts.append(f"{len(missing)} missing weights (e.g. {', '.join(missing[:3])})")
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected weights (e.g. {', '.join(unexpected[:3])})")
-        raise CheckpointError("does not match its config: " + "; ".join(parts) +
-                              ". The file may belong to another model version or be damaged.",
-                              path=path, component=name)
+        raise CheckpointError(
+            "does not match its config: "
+            + "; ".join(parts)
+            + ". The file may belong to another model version or be damaged.",
+            path=path,
+            component=name,
+        )
     for key, tensor in state.items():
         if tuple(expected[key].shape) != tuple(tensor.shape):
             raise CheckpointError(
                 f"weight '{key}' has shape {tuple(tensor.shape)} but the config needs "
-                f"{tuple(expected[key].shape)}; the config and weights disagree", path=path, component=name)
+                f"{tuple(expected[key].shape)}; the config and weights disagree",
+                path=path,
+                component=name,
+            )
     module.load_state_dict(state, strict=True, assign=True)
     return module.eval().requires_grad_(False)
 
 
-def load_official(path: str | Path, dtype: torch.dtype, only: tuple[str, ...] | None = None) -> ModelComponents:
+def load_official(
+    path: str | Path, dtype: torch.dtype, only: tuple[str, ...] | None = None
+) -> ModelComponents:
     """Load Lightricks' official single-file checkpoint (config from its metadata, never from a hub)."""
     checkpoint = SafetensorsFile.open(path)
     config = read_official_config(checkpoint)
     shapes = {key: checkpoint.shape(key) for key in checkpoint.keys()}
-    configs = {
-        "transformer": official_layout.transformer_config(config),
-        "connectors": official_layout.connectors_config(config, shapes),
-        "vae": official_layout.video_vae_config(config),
-        "audio_vae": official_layout.audio_vae_config(config),
-        "vocoder": official_layout.vocoder_config(config),
-    }
+    try:
+        configs = {
+            "transformer": official_layout.transformer_config(config),
+            "connectors": official_layout.connectors_config(config, shapes),
+            "vae": official_layout.video_vae_config(config),
+            "audio_vae": official_layout.audio_vae_config(config),
+            "vocoder": official_layout.vocoder_config(config),
+        }
+    except CheckpointError as exc:  # name the file, not only the component
+        raise CheckpointError(exc.detail, path=checkpoint.path, component=exc.component) from exc
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:  # e.g. text for a number
+        raise CheckpointError(
+            f"has an invalid value in its 'config' metadata ({exc!r})", path=checkpoint.path
+        ) from exc
     claimed: set[str] = set()
     modules: dict[str, torch.nn.Module] = {}
     for spec in official_layout.COMPONENTS:
@@ -133,14 +160,20 @@ def load_official(path: str | Path, dtype: torch.dtype, only: tuple[str, ...] | 
         if only is not None and spec.name not in only:
             continue
         if not keys:
-            raise CheckpointError("has no weights for this component", path=checkpoint.path, component=spec.name)
-        skeleton = build_skeleton(spec.name, configs[spec.name])
+            raise CheckpointError(
+                "has no weights for this component", path=checkpoint.path, component=spec.name
+            )
+        skeleton = build_skeleton(spec.name, configs[spec.name], checkpoint.path)
         state = spec.rename(checkpoint.load(keys, dtype=dtype))
         modules[spec.name] = assign_state(skeleton, state, spec.name, checkpoint.path)
     leftovers = sorted(set(checkpoint.keys()) - claimed)
     if leftovers:
-        log.warning("%s: %d weights belong to no known component (e.g. %s); ignored",
-                    checkpoint.path, len(leftovers), leftovers[:3])
+        log.warning(
+            "%s: %d weights belong to no known component (e.g. %s); ignored",
+            checkpoint.path,
+            len(leftovers),
+            leftovers[:3],
+        )
     return _assemble(modules, file_identity([checkpoint]), str(checkpoint.path), configs)
 
 
@@ -155,14 +188,17 @@ def _component_files(folder: Path, name: str) -> list[Path]:
             raise CheckpointError(
                 f"holds only pickle weights ({pickles[0].name}); AIPROD Studio only reads .safetensors. "
                 "Re-save the folder with `save_pretrained(..., safe_serialization=True)`.",
-                path=sub, component=name)
+                path=sub,
+                component=name,
+            )
         raise CheckpointError("has no .safetensors weights", path=sub, component=name)
     return files
 
 
-def load_diffusers_folder(folder: str | Path, dtype: torch.dtype,
-                          only: tuple[str, ...] | None = None) -> ModelComponents:
-    """Load a diffusers-format LTX-2 folder offline: configs from each `config.json`, weights from safetensors."""
+def load_diffusers_folder(
+    folder: str | Path, dtype: torch.dtype, only: tuple[str, ...] | None = None
+) -> ModelComponents:
+    """Load a diffusers-format LTX-2 folder offline: configs from `config.json`, weights from safetensors."""
     folder = Path(folder)
     modules: dict[str, torch.nn.Module] = {}
     configs: dict[str, dict] = {}
@@ -186,11 +222,13 @@ def load_diffusers_folder(folder: str | Path, dtype: torch.dtype,
             st = SafetensorsFile.open(file, component=name)
             opened.append(st)
             state.update(st.load(st.keys(), dtype=dtype))
-        modules[name] = assign_state(build_skeleton(name, config), state, name, folder / name)
+        modules[name] = assign_state(build_skeleton(name, config, config_path), state, name, folder / name)
     return _assemble(modules, file_identity(opened), str(folder), configs)
 
 
-def _assemble(modules: dict[str, torch.nn.Module], identity: str, source: str, configs: dict) -> ModelComponents:
+def _assemble(
+    modules: dict[str, torch.nn.Module], identity: str, source: str, configs: dict
+) -> ModelComponents:
     return ModelComponents(
         transformer=modules.get("transformer"),
         connectors=modules.get("connectors"),

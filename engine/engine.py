@@ -11,8 +11,8 @@ import datetime as _dt
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -41,7 +41,12 @@ PreviewCallback = Callable[[PreviewFrame], None]
 # Layers that stay in full precision when the transformer is quantized: the input/output projections and the
 # timestep/caption embeddings are small and most sensitive to rounding.
 TRANSFORMER_KEEP_PRECISE = [
-    "proj_in", "proj_out", "audio_proj_in", "audio_proj_out", "*time_embed*", "*caption_projection*",
+    "proj_in",
+    "proj_out",
+    "audio_proj_in",
+    "audio_proj_out",
+    "*time_embed*",
+    "*caption_projection*",
     "av_cross_attn_*",
 ]
 NON_TRANSFORMER = ("connectors", "vae", "audio_vae", "vocoder")
@@ -51,8 +56,14 @@ def _loader(layout: CheckpointLayout):
     return load_official if layout is CheckpointLayout.OFFICIAL_SINGLE_FILE else load_diffusers_folder
 
 
-def _load_components(path, layout: CheckpointLayout, dtype: torch.dtype, mode: str,
-                     cache: quant.QuantizedCache, device: torch.device) -> ModelComponents:
+def _load_components(
+    path,
+    layout: CheckpointLayout,
+    dtype: torch.dtype,
+    mode: str,
+    cache: quant.QuantizedCache,
+    device: torch.device,
+) -> ModelComponents:
     """Load every component; a quantized transformer comes from the cache when one exists for this file."""
     load = _loader(layout)
     if mode == "none":
@@ -62,12 +73,26 @@ def _load_components(path, layout: CheckpointLayout, dtype: torch.dtype, mode: s
     components.transformer = _quantize_with_cache(
         lambda: load(path, dtype, only=("transformer",)).transformer,
         lambda: build_skeleton("transformer", config),
-        mode, cache, components.identity, "transformer", device, exclude=TRANSFORMER_KEEP_PRECISE)
+        mode,
+        cache,
+        components.identity,
+        "transformer",
+        device,
+        exclude=TRANSFORMER_KEEP_PRECISE,
+    )
     return components
 
 
-def _quantize_with_cache(load_full, build_skeleton_fn, mode: str, cache: quant.QuantizedCache, identity: str,
-                         component: str, device: torch.device, exclude: list[str] | None = None):
+def _quantize_with_cache(
+    load_full,
+    build_skeleton_fn,
+    mode: str,
+    cache: quant.QuantizedCache,
+    identity: str,
+    component: str,
+    device: torch.device,
+    exclude: list[str] | None = None,
+):
     """Requantize from the on-disk cache if possible; otherwise load, quantize and store for next time."""
     skeleton = build_skeleton_fn()
     if skeleton is not None and cache.load_into(skeleton, identity, mode, component, torch.device("cpu")):
@@ -146,11 +171,19 @@ def _fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
 class Engine:
     """A loaded LTX-2 model ready to generate. Build it with `from_checkpoint` or `tiny`."""
 
-    def __init__(self, components: ModelComponents, text_encoder: TextEncoder, *,
-                 device: torch.device | str | None = None, dtype: torch.dtype | None = None,
-                 quantization: str = "none", offload_text_encoder: bool | None = None,
-                 vae_memory_budget: int | None = None, max_sequence_length: int = 1024,
-                 model_name: str = MODEL_NAME):
+    def __init__(
+        self,
+        components: ModelComponents,
+        text_encoder: TextEncoder,
+        *,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        quantization: str = "none",
+        offload_text_encoder: bool | None = None,
+        vae_memory_budget: int | None = None,
+        max_sequence_length: int = 1024,
+        model_name: str = MODEL_NAME,
+    ):
         self.device = torch.device(device) if device is not None else default_device()
         self.dtype = dtype or default_dtype(self.device)
         self.components = components
@@ -159,8 +192,9 @@ class Engine:
         self.model_name = model_name
         self.max_sequence_length = max_sequence_length
         self.vae_memory_budget = vae_memory_budget
-        self.offload_text_encoder = (self.device.type == "cuda") if offload_text_encoder is None \
-            else offload_text_encoder
+        self.offload_text_encoder = (
+            (self.device.type == "cuda") if offload_text_encoder is None else offload_text_encoder
+        )
         self.last_tile_plan: TilePlan | None = None
         self.last_preview_stats: dict[str, float] = {}
 
@@ -170,22 +204,35 @@ class Engine:
                 module.to(self.dtype)
         text_encoder.model.to("cpu" if self.offload_text_encoder else self.device)
         scheduler = _RecordingScheduler.from_config(components.scheduler.config)
-        parts = dict(scheduler=scheduler, vae=components.vae, audio_vae=components.audio_vae,
-                     text_encoder=text_encoder.model, tokenizer=text_encoder.tokenizer,
-                     connectors=components.connectors, transformer=components.transformer,
-                     vocoder=components.vocoder)
+        parts = dict(
+            scheduler=scheduler,
+            vae=components.vae,
+            audio_vae=components.audio_vae,
+            text_encoder=text_encoder.model,
+            tokenizer=text_encoder.tokenizer,
+            connectors=components.connectors,
+            transformer=components.transformer,
+            vocoder=components.vocoder,
+        )
         self._t2v = LTX2Pipeline(**parts)
         self._i2v = LTX2ImageToVideoPipeline(**parts)
         for pipe in (self._t2v, self._i2v):
             pipe.set_progress_bar_config(disable=True)
 
-    # --- construction ----------------------------------------------------------------------------------------
+    # --- construction ---------------------------------------------------------------------------------------
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, text_encoder: str | Path | None = None, *,
-                        quantization: str = "none", device: torch.device | str | None = None,
-                        text_encoder_quantization: str = "none", cache_dir: str | Path | None = None,
-                        vae_memory_budget: int | None = None) -> Engine:
+    def from_checkpoint(
+        cls,
+        path: str | Path,
+        text_encoder: str | Path | None = None,
+        *,
+        quantization: str = "none",
+        device: torch.device | str | None = None,
+        text_encoder_quantization: str = "none",
+        cache_dir: str | Path | None = None,
+        vae_memory_budget: int | None = None,
+    ) -> Engine:
         """Load an official single-file checkpoint or a diffusers folder, plus a local Gemma-3 root.
 
         Nothing is fetched from any hub. With `quantization` other than "none" the transformer is quantized
@@ -204,14 +251,32 @@ class Engine:
         encoder = load_text_encoder(text_encoder, dtype)
         if te_mode != "none":
             encoder.model = _quantize_with_cache(
-                lambda: encoder.model, lambda: None, te_mode, cache,
-                f"{components.identity}-{Path(str(text_encoder)).resolve().name}", "text_encoder", device)
-        return cls(components, encoder, device=device, dtype=dtype, quantization=mode,
-                   vae_memory_budget=vae_memory_budget)
+                lambda: encoder.model,
+                lambda: None,
+                te_mode,
+                cache,
+                f"{components.identity}-{Path(str(text_encoder)).resolve().name}",
+                "text_encoder",
+                device,
+            )
+        return cls(
+            components,
+            encoder,
+            device=device,
+            dtype=dtype,
+            quantization=mode,
+            vae_memory_budget=vae_memory_budget,
+        )
 
     @classmethod
-    def tiny(cls, seed: int = 0, *, device: torch.device | str | None = "cpu", quantization: str = "none",
-             vae_memory_budget: int | None = None) -> Engine:
+    def tiny(
+        cls,
+        seed: int = 0,
+        *,
+        device: torch.device | str | None = "cpu",
+        quantization: str = "none",
+        vae_memory_budget: int | None = None,
+    ) -> Engine:
         """A random-init model of the real architecture, built in-process (no files). It produces noise."""
         from engine.tiny import TINY_MAX_SEQUENCE, tiny_components, tiny_text_encoder
 
@@ -220,11 +285,17 @@ class Engine:
         components = tiny_components(seed)
         if mode != "none":
             quant.quantize_module(components.transformer, mode, exclude=TRANSFORMER_KEEP_PRECISE)
-        return cls(components, tiny_text_encoder(seed), device=device, quantization=mode,
-                   vae_memory_budget=vae_memory_budget, max_sequence_length=TINY_MAX_SEQUENCE,
-                   model_name="tiny random LTX-2 (noise)")
+        return cls(
+            components,
+            tiny_text_encoder(seed),
+            device=device,
+            quantization=mode,
+            vae_memory_budget=vae_memory_budget,
+            max_sequence_length=TINY_MAX_SEQUENCE,
+            model_name="tiny random LTX-2 (noise)",
+        )
 
-    # --- properties ------------------------------------------------------------------------------------------
+    # --- properties -----------------------------------------------------------------------------------------
 
     @property
     def spatial_ratio(self) -> int:
@@ -242,7 +313,7 @@ class Engine:
     def identity(self) -> str:
         return self.components.identity
 
-    # --- text ------------------------------------------------------------------------------------------------
+    # --- text -----------------------------------------------------------------------------------------------
 
     def _encode_prompts(self, request: GenerationRequest, guided: bool):
         model = self.text_encoder.model
@@ -251,20 +322,28 @@ class Engine:
         try:
             with torch.inference_mode():
                 return self._t2v.encode_prompt(
-                    prompt=request.prompt, negative_prompt=request.negative_prompt,
-                    do_classifier_free_guidance=guided, max_sequence_length=request.max_sequence_length,
-                    device=self.device, dtype=self.dtype)
+                    prompt=request.prompt,
+                    negative_prompt=request.negative_prompt,
+                    do_classifier_free_guidance=guided,
+                    max_sequence_length=request.max_sequence_length,
+                    device=self.device,
+                    dtype=self.dtype,
+                )
         finally:
             if self.offload_text_encoder:
                 model.to("cpu")
                 if self.device.type == "cuda":
                     torch.cuda.empty_cache()
 
-    # --- generation ------------------------------------------------------------------------------------------
+    # --- generation -----------------------------------------------------------------------------------------
 
-    def generate(self, request: GenerationRequest, on_progress: ProgressCallback | None = None,
-                 on_preview: PreviewCallback | None = None,
-                 cancel: threading.Event | None = None) -> GenerationResult:
+    def generate(
+        self,
+        request: GenerationRequest,
+        on_progress: ProgressCallback | None = None,
+        on_preview: PreviewCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> GenerationResult:
         """Generate one clip with sound. Raises GenerationCancelled (nothing decoded) if `cancel` is set."""
         if request.max_sequence_length == GenerationRequest.max_sequence_length:
             request = request.with_changes(max_sequence_length=self.max_sequence_length)
@@ -278,7 +357,8 @@ class Engine:
             raise OutOfMemoryError(
                 f"out of {self.device.type.upper()} memory at {request.width}x{request.height}, "
                 f"{request.num_frames} frames (quantization: {self.quantization}); try int4 quantization, "
-                "fewer frames or a smaller size") from exc
+                "fewer frames or a smaller size"
+            ) from exc
 
     def _generate(self, request, image, on_progress, on_preview, cancel) -> GenerationResult:
         timings: dict[str, float] = {}
@@ -300,8 +380,11 @@ class Engine:
                 raise GenerationCancelled(step)
             if on_preview is not None and step < request.steps and throttle.due(step):
                 t0 = time.perf_counter()
-                on_preview(PreviewFrame(step, request.steps,
-                                        self._preview(pipeline, latent_frames, latent_h, latent_w)))
+                on_preview(
+                    PreviewFrame(
+                        step, request.steps, self._preview(pipeline, latent_frames, latent_h, latent_w)
+                    )
+                )
                 throttle.record(time.perf_counter() - t0)
             return {}
 
@@ -311,21 +394,38 @@ class Engine:
         throttle.start = denoise_start
         with torch.inference_mode():
             video_latents, audio_latents = pipe(
-                prompt_embeds=pe, prompt_attention_mask=pm,
-                negative_prompt_embeds=ne, negative_prompt_attention_mask=nm,
-                height=request.height, width=request.width, num_frames=request.num_frames,
-                frame_rate=float(request.fps), num_inference_steps=request.steps,
-                guidance_scale=request.guidance_scale, audio_guidance_scale=request.audio_guidance_scale,
-                stg_scale=0.0, audio_stg_scale=0.0, modality_scale=1.0, audio_modality_scale=1.0,
-                guidance_rescale=0.0, audio_guidance_rescale=0.0, spatio_temporal_guidance_blocks=None,
-                generator=generator, output_type="latent", return_dict=False,
-                callback_on_step_end=step_end, max_sequence_length=request.max_sequence_length,
+                prompt_embeds=pe,
+                prompt_attention_mask=pm,
+                negative_prompt_embeds=ne,
+                negative_prompt_attention_mask=nm,
+                height=request.height,
+                width=request.width,
+                num_frames=request.num_frames,
+                frame_rate=float(request.fps),
+                num_inference_steps=request.steps,
+                guidance_scale=request.guidance_scale,
+                audio_guidance_scale=request.audio_guidance_scale,
+                stg_scale=0.0,
+                audio_stg_scale=0.0,
+                modality_scale=1.0,
+                audio_modality_scale=1.0,
+                guidance_rescale=0.0,
+                audio_guidance_rescale=0.0,
+                spatio_temporal_guidance_blocks=None,
+                generator=generator,
+                output_type="latent",
+                return_dict=False,
+                callback_on_step_end=step_end,
+                max_sequence_length=request.max_sequence_length,
                 **extra,
             )
         timings["denoise_s"] = time.perf_counter() - denoise_start
         timings["preview_s"] = throttle.spent
-        self.last_preview_stats = {"count": throttle.count, "seconds": throttle.spent,
-                                   "fraction": throttle.spent / max(timings["denoise_s"], 1e-9)}
+        self.last_preview_stats = {
+            "count": throttle.count,
+            "seconds": throttle.spent,
+            "fraction": throttle.spent / max(timings["denoise_s"], 1e-9),
+        }
 
         decode_start = time.perf_counter()
         frames = self._decode_vae_space(video_latents)
@@ -334,8 +434,10 @@ class Engine:
         timings["total_s"] = time.perf_counter() - started
 
         frames_np = ((frames[0].float().clamp(-1, 1) + 1) / 2).permute(1, 2, 3, 0).cpu().numpy()
-        audio_np = _fit_length(waveform[0].float().clamp(-1, 1).cpu().numpy(),
-                               round(request.num_frames / request.fps * self.audio_sample_rate))
+        audio_np = _fit_length(
+            waveform[0].float().clamp(-1, 1).cpu().numpy(),
+            round(request.num_frames / request.fps * self.audio_sample_rate),
+        )
         return GenerationResult(
             frames=np.ascontiguousarray(frames_np, dtype=np.float32),
             audio=np.ascontiguousarray(audio_np, dtype=np.float32),
@@ -359,7 +461,7 @@ class Engine:
             "seed": request.seed,
             "parameters": request.parameters(),
             "engine_version": ENGINE_VERSION,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }
 
     def _load_image(self, image) -> object:
@@ -378,23 +480,26 @@ class Engine:
             array = (np.clip(array.astype(np.float32), 0, 1) * 255).round().astype(np.uint8)
         return PIL.Image.fromarray(array)
 
-    # --- previews --------------------------------------------------------------------------------------------
+    # --- previews -------------------------------------------------------------------------------------------
 
     def _preview(self, pipeline, latent_frames: int, latent_h: int, latent_w: int) -> np.ndarray:
         sample, velocity, sigma = pipeline.scheduler.last_step
         x0 = (sample.float() - sigma.float() * velocity.float())[:1]
         x0 = pipeline._unpack_latents(x0, latent_frames, latent_h, latent_w, 1, 1)
-        middle = x0[:, :, latent_frames // 2: latent_frames // 2 + 1]
+        middle = x0[:, :, latent_frames // 2 : latent_frames // 2 + 1]
         decoded = self.components.vae.decoder(self._denormalize_video(middle).to(self.dtype), None)
         return _to_uint8(decoded[0, :, 0])
 
-    # --- decoding --------------------------------------------------------------------------------------------
+    # --- decoding -------------------------------------------------------------------------------------------
 
     def _video_stats(self):
         vae = self.components.vae
         shape = (1, -1, 1, 1, 1)
-        return (vae.latents_mean.view(shape).float(), vae.latents_std.view(shape).float(),
-                float(vae.config.scaling_factor))
+        return (
+            vae.latents_mean.view(shape).float(),
+            vae.latents_std.view(shape).float(),
+            float(vae.config.scaling_factor),
+        )
 
     def _denormalize_video(self, latents: torch.Tensor) -> torch.Tensor:
         mean, std, scale = self._video_stats()
@@ -426,16 +531,25 @@ class Engine:
         num_frames = (frames - 1) * self.temporal_ratio + 1
         budget = self.vae_memory_budget or int(available_memory(self.device) * 0.5)
         dtype_bytes = torch.finfo(self.dtype).bits // 8
-        return plan_tiles(self.components.configs.get("vae", self.components.vae.config), height, width,
-                          num_frames, budget, dtype_bytes, self.spatial_ratio, self.temporal_ratio)
+        return plan_tiles(
+            self.components.configs.get("vae", self.components.vae.config),
+            height,
+            width,
+            num_frames,
+            budget,
+            dtype_bytes,
+            self.spatial_ratio,
+            self.temporal_ratio,
+        )
 
     def _decode_vae_space(self, latents: torch.Tensor) -> torch.Tensor:
         vae = self.components.vae
         plan = self.plan_decode(tuple(latents.shape))
         self.last_tile_plan = plan
         _, _, frames, h, w = latents.shape
-        apply_plan(vae, plan, h * self.spatial_ratio, w * self.spatial_ratio,
-                   (frames - 1) * self.temporal_ratio + 1)
+        apply_plan(
+            vae, plan, h * self.spatial_ratio, w * self.spatial_ratio, (frames - 1) * self.temporal_ratio + 1
+        )
         with torch.inference_mode():
             return vae.decode(latents.to(self.device, self.dtype), None, return_dict=False)[0]
 
@@ -445,7 +559,7 @@ class Engine:
             return self.components.vocoder(mel)
 
     def decode_video(self, latents: torch.Tensor) -> torch.Tensor:
-        """Denoiser-space latents [B, C, f, h, w] -> video [B, 3, F, H, W] in -1..1 (tiled from the budget)."""
+        """Denoiser-space latents [B, C, f, h, w] -> video [B, 3, F, H, W] in -1..1 (tiled to the budget)."""
         return self._decode_vae_space(self._denormalize_video(latents.to(self.device)))
 
     def decode_audio(self, latents: torch.Tensor) -> tuple[torch.Tensor, int]:

@@ -15,6 +15,7 @@ class CheckpointError(EngineError):
     def __init__(self, message: str, *, path: str | Path | None = None, component: str | None = None):
         self.path = Path(path) if path is not None else None
         self.component = component
+        self.detail = message
         where = []
         if self.path is not None:
             where.append(f"file {self.path}")

@@ -10,8 +10,9 @@ Nothing is hard-coded to one model size: every dimension comes from the config o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from diffusers.loaders.single_file_utils import (
     convert_ltx2_audio_vae_to_diffusers,
@@ -65,7 +66,7 @@ def _rename_connectors(state: dict) -> dict:
 def _rename_vocoder(state: dict) -> dict:
     out = {}
     for key, value in state.items():
-        new = key[len(VOCODER_PREFIX):]
+        new = key[len(VOCODER_PREFIX) :]
         new = new.replace("conv_pre", "conv_in").replace("conv_post", "conv_out")
         new = new.replace("ups.", "upsamplers.").replace("resblocks.", "resnets.")
         out[new] = value
@@ -76,8 +77,11 @@ COMPONENTS = (
     ComponentSpec("transformer", _is_transformer_key, lambda sd: convert_ltx2_transformer_to_diffusers(sd)),
     ComponentSpec("connectors", _is_connector_key, _rename_connectors),
     ComponentSpec("vae", lambda k: k.startswith(VAE_PREFIX), lambda sd: convert_ltx2_vae_to_diffusers(sd)),
-    ComponentSpec("audio_vae", lambda k: k.startswith(AUDIO_VAE_PREFIX),
-                  lambda sd: convert_ltx2_audio_vae_to_diffusers(sd)),
+    ComponentSpec(
+        "audio_vae",
+        lambda k: k.startswith(AUDIO_VAE_PREFIX),
+        lambda sd: convert_ltx2_audio_vae_to_diffusers(sd),
+    ),
     ComponentSpec("vocoder", lambda k: k.startswith(VOCODER_PREFIX), _rename_vocoder),
 )
 
@@ -97,6 +101,7 @@ def _need(section: dict, key: str, component: str) -> Any:
 
 # --- transformer -------------------------------------------------------------------------------------------
 
+
 def transformer_config(config: dict) -> dict:
     """Constructor arguments for `LTX2VideoTransformer3DModel` from the official `transformer` section."""
     t = _section(config, "transformer")
@@ -115,7 +120,11 @@ def transformer_config(config: dict) -> dict:
         "num_attention_heads": _need(t, "num_attention_heads", c),
         "attention_head_dim": _need(t, "attention_head_dim", c),
         "cross_attention_dim": _need(t, "cross_attention_dim", c),
-        "vae_scale_factors": (_temporal_ratio(vae_scale), _spatial_ratio(vae_scale), _spatial_ratio(vae_scale)),
+        "vae_scale_factors": (
+            _temporal_ratio(vae_scale),
+            _spatial_ratio(vae_scale),
+            _spatial_ratio(vae_scale),
+        ),
         "pos_embed_max_pos": int(max_pos[0]),
         "base_height": int(max_pos[1]),
         "base_width": int(max_pos[2]),
@@ -143,19 +152,22 @@ def transformer_config(config: dict) -> dict:
 
 # --- text connectors + projection ---------------------------------------------------------------------------
 
+
 def connectors_config(config: dict, shapes: dict[str, tuple[int, ...]]) -> dict:
-    """Constructor arguments for `LTX2TextConnectors`; head counts from the config, sizes from tensor shapes."""
+    """Constructor arguments for `LTX2TextConnectors`; heads from the config, sizes from tensor shapes."""
     t = _section(config, "transformer")
     c = "connectors"
     proj = shapes.get("text_embedding_projection.aggregate_embed.weight")
     if proj is None:
-        raise CheckpointError("the checkpoint has no text_embedding_projection.aggregate_embed.weight",
-                              component=c)
+        raise CheckpointError(
+            "the checkpoint has no text_embedding_projection.aggregate_embed.weight", component=c
+        )
     caption_channels, projected_in = proj
     if projected_in % caption_channels:
         raise CheckpointError(
             f"text projection input {projected_in} is not a multiple of caption_channels {caption_channels}",
-            component=c)
+            component=c,
+        )
 
     def registers(prefix: str) -> int | None:
         shape = shapes.get(f"model.diffusion_model.{prefix}.learnable_registers")
@@ -181,9 +193,13 @@ def connectors_config(config: dict, shapes: dict[str, tuple[int, ...]]) -> dict:
     }
 
 
-# --- video VAE -----------------------------------------------------------------------------------------------
+# --- video VAE ----------------------------------------------------------------------------------------------
 
-_DOWNSAMPLE = {"compress_space_res": "spatial", "compress_time_res": "temporal", "compress_all_res": "spatiotemporal"}
+_DOWNSAMPLE = {
+    "compress_space_res": "spatial",
+    "compress_time_res": "temporal",
+    "compress_all_res": "spatiotemporal",
+}
 _UPSAMPLE = {"compress_space": "spatial", "compress_time": "temporal", "compress_all": "spatiotemporal"}
 
 
@@ -203,17 +219,22 @@ def _split_res_and_scaling(blocks: list[tuple[str, dict]], kinds: dict[str, str]
     for name, args in blocks:
         if expect_res:
             if name != "res_x":
-                raise CheckpointError(f"unsupported '{key}' layout: expected res_x, found {name}",
-                                      component=component)
+                raise CheckpointError(
+                    f"unsupported '{key}' layout: expected res_x, found {name}", component=component
+                )
             res_layers.append(int(args.get("num_layers", 1)))
         else:
             if name not in kinds:
-                raise CheckpointError(f"unsupported '{key}' block type '{name}' (supported: {sorted(kinds)})",
-                                      component=component)
+                raise CheckpointError(
+                    f"unsupported '{key}' block type '{name}' (supported: {sorted(kinds)})",
+                    component=component,
+                )
             scalers.append((kinds[name], args))
         expect_res = not expect_res
     if expect_res or not res_layers:
-        raise CheckpointError(f"unsupported '{key}' layout: it must end with a res_x block", component=component)
+        raise CheckpointError(
+            f"unsupported '{key}' layout: it must end with a res_x block", component=component
+        )
     return res_layers, scalers
 
 
@@ -245,16 +266,18 @@ def video_vae_config(config: dict) -> dict:
         raise CheckpointError(f"unsupported latent_log_var '{v.get('latent_log_var')}'", component=c)
     latent = int(_need(v, "latent_channels", c))
 
-    enc_layers, enc_scalers = _split_res_and_scaling(_blocks(v, "encoder_blocks", c), _DOWNSAMPLE,
-                                                     "encoder_blocks", c)
+    enc_layers, enc_scalers = _split_res_and_scaling(
+        _blocks(v, "encoder_blocks", c), _DOWNSAMPLE, "encoder_blocks", c
+    )
     # The encoder's conv_in outputs `latent` channels; each downsampler multiplies by its multiplier.
     channels, block_out = latent, []
     for _, args in enc_scalers:
         channels *= int(args.get("multiplier", 2))
         block_out.append(channels)
 
-    dec_layers, dec_scalers = _split_res_and_scaling(_blocks(v, "decoder_blocks", c), _UPSAMPLE,
-                                                     "decoder_blocks", c)
+    dec_layers, dec_scalers = _split_res_and_scaling(
+        _blocks(v, "decoder_blocks", c), _UPSAMPLE, "decoder_blocks", c
+    )
     # Decoder channels shrink by each upsampler's multiplier down to decoder_base_channels at the output.
     base = int(v.get("decoder_base_channels", 128))
     multipliers = [int(args.get("multiplier", 1)) for _, args in dec_scalers]
@@ -265,8 +288,11 @@ def video_vae_config(config: dict) -> dict:
     for m in multipliers:
         entering.append(channels)
         channels //= m
-    inject = [bool(args.get("inject_noise", False)) for name, args in _blocks(v, "decoder_blocks", c)
-              if name == "res_x"]
+    inject = [
+        bool(args.get("inject_noise", False))
+        for name, args in _blocks(v, "decoder_blocks", c)
+        if name == "res_x"
+    ]
     return {
         "in_channels": int(v.get("in_channels", 3)),
         "out_channels": int(v.get("out_channels", 3)),
@@ -288,14 +314,17 @@ def video_vae_config(config: dict) -> dict:
         "patch_size_t": 1,
         "encoder_causal": bool(v.get("causal_encoder", True)),
         "decoder_causal": bool(v.get("causal_decoder", False)),
-        "encoder_spatial_padding_mode": v.get("encoder_spatial_padding_mode", v.get("spatial_padding_mode", "zeros")),
+        "encoder_spatial_padding_mode": v.get(
+            "encoder_spatial_padding_mode", v.get("spatial_padding_mode", "zeros")
+        ),
         "decoder_spatial_padding_mode": v.get("decoder_spatial_padding_mode", "reflect"),
         "spatial_compression_ratio": _spatial_ratio(v),
         "temporal_compression_ratio": _temporal_ratio(v),
     }
 
 
-# --- audio VAE + vocoder -------------------------------------------------------------------------------------
+# --- audio VAE + vocoder ------------------------------------------------------------------------------------
+
 
 def _audio_params(config: dict) -> dict:
     a = _section(config, "audio_vae")

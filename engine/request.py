@@ -49,7 +49,9 @@ class GenerationRequest:
                 raise RequestError(f"{name} {value} is out of range ({spatial}..{MAX_SIDE} pixels)")
             if value % spatial:
                 low = value // spatial * spatial
-                raise RequestError(f"{name} {value} is not a multiple of {spatial}; use {low} or {low + spatial}")
+                raise RequestError(
+                    f"{name} {value} is not a multiple of {spatial}; use {low} or {low + spatial}"
+                )
         frames = self.num_frames
         if not isinstance(frames, int) or frames < 1 or frames > MAX_FRAMES:
             raise RequestError(f"frame count {frames} is out of range (1..{MAX_FRAMES})")
@@ -58,8 +60,10 @@ class GenerationRequest:
             raise RequestError(f"frame count {frames} must be {temporal}k+1; use {low} or {low + temporal}")
         if not (isinstance(self.fps, (int, float)) and math.isfinite(self.fps) and 1 <= self.fps <= 120):
             raise RequestError(f"fps {self.fps} is out of range (1..120)")
-        if not isinstance(self.steps, int) or not 1 <= self.steps <= 200:
-            raise RequestError(f"steps {self.steps} is out of range (1..200)")
+        # One step is refused: LTX-2's schedule stretches sigmas to a terminal value, which divides by zero
+        # (all-NaN frames and audio) when there is a single sigma.
+        if not isinstance(self.steps, int) or not 2 <= self.steps <= 200:
+            raise RequestError(f"steps {self.steps} is out of range (2..200)")
         for name in ("guidance_scale", "audio_guidance_scale"):
             value = getattr(self, name)
             if not (math.isfinite(value) and 1.0 <= value <= 30.0):
@@ -70,14 +74,16 @@ class GenerationRequest:
             raise RequestError("preview_every must be 0 (off) or a positive number of steps")
         if max_sequence_length is not None and self.max_sequence_length % max_sequence_length:
             raise RequestError(
-                f"max_sequence_length {self.max_sequence_length} must be a multiple of {max_sequence_length}")
+                f"max_sequence_length {self.max_sequence_length} must be a multiple of {max_sequence_length}"
+            )
 
     def parameters(self) -> dict[str, Any]:
         """Everything needed to regenerate this clip, as plain JSON-able values."""
         params = dataclasses.asdict(self)
         image = params.pop("image")
-        params["image"] = str(image) if isinstance(image, (str, Path)) else ("<array>" if image is not None
-                                                                             else None)
+        params["image"] = (
+            str(image) if isinstance(image, (str, Path)) else ("<array>" if image is not None else None)
+        )
         return params
 
 
@@ -85,8 +91,8 @@ class GenerationRequest:
 class GenerationResult:
     """Frames, sound and provenance of one generated clip."""
 
-    frames: np.ndarray          # [F, H, W, 3] float32, display-referred Rec.709/sRGB values in 0..1
-    audio: np.ndarray           # [channels, samples] float32 in -1..1
+    frames: np.ndarray  # [F, H, W, 3] float32, display-referred Rec.709/sRGB values in 0..1
+    audio: np.ndarray  # [channels, samples] float32 in -1..1
     sample_rate: int
     fps: float
     metadata: dict[str, Any]

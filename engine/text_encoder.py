@@ -45,7 +45,8 @@ def check_root(root: str | Path) -> Path:
     if root is None:
         raise TextEncoderError(
             "no text encoder given: LTX-2 needs a local Gemma-3 folder (config.json, *.safetensors, "
-            "tokenizer); pass --text-encoder DIR (see README, 'Model weights')")
+            "tokenizer); pass --text-encoder DIR (see README, 'Model weights')"
+        )
     root = Path(root)
     if not root.is_dir():
         raise TextEncoderError(f"text encoder folder {root} does not exist")
@@ -78,8 +79,12 @@ def _special_token_overrides(root: Path) -> dict[str, str]:
     processor = sentencepiece.SentencePieceProcessor(model_file=str(spm_path))
     pieces = {processor.id_to_piece(i) for i in range(processor.get_piece_size())}
     config = json.loads(config_path.read_text())
-    roles = {"bos_token": processor.bos_id(), "eos_token": processor.eos_id(),
-             "unk_token": processor.unk_id(), "pad_token": processor.pad_id()}
+    roles = {
+        "bos_token": processor.bos_id(),
+        "eos_token": processor.eos_id(),
+        "unk_token": processor.unk_id(),
+        "pad_token": processor.pad_id(),
+    }
     overrides = {}
     for role, piece_id in roles.items():
         named = config.get(role)
@@ -94,8 +99,9 @@ def load_tokenizer(root: Path):
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(root), local_files_only=True,
-                                                  **_special_token_overrides(root))
+        tokenizer = AutoTokenizer.from_pretrained(
+            str(root), local_files_only=True, **_special_token_overrides(root)
+        )
     except Exception as exc:  # transformers raises many types for a bad tokenizer folder
         raise TextEncoderError(f"the tokenizer in {root} could not be loaded ({exc})") from exc
     tokenizer.padding_side = "left"
@@ -118,18 +124,22 @@ def load_text_encoder(root: str | Path, dtype: torch.dtype) -> TextEncoder:
     try:
         if config.model_type == "gemma3":
             model = Gemma3ForConditionalGeneration.from_pretrained(
-                str(root), local_files_only=True, dtype=dtype, use_safetensors=True)
+                str(root), local_files_only=True, dtype=dtype, use_safetensors=True
+            )
         else:
             from transformers import Gemma3ForCausalLM
 
-            model = Gemma3ForCausalLM.from_pretrained(str(root), local_files_only=True, dtype=dtype,
-                                                      use_safetensors=True)
+            model = Gemma3ForCausalLM.from_pretrained(
+                str(root), local_files_only=True, dtype=dtype, use_safetensors=True
+            )
     except Exception as exc:
         raise TextEncoderError(f"the Gemma weights in {root} could not be loaded ({exc})") from exc
     tokenizer = load_tokenizer(root)
     encoder = TextEncoder(model.eval().requires_grad_(False), tokenizer, str(root))
     probe = tokenizer("probe", add_special_tokens=True).input_ids
     if max(probe) >= encoder.vocab_size:
-        raise TextEncoderError(f"the tokenizer in {root} produces ids beyond the model's vocabulary "
-                               f"({max(probe)} >= {encoder.vocab_size}); tokenizer and weights do not match")
+        raise TextEncoderError(
+            f"the tokenizer in {root} produces ids beyond the model's vocabulary "
+            f"({max(probe)} >= {encoder.vocab_size}); tokenizer and weights do not match"
+        )
     return encoder

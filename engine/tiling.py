@@ -8,6 +8,7 @@ the input, output and residual tensors alive together) and shrink the tile until
 from __future__ import annotations
 
 import os
+import types
 from dataclasses import dataclass
 
 import torch
@@ -105,3 +106,41 @@ def apply_plan(vae, plan: TilePlan, height: int, width: int, frames: int) -> Non
     if temporal:
         vae.tile_sample_min_num_frames = plan.tile_frames
         vae.tile_sample_stride_num_frames = plan.tile_frames - plan.frame_overlap
+        vae._temporal_tiled_decode = types.MethodType(_aligned_temporal_tiled_decode, vae)
+
+
+def _aligned_temporal_tiled_decode(vae, z, temb, causal=None, return_dict=True):
+    """diffusers' LTX-2 temporal tiled decode with the frame alignment corrected.
+
+    A tile starting at latent frame L > 0 decodes L as a "first" frame, i.e. to the single pixel frame 8L,
+    which the previous tile already produced. diffusers drops each later tile's *last* frame instead of its
+    first, so every frame after the first tile came out one frame late (frame 8 doubled, the last frame lost,
+    blends mixing neighbouring frames). Here the first frame is dropped; otherwise this is diffusers' code.
+    """
+    from diffusers.models.autoencoders.vae import DecoderOutput
+
+    num_frames = z.shape[2]
+    num_sample_frames = (num_frames - 1) * vae.temporal_compression_ratio + 1
+    tile_latent_min_height = vae.tile_sample_min_height // vae.spatial_compression_ratio
+    tile_latent_min_width = vae.tile_sample_min_width // vae.spatial_compression_ratio
+    tile_latent_min_num_frames = vae.tile_sample_min_num_frames // vae.temporal_compression_ratio
+    tile_latent_stride_num_frames = vae.tile_sample_stride_num_frames // vae.temporal_compression_ratio
+    blend_num_frames = vae.tile_sample_min_num_frames - vae.tile_sample_stride_num_frames
+    stride = vae.tile_sample_stride_num_frames
+    row = []
+    for i in range(0, num_frames, tile_latent_stride_num_frames):
+        tile = z[:, :, i: i + tile_latent_min_num_frames + 1, :, :]
+        spatial = tile.shape[-1] > tile_latent_min_width or tile.shape[-2] > tile_latent_min_height
+        if vae.use_tiling and spatial:
+            decoded = vae.tiled_decode(tile, temb, causal=causal, return_dict=True).sample
+        else:
+            decoded = vae.decoder(tile, temb, causal=causal)
+        row.append(decoded[:, :, 1:] if i > 0 else decoded)
+    result = []
+    for i, tile in enumerate(row):
+        if i > 0:
+            result.append(vae.blend_t(row[i - 1], tile, blend_num_frames)[:, :, :stride])
+        else:
+            result.append(tile[:, :, :stride + 1])
+    dec = torch.cat(result, dim=2)[:, :, :num_sample_frames]
+    return DecoderOutput(sample=dec) if return_dict else (dec,)

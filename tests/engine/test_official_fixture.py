@@ -1,0 +1,240 @@
+"""The shared official-layout fixture: loading, numerical parity with Lightricks' reference implementation,
+generation, checkpoint identity, and a config variant in the same layout."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from engine.components import MODEL_CLASSES, load_official
+from engine.engine import Engine
+from engine.request import GenerationRequest
+
+FIXTURE_NAME = "ltx2-tiny-official"
+CHECKPOINT = "ltx-2-tiny-a.safetensors"
+# Parity bound with the reference outputs (float32 compute on CPU on both sides).
+PARITY_TOLERANCE = 1e-4
+
+
+def _repo_root() -> Path:
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").is_file() and (parent / "engine").is_dir():
+            return parent
+    return here.parents[2]
+
+
+def _fixture_dir() -> Path | None:
+    """$AIPROD_FIXTURES (the fixtures folder or the tiny-official folder itself), else ../shared/fixtures."""
+    candidates = []
+    if os.environ.get("AIPROD_FIXTURES"):
+        env = Path(os.environ["AIPROD_FIXTURES"])
+        candidates += [env / FIXTURE_NAME, env]
+    candidates.append(_repo_root() / ".." / "shared" / "fixtures" / FIXTURE_NAME)
+    for candidate in candidates:
+        if (candidate / CHECKPOINT).is_file():
+            return candidate.resolve()
+    return None
+
+
+FIXTURE = _fixture_dir()
+pytestmark = pytest.mark.skipif(
+    FIXTURE is None,
+    reason=f"the shared fixture {FIXTURE_NAME}/ was not found (set AIPROD_FIXTURES or check out ../shared)")
+
+SMALL = GenerationRequest(prompt="a cat on a beach", width=64, height=64, num_frames=9, fps=24.0, steps=2,
+                          seed=3, preview_every=0)
+
+
+@pytest.fixture(scope="module")
+def checkpoint() -> Path:
+    return FIXTURE / CHECKPOINT
+
+
+@pytest.fixture(scope="module")
+def gemma() -> Path:
+    return FIXTURE / "gemma"
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[str, torch.Tensor]:
+    return load_file(str(FIXTURE / "reference_outputs.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def engine(checkpoint, gemma) -> Engine:
+    return Engine.from_checkpoint(checkpoint, text_encoder=gemma, device="cpu")
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+def test_load_official_builds_all_five_components(checkpoint, caplog):
+    with caplog.at_level(logging.WARNING, logger="engine.components"):
+        components = load_official(checkpoint, torch.float32)
+    assert "belong to no known component" not in caplog.text  # every tensor in the file was used
+    for name, cls in MODEL_CLASSES.items():
+        module = getattr(components, name)
+        assert isinstance(module, cls), name
+        params = list(module.parameters())
+        assert params, name
+        assert all(p.device.type == "cpu" and p.dtype == torch.float32 for p in params), name
+    assert components.source == str(checkpoint)
+    assert len(components.transformer.transformer_blocks) == 2
+    total = sum(p.numel() for m in components.modules().values() for p in m.parameters())
+    assert 5_000_000 < total < 50_000_000  # "about 14 M parameters" in the fixture's README
+
+
+def test_loaded_weights_are_the_files_weights(checkpoint):
+    components = load_official(checkpoint, torch.float32, only=("vocoder", "audio_vae"))
+    with safe_open(str(checkpoint), framework="pt") as handle:
+        conv_pre = handle.get_tensor("vocoder.conv_pre.weight").float()
+        stats = handle.get_tensor("audio_vae.per_channel_statistics.std-of-means").float()
+    assert torch.equal(components.vocoder.conv_in.weight, conv_pre)
+    assert torch.equal(components.audio_vae.latents_std.float(), stats)
+    assert components.transformer is None  # `only` skipped it
+
+
+def test_engine_from_checkpoint_with_the_fixture_gemma(engine, checkpoint):
+    assert engine.device.type == "cpu" and engine.dtype == torch.float32
+    assert engine.spatial_ratio == 32 and engine.temporal_ratio == 8
+    assert engine.audio_sample_rate == 24000
+    assert engine.text_encoder.vocab_size == 128 and engine.text_encoder.hidden_size == 32
+    assert engine.components.source == str(checkpoint)
+    assert len(engine.identity) == 24
+
+
+# ----------------------------------------------------------------------------------------------- parity
+
+def _assert_matches(name: str, ours: torch.Tensor, ref: torch.Tensor, record_property) -> None:
+    assert tuple(ours.shape) == tuple(ref.shape), (name, ours.shape, ref.shape)
+    diff = (ours.float() - ref.float()).abs().max().item()
+    print(f"{name}: max abs diff {diff:.3e} (reference magnitude {ref.abs().max().item():.3f})")
+    record_property(f"{name}_max_abs_diff", diff)
+    assert diff <= PARITY_TOLERANCE, (name, diff)
+
+
+def test_video_decode_matches_the_reference(engine, reference, record_property):
+    vae = engine.components.vae
+    # The fixture's latent statistics are identity, so denoiser space == VAE space for its latents.
+    assert torch.all(vae.latents_mean == 0) and torch.all(vae.latents_std == 1)
+    assert vae.config.scaling_factor == 1
+    decoded = engine.decode_video(reference["video_latent"])
+    assert not engine.last_tile_plan.tiled(128, 128, 17)
+    _assert_matches("video_decoded", decoded, reference["video_decoded"], record_property)
+
+
+def test_audio_vae_decode_matches_the_reference_mel(engine, reference, record_property):
+    audio_vae = engine.components.audio_vae
+    assert torch.all(audio_vae.latents_mean == 0) and torch.all(audio_vae.latents_std == 1)
+    with torch.inference_mode():
+        mel = audio_vae.decode(reference["audio_latent"], return_dict=False)[0]
+    _assert_matches("audio_mel_decoded", mel, reference["audio_mel_decoded"], record_property)
+
+
+def test_vocoder_matches_the_reference_waveform(engine, reference, record_property):
+    with torch.inference_mode():
+        waveform = engine.components.vocoder(reference["audio_mel_decoded"])
+    _assert_matches("audio_waveform", waveform, reference["audio_waveform"], record_property)
+
+
+def test_decode_audio_end_to_end_matches_the_reference_waveform(engine, reference, record_property):
+    waveform, rate = engine.decode_audio(reference["audio_latent"])
+    assert rate == 24000
+    _assert_matches("decode_audio_waveform", waveform, reference["audio_waveform"], record_property)
+
+
+def test_latent_statistics_from_the_file_are_applied_when_decoding(checkpoint, gemma, reference, tmp_path):
+    """The fixture's statistics are identity; give a copy real ones and decode normalised latents.
+
+    Official files store per-channel `mean-of-means` / `std-of-means`; un-normalising is x * std + mean (audio
+    channels packed channel-major with the mel bins, as the reference patchifier does).
+    """
+    with safe_open(str(checkpoint), framework="pt") as handle:
+        config = handle.metadata()["config"]
+    tensors = load_file(str(checkpoint))
+    g = torch.Generator().manual_seed(0)
+    stats = {}
+    for prefix, size in (("vae", 128), ("audio_vae", 128)):
+        mean = torch.randn(size, generator=g) * 0.5
+        std = torch.rand(size, generator=g) + 0.5
+        key = f"{prefix}.per_channel_statistics."
+        assert tensors[key + "mean-of-means"].shape == (size,)
+        tensors[key + "mean-of-means"], tensors[key + "std-of-means"] = mean.bfloat16(), std.bfloat16()
+        stats[prefix] = (mean.bfloat16().float(), std.bfloat16().float())
+    variant = tmp_path / "ltx-2-tiny-stats.safetensors"
+    save_file(tensors, str(variant), metadata={"config": config})
+    engine = Engine.from_checkpoint(variant, text_encoder=gemma, device="cpu")
+
+    mean, std = stats["vae"]
+    assert torch.equal(engine.components.vae.latents_mean.float(), mean)
+    assert torch.equal(engine.components.vae.latents_std.float(), std)
+    shape = (1, -1, 1, 1, 1)
+    normalised = (reference["video_latent"] - mean.view(shape)) / std.view(shape)
+    decoded = engine.decode_video(normalised)
+    assert (decoded - reference["video_decoded"]).abs().max().item() <= PARITY_TOLERANCE * 10
+
+    mean, std = stats["audio_vae"]
+    channels, mel = reference["audio_latent"].shape[1], reference["audio_latent"].shape[3]
+    mean, std = mean.view(1, channels, 1, mel), std.view(1, channels, 1, mel)
+    waveform, _ = engine.decode_audio((reference["audio_latent"] - mean) / std)
+    assert (waveform - reference["audio_waveform"]).abs().max().item() <= PARITY_TOLERANCE * 10
+
+
+# ------------------------------------------------------------------------------------------- generation
+
+def test_generation_with_the_fixture_engine(engine):
+    result = engine.generate(SMALL)
+    assert result.frames.shape == (9, 64, 64, 3) and result.frames.dtype == np.float32
+    assert np.isfinite(result.frames).all() and 0 <= result.frames.min() and result.frames.max() <= 1
+    assert result.audio.dtype == np.float32 and result.audio.shape[0] == 2
+    assert np.isfinite(result.audio).all()
+    assert result.sample_rate == 24000
+    assert abs(result.audio.shape[1] - 9 / 24 * 24000) <= 0.05 * 9 / 24 * 24000
+    assert result.metadata["checkpoint_identity"] == engine.identity
+    assert result.metadata["model_source"] == str(FIXTURE / CHECKPOINT)
+
+
+# --------------------------------------------------------------------------------------------- identity
+
+def test_identity_is_stable_on_reopen_and_changes_with_the_file_mtime(checkpoint, gemma, tmp_path):
+    copy = tmp_path / CHECKPOINT
+    shutil.copyfile(checkpoint, copy)
+    engine = Engine.from_checkpoint(copy, text_encoder=gemma, device="cpu")
+    reopened = load_official(copy, torch.float32, only=("vocoder",)).identity
+    assert reopened == engine.identity
+
+    stat = copy.stat()
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 5_000_000_000))
+    touched = load_official(copy, torch.float32, only=("vocoder",)).identity
+    assert touched != engine.identity
+    assert load_official(copy, torch.float32, only=("vocoder",)).identity == touched
+
+
+# ------------------------------------------------------------------------------------ other configs load
+
+def test_a_different_config_in_the_official_layout_loads_and_generates(checkpoint, gemma, tmp_path):
+    with safe_open(str(checkpoint), framework="pt") as handle:
+        config = json.loads(handle.metadata()["config"])
+    tensors = load_file(str(checkpoint))
+    dropped = [key for key in tensors if key.startswith("model.diffusion_model.transformer_blocks.1.")]
+    assert dropped
+    for key in dropped:
+        del tensors[key]
+    config["transformer"]["num_layers"] = 1
+    variant = tmp_path / "ltx-2-tiny-one-layer.safetensors"
+    save_file(tensors, str(variant), metadata={"config": json.dumps(config)})
+
+    engine = Engine.from_checkpoint(variant, text_encoder=gemma, device="cpu")
+    assert len(engine.components.transformer.transformer_blocks) == 1
+    result = engine.generate(SMALL)
+    assert result.frames.shape == (9, 64, 64, 3) and np.isfinite(result.frames).all()
+    assert result.audio.shape[0] == 2 and np.isfinite(result.audio).all()
