@@ -7,6 +7,7 @@ budget and skipped entirely on cancel.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import logging
 import threading
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 from diffusers import FlowMatchEulerDiscreteScheduler
 from diffusers.pipelines.ltx2 import LTX2ImageToVideoPipeline, LTX2Pipeline
+from diffusers.utils import logging as diffusers_logging
 
 from engine import quantization as quant
 from engine.checkpoint import CheckpointLayout, detect_layout
@@ -158,6 +160,16 @@ def _to_uint8(image: torch.Tensor) -> np.ndarray:
     return array.permute(1, 2, 0).cpu().numpy()
 
 
+@contextlib.contextmanager
+def _diffusers_quiet():
+    previous = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        diffusers_logging.set_verbosity(previous)
+
+
 def _fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
     """Pad with silence or trim so the sound lasts exactly as long as the video.
 
@@ -201,7 +213,10 @@ class Engine:
         for name, module in components.modules().items():
             module.to(self.device)
             if name != "transformer" or quantization == "none":
-                module.to(self.dtype)
+                # LTX-2's classes list no modules that must stay fp32, so diffusers' warning about
+                # casting with `.to()` does not apply; keep it off the user's console.
+                with _diffusers_quiet():
+                    module.to(self.dtype)
         text_encoder.model.to("cpu" if self.offload_text_encoder else self.device)
         scheduler = _RecordingScheduler.from_config(components.scheduler.config)
         parts = dict(
