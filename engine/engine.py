@@ -26,7 +26,13 @@ from engine.checkpoint import CheckpointLayout, detect_layout
 from engine.components import ModelComponents, build_skeleton, load_diffusers_folder, load_official
 from engine.errors import GenerationCancelled, OutOfMemoryError, RequestError
 from engine.request import GenerationRequest, GenerationResult, PreviewFrame
-from engine.text_encoder import TextEncoder, load_text_encoder
+from engine.text_encoder import (
+    TextEncoder,
+    load_text_encoder,
+    load_tokenizer,
+    text_encoder_identity,
+    text_encoder_skeleton,
+)
 from engine.tiling import TilePlan, apply_plan, available_memory, plan_tiles
 
 log = logging.getLogger(__name__)
@@ -51,6 +57,9 @@ TRANSFORMER_KEEP_PRECISE = [
     "*caption_projection*",
     "av_cross_attn_*",
 ]
+# Only Gemma's language-model layers are quantized: the vision tower is unused and the output head is tied
+# to the embeddings.
+TEXT_ENCODER_KEEP_PRECISE = ["lm_head", "*vision_tower*", "*multi_modal_projector*"]
 NON_TRANSFORMER = ("connectors", "vae", "audio_vae", "vocoder")
 
 
@@ -110,6 +119,8 @@ def _quantize_with_cache(
     return module
 
 
+# Gradients are off with no_grad, not inference_mode: quanto's packed int4 weights set a version
+# counter when transposed, which inference tensors forbid.
 class _RecordingScheduler(FlowMatchEulerDiscreteScheduler):
     """Flow-matching Euler that keeps the last step's inputs so the engine can form an x0 estimate."""
 
@@ -210,6 +221,9 @@ class Engine:
         self.last_tile_plan: TilePlan | None = None
         self.last_preview_stats: dict[str, float] = {}
 
+        if quantization != "none":
+            # A missing compiler or unwritable kernel folder becomes a clear error here, not a crash later.
+            quant.ensure_kernels(quantization, self.device)
         for name, module in components.modules().items():
             module.to(self.device)
             if name != "transformer" or quantization == "none":
@@ -263,17 +277,21 @@ class Engine:
         layout = detect_layout(path)
         cache = quant.QuantizedCache(Path(cache_dir) if cache_dir else quant.default_cache_root())
         components = _load_components(path, layout, dtype, mode, cache, device)
-        encoder = load_text_encoder(text_encoder, dtype)
-        if te_mode != "none":
-            encoder.model = _quantize_with_cache(
-                lambda: encoder.model,
-                lambda: None,
+        if te_mode == "none":
+            encoder = load_text_encoder(text_encoder, dtype)
+        else:
+            root = Path(text_encoder)
+            model = _quantize_with_cache(
+                lambda: load_text_encoder(root, dtype).model,
+                lambda: text_encoder_skeleton(root, dtype),
                 te_mode,
                 cache,
-                f"{components.identity}-{Path(str(text_encoder)).resolve().name}",
+                text_encoder_identity(root),
                 "text_encoder",
                 device,
+                exclude=TEXT_ENCODER_KEEP_PRECISE,
             )
+            encoder = TextEncoder(model, load_tokenizer(root), str(root))
         return cls(
             components,
             encoder,
@@ -335,7 +353,7 @@ class Engine:
         if self.offload_text_encoder:
             model.to(self.device)
         try:
-            with torch.inference_mode():
+            with torch.no_grad():
                 return self._t2v.encode_prompt(
                     prompt=request.prompt,
                     negative_prompt=request.negative_prompt,
@@ -407,7 +425,7 @@ class Engine:
         extra = {"image": image} if image is not None else {}
         denoise_start = time.perf_counter()
         throttle.start = denoise_start
-        with torch.inference_mode():
+        with torch.no_grad():
             video_latents, audio_latents = pipe(
                 prompt_embeds=pe,
                 prompt_attention_mask=pm,
@@ -565,11 +583,11 @@ class Engine:
         apply_plan(
             vae, plan, h * self.spatial_ratio, w * self.spatial_ratio, (frames - 1) * self.temporal_ratio + 1
         )
-        with torch.inference_mode():
+        with torch.no_grad():
             return vae.decode(latents.to(self.device, self.dtype), None, return_dict=False)[0]
 
     def _decode_audio_vae_space(self, latents: torch.Tensor) -> torch.Tensor:
-        with torch.inference_mode():
+        with torch.no_grad():
             mel = self.components.audio_vae.decode(latents.to(self.device, self.dtype), return_dict=False)[0]
             return self.components.vocoder(mel)
 

@@ -143,3 +143,26 @@ def load_text_encoder(root: str | Path, dtype: torch.dtype) -> TextEncoder:
             f"({max(probe)} >= {encoder.vocab_size}); tokenizer and weights do not match"
         )
     return encoder
+
+
+def text_encoder_identity(root: str | Path) -> str:
+    """Identity of a Gemma folder's weights (headers, sizes, times), for the quantization cache key."""
+    from engine.checkpoint import SafetensorsFile, file_identity
+
+    files = [
+        SafetensorsFile.open(path, component="text_encoder")
+        for path in sorted(Path(root).glob("*.safetensors"))
+    ]
+    return "gemma-" + file_identity(files)
+
+
+def text_encoder_skeleton(root: str | Path, dtype: torch.dtype) -> torch.nn.Module:
+    """The Gemma model of `root`'s config with no weights allocated (filled from the quantization cache)."""
+    from accelerate import init_empty_weights
+    from transformers import AutoConfig, Gemma3ForCausalLM, Gemma3ForConditionalGeneration
+
+    config = AutoConfig.from_pretrained(str(check_root(root)), local_files_only=True)
+    cls = Gemma3ForConditionalGeneration if config.model_type == "gemma3" else Gemma3ForCausalLM
+    with init_empty_weights():
+        model = cls._from_config(config, dtype=dtype)
+    return model.eval().requires_grad_(False)
