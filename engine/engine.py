@@ -136,8 +136,9 @@ class _RecordingScheduler(FlowMatchEulerDiscreteScheduler):
 class _PreviewThrottle:
     """Decides when a preview is due: every N steps, but never past PREVIEW_BUDGET of elapsed time."""
 
-    def __init__(self, every: int, budget: float = PREVIEW_BUDGET):
-        self.every, self.budget = every, budget
+    def __init__(self, every: int, budget: float | None = None):
+        self.every = every
+        self.budget = PREVIEW_BUDGET if budget is None else budget
         self.start = time.perf_counter()
         self.spent = 0.0
         self.last_cost: float | None = None
@@ -443,6 +444,9 @@ class Engine:
                 modality_scale=1.0,
                 audio_modality_scale=1.0,
                 guidance_rescale=0.0,
+                # LTX-2.0 modulates cross-modal attention with each modality's own timestep; diffusers'
+                # pipelines default to the LTX-2.3/2.5 behaviour (the other modality's sigma).
+                use_cross_timestep=False,
                 audio_guidance_rescale=0.0,
                 spatio_temporal_guidance_blocks=None,
                 generator=generator,

@@ -19,11 +19,11 @@ LIVE_TENSOR_FACTOR = 4.0
 
 @dataclass(frozen=True)
 class TilePlan:
-    tile_height: int        # pixels
-    tile_width: int         # pixels
-    tile_frames: int        # frames
-    overlap: int            # pixels blended between spatial tiles
-    frame_overlap: int      # frames blended between temporal tiles
+    tile_height: int  # pixels
+    tile_width: int  # pixels
+    tile_frames: int  # frames
+    overlap: int  # pixels blended between spatial tiles
+    frame_overlap: int  # frames blended between temporal tiles
     estimated_peak_bytes: int
 
     def tiled(self, height: int, width: int, frames: int) -> bool:
@@ -38,12 +38,12 @@ def decoder_bytes_per_voxel(vae_config: dict, dtype_bytes: int) -> float:
     kinds = list(vae_config.get("upsample_type", ("spatiotemporal",) * len(channels)))
     # Work backwards from the output: volume of each stage relative to the output volume.
     stages = []
-    volume = 1.0 / (patch * patch)   # the decoder's last conv works at 1/patch^2 of the output pixels
+    volume = 1.0 / (patch * patch)  # the decoder's last conv works at 1/patch^2 of the output pixels
     width_out = channels[-1] // factors[-1] if channels else 128
     stages.append(width_out * volume)
     for ch, kind in zip(reversed(channels), reversed(kinds), strict=False):
         shrink = {"spatial": 4, "temporal": 2, "spatiotemporal": 8}.get(kind, 8)
-        stages.append(ch * volume)      # activation entering this upsampler (at the finer volume after it)
+        stages.append(ch * volume)  # activation entering this upsampler (at the finer volume after it)
         volume /= shrink
     return max(stages) * dtype_bytes * LIVE_TENSOR_FACTOR
 
@@ -63,8 +63,16 @@ def available_memory(device: torch.device) -> int:
     return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES"))
 
 
-def plan_tiles(vae_config: dict, height: int, width: int, frames: int, budget_bytes: int,
-               dtype_bytes: int, spatial_factor: int = 32, temporal_factor: int = 8) -> TilePlan:
+def plan_tiles(
+    vae_config: dict,
+    height: int,
+    width: int,
+    frames: int,
+    budget_bytes: int,
+    dtype_bytes: int,
+    spatial_factor: int = 32,
+    temporal_factor: int = 8,
+) -> TilePlan:
     """The largest tiles whose estimated decode peak fits `budget_bytes` (whole clip if it fits)."""
     per_voxel = decoder_bytes_per_voxel(vae_config, dtype_bytes)
     tile_h, tile_w, tile_f = height, width, frames
@@ -85,8 +93,29 @@ def plan_tiles(vae_config: dict, height: int, width: int, frames: int, budget_by
         else:
             break
     overlap = spatial_factor * 2 if (tile_h < height or tile_w < width) else 0
+    tile_h = _avoid_sliver(height, tile_h, overlap, spatial_factor, min_side)
+    tile_w = _avoid_sliver(width, tile_w, overlap, spatial_factor, min_side)
     frame_overlap = temporal_factor if tile_f < frames else 0
     return TilePlan(tile_h, tile_w, tile_f, overlap, frame_overlap, peak(tile_h, tile_w, tile_f))
+
+
+def _last_tile_latents(size: int, tile: int, overlap: int, factor: int) -> int:
+    """Latent width of the last tile diffusers' tiled decode cuts along one axis."""
+    latent, stride = size // factor, (tile - overlap) // factor
+    return latent - ((latent - 1) // stride) * stride
+
+
+def _avoid_sliver(size: int, tile: int, overlap: int, factor: int, min_side: int) -> int:
+    """Adjust a tile so the last tile is at least 2 latents wide: the decoder's reflect padding fails on 1."""
+    if tile >= size or _last_tile_latents(size, tile, overlap, factor) >= 2:
+        return tile
+    for candidate in [
+        *range(tile - factor, min(min_side, tile) - 1, -factor),
+        *range(tile + factor, size, factor),
+    ]:
+        if candidate - overlap >= factor and _last_tile_latents(size, candidate, overlap, factor) >= 2:
+            return candidate
+    return size  # no tiling along this axis rather than a tile the decoder cannot pad
 
 
 def apply_plan(vae, plan: TilePlan, height: int, width: int, frames: int) -> None:
@@ -129,7 +158,7 @@ def _aligned_temporal_tiled_decode(vae, z, temb, causal=None, return_dict=True):
     stride = vae.tile_sample_stride_num_frames
     row = []
     for i in range(0, num_frames, tile_latent_stride_num_frames):
-        tile = z[:, :, i: i + tile_latent_min_num_frames + 1, :, :]
+        tile = z[:, :, i : i + tile_latent_min_num_frames + 1, :, :]
         spatial = tile.shape[-1] > tile_latent_min_width or tile.shape[-2] > tile_latent_min_height
         if vae.use_tiling and spatial:
             decoded = vae.tiled_decode(tile, temb, causal=causal, return_dict=True).sample
@@ -141,6 +170,6 @@ def _aligned_temporal_tiled_decode(vae, z, temb, causal=None, return_dict=True):
         if i > 0:
             result.append(vae.blend_t(row[i - 1], tile, blend_num_frames)[:, :, :stride])
         else:
-            result.append(tile[:, :, :stride + 1])
+            result.append(tile[:, :, : stride + 1])
     dec = torch.cat(result, dim=2)[:, :, :num_sample_frames]
     return DecoderOutput(sample=dec) if return_dict else (dec,)
