@@ -19,6 +19,19 @@ from typing import Any
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
+def run_with_threads(run, args) -> Any:
+    """Call `run(args)` with torch set to `args.threads` threads (0: torch's default), restored afterwards."""
+    import torch
+
+    threads_before = torch.get_num_threads()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        return run(args)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
 def today() -> str:
     return _dt.date.today().isoformat()
 

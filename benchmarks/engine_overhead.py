@@ -152,14 +152,7 @@ def explain(diff: dict[str, Any]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse_args(argv)
-    import torch
-
-    threads_before = torch.get_num_threads()
-    try:
-        return _run(args)
-    finally:
-        torch.set_num_threads(threads_before)
+    return _common.run_with_threads(_run, parse_args(argv))
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
@@ -167,8 +160,6 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
     from engine.request import GenerationRequest
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     width, height = args.width or args.size, args.height or args.size
     load_before = _common.load_average()
     t0 = time.perf_counter()

@@ -77,14 +77,7 @@ def run(engine, request, variant: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = parse_args(argv)
-    import torch
-
-    threads_before = torch.get_num_threads()
-    try:
-        return _run(args)
-    finally:
-        torch.set_num_threads(threads_before)
+    return _common.run_with_threads(_run, parse_args(argv))
 
 
 def _run(args: argparse.Namespace) -> dict[str, Any]:
@@ -93,8 +86,6 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     from engine.engine import PREVIEW_BUDGET, Engine
     from engine.request import GenerationRequest
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     load_before = _common.load_average()
     engine = Engine.tiny(seed=args.seed)
     request = GenerationRequest(prompt=PROMPT, width=args.width, height=args.height, num_frames=args.frames,

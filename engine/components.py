@@ -139,13 +139,7 @@ def load_official(
     config = read_official_config(checkpoint)
     shapes = {key: checkpoint.shape(key) for key in checkpoint.keys()}
     try:
-        configs = {
-            "transformer": official_layout.transformer_config(config),
-            "connectors": official_layout.connectors_config(config, shapes),
-            "vae": official_layout.video_vae_config(config),
-            "audio_vae": official_layout.audio_vae_config(config),
-            "vocoder": official_layout.vocoder_config(config),
-        }
+        configs = official_layout.component_configs(config, shapes)
     except CheckpointError as exc:  # name the file, not only the component
         raise CheckpointError(exc.detail, path=checkpoint.path, component=exc.component) from exc
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:  # e.g. text for a number

@@ -99,6 +99,17 @@ def _need(section: dict, key: str, component: str) -> Any:
     return section[key]
 
 
+def component_configs(config: dict, shapes: dict[str, tuple[int, ...]]) -> dict[str, dict]:
+    """Constructor arguments of every diffusers component, from the official config and tensor shapes."""
+    return {
+        "transformer": transformer_config(config),
+        "connectors": connectors_config(config, shapes),
+        "vae": video_vae_config(config),
+        "audio_vae": audio_vae_config(config),
+        "vocoder": vocoder_config(config),
+    }
+
+
 # --- transformer -------------------------------------------------------------------------------------------
 
 

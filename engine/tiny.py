@@ -144,13 +144,7 @@ def tiny_components(seed: int = 0) -> ModelComponents:
         "model.diffusion_model.video_embeddings_connector.learnable_registers": (registers, TINY_HIDDEN),
         "model.diffusion_model.audio_embeddings_connector.learnable_registers": (registers, TINY_HIDDEN),
     }
-    configs = {
-        "transformer": official_layout.transformer_config(config),
-        "connectors": official_layout.connectors_config(config, shapes),
-        "vae": official_layout.video_vae_config(config),
-        "audio_vae": official_layout.audio_vae_config(config),
-        "vocoder": official_layout.vocoder_config(config),
-    }
+    configs = official_layout.component_configs(config, shapes)
     modules = {
         name: build_random(name, configs[name], seed + index) for index, name in enumerate(MODEL_CLASSES)
     }

@@ -14,6 +14,8 @@ import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
+from shared_fixtures import LTX2_CHECKPOINT as CHECKPOINT
+from shared_fixtures import LTX2_FIXTURE, LTX2_FIXTURE_NAME, needs_ltx2_fixture
 
 from engine import quantization
 from engine.checkpoint import SafetensorsFile, detect_layout
@@ -22,35 +24,8 @@ from engine.engine import Engine
 from engine.errors import CheckpointError, EngineError, QuantizationError, TextEncoderError
 from engine.text_encoder import check_root, load_text_encoder
 
-FIXTURE_NAME = "ltx2-tiny-official"
-CHECKPOINT = "ltx-2-tiny-a.safetensors"
-
-
-def _repo_root() -> Path:
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "pyproject.toml").is_file() and (parent / "engine").is_dir():
-            return parent
-    return here.parents[2]
-
-
-def _fixture_dir() -> Path | None:
-    """$AIPROD_FIXTURES (the fixtures folder or the tiny-official folder itself), else ../shared/fixtures."""
-    candidates = []
-    if os.environ.get("AIPROD_FIXTURES"):
-        env = Path(os.environ["AIPROD_FIXTURES"])
-        candidates += [env / FIXTURE_NAME, env]
-    candidates.append(_repo_root() / ".." / "shared" / "fixtures" / FIXTURE_NAME)
-    for candidate in candidates:
-        if (candidate / CHECKPOINT).is_file():
-            return candidate.resolve()
-    return None
-
-
-FIXTURE = _fixture_dir()
-needs_fixture = pytest.mark.skipif(
-    FIXTURE is None,
-    reason=f"the shared fixture {FIXTURE_NAME}/ was not found (set AIPROD_FIXTURES or check out ../shared)")
+FIXTURE = LTX2_FIXTURE
+needs_fixture = needs_ltx2_fixture
 
 
 @pytest.fixture
@@ -67,7 +42,7 @@ def fake_gemma(tmp_path) -> Path:
 @pytest.fixture(scope="module")
 def official() -> tuple[dict[str, torch.Tensor], dict]:
     if FIXTURE is None:
-        pytest.skip(f"the shared fixture {FIXTURE_NAME}/ was not found")
+        pytest.skip(f"the shared fixture {LTX2_FIXTURE_NAME}/ was not found")
     with safe_open(str(FIXTURE / CHECKPOINT), framework="pt") as handle:
         config = json.loads(handle.metadata()["config"])
     return load_file(str(FIXTURE / CHECKPOINT)), config

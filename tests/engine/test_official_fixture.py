@@ -14,42 +14,19 @@ import pytest
 import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
+from shared_fixtures import LTX2_CHECKPOINT as CHECKPOINT
+from shared_fixtures import LTX2_FIXTURE, needs_ltx2_fixture
 
 from engine.components import MODEL_CLASSES, load_official
 from engine.engine import Engine
 from engine.request import GenerationRequest
 
-FIXTURE_NAME = "ltx2-tiny-official"
-CHECKPOINT = "ltx-2-tiny-a.safetensors"
 # Parity bound with the reference outputs (float32 compute on CPU on both sides).
 PARITY_TOLERANCE = 1e-4
 
 
-def _repo_root() -> Path:
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "pyproject.toml").is_file() and (parent / "engine").is_dir():
-            return parent
-    return here.parents[2]
-
-
-def _fixture_dir() -> Path | None:
-    """$AIPROD_FIXTURES (the fixtures folder or the tiny-official folder itself), else ../shared/fixtures."""
-    candidates = []
-    if os.environ.get("AIPROD_FIXTURES"):
-        env = Path(os.environ["AIPROD_FIXTURES"])
-        candidates += [env / FIXTURE_NAME, env]
-    candidates.append(_repo_root() / ".." / "shared" / "fixtures" / FIXTURE_NAME)
-    for candidate in candidates:
-        if (candidate / CHECKPOINT).is_file():
-            return candidate.resolve()
-    return None
-
-
-FIXTURE = _fixture_dir()
-pytestmark = pytest.mark.skipif(
-    FIXTURE is None,
-    reason=f"the shared fixture {FIXTURE_NAME}/ was not found (set AIPROD_FIXTURES or check out ../shared)")
+FIXTURE = LTX2_FIXTURE
+pytestmark = needs_ltx2_fixture
 
 SMALL = GenerationRequest(prompt="a cat on a beach", width=64, height=64, num_frames=9, fps=24.0, steps=2,
                           seed=3, preview_every=0)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 from optimum.quanto import QLinear
+from shared_fixtures import LTX2_FIXTURE, needs_ltx2_fixture
 
 import engine.components as components_module
 import engine.engine as engine_module
@@ -19,19 +17,6 @@ REQUEST = GenerationRequest(prompt="a cat on a beach", width=64, height=64, num_
 # Mean absolute frame difference against the unquantized tiny model (values 0..1), measured on seeds 0-2
 # on 2026-11-21: fp8 0.0019-0.0036, int8 0.00028-0.00032, int4 0.0040-0.0051. Bounds leave ~1.7x headroom.
 BOUNDS = {"int8": 0.0006, "fp8": 0.006, "int4": 0.009}
-
-
-def _fixture_dir() -> Path | None:
-    env = os.environ.get("AIPROD_FIXTURES")
-    candidates = [Path(env)] if env else []
-    root = Path(__file__).resolve()
-    while root != root.parent and not (root / "pyproject.toml").is_file():
-        root = root.parent
-    candidates.append(root.parent / "shared" / "fixtures")
-    for candidate in candidates:
-        if (candidate / "ltx2-tiny-official" / "ltx-2-tiny-a.safetensors").is_file():
-            return candidate / "ltx2-tiny-official"
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +38,9 @@ def test_quantized_tiny_stays_within_measured_error(mode, reference):
     assert result.metadata["quantization"] == mode
 
 
+@needs_ltx2_fixture
 def test_second_launch_requantizes_from_cache_without_quantizing(tmp_path, monkeypatch):
-    fixture = _fixture_dir()
-    if fixture is None:
-        pytest.skip("../shared/fixtures/ltx2-tiny-official is absent (set AIPROD_FIXTURES to use it)")
+    fixture = LTX2_FIXTURE
     calls: list[str] = []
     real_quantize = quant.quantize_module
 
@@ -100,10 +84,9 @@ def test_second_launch_requantizes_from_cache_without_quantizing(tmp_path, monke
     np.testing.assert_array_equal(first_result.audio, second_result.audio)
 
 
+@needs_ltx2_fixture
 def test_damaged_cache_is_rebuilt_not_fatal(tmp_path):
-    fixture = _fixture_dir()
-    if fixture is None:
-        pytest.skip("../shared/fixtures/ltx2-tiny-official is absent (set AIPROD_FIXTURES to use it)")
+    fixture = LTX2_FIXTURE
 
     def launch():
         return Engine.from_checkpoint(
