@@ -17,3 +17,20 @@ class ExportError(AppError):
 
 class ExportCancelled(ExportError):
     """The export was cancelled by the user; nothing was written."""
+
+
+class EditError(AppError):
+    """An edit cannot be made as asked (no room, no media handles, unknown clip...). Nothing changed."""
+
+
+class MediaError(AppError):
+    """A media file is missing, unreadable or of a kind the studio cannot use."""
+
+
+class ProjectError(AppError):
+    """A project cannot be opened or saved (corrupt, truncated, newer format, unwritable). Nothing on disk
+    was overwritten."""
+
+
+class JobError(AppError):
+    """A generation job cannot start or failed; the message says what the user can do about it."""

@@ -1,0 +1,1 @@
+"""Media: probing, decoding, thumbnails, waveforms, frame cache, timeline compositing."""
