@@ -1,0 +1,534 @@
+"""TimelineDocument: the project's OTIO timeline behind a façade with stable ids and change notifications.
+
+The OTIO ``Timeline`` is the single source of truth: clip ids, media ids, link ids and generation
+parameters live in ``metadata["aiprod"]`` of the OTIO objects, the media bin in the timeline's metadata.
+This module holds state, tracks, the bin, markers, queries and the commit machinery; the edit operations
+are in ``edits.py`` and playback resolution in ``resolve.py``. Qt-free.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+import opentimelineio as otio
+
+from app.document.edits import EditOps
+from app.document.layout import NS, Seg, TrackLayout, clip_id, frames_of, meta, new_id, plain, rt
+from app.document.model import (
+    AudioSegment,
+    ClipInfo,
+    DissolveInfo,
+    DocumentChange,
+    Marker,
+    MediaItem,
+    TrackInfo,
+    TrackKind,
+    VideoSample,
+)
+from app.document.resolve import resolve_audio, resolve_video
+from app.errors import EditError
+from app.media.info import MediaInfo
+
+RationalTime = otio.opentime.RationalTime
+TimeRange = otio.opentime.TimeRange
+PathMap = Callable[[str], str]
+
+
+class TimelineDocument(EditOps):
+    """The editable timeline and media bin of one project (see docs/editor-architecture.md)."""
+
+    def __init__(self, name: str = "Untitled", rate: float = 24) -> None:
+        self._subscribers: list[Callable[[DocumentChange], None]] = []
+        timeline = otio.schema.Timeline(name=name)
+        for kind in (TrackKind.VIDEO, TrackKind.AUDIO):
+            timeline.tracks.append(_new_track(kind, 1))
+        self._adopt(timeline, float(rate))
+
+    # ------------------------------------------------------------------------------------ state
+    @property
+    def rate(self) -> float:
+        return self._rate
+
+    @property
+    def name(self) -> str:
+        return self._timeline.name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._timeline.name = value
+        self._emit("reset")
+
+    @property
+    def timeline(self) -> otio.schema.Timeline:
+        """The live OTIO timeline; read-only outside app/document (mutate through the document)."""
+        return self._timeline
+
+    def subscribe(self, callback: Callable[[DocumentChange], None]) -> Callable[[], None]:
+        """Call ``callback(DocumentChange)`` after every mutation; returns the function that unsubscribes."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def snapshot(self) -> str:
+        """The whole document (timeline, bin, markers) as an OTIO JSON string.
+
+        Cached until the next change: undo commands take one before and one after every edit, and the
+        "before" of an edit is the "after" of the previous one.
+        """
+        if self._snapshot is None:
+            self._snapshot = otio.adapters.write_to_string(self._timeline, "otio_json")
+        return self._snapshot
+
+    def restore(self, snapshot: str) -> None:
+        """Put back exactly the state of an earlier ``snapshot()``; emits "reset"."""
+        timeline = otio.adapters.read_from_string(snapshot, "otio_json")
+        self._adopt(timeline, _rate_of(timeline, self._rate))
+        self._emit("reset")
+
+    def to_otio(self, path_map: PathMap | None = None) -> otio.schema.Timeline:
+        """A deep copy of the timeline, every media path passed through ``path_map``."""
+        timeline = self._timeline.deepcopy()
+        if path_map is not None:
+            _map_paths(timeline, path_map)
+        return timeline
+
+    @classmethod
+    def from_otio(cls, timeline: otio.schema.Timeline, path_map: PathMap | None = None) -> TimelineDocument:
+        """A document from an OTIO timeline (ours or another application's; missing ids are assigned)."""
+        timeline = timeline.deepcopy()
+        if path_map is not None:
+            _map_paths(timeline, path_map)
+        doc = cls.__new__(cls)
+        doc._subscribers = []
+        rate = _rate_of(timeline, 24.0)
+        _normalise(timeline)
+        doc._adopt(timeline, rate)
+        return doc
+
+    # ------------------------------------------------------------------------------------ tracks
+    def tracks(self, kind: TrackKind | None = None) -> list[TrackInfo]:
+        """Tracks bottom -> top (V1 first), optionally of one kind."""
+        out: list[TrackInfo] = []
+        counts = {TrackKind.VIDEO: 0, TrackKind.AUDIO: 0}
+        for track in self._timeline.tracks:
+            track_kind = TrackKind(track.kind)
+            index = counts[track_kind]
+            counts[track_kind] += 1
+            if kind is None or kind == track_kind:
+                out.append(
+                    TrackInfo(str(meta(track)["id"]), track_kind, track.name, index, bool(track.enabled))
+                )
+        return out
+
+    def add_track(self, kind: TrackKind) -> str:
+        """A new empty track on top of the tracks of ``kind``; returns its id."""
+        kind = TrackKind(kind)
+        track = _new_track(kind, len(self.tracks(kind)) + 1)
+        self._timeline.tracks.append(track)
+        self._reindex()
+        self._emit("tracks", (str(meta(track)["id"]),))
+        return str(meta(track)["id"])
+
+    def remove_track(self, track_id: str) -> None:
+        """Remove a track and its clips; the last track of a kind stays (EditError)."""
+        track = self._track(track_id)
+        kind = TrackKind(track.kind)
+        if len(self.tracks(kind)) <= 1:
+            raise EditError(f"The timeline needs at least one {kind.value.lower()} track; add another first.")
+        stack = self._timeline.tracks
+        del stack[list(stack).index(track)]
+        _renumber(self._timeline)
+        self._reindex()
+        self._emit("tracks", (track_id,))
+
+    def set_track_enabled(self, track_id: str, enabled: bool) -> None:
+        """Hide a video track or mute an audio track (disabled tracks are skipped by playback and export)."""
+        self._track(track_id).enabled = bool(enabled)
+        self._emit("tracks", (track_id,))
+
+    def track_info(self, track_id: str) -> TrackInfo:
+        """One track's info (an addition to the contract)."""
+        for info in self.tracks():
+            if info.id == track_id:
+                return info
+        raise EditError("That track no longer exists; refresh and try again.")
+
+    # ------------------------------------------------------------------------------------ clips
+    def clips(self, track_id: str) -> list[ClipInfo]:
+        """The clips of a track in timeline order (gaps and transitions skipped)."""
+        layout = self._cached_layout(track_id)
+        return [self._clip_info(seg, track_id) for seg in layout.segs]
+
+    def clip(self, clip_id: str) -> ClipInfo:
+        track_id = self._clip_track.get(clip_id)
+        if track_id is None:
+            raise EditError("That clip is no longer on the timeline; refresh and try again.")
+        return self._clip_info(self._cached_layout(track_id).seg(clip_id), track_id)
+
+    def linked_clips(self, clip_id: str) -> list[str]:
+        """Ids of the clips that move with ``clip_id`` (itself included; an addition to the contract)."""
+        self.clip(clip_id)
+        return self._group([clip_id], True)
+
+    def duration(self) -> RationalTime:
+        end = max((self._cached_layout(t.id).end() for t in self.tracks()), default=0)
+        return rt(end, self._rate)
+
+    def dissolves(self, track_id: str) -> list[DissolveInfo]:
+        layout = self._cached_layout(track_id)
+        by_id = {s.id: s for s in layout.segs}
+        return [
+            DissolveInfo(d.id, d.left, d.right, rt(by_id[d.left].end, self._rate), rt(d.frames, self._rate))
+            for d in layout.dissolves
+        ]
+
+    # ------------------------------------------------------------------------------------ media bin
+    def bin_items(self) -> list[MediaItem]:
+        return list(self._bin.values())
+
+    def bin_item(self, media_id: str) -> MediaItem:
+        item = self._bin.get(media_id)
+        if item is None:
+            raise EditError("That media is no longer in the bin; import it again.")
+        return item
+
+    def add_bin_item(self, item: MediaItem) -> str:
+        """Add (or replace, for the same id) a bin entry; returns its id."""
+        if not item.id:
+            raise EditError("A media item needs an id.")
+        self._bin[item.id] = item
+        self._write_bin()
+        self._emit("bin", (item.id,))
+        return item.id
+
+    def remove_bin_item(self, media_id: str) -> None:
+        """Remove a bin entry; refused while any clip on the timeline uses it."""
+        self.bin_item(media_id)
+        users = sum(1 for m in self._clip_media.values() if m == media_id)
+        if users:
+            raise EditError(
+                f"'{self._bin[media_id].name}' is used by {users} clip(s) on the timeline; delete them first."
+            )
+        del self._bin[media_id]
+        self._write_bin()
+        self._emit("bin", (media_id,))
+
+    def relink(self, media_id: str, new_path: str, info: MediaInfo | None) -> None:
+        """Point a bin item and every clip using it at another file (a moved or replaced media file)."""
+        item = self.bin_item(media_id)
+        item = MediaItem(**{**item.__dict__, "path": new_path, "info": info})
+        self._bin[media_id] = item
+        self._write_bin()
+        touched: list[str] = []
+        for track in self._timeline.tracks:
+            for clip in track.find_clips(shallow_search=True):
+                if meta(clip).get("media_id") == media_id:
+                    clip.media_reference = self._reference(item)
+                    touched.append(clip_id(clip))
+        self._reindex()
+        self._emit("bin", (media_id,))
+        if touched:
+            self._emit("clips", tuple(touched))
+
+    def takes(self, media_id: str) -> list[MediaItem]:
+        """The original of ``media_id`` and all its takes, original first then by take number."""
+        item = self.bin_item(media_id)
+        root = item.take_of if item.take_of in self._bin else item.id
+        family = [i for i in self._bin.values() if i.id == root or i.take_of == root]
+        return sorted(family, key=lambda i: (i.id != root, i.take))
+
+    def set_clip_generation(self, clip_id: str, generation: dict) -> None:
+        """Record the parameters a clip was generated with (kept through save/load and undo)."""
+        track_id = self._clip_track.get(clip_id)
+        if track_id is None:
+            raise EditError("That clip is no longer on the timeline; refresh and try again.")
+        clip = self._cached_layout(track_id).seg(clip_id).clip
+        meta(clip)["generation"] = dict(generation)
+        self._emit("clips", (clip_id,))
+
+    # ------------------------------------------------------------------------------------ markers
+    def markers(self) -> list[Marker]:
+        out = [
+            Marker(
+                str(meta(m)["id"]),
+                rt(frames_of(m.marked_range.start_time, self._rate), self._rate),
+                m.name,
+                str(m.color),
+            )
+            for m in self._timeline.tracks.markers
+        ]
+        return sorted(out, key=lambda m: m.time.value)
+
+    def add_marker(self, at: RationalTime, name: str = "", color: str = "RED") -> str:
+        frame = self._frame(at)
+        marker = otio.schema.Marker(
+            name=name,
+            marked_range=TimeRange(rt(frame, self._rate), rt(0, self._rate)),
+            color=color,
+            metadata={NS: {"id": new_id()}},
+        )
+        self._timeline.tracks.markers.append(marker)
+        self._emit("markers", (str(meta(marker)["id"]),))
+        return str(meta(marker)["id"])
+
+    def remove_marker(self, marker_id: str) -> None:
+        markers = self._timeline.tracks.markers
+        index = self._marker_index(marker_id)
+        del markers[index]
+        self._emit("markers", (marker_id,))
+
+    def move_marker(self, marker_id: str, at: RationalTime) -> None:
+        frame = self._frame(at)
+        marker = self._timeline.tracks.markers[self._marker_index(marker_id)]
+        marker.marked_range = TimeRange(rt(frame, self._rate), rt(0, self._rate))
+        self._emit("markers", (marker_id,))
+
+    # ------------------------------------------------------------------------------------ snapping
+    def edit_points(self, exclude_ids: Iterable[str] = ()) -> list[RationalTime]:
+        """Every clip start and end on every track, every marker and 0, sorted, without duplicates."""
+        excluded = set(exclude_ids)
+        frames = {0}
+        for track in self.tracks():
+            for seg in self._cached_layout(track.id).segs:
+                if seg.id not in excluded:
+                    frames.update((seg.start, seg.end))
+        frames.update(frames_of(m.time, self._rate) for m in self.markers() if m.id not in excluded)
+        return [rt(f, self._rate) for f in sorted(frames)]
+
+    def snap(
+        self,
+        t: RationalTime,
+        threshold_frames: int,
+        extra: Iterable[RationalTime] = (),
+        exclude_ids: Iterable[str] = (),
+    ) -> RationalTime | None:
+        """The edit point (or ``extra`` time) nearest ``t`` within ``threshold_frames``, else None."""
+        target = t.value_rescaled_to(self._rate)
+        points = [frames_of(p, self._rate) for p in self.edit_points(exclude_ids)]
+        points += [frames_of(p, self._rate) for p in extra]
+        best = min(points, key=lambda p: abs(p - target), default=None)
+        if best is None or abs(best - target) > threshold_frames:
+            return None
+        return rt(best, self._rate)
+
+    # ------------------------------------------------------------------------------------ playback
+    def video_at(self, t: RationalTime) -> VideoSample | None:
+        """What the top enabled video track shows at ``t`` (None: nothing, i.e. black)."""
+        frame = int(math.floor(t.value_rescaled_to(self._rate) + 1e-6))
+        layouts = [
+            self._cached_layout(info.id) for info in reversed(self.tracks(TrackKind.VIDEO)) if info.enabled
+        ]
+        return resolve_video(layouts, frame, self._rate)
+
+    def audio_segments(self, start: RationalTime, end: RationalTime) -> list[AudioSegment]:
+        """Every enabled audio track's clips that sound in [start, end), crossfade handles included."""
+        first = int(math.floor(start.value_rescaled_to(self._rate) + 1e-6))
+        last = int(math.ceil(end.value_rescaled_to(self._rate) - 1e-6))
+        layouts = [self._cached_layout(info.id) for info in self.tracks(TrackKind.AUDIO) if info.enabled]
+        return resolve_audio(layouts, first, last, self._rate)
+
+    # ------------------------------------------------------------------------------------ internals
+    def _adopt(self, timeline: otio.schema.Timeline, rate: float) -> None:
+        self._snapshot: str | None = None
+        self._timeline = timeline
+        self._rate = rate
+        data = meta(timeline)
+        data["rate"] = rate
+        timeline.global_start_time = rt(0, rate)
+        self._bin: dict[str, MediaItem] = {}
+        for entry in plain(data.get("bin") or []):
+            item = MediaItem.from_dict(entry)
+            self._bin[item.id] = item
+        self._write_bin()
+        self._reindex()
+
+    def _write_bin(self) -> None:
+        meta(self._timeline)["bin"] = [item.to_dict() for item in self._bin.values()]
+
+    def _reindex(self, committed: dict[str, TrackLayout] | None = None) -> None:
+        """Rebuild the id lookups after a change.
+
+        ``committed`` are layouts an edit just wrote back: they are exactly the tracks' state, so only the
+        other tracks are read from OTIO (and after an edit none are).
+        """
+        previous = getattr(self, "_layouts", {}) if committed is not None else {}
+        self._layouts: dict[str, TrackLayout] = {}
+        self._clip_track: dict[str, str] = {}
+        self._clip_media: dict[str, str | None] = {}
+        self._links: dict[str, list[str]] = {}
+        self._dissolve_track: dict[str, str] = {}
+        for track in self._timeline.tracks:
+            track_id = str(meta(track)["id"])
+            layout = (committed or {}).get(track_id) or previous.get(track_id)
+            if layout is None or layout.track is not track:
+                layout = TrackLayout.read(track, self._rate)
+            self._layouts[track_id] = layout
+            for seg in layout.segs:
+                self._clip_track[seg.id] = track_id
+                self._clip_media[seg.id] = seg.media_id
+                if seg.link_id is not None:
+                    self._links.setdefault(seg.link_id, []).append(seg.id)
+            for dis in layout.dissolves:
+                self._dissolve_track[dis.id] = track_id
+
+    def _cached_layout(self, track_id: str) -> TrackLayout:
+        """The read-only layout of a track as of the last change (never edit it: edits read their own)."""
+        layout = self._layouts.get(track_id)
+        if layout is None:
+            self._track(track_id)
+            raise EditError("That track no longer exists; refresh and try again.")
+        return layout
+
+    def _track(self, track_id: str) -> otio.schema.Track:
+        for track in self._timeline.tracks:
+            if meta(track).get("id") == track_id:
+                return track
+        raise EditError("That track no longer exists; refresh and try again.")
+
+    def _group(self, clip_ids: Iterable[str], linked: bool) -> list[str]:
+        """The clips plus (when ``linked``) every clip sharing a link id with one of them, in order."""
+        out: list[str] = []
+        for cid in clip_ids:
+            if cid not in self._clip_track:
+                raise EditError("That clip is no longer on the timeline; refresh and try again.")
+            members = [cid]
+            link = self._cached_layout(self._clip_track[cid]).seg(cid).link_id if linked else None
+            if link is not None:
+                members += [m for m in self._links.get(link, []) if m != cid]
+            out += [m for m in members if m not in out]
+        return out
+
+    def _frame(self, t: RationalTime) -> int:
+        if not isinstance(t, RationalTime):
+            raise EditError("Times must be given as RationalTime values.")
+        frame = frames_of(t, self._rate)
+        if frame < 0:
+            raise EditError("That time is before the start of the timeline.")
+        return frame
+
+    def _clip_info(self, seg: Seg, track_id: str) -> ClipInfo:
+        data = meta(seg.clip)
+        rate = self._rate
+        avail = (
+            None
+            if seg.avail is None
+            else TimeRange(rt(seg.avail[0], rate), rt(seg.avail[1] - seg.avail[0], rate))
+        )
+        generation = data.get("generation")
+        return ClipInfo(
+            id=seg.id,
+            track_id=track_id,
+            media_id=seg.media_id,
+            name=seg.clip.name,
+            start=rt(seg.start, rate),
+            duration=rt(seg.dur, rate),
+            source_start=rt(seg.src, rate),
+            available=avail,
+            link_id=seg.link_id,
+            generation=None if generation is None else plain(generation),
+        )
+
+    def _reference(self, item: MediaItem) -> otio.schema.ExternalReference:
+        frames = self._media_frames(item)
+        avail = None if frames is None else TimeRange(rt(0, self._rate), rt(frames, self._rate))
+        return otio.schema.ExternalReference(target_url=item.path, available_range=avail)
+
+    def _media_frames(self, item: MediaItem) -> int | None:
+        """The media's length on this timeline: floor(seconds * rate) frames; None when unknown."""
+        if item.info is None or item.info.duration_seconds <= 0:
+            return None
+        return int(math.floor(item.info.duration_seconds * self._rate + 1e-9))
+
+    def _marker_index(self, marker_id: str) -> int:
+        for i, marker in enumerate(self._timeline.tracks.markers):
+            if meta(marker).get("id") == marker_id:
+                return i
+        raise EditError("That marker no longer exists; refresh and try again.")
+
+    def _emit(self, kind: str, ids: tuple[str, ...] = ()) -> None:
+        self._snapshot = None  # every mutation ends here
+        change = DocumentChange(kind, tuple(ids))
+        for callback in list(self._subscribers):
+            callback(change)
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def _new_track(kind: TrackKind, number: int) -> otio.schema.Track:
+    return otio.schema.Track(name=f"{kind.prefix}{number}", kind=kind.value, metadata={NS: {"id": new_id()}})
+
+
+def _renumber(timeline: otio.schema.Timeline) -> None:
+    counts = {TrackKind.VIDEO: 0, TrackKind.AUDIO: 0}
+    for track in timeline.tracks:
+        kind = TrackKind(track.kind)
+        counts[kind] += 1
+        track.name = f"{kind.prefix}{counts[kind]}"
+
+
+def _rate_of(timeline: otio.schema.Timeline, default: float) -> float:
+    data = timeline.metadata.get(NS) or {}
+    if data.get("rate"):
+        return float(data["rate"])
+    if timeline.global_start_time is not None:
+        return float(timeline.global_start_time.rate)
+    for clip in timeline.find_clips():
+        if clip.source_range is not None:
+            return float(clip.source_range.duration.rate)
+    return default
+
+
+def _map_paths(timeline: otio.schema.Timeline, path_map: PathMap) -> None:
+    for clip in timeline.find_clips():
+        ref = clip.media_reference
+        if isinstance(ref, otio.schema.ExternalReference) and ref.target_url:
+            ref.target_url = path_map(ref.target_url)
+    data = timeline.metadata.get(NS)
+    if data is not None and data.get("bin"):
+        entries = plain(data["bin"])
+        for entry in entries:
+            entry["path"] = path_map(entry["path"])
+        data["bin"] = entries
+
+
+def _normalise(timeline: otio.schema.Timeline) -> None:
+    """Give a foreign (or hand-made) timeline what the document relies on: ids, kinds, names, bin items."""
+    stack = timeline.tracks
+    for track in list(stack):
+        if not isinstance(track, otio.schema.Track) or track.kind not in (
+            TrackKind.VIDEO.value,
+            TrackKind.AUDIO.value,
+        ):
+            del stack[list(stack).index(track)]
+    for kind in (TrackKind.VIDEO, TrackKind.AUDIO):
+        if not any(t.kind == kind.value for t in stack):
+            stack.append(_new_track(kind, 1))
+    _renumber(timeline)
+    data = meta(timeline)
+    bin_entries = plain(data.get("bin") or [])
+    by_path = {entry["path"]: entry["id"] for entry in bin_entries}
+    for track in stack:
+        meta(track).setdefault("id", new_id())
+        for item in track:
+            if isinstance(item, otio.schema.Transition):
+                meta(item).setdefault("id", new_id())
+            if not isinstance(item, otio.schema.Clip):
+                continue
+            clip_data = meta(item)
+            clip_data.setdefault("id", new_id())
+            clip_data.setdefault("link_id", None)
+            clip_data.setdefault("generation", None)
+            if clip_data.get("media_id") is None:
+                ref = item.media_reference
+                path = ref.target_url if isinstance(ref, otio.schema.ExternalReference) else ""
+                if path and path not in by_path:
+                    by_path[path] = new_id()
+                    bin_entries.append(MediaItem(by_path[path], path, item.name or path).to_dict())
+                clip_data["media_id"] = by_path.get(path)
+    for marker in stack.markers:
+        meta(marker).setdefault("id", new_id())
+    data["bin"] = bin_entries
