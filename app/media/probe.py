@@ -1,0 +1,127 @@
+"""Probe a media file into a :class:`MediaInfo`, refusing what the editor cannot use (Qt-free).
+
+Probing also decodes the first video frame and the first audio frame: a file whose header reads fine but
+whose streams will not decode (an unknown codec, a damaged first GOP) is refused at import, with a message,
+rather than failing later in the viewer.
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from app.errors import MediaError
+from app.media.info import MediaInfo
+
+# Demuxers FFmpeg uses for single pictures and picture sequences.
+_IMAGE_FORMATS = ("image2", "_pipe", "gif", "webp", "apng")
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".exr", ".dpx", ".tga"}
+_IMAGE_CODECS = {"png", "mjpeg", "bmp", "tiff", "webp", "gif", "exr", "dpx", "targa"}
+_IMAGE_MESSAGE = (
+    "'{name}' is a still image. Images are not supported as timeline clips yet; you can use it as the start "
+    "image in the Generate panel."
+)
+
+
+def probe_media(path: str | os.PathLike[str]) -> MediaInfo:
+    """Describe ``path`` (first video and first audio stream).
+
+    Raises:
+        MediaError: the file is missing, unreadable, has no audio or video stream, is a still image, or its
+            streams cannot be decoded. The message names the file and says what to do.
+    """
+    file = Path(os.fspath(path)).expanduser()
+    if not file.is_file():
+        raise MediaError(f"'{file}' was not found. Check that the file exists and the drive is connected.")
+    if file.suffix.lower() in _IMAGE_SUFFIXES:
+        raise MediaError(_IMAGE_MESSAGE.format(name=file.name))
+    stat = file.stat()
+    try:
+        container = av.open(str(file))
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise MediaError(
+            f"'{file.name}' cannot be read as a video or audio file (it may be damaged or of an unknown "
+            f"format): {exc}"
+        ) from exc
+    with container:
+        format_name = container.format.name
+        if any(marker in format_name for marker in _IMAGE_FORMATS):
+            raise MediaError(_IMAGE_MESSAGE.format(name=file.name))
+        video = container.streams.video[0] if container.streams.video else None
+        audio = container.streams.audio[0] if container.streams.audio else None
+        if video is None and audio is None:
+            raise MediaError(f"'{file.name}' has no video or audio stream; there is nothing to edit in it.")
+        fields: dict[str, object] = {}
+        if video is not None:
+            fields.update(_video_fields(container, video, file.name))
+        if audio is not None:
+            fields.update(_audio_fields(container, audio, file.name))
+    return MediaInfo(
+        path=str(file.resolve()),
+        container=format_name,
+        has_video=video is not None,
+        has_audio=audio is not None,
+        size_bytes=stat.st_size,
+        mtime_ns=stat.st_mtime_ns,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _first_frame(container: av.container.InputContainer, stream: av.stream.Stream, name: str) -> av.Frame:
+    try:
+        container.seek(0)
+        for frame in container.decode(stream):
+            return frame
+    except av.FFmpegError as exc:
+        raise MediaError(
+            f"The {stream.type} in '{name}' cannot be decoded ({stream.codec_context.name}): {exc}. "
+            "Convert the file to ProRes or H.264 and import it again."
+        ) from exc
+    raise MediaError(f"The {stream.type} stream in '{name}' contains no frames; the file may be truncated.")
+
+
+def _video_fields(container: av.container.InputContainer, stream: av.video.VideoStream, name: str) -> dict:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    if not rate:
+        raise MediaError(f"'{name}' does not say its frame rate, so its frames cannot be placed in time.")
+    first = _first_frame(container, stream, name)
+    frame_count = stream.frames or _count_packets(container, stream)
+    if frame_count <= 1 and stream.codec_context.name in _IMAGE_CODECS:
+        raise MediaError(_IMAGE_MESSAGE.format(name=name))
+    return {
+        "width": first.width,
+        "height": first.height,
+        "fps": Fraction(rate.numerator, rate.denominator),
+        "frame_count": int(frame_count),
+        "video_codec": stream.codec_context.name,
+        "pix_fmt": stream.codec_context.pix_fmt or first.format.name,
+    }
+
+
+def _count_packets(container: av.container.InputContainer, stream: av.stream.Stream) -> int:
+    """Frames of a stream whose container does not say (Matroska): demux only, no decoding."""
+    container.seek(0)
+    return sum(1 for packet in container.demux(stream) if packet.size)
+
+
+def _audio_fields(container: av.container.InputContainer, stream: av.audio.AudioStream, name: str) -> dict:
+    first = _first_frame(container, stream, name)
+    rate = stream.codec_context.sample_rate or first.sample_rate
+    if stream.duration is not None and stream.time_base is not None:
+        seconds = float(stream.duration * stream.time_base)
+    else:
+        # Matroska does not store a stream duration: the end of the last packet is exact enough.
+        container.seek(0)
+        end = max(((p.pts or 0) + (p.duration or 0) for p in container.demux(stream) if p.size), default=0)
+        seconds = float((end - (stream.start_time or 0)) * stream.time_base) if stream.time_base else 0.0
+        if not seconds and container.duration:
+            seconds = container.duration / av.time_base
+    return {
+        "audio_codec": stream.codec_context.name,
+        "sample_rate": int(rate),
+        "channels": int(stream.codec_context.channels or len(first.layout.channels)),
+        "audio_samples": round(seconds * rate),
+    }

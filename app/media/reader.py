@@ -1,0 +1,191 @@
+"""Frame-accurate random access to a video file by frame index (PyAV, Qt-free).
+
+Codecs store frames in groups that start at a keyframe, so frame ``n`` is found by seeking to the last
+keyframe at or before it and decoding forward. Frame indices come from presentation timestamps measured from
+the stream's ``start_time`` (files that do not start at zero are common: cameras, transport streams, edited
+Matroska), never from counting decoded frames, so B-frame reordering and seeks land on the right picture.
+
+A reader remembers where its decoder is: reading ``n`` then ``n + 1`` decodes one frame, it never re-seeks.
+A reader belongs to the thread that first uses it (FFmpeg contexts are not thread-safe); use one per thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from app.errors import MediaError
+from app.media.info import MediaInfo
+from app.media.probe import probe_media
+
+# Decoding forward beats a seek for short distances; beyond this many frames (and whenever a keyframe is
+# known to lie in between) the reader seeks.
+FORWARD_DECODE_LIMIT = 36
+
+
+class VideoReader:
+    """Decodes frames of one file's first video stream as RGB uint8 ``[H, W, 3]`` arrays."""
+
+    def __init__(self, path: str | os.PathLike[str], info: MediaInfo | None = None) -> None:
+        self.path = str(Path(os.fspath(path)))
+        self.info = info if info is not None else probe_media(self.path)
+        if not self.info.has_video:
+            raise MediaError(f"'{Path(self.path).name}' has no video to show.")
+        try:
+            self._container = av.open(self.path)
+        except av.FFmpegError as exc:
+            raise MediaError(f"'{Path(self.path).name}' cannot be opened any more: {exc}") from exc
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"  # frame + slice threads: faster, decode order is unchanged
+        self._time_base: Fraction = self._stream.time_base or Fraction(1, 90000)
+        self._start = self._stream.start_time or 0
+        self._fps = self.info.fps or Fraction(24)
+        self._owner: int | None = None
+        self._frames: Iterator[av.VideoFrame] | None = None  # the decoder's position, None after close/EOF
+        self._last_index = -1
+        self._last_rgb: np.ndarray | None = None
+        self._keyframes: set[int] = set()
+        self._pending: tuple[int, av.VideoFrame] | None = None  # decoded past a target, not yet shown
+        self.seeks = 0  # how many times the reader had to seek (tests and the benchmark read it)
+
+    @property
+    def frame_count(self) -> int:
+        return self.info.frame_count
+
+    def frame(self, index: int) -> np.ndarray:
+        """Frame ``index`` (0-based, in display order) as a new RGB uint8 array.
+
+        Raises:
+            IndexError: ``index`` is outside ``0 .. frame_count - 1``.
+            MediaError: the file cannot be decoded at that point (damaged, or changed on disk).
+        """
+        self._check_thread()
+        if not 0 <= index < max(self.info.frame_count, 1):
+            raise IndexError(f"frame {index} is outside 0..{self.info.frame_count - 1} of {self.path}")
+        if index == self._last_index and self._last_rgb is not None:
+            return self._last_rgb.copy()
+        try:
+            if not self._can_decode_forward_to(index):
+                self._seek_before(index)
+            rgb = self._decode_until(index)
+            if rgb is None:  # landed past it: the seek point was too late (open GOPs, odd muxers)
+                self._seek_before(index, back_off=FORWARD_DECODE_LIMIT)
+                rgb = self._decode_until(index)
+            if rgb is None:  # demuxers without an index (MPEG-TS) cannot always seek to their start
+                self._reopen()
+                rgb = self._decode_until(index, late_ok=True)
+        except av.FFmpegError as exc:
+            raise MediaError(f"Frame {index} of '{Path(self.path).name}' cannot be decoded: {exc}") from exc
+        if rgb is None:
+            raise MediaError(f"Frame {index} of '{Path(self.path).name}' could not be found in the file.")
+        return rgb.copy()
+
+    def close(self) -> None:
+        self._frames = None
+        self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------------------------ internals
+    def _check_thread(self) -> None:
+        me = threading.get_ident()
+        if self._owner is None:
+            self._owner = me
+        elif self._owner != me:
+            raise RuntimeError("a VideoReader is used from one thread only; open another reader per thread")
+
+    def _index_of(self, frame: av.VideoFrame) -> int:
+        pts = frame.pts if frame.pts is not None else frame.dts
+        if pts is None:
+            return self._last_index + 1
+        return round((pts - self._start) * self._time_base * self._fps)
+
+    def _pts_of(self, index: int) -> int:
+        return self._start + int(Fraction(index) / self._fps / self._time_base)
+
+    def _can_decode_forward_to(self, index: int) -> bool:
+        if self._frames is None or index <= self._last_index:
+            return False
+        if index - self._last_index > FORWARD_DECODE_LIMIT:
+            return False
+        return not any(self._last_index < key <= index for key in self._keyframes)
+
+    def _reopen(self) -> None:
+        self._container.close()
+        self._container = av.open(self.path)
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self._frames = self._container.decode(self._stream)
+        self._pending = None
+        self._last_index = -1
+        self._last_rgb = None
+        self.seeks += 1
+
+    def _seek_before(self, index: int, back_off: int = 0) -> None:
+        target = max(index - back_off, 0)
+        # backward=True lands on the last keyframe at or before the target; the codec is flushed by seek().
+        self._container.seek(self._pts_of(target), stream=self._stream, backward=True, any_frame=False)
+        self._frames = self._container.decode(self._stream)
+        self._pending = None
+        self._last_index = -1
+        self._last_rgb = None
+        self.seeks += 1
+
+    def _next(self) -> tuple[int, av.VideoFrame] | None:
+        if self._pending is not None:
+            item, self._pending = self._pending, None
+            return item
+        frame = next(self._frames, None) if self._frames is not None else None
+        if frame is None:
+            self._frames = None
+            return None
+        found = self._index_of(frame)
+        if frame.key_frame:
+            self._keyframes.add(found)
+        return found, frame
+
+    def _decode_until(self, index: int, late_ok: bool = False) -> np.ndarray | None:
+        """Decode forward to ``index``. A frame missing from the file shows the one before it (held).
+
+        Returns None when the first frame after a seek is already past ``index`` (unless ``late_ok``).
+        """
+        previous: tuple[int, av.VideoFrame] | None = None
+        while (item := self._next()) is not None:
+            found, frame = item
+            if found < index:
+                previous = item
+                continue
+            if found == index:
+                return self._remember(found, frame)
+            self._pending = item  # past the target: keep it for the next sequential read
+            if previous is not None:
+                return self._remember(*previous)
+            if self._last_rgb is not None:
+                return self._last_rgb
+            if late_ok:
+                self._pending = None
+                return self._remember(found, frame)
+            return None
+        # End of stream before ``index`` (the container overstated its length): hold the last frame.
+        if previous is not None:
+            return self._remember(*previous)
+        return self._last_rgb
+
+    def _remember(self, index: int, frame: av.VideoFrame) -> np.ndarray:
+        self._last_index = index
+        self._last_rgb = self._to_rgb(frame)
+        return self._last_rgb
+
+    @staticmethod
+    def _to_rgb(frame: av.VideoFrame) -> np.ndarray:
+        return frame.reformat(format="rgb24").to_ndarray()
