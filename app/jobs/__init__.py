@@ -1,0 +1,42 @@
+"""The bridge to the engine: job specs, engine settings, one long-lived worker thread and a queue.
+
+queue = JobQueue(EngineSettings.load(QSettings()), media_dir=lambda: project_media_folder)
+queue.job_finished.connect(lambda job_id, item: apply_result(stack, doc, item, playhead, track))
+queue.submit(JobSpec(prompt="a cat on a beach", ...))
+"""
+
+from app.jobs.queue import Job, JobQueue, JobStatus
+from app.jobs.result import apply_result, build_media_item, generation_record
+from app.jobs.settings import QUANTIZATION_LABELS, QUANTIZATION_MODES, TINY_IDENTITY, EngineSettings
+from app.jobs.spec import (
+    MODEL_LTX2,
+    MODEL_TINY,
+    RESOLUTION_PRESETS,
+    JobSpec,
+    frames_for_duration,
+    snap_frames,
+    snap_side,
+)
+from app.jobs.worker import EngineWorker, WorkItem
+
+__all__ = [
+    "EngineSettings",
+    "EngineWorker",
+    "Job",
+    "JobQueue",
+    "JobSpec",
+    "JobStatus",
+    "MODEL_LTX2",
+    "MODEL_TINY",
+    "QUANTIZATION_LABELS",
+    "QUANTIZATION_MODES",
+    "RESOLUTION_PRESETS",
+    "TINY_IDENTITY",
+    "WorkItem",
+    "apply_result",
+    "build_media_item",
+    "frames_for_duration",
+    "generation_record",
+    "snap_frames",
+    "snap_side",
+]

@@ -1,0 +1,118 @@
+"""From an engine result to a bin item, and from a bin item to an undoable edit.
+
+The worker calls `build_media_item` (on its thread: it writes and probes files); the main window calls
+`apply_result` (on the UI thread: it edits the document through the undo stack), so the UI stays thin.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.errors import AppError
+from app.jobs.master import unique_stem, write_master
+from app.jobs.settings import TINY_IDENTITY
+from app.jobs.spec import MODEL_TINY, JobSpec
+
+
+def generation_record(spec: JobSpec, engine: Any) -> dict[str, Any]:
+    """Everything a clip was made with: enough to regenerate it (`JobSpec.from_generation`) and to credit
+    the model (provenance never gets stripped)."""
+    record = spec.generation_parameters()
+    record.update(
+        {
+            "model_name": getattr(engine, "model_name", spec.model),
+            "checkpoint_identity": TINY_IDENTITY
+            if spec.model == MODEL_TINY
+            else getattr(engine, "identity", ""),
+            "quantization": getattr(engine, "quantization", spec.quantization),
+            "engine_version": _engine_version(),
+            "software": f"AIPROD Studio {__version__}",
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+    )
+    return record
+
+
+def _engine_version() -> str:
+    from engine.engine import ENGINE_VERSION
+
+    return ENGINE_VERSION
+
+
+def master_metadata(generation: dict[str, Any]) -> dict[str, object]:
+    """Container tags for the master (see app.export.encoder.build_metadata for the mandatory ones)."""
+    return {
+        "model": generation.get("model_name"),
+        "checkpoint": generation.get("checkpoint_identity"),
+        "seed": generation.get("seed"),
+        "prompt": generation.get("prompt"),
+        "negative_prompt": generation.get("negative_prompt") or None,
+        "quantization": generation.get("quantization"),
+        "engine_version": generation.get("engine_version"),
+        "software": generation.get("software"),
+        "aiprod_generation": generation,
+    }
+
+
+def build_media_item(media_dir: Path, spec: JobSpec, result: Any, generation: dict[str, Any]):
+    """Write the lossless master of `result` into `media_dir` and describe it as a generated bin item."""
+    from app.document import MediaItem
+    from app.media.probe import probe_media
+
+    media_dir = Path(media_dir)
+    stem = unique_stem(media_dir, spec.display_name())
+    path = write_master(
+        media_dir,
+        stem,
+        result.frames,
+        result.fps,
+        result.audio,
+        result.sample_rate,
+        master_metadata(generation),
+        video_latents=result.video_latents,
+        audio_latents=result.audio_latents,
+    )
+    generation = dict(generation, sample_rate=int(result.sample_rate), latents=f"{stem}.latents.safetensors")
+    return MediaItem(
+        id=uuid.uuid4().hex,
+        path=str(path.resolve()),
+        name=stem,
+        info=probe_media(path),
+        generation=generation,
+        take_of=spec.take_of,
+        kind="generated",
+    )
+
+
+def apply_result(
+    stack: Any, doc: Any, item: Any, place_at: Any = None, track_id: str | None = None
+) -> list[str]:
+    """Add a finished clip to the bin and, if `place_at` (RationalTime) is given, insert it there on
+    `track_id` (default: the first video track) -- as one undoable command. Returns the new clip ids.
+
+    A new take of an existing item gets the next take number. Raises EditError (nothing pushed) if the
+    insert is impossible; the caller may then add the clip to the bin alone.
+    """
+    from app.commands import push_edit
+    from app.document import TrackKind
+
+    if item.take_of is not None:
+        try:
+            item = replace(item, take=len(doc.takes(item.take_of)))
+        except AppError:  # the original was deleted meanwhile: keep it a plain clip
+            item = replace(item, take_of=None)
+
+    def apply(document: Any) -> list[str]:
+        media_id = document.add_bin_item(item)
+        if place_at is None:
+            return []
+        target = track_id or document.tracks(TrackKind.VIDEO)[0].id
+        return list(document.insert(media_id, target, place_at))
+
+    text = f"Generate {item.name}" + (" onto the timeline" if place_at is not None else "")
+    return push_edit(stack, doc, text, apply)

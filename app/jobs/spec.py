@@ -1,0 +1,184 @@
+"""What one generation job asks for: plain data the panel fills in and the worker turns into a request.
+
+The panel works in the user's terms (duration in seconds, a size preset); the engine wants LTX-2's grid
+(sides multiples of 32, frame counts 8k+1). The snapping helpers here are the one place that maps one to
+the other, so the panel can show the real duration before anything runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.errors import JobError
+
+MODEL_LTX2 = "ltx2"
+MODEL_TINY = "tiny"
+SPATIAL = 32  # LTX-2 VAE: pixels per latent cell
+TEMPORAL = 8  # LTX-2 VAE: frames per latent frame (plus the first)
+MIN_STEPS = 2  # one step divides by zero in LTX-2's schedule (the engine refuses it too)
+MAX_STEPS = 200
+MAX_SEED = 2**63 - 1
+
+# (label, width, height): LTX-2 friendly sizes, every side a multiple of 32.
+RESOLUTION_PRESETS: tuple[tuple[str, int, int], ...] = (
+    ("768 x 512 (3:2, default)", 768, 512),
+    ("1280 x 704 (16:9, 720p)", 1280, 704),
+    ("704 x 1280 (9:16, vertical)", 704, 1280),
+    ("960 x 544 (16:9)", 960, 544),
+    ("512 x 512 (square)", 512, 512),
+    ("256 x 160 (test)", 256, 160),
+    ("64 x 64 (tiny test)", 64, 64),
+)
+
+
+def snap_frames(count: float) -> int:
+    """The nearest valid frame count (8k+1, at least 9)."""
+    k = max(1, round((float(count) - 1) / TEMPORAL))
+    return k * TEMPORAL + 1
+
+
+def frames_for_duration(seconds: float, fps: float) -> int:
+    """Frames for about `seconds` at `fps`, snapped to LTX-2's 8k+1 grid."""
+    if not (math.isfinite(seconds) and math.isfinite(fps)) or seconds <= 0 or fps <= 0:
+        raise JobError(f"duration {seconds} s at {fps} fps is not a positive length; enter a duration")
+    return snap_frames(seconds * fps)
+
+
+def snap_side(pixels: int) -> int:
+    """The nearest multiple of 32 (at least 32)."""
+    return max(SPATIAL, round(pixels / SPATIAL) * SPATIAL)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One generation as the user asked for it. Frozen: a queued job never changes under the worker.
+
+    `image` is a start-image file path; `image_array` an in-memory start frame (the viewer's current frame,
+    HxWx3 uint8), which is not saved in the generation parameters (the clip it came from is the record).
+    """
+
+    prompt: str
+    negative_prompt: str = ""
+    width: int = 768
+    height: int = 512
+    frames: int = 121
+    fps: float = 24.0
+    steps: int = 30
+    seed: int = 0
+    guidance: float = 4.0
+    audio_guidance: float = 7.0
+    model: str = MODEL_LTX2
+    quantization: str = "none"
+    image: str | None = None
+    image_array: np.ndarray | None = field(default=None, compare=False, repr=False)
+    place_on_timeline: bool = False
+    name: str = ""
+    take_of: str | None = None  # media id this job is a new take of (regenerate)
+    preview_every: int = 2
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.frames / self.fps
+
+    def with_changes(self, **changes: Any) -> JobSpec:
+        return dataclasses.replace(self, **changes)
+
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        words = "".join(c if c.isalnum() else " " for c in self.prompt).split()
+        return "_".join(words[:5]).lower() or "clip"
+
+    def to_request(self, preview: bool = True):
+        """The engine request for this job (engine.request.GenerationRequest)."""
+        from engine.request import GenerationRequest
+
+        image = self.image_array if self.image_array is not None else self.image
+        return GenerationRequest(
+            prompt=self.prompt,
+            negative_prompt=self.negative_prompt,
+            width=int(self.width),
+            height=int(self.height),
+            num_frames=int(self.frames),
+            fps=float(self.fps),
+            steps=int(self.steps),
+            guidance_scale=float(self.guidance),
+            audio_guidance_scale=float(self.audio_guidance),
+            seed=int(self.seed),
+            image=image,
+            preview_every=self.preview_every if preview else 0,
+        )
+
+    def validate(self) -> None:
+        """Raise JobError with a fix the user can make, before the job waits in the queue."""
+        from engine.errors import RequestError
+
+        if self.model not in (MODEL_LTX2, MODEL_TINY):
+            raise JobError(f"unknown model {self.model!r}; choose the LTX-2 checkpoint or the test model")
+        if self.image is not None and self.image_array is not None:
+            raise JobError("give either a start image file or the viewer's frame, not both")
+        if self.image_array is not None:
+            shape = np.shape(self.image_array)
+            if len(shape) != 3 or shape[2] != 3:
+                raise JobError(f"the start frame must be an RGB image, got an array of shape {shape}")
+        try:
+            self.to_request().validate(SPATIAL, TEMPORAL)
+        except RequestError as exc:
+            raise JobError(f"cannot generate: {exc}") from exc
+
+    def generation_parameters(self) -> dict[str, Any]:
+        """The request part of a clip's stored generation dict (JSON-able)."""
+        return {
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "width": int(self.width),
+            "height": int(self.height),
+            "frames": int(self.frames),
+            "fps": float(self.fps),
+            "steps": int(self.steps),
+            "seed": int(self.seed),
+            "guidance": float(self.guidance),
+            "audio_guidance": float(self.audio_guidance),
+            "model": self.model,
+            "quantization": self.quantization,
+            "image": self.image
+            if self.image is not None
+            else ("<frame>" if self.image_array is not None else None),
+        }
+
+    @classmethod
+    def from_generation(cls, generation: dict[str, Any], **overrides: Any) -> JobSpec:
+        """Rebuild the job that made a clip (same seed, same everything) from its stored parameters.
+
+        A start frame taken from the viewer was not stored, so such a clip regenerates as text-to-video
+        unless the caller passes `image_array`.
+        """
+        if not isinstance(generation, dict) or not str(generation.get("prompt", "")).strip():
+            raise JobError("this clip has no stored generation parameters, so it cannot be regenerated")
+        image = generation.get("image")
+        if image == "<frame>":
+            image = None
+        values: dict[str, Any] = {
+            "prompt": str(generation["prompt"]),
+            "negative_prompt": str(generation.get("negative_prompt", "")),
+            "width": int(generation.get("width", 768)),
+            "height": int(generation.get("height", 512)),
+            "frames": int(generation.get("frames", 121)),
+            "fps": float(generation.get("fps", 24.0)),
+            "steps": int(generation.get("steps", 30)),
+            "seed": int(generation.get("seed", 0)),
+            "guidance": float(generation.get("guidance", 4.0)),
+            "audio_guidance": float(generation.get("audio_guidance", 7.0)),
+            "model": str(generation.get("model", MODEL_LTX2)),
+            "quantization": str(generation.get("quantization", "none")),
+            "image": image,
+        }
+        if values["model"] not in (MODEL_LTX2, MODEL_TINY):  # e.g. a display name from an older record
+            values["model"] = MODEL_TINY if "tiny" in values["model"] else MODEL_LTX2
+        values.update(overrides)
+        return cls(**values)

@@ -1,0 +1,212 @@
+"""The engine worker: one QObject on one long-lived QThread, so the model stays loaded between jobs.
+
+Everything slow happens here, never on the UI thread: loading (or reloading, when settings change) the
+model, denoising, decoding, building preview QImages and writing the lossless master. The engine gets plain
+callables and a threading.Event; they turn into queued signals that the JobQueue receives on the UI thread.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QImage
+
+from app.errors import AppError, JobError
+from app.jobs.result import build_media_item, generation_record
+from app.jobs.settings import EngineSettings
+from app.jobs.spec import MODEL_TINY, JobSpec
+
+log = logging.getLogger(__name__)
+
+# (model, settings, quantization) -> a loaded engine.Engine. Injected in tests to fake failures.
+EngineFactory = Callable[[str, EngineSettings, str], Any]
+
+
+def default_engine_factory(model: str, settings: EngineSettings, quantization: str) -> Any:
+    from engine import Engine
+
+    if model == MODEL_TINY:
+        return Engine.tiny(device="cpu", quantization=quantization)
+    return Engine.from_checkpoint(
+        Path(settings.checkpoint).expanduser(),
+        text_encoder=Path(settings.gemma_root).expanduser(),
+        quantization=quantization,
+    )
+
+
+@dataclass
+class WorkItem:
+    """One job handed to the worker: what to make, with which settings, where to put it."""
+
+    job_id: str
+    spec: JobSpec
+    settings: EngineSettings
+    media_dir: Path
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class StepClock:
+    """ETA from measured step times: the mean step so far times the steps left."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.first: float | None = None
+
+    def eta(self, step: int, steps: int, now: float | None = None) -> float:
+        now = time.perf_counter() if now is None else now
+        if step <= 0:
+            return -1.0
+        if self.first is None or step == 1:
+            self.first = now
+            per_step = now - self.start  # includes text encoding: an upper bound until step 2
+        else:
+            per_step = (now - self.first) / (step - 1)
+        return max(0.0, per_step * (steps - step))
+
+
+def preview_image(array: np.ndarray) -> QImage:
+    """An RGB888 QImage owning its own copy of the pixels (the numpy buffer may be freed right after)."""
+    rgb = np.ascontiguousarray(array[..., :3], dtype=np.uint8)
+    height, width = rgb.shape[:2]
+    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+class EngineWorker(QObject):
+    """Runs one job at a time. Move it to a QThread; call `run` through a queued signal."""
+
+    started = Signal(str)  # job id
+    stage = Signal(str, str)  # job id, what is happening ("loading the model", "denoising", ...)
+    progress = Signal(str, int, int, float)  # job id, step, steps, ETA in seconds (-1: unknown yet)
+    preview = Signal(str, QImage)  # built on this thread
+    finished = Signal(str, object)  # job id, MediaItem
+    failed = Signal(str, str)  # job id, message a user can act on
+    cancelled = Signal(str)
+
+    def __init__(self, engine_factory: EngineFactory | None = None) -> None:
+        super().__init__()
+        self._factory = engine_factory or default_engine_factory
+        self._engine: Any = None
+        self._engine_key: tuple | None = None
+
+    @property
+    def engine_key(self) -> tuple | None:
+        return self._engine_key
+
+    @Slot(object)
+    def run(self, item: WorkItem) -> None:
+        job_id = item.job_id
+        if item.cancel.is_set():
+            self.cancelled.emit(job_id)
+            return
+        self.started.emit(job_id)
+        try:
+            engine = self._engine_for(item)
+            if item.cancel.is_set():
+                self.cancelled.emit(job_id)
+                return
+            self.stage.emit(job_id, "denoising")
+            result = self._generate(engine, item)
+            self.stage.emit(job_id, "saving the clip")
+            media = build_media_item(item.media_dir, item.spec, result, generation_record(item.spec, engine))
+        except BaseException as exc:  # noqa: B036 -- every failure must reach the UI, never kill the thread
+            self._report(job_id, exc)
+            return
+        self.finished.emit(job_id, media)
+
+    def release(self) -> None:
+        """Drop the loaded model (at shutdown, or before loading another).
+
+        gc.collect() holds the GIL for hundreds of ms on a big heap (a UI stall), so it runs only when a
+        model was really dropped: then the memory matters more than one stall at a reload.
+        """
+        if self._engine is None:
+            return
+        self._engine, self._engine_key = None, None
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:  # pragma: no cover
+            pass
+
+    # --- internals ------------------------------------------------------------------------------------------
+
+    def _engine_for(self, item: WorkItem) -> Any:
+        spec, settings = item.spec, item.settings
+        if spec.model == MODEL_TINY:
+            key: tuple = (MODEL_TINY, spec.quantization)
+        else:
+            key = (spec.model, settings.checkpoint, settings.gemma_root, spec.quantization)
+        if self._engine is not None and key == self._engine_key:
+            return self._engine
+        self.stage.emit(item.job_id, "loading the model" if self._engine is None else "reloading the model")
+        self.release()  # free the old model before the new one needs the memory
+        self._engine = self._factory(spec.model, settings, spec.quantization)
+        self._engine_key = key
+        return self._engine
+
+    def _generate(self, engine: Any, item: WorkItem) -> Any:
+        job_id = item.job_id
+        clock = StepClock()
+
+        def on_progress(step: int, steps: int) -> None:
+            self.progress.emit(job_id, step, steps, clock.eta(step, steps))
+            if step == steps:
+                self.stage.emit(job_id, "decoding")
+
+        def on_preview(frame: Any) -> None:
+            self.preview.emit(job_id, preview_image(frame.image))
+
+        return engine.generate(item.spec.to_request(), on_progress, on_preview, item.cancel)
+
+    def _report(self, job_id: str, exc: BaseException) -> None:
+        from engine.errors import CheckpointError, GenerationCancelled, QuantizationError, TextEncoderError
+
+        if isinstance(exc, GenerationCancelled):
+            self.cancelled.emit(job_id)
+            return
+        if isinstance(exc, (CheckpointError, TextEncoderError, QuantizationError)):
+            self.release()  # a half-loaded model is no use to the next job
+        self.failed.emit(job_id, user_message(exc))
+
+
+def user_message(exc: BaseException) -> str:
+    """Text a user can act on for any failure of a job."""
+    from engine.errors import (
+        CheckpointError,
+        OutOfMemoryError,
+        QuantizationError,
+        RequestError,
+        TextEncoderError,
+    )
+
+    if isinstance(exc, OutOfMemoryError):
+        return f"Out of memory: {exc}."
+    if isinstance(exc, CheckpointError):
+        return f"The LTX-2 checkpoint cannot be used: {exc}. Choose another file in Settings."
+    if isinstance(exc, TextEncoderError):
+        return f"The Gemma text encoder cannot be used: {exc}. Choose the right folder in Settings."
+    if isinstance(exc, QuantizationError):
+        return f"{exc}. Choose bf16 (no quantization) in Settings, or install what the message names."
+    if isinstance(exc, RequestError):
+        return f"Bad generation settings: {exc}."
+    if isinstance(exc, (JobError, AppError)):
+        return str(exc)
+    if type(exc).__name__ == "OutOfMemoryError" or isinstance(exc, MemoryError):  # torch's, while loading
+        return (
+            "Out of memory while loading or running the model. Choose fp8 or int4 quantization in Settings, "
+            "or a smaller size / fewer frames."
+        )
+    log.error("generation failed", exc_info=exc)
+    return f"Generation failed unexpectedly ({type(exc).__name__}: {exc}). Please report this with the log."

@@ -1,0 +1,303 @@
+"""The generation panel: prompt, start image, duration, size, quality, seed, model; Generate emits a JobSpec.
+
+The panel only collects and checks; the main window hands the spec to the JobQueue. Durations are shown as
+the engine will really make them (frames snap to 8k+1), and Generate stays disabled, with a message saying
+what to set, while the model cannot load.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import JobError
+from app.jobs import (
+    MODEL_LTX2,
+    MODEL_TINY,
+    QUANTIZATION_LABELS,
+    QUANTIZATION_MODES,
+    RESOLUTION_PRESETS,
+    EngineSettings,
+    JobSpec,
+    frames_for_duration,
+)
+from app.jobs.spec import MAX_STEPS, MIN_STEPS
+
+FPS_CHOICES = (24.0, 25.0, 30.0, 48.0, 50.0)
+MAX_SEED_UI = 2**31 - 1  # QSpinBox is 32-bit; seeds from stored clips may be larger (kept as they are)
+START_NONE, START_FILE, START_VIEWER = "none", "file", "viewer"
+
+FrameProvider = Callable[[], "np.ndarray | None"]
+
+
+class GeneratePanel(QWidget):
+    generate_requested = Signal(object)  # JobSpec
+    settings_requested = Signal()  # "Open settings" from the problem message
+
+    def __init__(
+        self,
+        settings: EngineSettings,
+        current_frame: FrameProvider | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("generatePanel")
+        self._settings = settings
+        self._current_frame = current_frame
+        self._problems: list[str] = []
+        self._big_seed: int | None = None
+
+        self.prompt_edit = QPlainTextEdit(objectName="promptEdit")
+        self.prompt_edit.setPlaceholderText("Describe the shot: subject, action, camera, light, sound...")
+        self.negative_edit = QLineEdit(objectName="negativeEdit")
+        self.negative_edit.setPlaceholderText("What to avoid (optional)")
+
+        self.start_combo = QComboBox(objectName="startCombo")
+        self.start_combo.addItem("No start image (text to video)", START_NONE)
+        self.start_combo.addItem("Image file", START_FILE)
+        self.start_combo.addItem("Viewer's current frame", START_VIEWER)
+        if current_frame is None:
+            self.start_combo.model().item(2).setEnabled(False)
+        self.image_edit = QLineEdit(objectName="imageEdit")
+        self.image_edit.setPlaceholderText("start image (.png, .jpg)")
+        self.image_button = QPushButton("Browse...", objectName="imageButton")
+        self.image_button.clicked.connect(self._pick_image)
+
+        self.duration_spin = QDoubleSpinBox(objectName="durationSpin", suffix=" s", decimals=2)
+        self.duration_spin.setRange(0.3, 21.0)
+        self.duration_spin.setSingleStep(0.5)
+        self.duration_spin.setValue(5.0)
+        self.duration_label = QLabel(objectName="durationLabel")
+        self.size_combo = QComboBox(objectName="sizeCombo")
+        for label, width, height in RESOLUTION_PRESETS:
+            self.size_combo.addItem(label, _size_key(width, height))
+        self.fps_combo = QComboBox(objectName="fpsCombo")
+        for fps in FPS_CHOICES:
+            self.fps_combo.addItem(f"{fps:g} fps", fps)
+        self.steps_spin = QSpinBox(objectName="stepsSpin")
+        self.steps_spin.setRange(MIN_STEPS, MAX_STEPS)
+        self.steps_spin.setValue(30)
+        self.seed_spin = QSpinBox(objectName="seedSpin")
+        self.seed_spin.setRange(0, MAX_SEED_UI)
+        self.seed_spin.setValue(_random_seed())
+        self.seed_lock = QCheckBox("Lock", objectName="seedLock")
+        self.seed_lock.setToolTip(
+            "Locked: every generation uses this seed. Unlocked: a new random seed each time."
+        )
+        self.model_combo = QComboBox(objectName="modelCombo")
+        self.quant_combo = QComboBox(objectName="quantCombo")
+        for mode in QUANTIZATION_MODES:
+            self.quant_combo.addItem(QUANTIZATION_LABELS[mode], mode)
+        self.place_check = QCheckBox("Place on the timeline at the playhead", objectName="placeCheck")
+        self.place_check.setChecked(True)
+        self.message_label = QLabel(objectName="generateMessage")
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.settings_button = QPushButton("Open settings...", objectName="openSettingsButton")
+        self.settings_button.clicked.connect(self.settings_requested)
+        self.generate_button = QPushButton("Generate", objectName="generateButton")
+        self.generate_button.setDefault(True)
+        self.generate_button.clicked.connect(self.request_generate)
+
+        image_row = QHBoxLayout()
+        image_row.addWidget(self.image_edit, 1)
+        image_row.addWidget(self.image_button)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed_spin, 1)
+        seed_row.addWidget(self.seed_lock)
+        duration_row = QHBoxLayout()
+        duration_row.addWidget(self.duration_spin)
+        duration_row.addWidget(self.duration_label, 1)
+        form = QFormLayout()
+        form.addRow("Prompt", self.prompt_edit)
+        form.addRow("Negative", self.negative_edit)
+        form.addRow("Start", self.start_combo)
+        form.addRow("", image_row)
+        form.addRow("Duration", duration_row)
+        form.addRow("Size", self.size_combo)
+        form.addRow("Frame rate", self.fps_combo)
+        form.addRow("Steps", self.steps_spin)
+        form.addRow("Seed", seed_row)
+        form.addRow("Model", self.model_combo)
+        form.addRow("Quantization", self.quant_combo)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.place_check)
+        layout.addWidget(self.message_label)
+        layout.addWidget(self.settings_button)
+        layout.addWidget(self.generate_button)
+        layout.addStretch(1)
+
+        self.duration_spin.valueChanged.connect(self._update_duration)
+        self.fps_combo.currentIndexChanged.connect(self._update_duration)
+        self.start_combo.currentIndexChanged.connect(self._update_start)
+        self.model_combo.currentIndexChanged.connect(self._update_state)
+        self.seed_spin.valueChanged.connect(self._forget_big_seed)
+        self.set_settings(settings)
+        self._update_start()
+        self._update_duration()
+
+    # --- public ---------------------------------------------------------------------------------------------
+
+    def set_settings(self, settings: EngineSettings) -> None:
+        """Re-check the model files and offer the test model only in developer mode."""
+        self._settings = settings
+        current = self.model_combo.currentData()
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        self.model_combo.addItem("LTX-2 (checkpoint from Settings)", MODEL_LTX2)
+        if settings.developer_tiny:
+            self.model_combo.addItem("Test model: random weights (generates noise)", MODEL_TINY)
+        self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(current)))
+        self.model_combo.blockSignals(False)
+        self.quant_combo.setCurrentIndex(max(0, self.quant_combo.findData(settings.quantization)))
+        self._problems = settings.detect()
+        self._update_state()
+
+    def current_spec(self) -> JobSpec:
+        """The job the fields describe (no random seed drawn here)."""
+        width, height = (int(v) for v in self.size_combo.currentData().split("x"))
+        fps = float(self.fps_combo.currentData())
+        start = self.start_combo.currentData()
+        image = self.image_edit.text().strip() if start == START_FILE else None
+        image_array = None
+        if start == START_VIEWER:
+            frame = self._current_frame() if self._current_frame is not None else None
+            if frame is None:
+                raise JobError(
+                    "the viewer shows no frame; move the playhead onto a clip or choose no start image"
+                )
+            image_array = np.ascontiguousarray(frame)
+        if start == START_FILE and not image:
+            raise JobError("choose a start image file, or choose 'No start image'")
+        if image and not os.path.isfile(image):
+            raise JobError(f"start image {image} does not exist; choose another file")
+        return JobSpec(
+            prompt=self.prompt_edit.toPlainText().strip(),
+            negative_prompt=self.negative_edit.text().strip(),
+            width=width,
+            height=height,
+            frames=frames_for_duration(self.duration_spin.value(), fps),
+            fps=fps,
+            steps=self.steps_spin.value(),
+            seed=self._big_seed if self._big_seed is not None else self.seed_spin.value(),
+            model=self.model_combo.currentData(),
+            quantization=self.quant_combo.currentData(),
+            image=image,
+            image_array=image_array,
+            place_on_timeline=self.place_check.isChecked(),
+        )
+
+    def request_generate(self) -> JobSpec | None:
+        """Check the fields and emit `generate_requested`; on a problem, say what to fix and emit nothing."""
+        if not self.seed_lock.isChecked():
+            self._big_seed = None
+            self.seed_spin.setValue(_random_seed())
+        try:
+            spec = self.current_spec()
+            spec.validate()
+        except JobError as exc:
+            self.show_message(str(exc), error=True)
+            return None
+        if spec.model == MODEL_LTX2 and self._problems:
+            self._update_state()
+            return None
+        self.show_message(f"Queued: seed {spec.seed}, {spec.width}x{spec.height}, {spec.frames} frames.")
+        self.generate_requested.emit(spec)
+        return spec
+
+    def load_spec(self, spec: JobSpec) -> None:
+        """Fill the fields from a spec (regenerate from a clip); its seed is locked so the result matches."""
+        self.prompt_edit.setPlainText(spec.prompt)
+        self.negative_edit.setText(spec.negative_prompt)
+        index = self.size_combo.findData(_size_key(spec.width, spec.height))
+        if index < 0:
+            self.size_combo.addItem(
+                f"{spec.width} x {spec.height} (from clip)", _size_key(spec.width, spec.height)
+            )
+            index = self.size_combo.count() - 1
+        self.size_combo.setCurrentIndex(index)
+        fps_index = self.fps_combo.findData(float(spec.fps))
+        if fps_index < 0:
+            self.fps_combo.addItem(f"{spec.fps:g} fps", float(spec.fps))
+            fps_index = self.fps_combo.count() - 1
+        self.fps_combo.setCurrentIndex(fps_index)
+        self.duration_spin.setValue(spec.frames / spec.fps)
+        self.steps_spin.setValue(spec.steps)
+        self.seed_spin.setValue(min(spec.seed, MAX_SEED_UI))
+        self._big_seed = spec.seed if spec.seed > MAX_SEED_UI else None
+        self.seed_lock.setChecked(True)
+        self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(spec.model)))
+        self.quant_combo.setCurrentIndex(max(0, self.quant_combo.findData(spec.quantization)))
+        self.start_combo.setCurrentIndex(self.start_combo.findData(START_FILE if spec.image else START_NONE))
+        self.image_edit.setText(spec.image or "")
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message_label.setText(text)
+        self.message_label.setProperty("state", "error" if error else "info")
+
+    # --- internals ------------------------------------------------------------------------------------------
+
+    def _update_state(self) -> None:
+        blocked = self.model_combo.currentData() == MODEL_LTX2 and bool(self._problems)
+        self.generate_button.setEnabled(not blocked)
+        self.settings_button.setVisible(blocked)
+        if blocked:
+            self.show_message(
+                "Cannot generate yet:\n" + "\n".join(f"\u2022 {p}" for p in self._problems), True
+            )
+        elif self.model_combo.currentData() == MODEL_TINY:
+            self.show_message("Test model: random weights, the result is noise (developer mode).")
+        else:
+            self.show_message("")
+
+    def _update_duration(self) -> None:
+        fps = float(self.fps_combo.currentData())
+        frames = frames_for_duration(self.duration_spin.value(), fps)
+        self.duration_label.setText(f"= {frames} frames, {frames / fps:.2f} s")
+
+    def _update_start(self) -> None:
+        from_file = self.start_combo.currentData() == START_FILE
+        self.image_edit.setEnabled(from_file)
+        self.image_button.setEnabled(from_file)
+
+    def _forget_big_seed(self) -> None:
+        if self._big_seed is not None and self.seed_spin.value() != min(self._big_seed, MAX_SEED_UI):
+            self._big_seed = None
+
+    def _pick_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Start image",
+            self.image_edit.text(),
+            "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff)",
+        )
+        if path:
+            self.image_edit.setText(path)
+
+
+def _size_key(width: int, height: int) -> str:
+    # A string, not a tuple: QComboBox.findData cannot match a tuple stored as item data.
+    return f"{width}x{height}"
+
+
+def _random_seed() -> int:
+    return int.from_bytes(os.urandom(4), "little") & MAX_SEED_UI

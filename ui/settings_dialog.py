@@ -1,0 +1,134 @@
+"""Settings: where the LTX-2 checkpoint and the Gemma root are, quantization, developer mode.
+
+The dialog checks the paths as they are typed (file headers only, no loading) and says what is missing,
+so a user learns that the model cannot load before pressing Generate, not minutes after.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.jobs import QUANTIZATION_LABELS, QUANTIZATION_MODES, EngineSettings
+
+
+def _path_row(edit: QLineEdit, *buttons: QPushButton) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    for button in buttons:
+        layout.addWidget(button)
+    return row
+
+
+class SettingsDialog(QDialog):
+    """Edits EngineSettings; on OK saves them to `store` (the app's QSettings; tests pass a temporary one)."""
+
+    settings_changed = Signal(object)  # EngineSettings, after OK
+
+    def __init__(
+        self, settings: EngineSettings, store: QSettings | None = None, parent: QWidget | None = None
+    ):
+        super().__init__(parent)
+        self.setWindowTitle("Generation settings")
+        self.setObjectName("settingsDialog")
+        self._store = store
+        self.checkpoint_edit = QLineEdit(settings.checkpoint, objectName="checkpointEdit")
+        self.checkpoint_edit.setPlaceholderText("ltx-2-19b-dev.safetensors or a diffusers folder")
+        self.gemma_edit = QLineEdit(settings.gemma_root, objectName="gemmaEdit")
+        self.gemma_edit.setPlaceholderText("folder with config.json, tokenizer and *.safetensors")
+        file_button = QPushButton("File...", objectName="checkpointFileButton")
+        folder_button = QPushButton("Folder...", objectName="checkpointFolderButton")
+        gemma_button = QPushButton("Folder...", objectName="gemmaFolderButton")
+        file_button.clicked.connect(self._pick_checkpoint_file)
+        folder_button.clicked.connect(self._pick_checkpoint_folder)
+        gemma_button.clicked.connect(self._pick_gemma)
+
+        self.quantization_combo = QComboBox(objectName="quantizationCombo")
+        for mode in QUANTIZATION_MODES:
+            self.quantization_combo.addItem(QUANTIZATION_LABELS[mode], mode)
+        self.quantization_combo.setCurrentIndex(
+            max(0, self.quantization_combo.findData(settings.quantization))
+        )
+        self.developer_check = QCheckBox(
+            "Developer mode: offer the tiny test model (random weights: it generates noise)",
+            objectName="developerCheck",
+        )
+        self.developer_check.setChecked(settings.developer_tiny)
+        self.status_label = QLabel(objectName="settingsStatus")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        form = QFormLayout()
+        form.addRow("LTX-2 checkpoint", _path_row(self.checkpoint_edit, file_button, folder_button))
+        form.addRow("Gemma text encoder", _path_row(self.gemma_edit, gemma_button))
+        form.addRow("Quantization", self.quantization_combo)
+        form.addRow("", self.developer_check)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.status_label)
+        layout.addWidget(buttons)
+        self.checkpoint_edit.textChanged.connect(self.refresh_status)
+        self.gemma_edit.textChanged.connect(self.refresh_status)
+        self.refresh_status()
+
+    def settings(self) -> EngineSettings:
+        return EngineSettings(
+            checkpoint=self.checkpoint_edit.text().strip(),
+            gemma_root=self.gemma_edit.text().strip(),
+            quantization=self.quantization_combo.currentData(),
+            developer_tiny=self.developer_check.isChecked(),
+        )
+
+    def refresh_status(self) -> list[str]:
+        problems = self.settings().detect()
+        if problems:
+            self.status_label.setText("\n".join(f"\u2022 {p}" for p in problems))
+            self.status_label.setProperty("state", "problem")
+        else:
+            self.status_label.setText("The checkpoint and the text encoder were found; the model can load.")
+            self.status_label.setProperty("state", "ok")
+        return problems
+
+    def accept(self) -> None:
+        chosen = self.settings()
+        if self._store is not None:
+            chosen.save(self._store)
+        self.settings_changed.emit(chosen)
+        super().accept()
+
+    def _pick_checkpoint_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "LTX-2 checkpoint", self.checkpoint_edit.text(), "Safetensors (*.safetensors)"
+        )
+        if path:
+            self.checkpoint_edit.setText(path)
+
+    def _pick_checkpoint_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "LTX-2 diffusers folder", self.checkpoint_edit.text())
+        if path:
+            self.checkpoint_edit.setText(path)
+
+    def _pick_gemma(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Gemma-3 text encoder folder", self.gemma_edit.text())
+        if path:
+            self.gemma_edit.setText(path)
