@@ -34,7 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     from ui.main_window import MainWindow
     from ui.theme import apply_dark_theme
 
-    app = QApplication(sys.argv if argv is None else argv)
+    args = list(sys.argv if argv is None else argv)
+    # QtMultimedia reports every optional backend library it does not find (pipewire, VA-API); noise.
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.multimedia.*=false")
+    app = QApplication(args)
     app.setApplicationName("AIPROD Studio")
     app.setApplicationVersion(__version__)
     app.setOrganizationName("AIPROD")
@@ -42,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
 
     window = MainWindow()
     window.show()
+    # A project path on the command line opens it; crash recovery is offered first either way.
+    project = next((a for a in args[1:] if not a.startswith("-")), None)
+    window.project.start(project)
     return app.exec()
 
 

@@ -1,22 +1,50 @@
-"""The main window. For now a shell: menus, a placeholder where the editor will go, a status bar."""
+"""The main window: the composition of the editor's panels, its menus and its shortcuts.
+
+It owns nothing but wiring. The project (document + undo stack) belongs to the current
+:class:`app.project.session.ProjectSession`; when the session changes (New, Open, recover), the
+panels that show a document are rebuilt around the new one. Jobs, thumbnails and the engine settings
+outlive sessions, so a model stays loaded across projects.
+
+Shortcuts follow Premiere/Resolve: Space play/pause, J/K/L shuttle, I/O marks, Left/Right step a frame,
+Home/End, B or Ctrl+K split, Delete lift, Shift+Delete ripple delete, Ctrl+D dissolve, M marker,
+comma/period insert/overwrite the bin selection at the playhead, + and - zoom, Ctrl+Z / Ctrl+Shift+Z.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from collections.abc import Callable
+
+from opentimelineio.opentime import RationalTime
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QApplication,
-    QFrame,
+    QDockWidget,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
-    QVBoxLayout,
     QWidget,
 )
 
 from app import __version__
+from app.commands import push_edit
+from app.document import TrackKind
+from app.errors import AppError
+from app.jobs import EngineSettings, JobQueue, JobSpec, apply_result
+from app.media.workers import ThumbnailProvider, TimelinePlayer
+from app.project.session import ProjectSession
+from ui.generate_panel import GeneratePanel
+from ui.inspector import Inspector
+from ui.job_queue import JobQueueView
+from ui.media_bin import MediaBin
+from ui.project_actions import ProjectActions, ProjectPrompts
+from ui.settings_dialog import SettingsDialog
+from ui.timeline_view import TimelineView
+from ui.viewer import Viewer
 
 LTX2_ATTRIBUTION = "Video and audio generation uses LTX-2 by Lightricks, under the LTX-2 Community License."
+STATE_VERSION = 1  # bump when the dock set changes, so an old saved layout is not forced on new docks
 
 
 def about_text() -> str:
@@ -28,59 +56,448 @@ def about_text() -> str:
     )
 
 
-class PlaceholderPanel(QWidget):
-    """Stands where the editor will be, and says how to generate clips until then."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        card = QFrame(objectName="placeholderCard")
-        title = QLabel("AIPROD Studio", objectName="placeholderTitle")
-        # Explicit line breaks, no word wrap: a wrapping label inside an aligned layout gets clipped.
-        body = QLabel(
-            "The editor arrives in the next release:\n"
-            "timeline, viewer, grading and export.\n\n"
-            "Until then, generate clips from the command line:",
-            objectName="placeholderBody",
-        )
-        command = QLabel("aiprod-cli generate --help", objectName="placeholderCommand")
-        command.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-
-        card_layout = QVBoxLayout(card)
-        card_layout.setContentsMargins(36, 32, 36, 32)
-        card_layout.setSpacing(14)
-        card_layout.addWidget(title)
-        card_layout.addWidget(body)
-        card_layout.addWidget(command, alignment=Qt.AlignmentFlag.AlignLeft)
-
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        layout.addWidget(card, alignment=Qt.AlignmentFlag.AlignHCenter)
-        layout.addStretch(1)
+# (object name, text, shortcuts): the editor's keyboard map, in one place for the menus, README and tests.
+SHORTCUTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "playPause": ("Play / Pause", ("Space",)),
+    "shuttleBack": ("Shuttle Backward (J)", ("J",)),
+    "shuttleStop": ("Stop (K)", ("K",)),
+    "shuttleForward": ("Shuttle Forward (L)", ("L",)),
+    "stepBack": ("Step Back One Frame", ("Left",)),
+    "stepForward": ("Step Forward One Frame", ("Right",)),
+    "goStart": ("Go to Start", ("Home",)),
+    "goEnd": ("Go to End", ("End",)),
+    "markIn": ("Mark In", ("I",)),
+    "markOut": ("Mark Out", ("O",)),
+    "split": ("Split at Playhead", ("B", "Ctrl+K")),
+    "lift": ("Lift", ("Delete",)),
+    "rippleDelete": ("Ripple Delete", ("Shift+Delete",)),
+    "dissolve": ("Add Dissolve", ("Ctrl+D",)),
+    "marker": ("Add Marker", ("M",)),
+    "insert": ("Insert Bin Clip at Playhead", (",",)),
+    "overwrite": ("Overwrite Bin Clip at Playhead", (".",)),
+    "zoomIn": ("Zoom In", ("+", "=")),
+    "zoomOut": ("Zoom Out", ("-",)),
+    "addVideoTrack": ("Add Video Track", ()),
+    "addAudioTrack": ("Add Audio Track", ()),
+}
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("AIPROD Studio")
-        self.resize(1100, 680)
-        self.setCentralWidget(PlaceholderPanel(self))
+    """The studio. ``settings`` and ``prompts`` are injectable so tests never touch the user's files."""
 
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        *,
+        prompts: ProjectPrompts | None = None,
+        engine_factory: Callable[..., object] | None = None,
+        autosave_ms: int | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("Untitled — AIPROD Studio")
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.settings = settings if settings is not None else QSettings()
+        self.undo_group = QUndoGroup(self)
+        self.thumbnails = ThumbnailProvider(self)
+
+        self.project = ProjectActions(self, settings=self.settings, prompts=prompts, autosave_ms=autosave_ms)
+        self.project.title_changed.connect(self.setWindowTitle)
+        self.project.message.connect(self.show_message)
+        self.project.session_changed.connect(self._bind_session)
+
+        self.engine_settings = EngineSettings.load(self.settings)
+        self.jobs = JobQueue(
+            self.engine_settings,
+            media_dir=lambda: self.project.session.media_dir,
+            engine_factory=engine_factory,
+            parent=self,
+        )
+        self.jobs.job_finished.connect(self._on_job_finished)
+        self.jobs.job_failed.connect(lambda _id, text: self.show_message(f"Generation failed: {text}"))
+
+        # Panels that outlive a session.
+        self.generate_panel = GeneratePanel(self.engine_settings, current_frame=self._current_frame)
+        self.generate_panel.generate_requested.connect(self.submit_job)
+        self.generate_panel.settings_requested.connect(self.open_settings)
+        self.job_queue_view = JobQueueView(self.jobs)
+
+        # Panels rebuilt per session (see _bind_session); created empty here so the docks exist.
+        self.player: TimelinePlayer | None = None
+        self.viewer: Viewer | None = None
+        self.timeline: TimelineView | None = None
+        self.media_bin: MediaBin | None = None
+        self.inspector: Inspector | None = None
+
+        self.bin_dock = self._dock("Media", "mediaBinDock", Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.generate_dock = self._dock("Generate", "generateDock", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", "inspectorDock", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.queue_dock = self._dock("Jobs", "jobQueueDock", Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.timeline_dock = self._dock("Timeline", "timelineDock", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.generate_dock.setWidget(self.generate_panel)
+        self.queue_dock.setWidget(self.job_queue_view)
+        self.tabifyDockWidget(self.generate_dock, self.inspector_dock)
+        self.generate_dock.raise_()
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self.actions_by_name: dict[str, QAction] = {}
+        self._build_menus()
+        self.statusBar().addPermanentWidget(QLabel(f"version {__version__}", objectName="versionLabel"))
+        self.show_message("Ready")
+
+        self.resize(1440, 900)
+        # Premiere-like proportions: a tall timeline, bin and jobs stacked on the left, generate/inspect
+        # on the right, the viewer in the middle.
+        self.splitDockWidget(self.bin_dock, self.queue_dock, Qt.Orientation.Vertical)
+        self.resizeDocks([self.timeline_dock], [330], Qt.Orientation.Vertical)
+        self.resizeDocks([self.bin_dock, self.queue_dock], [330, 260], Qt.Orientation.Vertical)
+        self.resizeDocks([self.bin_dock, self.generate_dock], [300, 360], Qt.Orientation.Horizontal)
+        self._default_state = self.saveState(STATE_VERSION)
+        self._bind_session(self.project.session)
+        self._restore_layout()
+
+    # --------------------------------------------------------------------------------- building
+    def docks(self) -> list[QDockWidget]:
+        return [self.bin_dock, self.inspector_dock, self.generate_dock, self.queue_dock, self.timeline_dock]
+
+    def _dock(self, title: str, name: str, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self, objectName=name)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, name: str, slot: Callable[[], object], menu: QMenu) -> QAction:
+        text, keys = SHORTCUTS[name]
+        action = QAction(text, self, objectName=f"{name}Action")
+        action.setShortcuts([QKeySequence(key) for key in keys])
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        self.addAction(action)  # shortcuts work whichever dock has focus
+        self.actions_by_name[name] = action
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        project_actions = self.project.create_actions(self)
+        for key in ("new", "open"):
+            file_menu.addAction(project_actions[key])
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.setObjectName("recentMenu")
+        self.recent_menu.aboutToShow.connect(lambda: self.project.fill_recent_menu(self.recent_menu))
+        self.project.fill_recent_menu(self.recent_menu)
+        for key in ("save", "save_as"):
+            file_menu.addAction(project_actions[key])
+        file_menu.addSeparator()
+        self.import_action = file_menu.addAction("&Import Media…", self._import_media)
+        self.import_action.setObjectName("importAction")
+        self.import_action.setShortcut(QKeySequence("Ctrl+I"))
+        file_menu.addAction(project_actions["relink"])
+        file_menu.addSeparator()
         self.quit_action = QAction("&Quit", self, objectName="quitAction")
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
-        self.quit_action.triggered.connect(QApplication.closeAllWindows)
+        self.quit_action.triggered.connect(self.close)
+        file_menu.addAction(self.quit_action)
+        self.project_actions = project_actions
 
+        edit_menu = bar.addMenu("&Edit")
+        self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
+        self.undo_action.setObjectName("undoAction")
+        self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
+        self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
+        self.redo_action.setObjectName("redoAction")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        for name, slot in (
+            ("split", lambda: self._timeline_call("split_at_playhead")),
+            ("lift", lambda: self._timeline_call("lift_selection")),
+            ("rippleDelete", lambda: self._timeline_call("ripple_delete_selection")),
+            ("dissolve", lambda: self._timeline_call("add_dissolve_at_selection")),
+            ("marker", lambda: self._timeline_call("add_marker_at_playhead")),
+            ("insert", lambda: self.place_bin_selection(overwrite=False)),
+            ("overwrite", lambda: self.place_bin_selection(overwrite=True)),
+        ):
+            self._action(name, slot, edit_menu)
+        edit_menu.addSeparator()
+        self._action("addVideoTrack", lambda: self._add_track(TrackKind.VIDEO), edit_menu)
+        self._action("addAudioTrack", lambda: self._add_track(TrackKind.AUDIO), edit_menu)
+
+        play_menu = bar.addMenu("&Playback")
+        for name, method, args in (
+            ("playPause", "toggle_play", ()),
+            ("shuttleBack", "shuttle_backward", ()),
+            ("shuttleStop", "stop", ()),
+            ("shuttleForward", "shuttle_forward", ()),
+            ("stepBack", "step", (-1,)),
+            ("stepForward", "step", (1,)),
+            ("markIn", "mark_in", ()),
+            ("markOut", "mark_out", ()),
+        ):
+            self._action(name, lambda m=method, a=args: self._viewer_call(m, *a), play_menu)
+        self._action("goStart", lambda: self.seek(0), play_menu)
+        self._action("goEnd", self._go_end, play_menu)
+
+        view_menu = bar.addMenu("&View")
+        self._action("zoomIn", lambda: self._timeline_call("zoom_in"), view_menu)
+        self._action("zoomOut", lambda: self._timeline_call("zoom_out"), view_menu)
+        view_menu.addSeparator()
+        for dock in self.docks():
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        reset = view_menu.addAction("Reset Layout", self.reset_layout)
+        reset.setObjectName("resetLayoutAction")
+
+        gen_menu = bar.addMenu("&Generate")
+        generate = gen_menu.addAction("&Generate", self.generate_panel.request_generate)
+        generate.setObjectName("generateAction")
+        generate.setShortcut(QKeySequence("Ctrl+Return"))
+        settings = gen_menu.addAction("Model &Settings…", self.open_settings)
+        settings.setObjectName("settingsAction")
+
+        help_menu = bar.addMenu("&Help")
+        self.shortcuts_action = help_menu.addAction("&Keyboard Shortcuts", self.show_shortcuts)
         self.about_action = QAction("&About AIPROD Studio", self, objectName="aboutAction")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
         self.about_action.triggered.connect(self.show_about)
-
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.quit_action)
-        help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.about_action)
 
-        self.statusBar().addPermanentWidget(QLabel(f"version {__version__}", objectName="versionLabel"))
-        self.statusBar().showMessage("Ready")
+    # -------------------------------------------------------------------------------- sessions
+    @property
+    def session(self) -> ProjectSession:
+        return self.project.session
+
+    def _bind_session(self, session: ProjectSession) -> None:
+        """Rebuild the document panels around ``session`` (its document and undo stack)."""
+        self._teardown_session_panels()
+        doc, stack = session.doc, session.stack
+        self.undo_group.addStack(stack)
+        self.undo_group.setActiveStack(stack)
+
+        self.player = TimelinePlayer(doc, parent=self)
+        self.viewer = Viewer(self.player)
+        self.viewer.setObjectName("viewer")
+        self.setCentralWidget(self.viewer)
+
+        self.timeline = TimelineView(doc, stack, thumbnails=self.thumbnails)
+        self.timeline.setObjectName("timelineView")
+        self.timeline_dock.setWidget(self.timeline)
+        self.media_bin = MediaBin(doc, stack, thumbnails=self.thumbnails)
+        self.bin_dock.setWidget(self.media_bin)
+        self.inspector = Inspector(doc)
+        self.inspector_dock.setWidget(self.inspector)
+
+        self.timeline.playhead_changed.connect(self._on_timeline_playhead)
+        self.viewer.position_changed.connect(self._on_viewer_position)
+        self.timeline.selection_changed.connect(self._on_timeline_selection)
+        self.timeline.message.connect(self.show_message)
+        self.media_bin.selection_changed.connect(self._on_bin_selection)
+        self.media_bin.message.connect(self.show_message)
+        self.inspector.regenerate_requested.connect(self.regenerate)
+        self.jobs.set_media_dir(lambda: self.project.session.media_dir)
+
+        if session.missing:
+            self.show_message(
+                f"{len(session.missing)} media file(s) are missing: File > Relink Missing Media to find them."
+            )
+
+    def _teardown_session_panels(self) -> None:
+        for stack in self.undo_group.stacks():
+            if stack is not self.session.stack:
+                self.undo_group.removeStack(stack)
+        if self.player is not None:
+            self.player.shutdown()
+            self.player.deleteLater()
+            self.player = None
+        for dock in (self.timeline_dock, self.bin_dock, self.inspector_dock):
+            old = dock.widget()
+            if old is not None:
+                old.deleteLater()
+
+    # ------------------------------------------------------------------------------ playhead
+    def playhead(self) -> int:
+        return self.timeline.playhead() if self.timeline is not None else 0
+
+    def seek(self, frame: int) -> None:
+        if self.timeline is not None:
+            self.timeline.set_playhead(max(0, frame))
+        if self.viewer is not None:
+            self.viewer.seek(max(0, frame))
+
+    def _go_end(self) -> None:
+        end = self.session.doc.duration().rescaled_to(self.session.doc.rate).to_frames()
+        self.seek(end)  # one past the last frame, like Premiere: ready to add after everything
+
+    def _on_timeline_playhead(self, frame: int) -> None:
+        if self.viewer is not None and self.viewer.frame != frame:
+            self.viewer.seek(frame)
+
+    def _on_viewer_position(self, frame: int) -> None:
+        if self.timeline is not None and self.timeline.playhead() != frame:
+            self.timeline.set_playhead(frame)
+
+    # ----------------------------------------------------------------------------- selection
+    def _on_timeline_selection(self, ids: list) -> None:
+        if self.inspector is None:
+            return
+        if ids:
+            self.inspector.show_clip(ids[0])
+            self.inspector_dock.raise_()
+        else:
+            self.inspector.clear()
+
+    def _on_bin_selection(self, ids: list) -> None:
+        if self.inspector is not None and ids:
+            self.inspector.show_media(ids[0])
+            self.inspector_dock.raise_()
+
+    # ---------------------------------------------------------------------------------- edits
+    def _timeline_call(self, method: str) -> None:
+        if self.timeline is None:
+            return
+        try:
+            getattr(self.timeline, method)()
+        except AppError as exc:
+            self.show_message(str(exc))
+
+    def _viewer_call(self, method: str, *args: object) -> None:
+        if self.viewer is not None:
+            getattr(self.viewer, method)(*args)
+
+    def _add_track(self, kind: TrackKind) -> None:
+        label = "video" if kind is TrackKind.VIDEO else "audio"
+        push_edit(self.session.stack, self.session.doc, f"Add {label} track", lambda doc: doc.add_track(kind))
+
+    def place_bin_selection(self, overwrite: bool = False) -> list[str]:
+        """Insert (or overwrite) the media selected in the bin at the playhead on the first video track."""
+        if self.media_bin is None or not self.media_bin.selected_ids():
+            self.show_message("Select a clip in the media bin first.")
+            return []
+        doc = self.session.doc
+        at = RationalTime(self.playhead(), doc.rate)
+        media_ids = self.media_bin.selected_ids()
+        target = doc.tracks(TrackKind.VIDEO)[0].id
+
+        def apply(document) -> list[str]:
+            created: list[str] = []
+            position = at
+            for media_id in media_ids:
+                item = document.bin_item(media_id)
+                if item.info is not None and not item.info.has_video:
+                    track = document.tracks(TrackKind.AUDIO)[0].id
+                else:
+                    track = target
+                edit = document.overwrite if overwrite else document.insert
+                ids = edit(media_id, track, position)
+                created.extend(ids)
+                position = position + document.clip(ids[0]).duration
+            return created
+
+        text = "Overwrite" if overwrite else "Insert"
+        try:
+            return push_edit(self.session.stack, doc, f"{text} at playhead", apply)
+        except AppError as exc:
+            self.show_message(str(exc))
+            return []
+
+    def _import_media(self) -> None:
+        if self.media_bin is not None:
+            self.media_bin.import_dialog()
+
+    # ---------------------------------------------------------------------------- generation
+    def _current_frame(self):
+        return self.viewer.current_frame_array() if self.viewer is not None else None
+
+    def submit_job(self, spec: JobSpec) -> str | None:
+        try:
+            job_id = self.jobs.submit(spec)
+        except AppError as exc:
+            self.generate_panel.show_message(str(exc), error=True)
+            return None
+        self.queue_dock.raise_()
+        self.show_message(f"Queued {spec.display_name()}")
+        return job_id
+
+    def regenerate(self, generation: dict) -> str | None:
+        """A new take from a clip's stored parameters (same seed), loaded into the panel and queued."""
+        try:
+            spec = JobSpec.from_generation(generation)
+        except (AppError, KeyError, TypeError, ValueError) as exc:
+            self.show_message(f"Cannot regenerate this clip: {exc}")
+            return None
+        self.generate_panel.load_spec(spec)
+        return self.submit_job(spec)
+
+    def _on_job_finished(self, job_id: str, item) -> None:
+        job = self.jobs.job(job_id)
+        place_at = None
+        if job.spec.place_on_timeline:
+            place_at = RationalTime(self.playhead(), self.session.doc.rate)
+        try:
+            apply_result(self.session.stack, self.session.doc, item, place_at=place_at)
+        except AppError as exc:
+            # The insert was impossible (e.g. no room): keep the clip, in the bin alone.
+            apply_result(self.session.stack, self.session.doc, item)
+            self.show_message(f"{item.name} is in the media bin; it could not go on the timeline: {exc}")
+            return
+        self.show_message(f"Generated {item.name}")
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.engine_settings, store=self.settings, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.settings_changed.connect(self.apply_engine_settings)
+        dialog.open()
+        return dialog
+
+    def apply_engine_settings(self, settings: EngineSettings) -> None:
+        self.engine_settings = settings
+        settings.save(self.settings)
+        self.jobs.set_settings(settings)
+        self.generate_panel.set_settings(settings)
+
+    # ------------------------------------------------------------------------------- layout
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state, STATE_VERSION)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(STATE_VERSION))
+        self.settings.sync()
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state, STATE_VERSION)
+        for dock in self.docks():
+            dock.show()
+
+    # -------------------------------------------------------------------------------- status
+    def show_message(self, text: str, timeout_ms: int = 8000) -> None:
+        self.statusBar().showMessage(text, 0 if text == "Ready" else timeout_ms)
+
+    def show_shortcuts(self) -> QMessageBox:
+        rows = "".join(
+            f"<tr><td>{text}</td><td><b>{' or '.join(keys)}</b></td></tr>"
+            for text, keys in SHORTCUTS.values()
+            if keys
+        )
+        text = f"<table>{rows}</table>"
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard Shortcuts", text, parent=self)
+        box.setObjectName("shortcutsBox")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
 
     def show_about(self) -> QMessageBox:
         # open() rather than exec(): window-modal without a nested event loop.
@@ -90,3 +507,34 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         return box
+
+    # ------------------------------------------------------------------------------- closing
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.jobs.busy and not self._confirm_cancel_jobs():
+            event.ignore()
+            return
+        if not self.project.confirm_close():
+            event.ignore()
+            return
+        self.save_layout()
+        self.shutdown()
+        event.accept()
+
+    def _confirm_cancel_jobs(self) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Generation running",
+            "A generation is running or queued. Quit anyway and cancel it?",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def shutdown(self) -> None:
+        """Stop every thread this window started (jobs, decoder, thumbnails). Safe to call twice."""
+        self.jobs.shutdown()
+        if self.player is not None:
+            self.player.shutdown()
+        self.thumbnails.shutdown()
+
+
+def quit_application() -> None:
+    QApplication.closeAllWindows()

@@ -208,7 +208,7 @@ class Viewer(QWidget):
     def seek(self, frame: int) -> None:
         """Show timeline frame `frame` (clamped); the picture follows when the player has decoded it."""
         self._update_range()
-        self._player.seek(min(max(0, int(frame)), self._last_frame()))
+        self._player.seek(min(max(0, int(frame)), self._player.end_frame()))
         self._on_position(self._player.position)
 
     def step(self, n: int) -> None:

@@ -263,6 +263,10 @@ class TimelinePlayer(QObject):
     def has_audio_output(self) -> bool:
         return self._audio is not None and self._audio.available
 
+    def end_frame(self) -> int:
+        """One past the last frame: where an editor parks the playhead to add after everything."""
+        return max(int(round(self.doc.duration().value_rescaled_to(self.doc.rate))), 0)  # type: ignore[attr-defined]
+
     def last_frame(self) -> int:
         """The last frame with anything on it (0 for an empty timeline)."""
         return max(int(round(self.doc.duration().value_rescaled_to(self.doc.rate))) - 1, 0)  # type: ignore[attr-defined]
@@ -331,7 +335,7 @@ class TimelinePlayer(QObject):
 
     # ------------------------------------------------------------------------------------ internals
     def _set_position(self, frame: int) -> None:
-        frame = max(0, min(frame, self.last_frame()))
+        frame = max(0, min(frame, self.last_frame() if self.is_playing else self.end_frame()))
         changed = frame != self._position
         self._position = frame
         self._shared.wanted = frame

@@ -1,4 +1,5 @@
-"""The main window shell and the start-up path of `aiprod-studio`."""
+"""The studio window: docks, menus, the editor's shortcuts, layout persistence, the start-up path, and the
+newcomer's flow from the issue (generate with the tiny model, import, arrange, undo, save, reopen)."""
 
 from __future__ import annotations
 
@@ -8,58 +9,256 @@ import sys
 from pathlib import Path
 
 import pytest
+from media_builders import make_video
+from opentimelineio.opentime import RationalTime
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QLabel, QMessageBox
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QDockWidget, QLabel, QMessageBox
 
 from app import __version__
+from app.commands import push_edit
+from app.document import TrackKind
+from app.jobs import EngineSettings, JobStatus
 from ui.main import NO_DISPLAY_MESSAGE, display_available
-from ui.main_window import MainWindow
+from ui.main_window import SHORTCUTS, MainWindow
+from ui.project_actions import ProjectPrompts, RecoveryDecision, UnsavedChoice
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+class Answers:
+    """Scripted answers to the project prompts, so no modal dialog ever opens."""
+
+    def __init__(self) -> None:
+        self.save_path: str | None = None
+        self.open_path: str | None = None
+        self.unsaved = UnsavedChoice.DISCARD
+        self.errors: list[str] = []
+
+    def prompts(self) -> ProjectPrompts:
+        return ProjectPrompts(
+            unsaved=lambda _name: self.unsaved,
+            open_path=lambda: self.open_path,
+            save_path=lambda _suggested: self.save_path,
+            confirm=lambda _text: True,
+            recover=lambda entries: RecoveryDecision(),
+            relink=lambda _actions: None,
+            error=self.errors.append,
+        )
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
 @pytest.fixture
-def window(qtbot) -> MainWindow:
-    window = MainWindow()
+def settings_path(tmp_path: Path) -> str:
+    return str(tmp_path / "settings.ini")
+
+
+@pytest.fixture
+def answers() -> Answers:
+    return Answers()
+
+
+def open_window(qtbot, settings_path: str, answers: Answers) -> MainWindow:  # noqa: ANN001
+    window = MainWindow(QSettings(settings_path, QSettings.Format.IniFormat), prompts=answers.prompts())
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
     return window
 
 
-def test_window_opens_with_title_menus_and_status(window):
-    assert window.isVisible()
-    assert window.windowTitle() == "AIPROD Studio"
-    menus = [action.menu() for action in window.menuBar().actions()]
-    assert [menu.title() for menu in menus] == ["&File", "&Help"]
-    assert window.quit_action in menus[0].actions()
-    assert window.about_action in menus[1].actions()
-    assert window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
-    assert window.statusBar().currentMessage() == "Ready"
+@pytest.fixture
+def window(qtbot, settings_path, answers):  # noqa: ANN001, ANN201
+    window = open_window(qtbot, settings_path, answers)
+    yield window
+    window.shutdown()
+
+
+def clips(window: MainWindow, kind: TrackKind = TrackKind.VIDEO, index: int = 0):  # noqa: ANN201
+    doc = window.session.doc
+    return doc.clips(doc.tracks(kind)[index].id)
+
+
+def press(window: MainWindow, key: str) -> None:
+    """Type a shortcut the way a user does: to the timeline, which has the focus while editing."""
+    window.timeline.setFocus()
+    sequence = QKeySequence(key)
+    combo = sequence[0]
+    QTest.keyClick(window.timeline.viewport(), combo.key(), combo.keyboardModifiers())
+
+
+# --------------------------------------------------------------------------------------- the shell
+def test_window_has_the_editor_docks_and_menus(window):
+    assert window.windowTitle() == "Untitled — AIPROD Studio"
+    docks = {dock.objectName() for dock in window.findChildren(QDockWidget)}
+    assert {"mediaBinDock", "timelineDock", "inspectorDock", "generateDock", "jobQueueDock"} <= docks
+    assert window.centralWidget() is window.viewer
+    menus = [action.menu().title() for action in window.menuBar().actions()]
+    assert menus == ["&File", "&Edit", "&Playback", "&View", "&Generate", "&Help"]
     assert window.statusBar().findChild(QLabel, "versionLabel").text() == f"version {__version__}"
 
 
-def test_placeholder_points_to_the_cli(window):
-    texts = [label.text() for label in window.centralWidget().findChildren(QLabel)]
-    assert "aiprod-cli generate --help" in texts
-    assert any("next release" in text for text in texts)
+def test_every_editor_shortcut_is_bound(window):
+    expected = {
+        "playPause": "Space", "shuttleBack": "J", "shuttleStop": "K", "shuttleForward": "L",
+        "markIn": "I", "markOut": "O", "stepBack": "Left", "stepForward": "Right",
+        "split": "B", "lift": "Delete", "rippleDelete": "Shift+Delete", "zoomIn": "+", "zoomOut": "-",
+    }  # fmt: skip
+    for name, key in expected.items():
+        keys = window.actions_by_name[name].shortcuts()
+        assert QKeySequence(key) in keys, (name, [k.toString() for k in keys])
+    assert QKeySequence("Ctrl+K") in window.actions_by_name["split"].shortcuts()
+    assert window.undo_action.shortcut() == QKeySequence("Ctrl+Z")
+    assert QKeySequence("Ctrl+Shift+Z") in window.redo_action.shortcuts()
+    assert window.project_actions["save"].shortcut() == QKeySequence(QKeySequence.StandardKey.Save)
+    assert set(SHORTCUTS) == set(window.actions_by_name)
+
+
+def test_shortcuts_edit_the_timeline_and_undo(window, tmp_path, qtbot):
+    media = make_video(tmp_path / "shot.mov", frames=48, codec="prores_ks", audio=True)
+    [media_id] = window.media_bin.import_files([str(media)])
+    window.media_bin.select(media_id)
+    press(window, ",")  # insert the bin selection at the playhead
+    assert [c.duration.to_frames() for c in clips(window)] == [48]
+    assert len(clips(window, TrackKind.AUDIO)) == 1  # its sound came along, linked
+    assert window.windowTitle().startswith("Untitled*")
+
+    for _ in range(10):
+        press(window, "Right")
+    assert window.timeline.playhead() == 10 and window.viewer.frame == 10
+    press(window, "B")
+    assert [c.duration.to_frames() for c in clips(window)] == [10, 38]
+    press(window, "Ctrl+Z")
+    assert [c.duration.to_frames() for c in clips(window)] == [48]
+    press(window, "Ctrl+Shift+Z")
+    assert [c.duration.to_frames() for c in clips(window)] == [10, 38]
+
+    window.timeline.select([clips(window)[0].id])
+    press(window, "Shift+Delete")  # ripple delete: the second half moves up to 0
+    assert [(c.start.to_frames(), c.duration.to_frames()) for c in clips(window)] == [(0, 38)]
+    before = window.timeline.pixels_per_frame()
+    press(window, "+")
+    assert window.timeline.pixels_per_frame() > before
+    press(window, "I")
+    assert window.viewer.in_point == window.viewer.frame
+
+
+def test_typing_in_the_prompt_does_not_trigger_shortcuts(window, qtbot):
+    window.generate_dock.raise_()
+    edit = window.generate_panel.prompt_edit
+    edit.setFocus()
+    QTest.keyClicks(edit, "a big lake")  # contains B, K, L, I and Space
+    assert edit.toPlainText() == "a big lake"
+    assert window.session.stack.count() == 0 and not window.player.is_playing
+
+
+def test_layout_and_recent_projects_persist(qtbot, settings_path, answers, tmp_path):
+    first = open_window(qtbot, settings_path, answers)
+    first.queue_dock.hide()
+    first.resize(700, 520)  # the offscreen screen is small: restoreGeometry clamps to it
+    size = (first.width(), first.height())
+    answers.save_path = str(tmp_path / "Film.aiprod")
+    assert first.project.save_as()
+    first.close()
+    assert not first.isVisible()
+
+    second = open_window(qtbot, settings_path, answers)
+    try:
+        assert not second.queue_dock.isVisible() and second.bin_dock.isVisible()
+        assert (second.width(), second.height()) == size != (1440, 900)
+        assert second.project.recent_projects() == [str(tmp_path / "Film.aiprod")]
+        second.reset_layout()
+        assert second.queue_dock.isVisible()
+    finally:
+        second.shutdown()
 
 
 def test_about_names_the_version_and_ltx2(window, qtbot):
     window.about_action.trigger()
     box = window.findChild(QMessageBox, "aboutBox")
-    assert box is not None
     qtbot.waitExposed(box)
-    assert __version__ in box.text()
-    assert "LTX-2" in box.text() and "Lightricks" in box.text()
+    assert __version__ in box.text() and "Lightricks" in box.text()
     box.close()
 
 
-def test_quit_closes_the_window(window, qtbot):
-    window.quit_action.trigger()
-    qtbot.waitUntil(lambda: not window.isVisible())
+def test_shortcuts_help_lists_the_keys(window):
+    box = window.show_shortcuts()
+    assert "Ripple Delete" in box.text() and "Shift+Delete" in box.text() and "Ctrl+K" in box.text()
+    box.close()
 
 
+# ---------------------------------------------------------------------------- the newcomer's flow
+@pytest.mark.slow
+def test_generate_arrange_save_quit_reopen(qtbot, settings_path, answers, tmp_path):
+    """The issue's "done when": generate with the tiny model, watch the preview, put the result and an
+    imported file on the timeline, reorder, trim, split, undo, save, quit, reopen, find everything."""
+    window = open_window(qtbot, settings_path, answers)
+    window.apply_engine_settings(EngineSettings(developer_tiny=True))
+    panel = window.generate_panel
+    panel.prompt_edit.setPlainText("a lighthouse in a storm")
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
+    panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
+    panel.duration_spin.setValue(0.3)  # 9 frames at 24 fps
+    panel.steps_spin.setValue(3)
+    panel.place_check.setChecked(True)
+    previews: list[str] = []
+    window.jobs.job_changed.connect(
+        lambda job_id: previews.append(job_id) if window.jobs.job(job_id).preview is not None else None
+    )
+    with qtbot.waitSignal(window.jobs.job_finished, timeout=300_000) as finished:
+        qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    job_id, item = finished.args
+    assert window.jobs.job(job_id).status is JobStatus.DONE and previews
+    qtbot.waitUntil(lambda: len(clips(window)) == 1)
+    generated = clips(window)[0]
+    assert generated.media_id == item.id and generated.generation["seed"] == item.generation["seed"]
+    assert window.session.stack.count() == 1  # the result is one undo step
+
+    imported = make_video(tmp_path / "import.mov", frames=24, codec="prores_ks", audio=False)
+    [media_id] = window.media_bin.import_files([str(imported)])
+    window.seek(generated.duration.to_frames())
+    window.media_bin.select(media_id)
+    placed = window.place_bin_selection()
+    assert placed and [c.media_id for c in clips(window)] == [item.id, media_id]
+
+    doc, stack = window.session.doc, window.session.stack
+    push_edit(stack, doc, "Reorder", lambda d: d.reorder_clip(clips(window)[1].id, 0))
+    assert [c.media_id for c in clips(window)] == [media_id, item.id]
+    first = clips(window)[0].id
+    push_edit(stack, doc, "Trim", lambda d: d.trim_out(first, RationalTime(-4, 24), ripple=True))
+    window.seek(4)
+    press(window, "B")
+    press(window, "Ctrl+Z")
+    assert [c.duration.to_frames() for c in clips(window)] == [20, 9]
+    press(window, "Ctrl+Shift+Z")
+    layout = [(c.media_id, c.start.to_frames(), c.duration.to_frames()) for c in clips(window)]
+    assert layout == [(media_id, 0, 4), (media_id, 4, 16), (item.id, 20, 9)]
+
+    answers.save_path = str(tmp_path / "Storm.aiprod")
+    press(window, "Ctrl+S")
+    assert window.windowTitle() == "Storm — AIPROD Studio"
+    window.close()
+
+    answers.open_path = str(tmp_path / "Storm.aiprod")
+    reopened = open_window(qtbot, settings_path, answers)
+    try:
+        assert reopened.project.open_project(answers.open_path)
+        assert [(c.media_id, c.start.to_frames(), c.duration.to_frames()) for c in clips(reopened)] == layout
+        assert {m.id for m in reopened.session.doc.bin_items()} == {item.id, media_id}
+        master = reopened.session.doc.bin_item(item.id)
+        assert Path(master.path).is_file() and Path(master.path).is_relative_to(tmp_path / "Storm.aiprod")
+        assert master.generation["prompt"] == "a lighthouse in a storm"
+        assert not answers.errors
+    finally:
+        reopened.shutdown()
+
+
+# ------------------------------------------------------------------------------------- start-up path
 @pytest.mark.parametrize(
     ("environ", "platform", "expected"),
     [

@@ -1,0 +1,139 @@
+"""The time ruler above the tracks: timecode ticks, markers, the playhead's head; click or drag to scrub.
+
+It lives in the view's top viewport margin, so it never scrolls vertically, and asks the view for the
+frame <-> x mapping, which keeps it aligned with the scene at every zoom and scroll position.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtWidgets import QWidget
+
+from ui.timeline.geometry import tick_step, timecode
+
+if TYPE_CHECKING:
+    from ui.timeline.view import TimelineView
+
+RULER_HEIGHT = 30
+PLAYHEAD_COLOR = QColor(235, 64, 52)
+RULER_BACKGROUND = QColor(30, 31, 34)
+TICK_COLOR = QColor(150, 152, 160)
+LABEL_COLOR = QColor(205, 207, 212)
+
+MARKER_COLORS = {
+    "RED": QColor(230, 70, 70),
+    "PINK": QColor(240, 120, 180),
+    "ORANGE": QColor(240, 150, 50),
+    "YELLOW": QColor(235, 210, 60),
+    "GREEN": QColor(80, 200, 110),
+    "CYAN": QColor(70, 210, 220),
+    "BLUE": QColor(80, 140, 240),
+    "PURPLE": QColor(160, 100, 230),
+    "MAGENTA": QColor(220, 80, 220),
+    "BLACK": QColor(20, 20, 20),
+    "WHITE": QColor(240, 240, 240),
+}
+
+
+def marker_color(name: str) -> QColor:
+    return MARKER_COLORS.get(str(name).upper(), MARKER_COLORS["RED"])
+
+
+class RulerWidget(QWidget):
+    """Paints the ruler for the view's current zoom and scroll; pressing or dragging moves the playhead."""
+
+    def __init__(self, view: TimelineView) -> None:
+        super().__init__(view)
+        self._view = view
+        self.setMouseTracking(False)
+        self.setCursor(Qt.CursorShape.IBeamCursor)
+        self.setToolTip("Click or drag to move the playhead (Shift snaps to edit points)")
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
+        view = self._view
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), RULER_BACKGROUND)
+        ppf = view.pixels_per_frame()
+        rate = view.rate()
+        first = max(0, view.viewport_x_to_frame(0) - 1)
+        last = view.viewport_x_to_frame(self.width()) + 1
+        major = tick_step(ppf, rate)
+        minor = max(1, major // 5) if major >= 5 else 1
+        font = QFont(self.font())
+        font.setPixelSize(10)
+        painter.setFont(font)
+        height = self.height()
+        painter.setPen(QPen(TICK_COLOR, 1))
+        if minor * ppf >= 4:
+            frame = (first // minor) * minor
+            while frame <= last:
+                x = view.frame_to_viewport_x(frame)
+                painter.drawLine(QPointF(x, height - 5), QPointF(x, height))
+                frame += minor
+        frame = (first // major) * major
+        while frame <= last:
+            x = view.frame_to_viewport_x(frame)
+            painter.setPen(QPen(TICK_COLOR, 1))
+            painter.drawLine(QPointF(x, height - 12), QPointF(x, height))
+            painter.setPen(LABEL_COLOR)
+            painter.drawText(QPointF(x + 3, 12), timecode(frame, rate))
+            frame += major
+        for marker_frame, name, color in view.marker_frames():
+            x = view.frame_to_viewport_x(marker_frame)
+            if -10 <= x <= self.width() + 10:
+                self._paint_marker(painter, x, name, color)
+        x = view.frame_to_viewport_x(view.playhead())
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(PLAYHEAD_COLOR)
+        head = QPolygonF(
+            [
+                QPointF(x - 6, height - 12),
+                QPointF(x + 6, height - 12),
+                QPointF(x + 6, height - 6),
+                QPointF(x, height),
+                QPointF(x - 6, height - 6),
+            ]
+        )
+        painter.drawPolygon(head)
+        painter.setPen(QPen(QColor(60, 62, 66), 1))
+        painter.drawLine(0, height - 1, self.width(), height - 1)
+        painter.end()
+
+    def _paint_marker(self, painter: QPainter, x: float, name: str, color: str) -> None:
+        fill = marker_color(color)
+        height = self.height()
+        painter.setPen(QPen(fill.darker(150), 1))
+        painter.setBrush(fill)
+        painter.drawPolygon(
+            QPolygonF(
+                [
+                    QPointF(x - 5, 15),
+                    QPointF(x + 5, 15),
+                    QPointF(x + 5, 21),
+                    QPointF(x, height - 3),
+                    QPointF(x - 5, 21),
+                ]
+            )
+        )
+        if name:
+            painter.setPen(fill.lighter(120))
+            painter.drawText(QRectF(x + 7, 14, 140, 12), Qt.AlignmentFlag.AlignLeft, name)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._scrub(event)
+            event.accept()
+        else:
+            super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._scrub(event)
+            event.accept()
+
+    def _scrub(self, event: QMouseEvent) -> None:
+        snap = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        self._view.scrub_to_viewport_x(event.position().x(), snap=snap)
