@@ -107,6 +107,7 @@ class JobQueueView(QWidget):
         self.empty_label = QLabel(
             "No generations yet. Write a prompt and press Generate.", objectName="jobsEmpty"
         )
+        self.empty_label.setWordWrap(True)
         self.clear_button = QPushButton("Clear finished", objectName="clearFinished")
         self.clear_button.clicked.connect(queue.clear_finished)
         self._list = QWidget()

@@ -175,7 +175,8 @@ def test_player_seeks_frame_accurately_and_latest_seek_wins(qtbot, player):
         player.step(-2)
     assert shown[-1] == (29, 29)
     player.seek(10_000)
-    assert player.position == 95  # clamped to the last frame
+    # clamped to one past the last frame (95): where an editor parks to add after everything
+    assert player.position == 96 == player.end_frame() == player.last_frame() + 1
 
 
 def test_player_plays_forward_and_stops_at_the_end(qtbot, player):

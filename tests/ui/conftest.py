@@ -1,0 +1,29 @@
+"""UI-test guard: a modal dialog in a headless test would wait forever for a click (and hang CI for its
+whole time budget). Every blocking dialog entry point fails the test at once instead; tests answer
+questions by injecting prompt functions (see ui.project_actions.ProjectPrompts)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
+
+
+class ModalDialogInTest(AssertionError):
+    pass
+
+
+def _refuse(what: str):  # noqa: ANN202
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ModalDialogInTest(f"a test opened a blocking {what}; inject an answer instead")
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(QDialog, "exec", _refuse("dialog (QDialog.exec)"))
+    monkeypatch.setattr(QMessageBox, "exec", _refuse("message box (QMessageBox.exec)"))
+    for name in ("question", "warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(_refuse(f"QMessageBox.{name}")))
+    for name in ("getOpenFileName", "getOpenFileNames", "getSaveFileName", "getExistingDirectory"):
+        monkeypatch.setattr(QFileDialog, name, staticmethod(_refuse(f"QFileDialog.{name}")))
