@@ -144,6 +144,15 @@ class Inspector(QWidget):
         self.clear()
 
     # ------------------------------------------------------------------------------------------ public
+    def shown_media_id(self) -> str | None:
+        """The bin item on show: the media of the shown clip, or the shown bin item; None when empty."""
+        if self._clip_id is not None:
+            try:
+                return self._doc.clip(self._clip_id).media_id
+            except AppError:
+                return None
+        return self._media_id
+
     def clear(self) -> None:
         self._clip_id = self._media_id = None
         self._show_rows("", [], None)

@@ -427,9 +427,20 @@ class MainWindow(QMainWindow):
         return job_id
 
     def regenerate(self, generation: dict) -> str | None:
-        """A new take from a clip's stored parameters (same seed), loaded into the panel and queued."""
+        """A new take from a clip's stored parameters (same seed), loaded into the panel and queued.
+
+        The take is filed under the original clip in the bin (takes of a take go to the same original).
+        """
+        take_of = None
+        shown = self.inspector.shown_media_id() if self.inspector is not None else None
+        if shown is not None:
+            try:
+                item = self.session.doc.bin_item(shown)
+                take_of = item.take_of or item.id
+            except AppError:
+                take_of = None
         try:
-            spec = JobSpec.from_generation(generation)
+            spec = JobSpec.from_generation(generation, take_of=take_of)
         except (AppError, KeyError, TypeError, ValueError) as exc:
             self.show_message(f"Cannot regenerate this clip: {exc}")
             return None

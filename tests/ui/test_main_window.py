@@ -285,3 +285,52 @@ def test_no_display_exits_2_with_one_line_and_no_traceback():
     assert result.stderr.splitlines() == [NO_DISPLAY_MESSAGE]
     assert "Traceback" not in result.stderr + result.stdout
     assert "xvfb-run make run" in NO_DISPLAY_MESSAGE and "aiprod-cli" in NO_DISPLAY_MESSAGE
+
+
+class InstantEngine:
+    """Stands in for the model: answers at once (the tiny model runs in the flow test above)."""
+
+    model_name, identity, quantization = "fake", "fake", "none"
+
+    def generate(self, request, on_progress=None, on_preview=None, cancel=None):  # noqa: ANN001, ANN201
+        import numpy as np
+
+        from engine.request import GenerationResult
+
+        for step in range(1, request.steps + 1):
+            on_progress(step, request.steps)
+        frames = np.full((request.num_frames, request.height, request.width, 3), 0.5, np.float32)
+        return GenerationResult(frames, np.zeros((2, 9000), np.float32), 24000, request.fps, {})
+
+
+def test_regenerate_from_the_inspector_files_a_new_take_with_the_same_seed(qtbot, settings_path, answers):
+    window = MainWindow(
+        QSettings(settings_path, QSettings.Format.IniFormat),
+        prompts=answers.prompts(),
+        engine_factory=lambda *_: InstantEngine(),
+    )
+    qtbot.addWidget(window)
+    try:
+        window.apply_engine_settings(EngineSettings(developer_tiny=True))
+        panel = window.generate_panel
+        panel.prompt_edit.setPlainText("a lighthouse in a storm")
+        panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
+        panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
+        panel.duration_spin.setValue(0.3)
+        panel.steps_spin.setValue(2)
+        panel.place_check.setChecked(True)
+        with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as first:
+            panel.request_generate()
+        original = first.args[1]
+        window.timeline.select([clips(window)[0].id])
+        window.inspector.show_clip(clips(window)[0].id)
+        with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as second:
+            window.inspector.regenerate_button.click()
+        take = second.args[1]
+        qtbot.waitUntil(lambda: len(window.session.doc.bin_items()) == 2)
+        stored = window.session.doc.bin_item(take.id)
+        assert stored.take_of == original.id and stored.take == 1
+        assert stored.generation["seed"] == original.generation["seed"]
+        assert stored.generation["prompt"] == original.generation["prompt"]
+    finally:
+        window.shutdown()

@@ -606,3 +606,31 @@ def test_screenshot_of_a_populated_timeline(qtbot, doc, stack, tmp_path):
     assert len(doc.dissolves(track_id(doc, "V1"))) == 1
     colours = {image.pixel(x, y) for x in range(0, image.width(), 3) for y in range(0, image.height(), 3)}
     assert len(colours) > 30
+
+
+def test_context_menu_removes_a_dissolve_and_manages_tracks(view, doc, stack, two_clips):
+    clip_a, clip_b = two_clips
+    v1 = track_id(doc, "V1")
+    view.set_playhead(24)
+    view.split_at_playhead()
+    view.select([clip_a])
+    view.add_dissolve_at_selection(frames=8)
+    assert doc.dissolves(v1)
+    view.grab()  # sync the scene
+
+    on_dissolve = dict(view.context_actions(QPointF(point(view, 24, "V1"))))
+    assert {"Remove Dissolve", "Split at Playhead", "Add Video Track", "Remove Track V1"} <= set(on_dissolve)
+    on_dissolve["Remove Dissolve"]()
+    assert doc.dissolves(v1) == [] and stack.undoText() == "Remove dissolve"
+
+    on_gap = dict(view.context_actions(QPointF(point(view, 70, "V1"))))
+    assert "Remove Dissolve" not in on_gap and "Lift" not in on_gap  # no clip, no dissolve there
+    on_gap["Add Video Track"]()
+    assert [t.name for t in doc.tracks(TrackKind.VIDEO)] == ["V1", "V2"]
+    view.grab()
+    dict(view.context_actions(QPointF(point(view, 70, "V2"))))["Remove Track V2"]()
+    assert [t.name for t in doc.tracks(TrackKind.VIDEO)] == ["V1"]
+    messages = []
+    view.message.connect(messages.append)
+    dict(view.context_actions(QPointF(point(view, 10, "A1"))))["Remove Track A1"]()
+    assert messages and len(doc.tracks(TrackKind.AUDIO)) == 1  # the last audio track stays

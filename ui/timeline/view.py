@@ -40,6 +40,7 @@ from typing import Any
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
     QDragEnterEvent,
     QDragLeaveEvent,
     QDragMoveEvent,
@@ -58,9 +59,11 @@ from PySide6.QtWidgets import (
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsView,
+    QMenu,
 )
 
 from app.commands import push_edit
+from app.document import TrackKind
 from app.errors import AppError, EditError
 from ui.timeline.art import ClipArt
 from ui.timeline.drops import (
@@ -815,6 +818,58 @@ class TimelineView(QGraphicsView):
         self._ruler.setGeometry(rect.left(), rect.top() - RULER_HEIGHT, rect.width(), RULER_HEIGHT)
         self._headers.setGeometry(rect.left() - HEADER_WIDTH, 0, HEADER_WIDTH, rect.bottom() + 1)
         self._layout()
+
+    # ------------------------------------------------------------------------------------ context menu
+    def context_actions(self, viewport_pos: QPointF) -> list[tuple[str, Any]]:
+        """What a right-click at ``viewport_pos`` offers: (text, action) pairs, for the menu and for tests.
+
+        On a dissolve: remove it. On a clip: split at the playhead, lift, ripple delete, add a dissolve.
+        Anywhere on a track: add a track of its kind, remove the track (refused for the last of its kind).
+        """
+        self._ensure_synced()
+        pos = self.mapToScene(viewport_pos.toPoint())
+        actions: list[tuple[str, Any]] = []
+        dissolve = next((i for i in self.scene().items(pos) if isinstance(i, DissolveItem)), None)
+        if dissolve is not None:
+            tid = dissolve.transition_id
+            remove = lambda: self._edit("Remove dissolve", lambda d: d.remove_dissolve(tid))  # noqa: E731
+            actions.append(("Remove Dissolve", remove))
+        clip = self._clip_at(pos)
+        if clip is not None:
+            if clip.clip_id not in self._selection:
+                self._click_select(clip.clip_id, False)
+            actions += [
+                ("Split at Playhead", self.split_at_playhead),
+                ("Lift", self.lift_selection),
+                ("Ripple Delete", self.ripple_delete_selection),
+                ("Add Dissolve", self.add_dissolve_at_selection),
+            ]
+        row = next((r for r in self._rows if r.top <= pos.y() < r.bottom), None)
+        if row is not None:
+            kind = TrackKind.VIDEO if row.is_video else TrackKind.AUDIO
+            label = "Video" if row.is_video else "Audio"
+            track_id, name = row.track_id, row.name
+            actions += [
+                (
+                    f"Add {label} Track",
+                    lambda: self._edit(f"Add {label.lower()} track", lambda d: d.add_track(kind)),
+                ),
+                (
+                    f"Remove Track {name}",
+                    lambda: self._edit(f"Remove track {name}", lambda d: d.remove_track(track_id)),
+                ),
+            ]
+        return actions
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 (Qt override)
+        actions = self.context_actions(QPointF(event.pos()))
+        if not actions:
+            return super().contextMenuEvent(event)
+        menu = QMenu(self)
+        for text, slot in actions:
+            menu.addAction(text, slot)
+        menu.popup(event.globalPos())  # popup, not exec: no nested event loop
+        event.accept()
 
     # ---------------------------------------------------------------------------------------- helpers
     def _edit(self, text: str, apply, merge_key: str | None = None) -> object:
