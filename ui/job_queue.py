@@ -15,13 +15,14 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from app.jobs import Job, JobQueue, JobStatus
 
-THUMB_W, THUMB_H = 112, 64
+THUMB_W, THUMB_H = 96, 54
 
 
 def format_eta(seconds: float | None) -> str:
@@ -61,14 +62,19 @@ class JobRow(QFrame):
         self.cancel_button = QPushButton("Cancel", objectName="jobCancel")
         self.cancel_button.clicked.connect(lambda: queue.cancel(self.job_id))
 
+        # Text wraps instead of widening the row: the queue usually lives in a narrow dock.
+        for label in (self.title, self.status):
+            label.setWordWrap(True)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.progress.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         grid = QGridLayout(self)
-        grid.addWidget(self.thumbnail, 0, 0, 4, 1)
-        grid.addWidget(self.title, 0, 1)
-        grid.addWidget(self.status, 1, 1)
-        grid.addWidget(self.progress, 2, 1)
+        grid.addWidget(self.thumbnail, 0, 0, 4, 1, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.title, 0, 1, 1, 2)
+        grid.addWidget(self.status, 1, 1, 1, 2)
+        grid.addWidget(self.progress, 2, 1, 1, 2)
         grid.addWidget(self.eta, 3, 1)
+        grid.addWidget(self.cancel_button, 3, 2)
         grid.addWidget(self.error, 4, 0, 1, 3)
-        grid.addWidget(self.cancel_button, 0, 2, 4, 1, Qt.AlignmentFlag.AlignTop)
         grid.setColumnStretch(1, 1)
         self.update_from(job)
 
@@ -117,6 +123,7 @@ class JobQueueView(QWidget):
         self._list_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self._list)
         header = QHBoxLayout()
         header.addWidget(QLabel("Generations"), 1)

@@ -144,3 +144,73 @@ def test_populated_editor_screenshot(themed_window, qtbot, tmp_path):
     viewer_grab = window.viewer.grab().toImage()
     centre = viewer_grab.pixelColor(viewer_grab.width() // 2, viewer_grab.height() // 3)
     assert centre.lightness() > 30
+
+
+class _SlowEngine:
+    """Stands in for the model so the queue can be photographed mid-job: a colourful preview every step,
+    then it waits on `gate` at step 3."""
+
+    model_name, identity, quantization = "fake", "fake", "none"
+
+    def __init__(self) -> None:
+        import threading
+
+        self.gate = threading.Event()
+
+    def generate(self, request, on_progress=None, on_preview=None, cancel=None):  # noqa: ANN001, ANN201
+        from engine.errors import GenerationCancelled
+        from engine.request import GenerationResult, PreviewFrame
+
+        h, w = request.height, request.width
+        y, x = np.mgrid[0:h, 0:w]
+        for step in range(1, request.steps + 1):
+            if step == 3:
+                self.gate.wait(30)
+            if cancel is not None and cancel.is_set():
+                raise GenerationCancelled(step)
+            on_progress(step, request.steps)
+            blur = 1.0 - step / request.steps
+            image = np.stack([x / w, 0.4 + 0.3 * np.sin(y / 9 + step), 1 - y / h], -1) * (1 - 0.5 * blur)
+            on_preview(PreviewFrame(step, request.steps, (np.clip(image, 0, 1) * 255).astype(np.uint8)))
+        frames = np.full((request.num_frames, h, w, 3), 0.5, np.float32)
+        return GenerationResult(frames, np.zeros((2, 9000), np.float32), 24000, request.fps, {})
+
+
+def test_generating_screenshot(qtbot, tmp_path, monkeypatch):
+    """The queue while a job runs: progress, ETA, the live preview and cancel; a second job waits."""
+    from app.jobs import EngineSettings
+
+    monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
+    app = QApplication.instance()
+    previous = (app.style().name(), app.palette(), app.styleSheet())
+    apply_dark_theme(app)
+    engine = _SlowEngine()
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings, prompts=_discarding_prompts(), engine_factory=lambda *_: engine)
+    qtbot.addWidget(window)
+    try:
+        window.show()
+        qtbot.waitExposed(window)
+        window.apply_engine_settings(EngineSettings(developer_tiny=True))
+        panel = window.generate_panel
+        panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
+        panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
+        panel.steps_spin.setValue(8)
+        panel.prompt_edit.setPlainText("a lighthouse on a cliff in a storm, waves crashing, lightning")
+        running = panel.request_generate()
+        panel.prompt_edit.setPlainText("fishing boats returning at dawn, gulls, calm sea")
+        panel.request_generate()
+        assert running is not None
+        qtbot.waitUntil(lambda: window.jobs.jobs()[0].step >= 2 and window.jobs.jobs()[0].preview is not None)
+        qtbot.wait(100)
+        image = window.grab().toImage()
+        _save(image, "main_window_generating.png", window)
+        row = window.job_queue_view.rows()[0]
+        assert row.progress.value() >= 2 and not row.thumbnail.pixmap().isNull()
+        assert len(window.job_queue_view.rows()) == 2
+    finally:
+        engine.gate.set()
+        window.shutdown()
+        app.setStyle(previous[0])
+        app.setPalette(previous[1])
+        app.setStyleSheet(previous[2])
