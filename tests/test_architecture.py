@@ -19,7 +19,18 @@ CONTRACTS = {
     "engine-pure": "engine is Qt-free and knows nothing of app or ui",
     "app-headless": "app does not import ui (QtWidgets is banned in app by ruff TID251)",
     "ui-through-app": "ui reaches the engine only through app",
+    "app-core-qt-free": "app core is Qt-free: document, media, export, project",
 }
+# This contract names real modules of app/, which the miniature projects below do not have.
+APP_CORE_CONTRACT = "app-core-qt-free"
+
+
+def pyproject_without_app_core() -> str:
+    text = PYPROJECT.read_text(encoding="utf-8")
+    blocks = text.split("[[tool.importlinter.contracts]]")
+    kept = [b for b in blocks if f'id = "{APP_CORE_CONTRACT}"' not in b]
+    assert len(kept) == len(blocks) - 1
+    return "[[tool.importlinter.contracts]]".join(kept)
 
 
 def venv_tool(name: str) -> str:
@@ -59,6 +70,10 @@ def test_contracts_are_configured():
     assert {"PySide6", "app", "ui"} <= set(contracts["engine-pure"]["forbidden_modules"])
     assert contracts["app-headless"]["forbidden_modules"] == ["ui"]
     assert contracts["ui-through-app"]["forbidden_modules"] == ["engine"]
+    assert {"PySide6", "shiboken6"} == set(contracts[APP_CORE_CONTRACT]["forbidden_modules"])
+    assert {"app.document.document", "app.media.reader", "app.project.store", "app.export", "app.cli"} <= set(
+        contracts[APP_CORE_CONTRACT]["source_modules"]
+    )
 
 
 def test_all_contracts_are_kept():
@@ -83,7 +98,7 @@ def _write(path: Path, text: str = "") -> None:
 )
 def test_a_violation_is_caught(tmp_path, module, source, broken):
     """A miniature project under the real pyproject.toml: clean it passes, with one bad import it fails."""
-    shutil.copy(PYPROJECT, tmp_path / "pyproject.toml")
+    (tmp_path / "pyproject.toml").write_text(pyproject_without_app_core(), encoding="utf-8")
     _write(tmp_path / "engine/__init__.py")
     _write(tmp_path / "engine/model.py", "import torch\n")
     _write(tmp_path / "app/__init__.py")
@@ -140,3 +155,19 @@ def test_widget_imports_are_banned_in_app_and_engine_only(source):
         assert result.returncode == 1 and "TID251" in result.stdout, (package, result.stdout, result.stderr)
     allowed = ruff_banned_imports("ui/probe.py", source)
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+
+
+def test_headless_core_loads_no_qt():
+    """The CLI path (load a project, resolve and composite the timeline) must run without Qt installed or a
+    display; the import-linter contract checks the imports statically, this checks them at run time."""
+    code = (
+        "import sys\n"
+        "import app.cli, app.document, app.export, app.media, app.media.compositor, app.media.importer\n"
+        "import app.project\n"
+        "from app.project import load_project, save_project, find_recoverable\n"
+        "qt = sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6')))\n"
+        "print(qt)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
