@@ -261,8 +261,14 @@ class GeneratePanel(QWidget):
         self.generate_button.setEnabled(not blocked)
         self.settings_button.setVisible(blocked)
         if blocked:
+            hint = (
+                ""
+                if self._settings.developer_tiny
+                else "\nNo weights yet? Turn on developer mode in Settings to try the studio with the tiny "
+                "test model (its clips are noise)."
+            )
             self.show_message(
-                "Cannot generate yet:\n" + "\n".join(f"\u2022 {p}" for p in self._problems), True
+                "Cannot generate yet:\n" + "\n".join(f"\u2022 {p}" for p in self._problems) + hint, True
             )
         elif self.model_combo.currentData() == MODEL_TINY:
             self.show_message("Test model: random weights, the result is noise (developer mode).")

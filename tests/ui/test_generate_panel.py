@@ -30,6 +30,7 @@ def test_generate_is_disabled_with_an_actionable_message_until_settings_are_comp
     qtbot.addWidget(panel)
     assert not panel.generate_button.isEnabled()
     assert "No LTX-2 checkpoint" in panel.message_label.text() and "Settings" in panel.message_label.text()
+    assert "developer mode" in panel.message_label.text()  # how a newcomer tries it without weights
     assert panel.model_combo.findData("tiny") == -1  # the noise model only in developer mode
     panel.set_settings(DEV)
     panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
