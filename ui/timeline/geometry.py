@@ -16,6 +16,7 @@ VIDEO_ROW_HEIGHT = 64
 AUDIO_ROW_HEIGHT = 48
 ROW_GAP = 2  # a thin gutter between tracks makes the rows readable at a glance
 DIVIDER_HEIGHT = 6  # between the video and the audio half
+CLIP_MARGIN = 2  # vertical inset of a clip inside its track row
 
 MIN_PIXELS_PER_FRAME = 0.02  # about 2 minutes of 24 fps material in 60 px
 MAX_PIXELS_PER_FRAME = 64.0

@@ -199,7 +199,10 @@ class ClipItem(QGraphicsItem):
 
 
 class DissolveItem(QGraphicsItem):
-    """A dissolve: a crossed box centred on the cut, over the top of the two clips (editors' convention)."""
+    """A dissolve: a crossed box centred on the cut, over the two clips (editors' convention).
+
+    A click selects it (drawn in the selection colour); Delete then removes it.
+    """
 
     def __init__(self, transition_id: str) -> None:
         super().__init__()
@@ -208,8 +211,14 @@ class DissolveItem(QGraphicsItem):
         self.length = 0
         self.row: TrackRow | None = None
         self._rect = QRectF(0, 0, 1, 1)
+        self.selected = False
         self.setZValue(5)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def set_selected(self, selected: bool) -> None:
+        if selected != self.selected:
+            self.selected = selected
+            self.update()
 
     def place(self, rect: QRectF) -> None:
         if rect != self._rect:
@@ -224,8 +233,12 @@ class DissolveItem(QGraphicsItem):
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
         r = self._rect
-        painter.setPen(QPen(QColor(250, 250, 250), 1.2))
-        painter.setBrush(QBrush(QColor(20, 20, 24, 150)))
+        if self.selected:  # the clips' selection colour: Delete removes what is drawn this way
+            painter.setPen(QPen(SELECTED_PEN, 2))
+            painter.setBrush(QBrush(QColor(120, 90, 20, 190)))
+        else:
+            painter.setPen(QPen(QColor(250, 250, 250), 1.2))
+            painter.setBrush(QBrush(QColor(20, 20, 24, 150)))
         painter.drawRect(r)
         painter.drawLine(r.topLeft(), r.bottomRight())
         painter.drawLine(r.bottomLeft(), r.topRight())

@@ -1,18 +1,31 @@
-"""The time ruler above the tracks: timecode ticks, markers, the playhead's head; click or drag to scrub.
+"""The time ruler above the tracks: timecode ticks, markers, the playhead's head.
 
 It lives in the view's top viewport margin, so it never scrolls vertically, and asks the view for the
-frame <-> x mapping, which keeps it aligned with the scene at every zoom and scroll position.
+frame <-> x mapping, which keeps it aligned with the scene at every zoom and scroll position. Its mouse
+gestures (scrub, drag or double-click a marker) live in ui.timeline.gestures.RulerGestures; its right-click
+menu comes from TimelineView.ruler_context_actions.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import (
+    QColor,
+    QContextMenuEvent,
+    QFont,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPolygonF,
+)
+from PySide6.QtWidgets import QMenu, QWidget
 
 from ui.timeline.geometry import tick_step, timecode
+from ui.timeline.gestures import RulerGestures
 
 if TYPE_CHECKING:
     from ui.timeline.view import TimelineView
@@ -22,6 +35,8 @@ PLAYHEAD_COLOR = QColor(235, 64, 52)
 RULER_BACKGROUND = QColor(30, 31, 34)
 TICK_COLOR = QColor(150, 152, 160)
 LABEL_COLOR = QColor(205, 207, 212)
+MARKER_TOP = 13  # a marker's flag fills the ruler below this y (above it, the timecode labels scrub)
+MARKER_GRAB_PX = 6  # how near a marker's x a press grabs it
 
 MARKER_COLORS = {
     "RED": QColor(230, 70, 70),
@@ -38,19 +53,33 @@ MARKER_COLORS = {
 }
 
 
+@dataclass(frozen=True)
+class RulerMarker:
+    """A timeline marker as the ruler draws it (frames at the timeline rate)."""
+
+    marker_id: str
+    frame: int
+    name: str
+    color: str
+
+
 def marker_color(name: str) -> QColor:
     return MARKER_COLORS.get(str(name).upper(), MARKER_COLORS["RED"])
 
 
 class RulerWidget(QWidget):
-    """Paints the ruler for the view's current zoom and scroll; pressing or dragging moves the playhead."""
+    """Paints the ruler for the view's current zoom and scroll and hands its mouse events to RulerGestures."""
 
     def __init__(self, view: TimelineView) -> None:
         super().__init__(view)
         self._view = view
+        self.gestures = RulerGestures(view, self)
         self.setMouseTracking(False)
         self.setCursor(Qt.CursorShape.IBeamCursor)
-        self.setToolTip("Click or drag to move the playhead (Shift snaps to edit points)")
+        self.setToolTip(
+            "Click or drag to move the playhead (Shift snaps to edit points). Drag a marker to move it, "
+            "double-click it to go to it, right-click it to remove it."
+        )
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
         view = self._view
@@ -81,10 +110,12 @@ class RulerWidget(QWidget):
             painter.setPen(LABEL_COLOR)
             painter.drawText(QPointF(x + 3, 12), timecode(frame, rate))
             frame += major
-        for marker_frame, name, color in view.marker_frames():
-            x = view.frame_to_viewport_x(marker_frame)
+        dragged = self.gestures.dragged_marker()  # (id, frame) while a marker is dragged: drawn there
+        for marker in view.markers():
+            frame = dragged[1] if dragged is not None and dragged[0] == marker.marker_id else marker.frame
+            x = view.frame_to_viewport_x(frame)
             if -10 <= x <= self.width() + 10:
-                self._paint_marker(painter, x, name, color)
+                self._paint_marker(painter, x, marker.name, marker.color)
         x = view.frame_to_viewport_x(view.playhead())
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(PLAYHEAD_COLOR)
@@ -124,16 +155,37 @@ class RulerWidget(QWidget):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         if event.button() == Qt.MouseButton.LeftButton:
-            self._scrub(event)
+            self.gestures.press(event.position(), event.modifiers())
             event.accept()
         else:
             super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         if event.buttons() & Qt.MouseButton.LeftButton:
-            self._scrub(event)
+            self.gestures.move(event.position(), event.modifiers())
             event.accept()
 
-    def _scrub(self, event: QMouseEvent) -> None:
-        snap = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        self._view.scrub_to_viewport_x(event.position().x(), snap=snap)
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.gestures.release()
+            event.accept()
+        else:
+            super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.gestures.double_click(event.position(), event.modifiers())
+            event.accept()
+        else:
+            super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 (Qt override)
+        actions = self._view.ruler_context_actions(event.pos().x())
+        if not actions:
+            return super().contextMenuEvent(event)
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        for text, slot in actions:
+            menu.addAction(text, slot)
+        menu.popup(event.globalPos())  # popup, not exec: no nested event loop
+        event.accept()

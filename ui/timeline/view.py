@@ -1,40 +1,57 @@
-"""TimelineView: the multi-track timeline (QGraphicsView) - ruler, playhead, clips, zoom, scroll, gestures.
+"""TimelineView: the multi-track timeline (QGraphicsView) - ruler, playhead, clips, zoom, scroll, selection.
 
-Gestures, as a Premiere/Resolve user expects them (every edit goes through app.commands.push_edit):
+This module owns the state (document -> scene items, selection, zoom, playhead) and the edits behind the
+main window's shortcuts. The mouse gestures live in ui/timeline/gestures.py (TrackGestures for the tracks,
+RulerGestures for the ruler), snapping in snapping.py, drops in drops.py, the multi-clip move in
+group_move.py. Every edit goes through `_edit` (app.commands.push_edit): one gesture, one undo step.
 
-* Click a clip to select it (its linked video/audio partner comes along); Shift-click adds or removes;
-  clicking empty space clears. Clicking or dragging in the ruler moves the playhead (Shift snaps).
-* Drag a clip's body to move it, to another time and/or another track of the same kind. The clip follows
-  the mouse and the edit happens on release, as one undo step (an overwrite-style move, like Premiere's
-  default drag). **Ctrl-drag** reorders instead: on release the clip is taken out of its track (the gap
-  closes) and re-inserted before the first clip whose middle lies right of the drop point - Premiere's
-  Ctrl-drag "insert" rearrange. **Alt** moves or trims one side of a linked pair alone.
-* Drag a clip's edge to trim it; the document updates live and the whole drag merges into one undo step.
-  Plain trims never overlap a neighbour; **Ctrl**-drag an edge ripples (later clips follow), as Ctrl+drag
-  with Premiere's selection tool does.
-* Snapping (on by default, `set_snapping`): a dragged edge, a trim, a drop or a Shift-scrub within ~8 px of
-  an edit point, a marker or the playhead jumps onto it, and a yellow line shows where.
-* Drops: media-bin items (MIME `application/x-aiprod-media-ids`) are inserted (ripple) at the drop frame on
-  the track under the cursor; hold **Ctrl** to overwrite instead. Files from the file manager are imported
-  into the bin and inserted one after another - import and inserts are one undo step. The view does the
-  import itself; `files_dropped(paths, track_id, frame)` is emitted afterwards for information only (a
-  status line), so listeners must not import the files again. A drop that cannot be used is ignored and
-  `message(str)` says why.
-* `+`/`-` zoom around the playhead, Ctrl+wheel zooms around the mouse, the wheel scrolls sideways.
+Conventions, as a Premiere/Resolve user expects them:
 
+============================  ==========================================================================
+Gesture                       Effect
+============================  ==========================================================================
+Click a clip                  selects it with its linked video/audio partner; Shift-click adds/removes;
+                              a click (no drag) on a clip of a multi-selection narrows it to that clip
+Click empty track space       clears the selection
+Drag from empty track space   rubber band: selects every clip it touches (with partners); Shift adds
+Drag a clip's body            moves it (and its partner) in time and/or to another track of its kind;
+                              overwrite-style (Premiere's default drag), done on release
+Drag a selected clip          with several clips selected, all of them (and partners) move by the same
+                              time on their own tracks; snaps on the grabbed clip's edges; a group move
+                              that cannot be made is refused with a message, nothing changed
+Ctrl-drag a clip              reorders: the clip leaves its track (the gap closes) and is re-inserted
+                              before the first clip whose middle lies right of the drop (one clip only)
+Alt-drag                      moves or trims one side of a linked pair alone
+Drag a clip's edge            trims live (merged into one undo step); never overlaps a neighbour;
+                              Ctrl ripples later clips
+Click a dissolve              selects it (drawn highlighted); Delete / Shift+Delete removes it
+Right-click                   context_actions(pos): remove dissolve, clip edits, add/remove track
+Ruler: click / drag           moves the playhead (emits playhead_changed); Shift snaps
+Ruler: drag a marker's flag   moves the marker on release (snaps to edit points and the playhead)
+Ruler: double-click a marker  puts the playhead on it
+Ruler: right-click            ruler_context_actions(x): go to / remove the marker there, or add one
+Drop bin items / files        inserted at the drop frame on the track under the cursor (Ctrl:
+                              overwrite); files are imported first; import + inserts are one step
++ / - keys, Ctrl+wheel        zoom around the playhead / around the mouse; Backslash zooms to fit
+============================  ==========================================================================
+
+Snapping (on by default, `set_snapping`): a dragged edge, a trim, a drop, a dragged marker or a Shift-scrub
+within ~8 px of an edit point, a marker or the playhead jumps onto it, and a yellow line shows where.
+Selection: clips or one dissolve, never both; `selection_changed` carries the clip ids only.
+
+`files_dropped(paths, track_id, frame)` is emitted after the view imported and placed dropped files, for
+information only (listeners must not import them again); `message(str)` says why an edit or drop was refused.
 `set_playhead` is the programmatic setter (the player calls it during playback; the view scrolls to keep the
-playhead in sight) and does not emit `playhead_changed`; clicking or dragging in the ruler does, so connecting
-both ways never loops.
+playhead in sight) and does not emit `playhead_changed`; ruler gestures do, so connecting both ways never
+loops.
 
-Limits: a drag moves the grabbed clip (with its linked partner), not a multi-selection; dissolves are added
-and drawn here but removed elsewhere (doc.remove_dissolve); there is no rubber-band selection.
+Limits: a group move never changes tracks and cannot Ctrl-reorder; drags do not auto-scroll at the
+viewport's edge; a dissolve's length is set from the menu/shortcut only (no dragging its edges).
 """
 
 from __future__ import annotations
 
-import itertools
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
@@ -53,14 +70,7 @@ from PySide6.QtGui import (
     QUndoStack,
     QWheelEvent,
 )
-from PySide6.QtWidgets import (
-    QApplication,
-    QGraphicsLineItem,
-    QGraphicsRectItem,
-    QGraphicsScene,
-    QGraphicsView,
-    QMenu,
-)
+from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsRectItem, QGraphicsScene, QGraphicsView, QMenu
 
 from app.commands import push_edit
 from app.document import TrackKind
@@ -75,6 +85,7 @@ from ui.timeline.drops import (
     paths_from_mime,
 )
 from ui.timeline.geometry import (
+    CLIP_MARGIN,
     TrackRow,
     clamp_pixels_per_frame,
     frame_time,
@@ -83,40 +94,23 @@ from ui.timeline.geometry import (
     rows_height,
     to_frames,
 )
+from ui.timeline.gestures import TrackGestures
 from ui.timeline.items import TITLE_HEIGHT, ClipItem, ClipLook, DissolveItem
-from ui.timeline.ruler import PLAYHEAD_COLOR, RULER_HEIGHT, RulerWidget
+from ui.timeline.ruler import (
+    MARKER_GRAB_PX,
+    MARKER_TOP,
+    PLAYHEAD_COLOR,
+    RULER_HEIGHT,
+    RulerMarker,
+    RulerWidget,
+)
+from ui.timeline.snapping import SNAP_COLOR, SnapGuide
 from ui.timeline.track_headers import HEADER_WIDTH, TrackHeaders
 
-SNAP_PX = 8
 ZOOM_STEP = 1.5
-CLIP_MARGIN = 2  # vertical inset of a clip inside its track row
 TRACK_BAND = QColor(36, 37, 41)
 TRACK_BAND_ALT = QColor(32, 33, 36)
 TIMELINE_BACKGROUND = QColor(24, 25, 27)
-SNAP_COLOR = QColor(255, 214, 64)
-
-_gesture_ids = itertools.count(1)
-
-
-@dataclass
-class _Gesture:
-    """A mouse drag in progress: what was grabbed and where it started."""
-
-    kind: str  # "move" / "trim-in" / "trim-out"
-    clip_id: str
-    press: QPointF  # scene position of the press
-    start: int  # the clip's frames at the press
-    duration: int
-    source_start: int
-    track_id: str
-    items: list[ClipItem]  # the grabbed item and its linked partners (moved together on screen)
-    origins: list[QPointF]
-    edit_points: list[int]  # snap targets, the dragged clips excluded
-    merge_key: str
-    linked: bool  # False when Alt grabbed one side of a linked pair alone
-    started: bool = False
-    target_start: int = 0
-    target_track: str = ""
 
 
 class TimelineView(QGraphicsView):
@@ -137,9 +131,9 @@ class TimelineView(QGraphicsView):
         self._rows: list[TrackRow] = []
         self._items: dict[str, ClipItem] = {}
         self._dissolves: dict[str, DissolveItem] = {}
-        self._markers: list[tuple[int, str, str]] = []
+        self._selected_dissolve: str | None = None
+        self._markers: list[RulerMarker] = []
         self._content_frames = 0
-        self._gesture: _Gesture | None = None
         self._dirty = True
 
         scene = QGraphicsScene(self)
@@ -162,11 +156,8 @@ class TimelineView(QGraphicsView):
         self._playhead_line.setPen(QPen(PLAYHEAD_COLOR, 1))
         self._playhead_line.setZValue(100)
         scene.addItem(self._playhead_line)
-        self._snap_line = QGraphicsLineItem()
-        self._snap_line.setPen(QPen(SNAP_COLOR, 1, Qt.PenStyle.DashLine))
-        self._snap_line.setZValue(99)
-        self._snap_line.hide()
-        scene.addItem(self._snap_line)
+        self._snap = SnapGuide(self)
+        self._gestures = TrackGestures(self)
         self._drop_marker = QGraphicsRectItem()
         self._drop_marker.setPen(QPen(SNAP_COLOR, 1))
         self._drop_marker.setBrush(QColor(255, 214, 64, 50))
@@ -221,6 +212,20 @@ class TimelineView(QGraphicsView):
         wanted = [clip_id for clip_id in dict.fromkeys(ids) if clip_id in self._items]
         self._set_selection(wanted)
 
+    def selected_dissolve_id(self) -> str | None:
+        return self._selected_dissolve
+
+    def select_dissolve(self, transition_id: str | None) -> None:
+        """Select one dissolve (clearing the clip selection), or none."""
+        self._ensure_synced()
+        if transition_id not in self._dissolves:
+            transition_id = None
+        if transition_id is not None:
+            self._set_selection([])
+        self._selected_dissolve = transition_id
+        for tid, item in self._dissolves.items():
+            item.set_selected(tid == transition_id)
+
     def pixels_per_frame(self) -> float:
         return self._ppf
 
@@ -264,7 +269,19 @@ class TimelineView(QGraphicsView):
         return list(self._rows)
 
     def marker_frames(self) -> list[tuple[int, str, str]]:
+        return [(m.frame, m.name, m.color) for m in self._markers]
+
+    def markers(self) -> list[RulerMarker]:
+        """The document's markers as the ruler draws them (with their ids)."""
         return list(self._markers)
+
+    def marker_at_viewport(self, x: float, y: float | None = None) -> RulerMarker | None:
+        """The marker whose flag is under ruler position (x, y) (any y when None), nearest first."""
+        self._ensure_synced()
+        if y is not None and y < MARKER_TOP:
+            return None  # the timecode strip above the flags always scrubs
+        near = [m for m in self._markers if abs(self.frame_to_viewport_x(m.frame) - x) <= MARKER_GRAB_PX]
+        return min(near, key=lambda m: abs(self.frame_to_viewport_x(m.frame) - x), default=None)
 
     # ------------------------------------------------------------------------- edits (main window shortcuts)
     def split_at_playhead(self) -> None:
@@ -277,20 +294,33 @@ class TimelineView(QGraphicsView):
             self._edit("Split", lambda d: d.split_all(at))
 
     def lift_selection(self) -> None:
+        """Delete: lift the selected clips (leaving gaps), or remove the selected dissolve."""
+        if self._selected_dissolve is not None:
+            self._remove_selected_dissolve()
+            return
         ids = list(self._selection)
         if not ids:
-            self.message.emit("Select clips to lift first.")
+            self.message.emit("Select clips or a dissolve to delete first.")
             return
-        if self._edit("Lift", lambda d: d.lift(ids)) is not _FAILED:
+        if self._edit("Lift", lambda d: d.lift(ids)):
             self._set_selection([])
 
     def ripple_delete_selection(self) -> None:
+        """Shift+Delete: remove the selected clips and close the gaps, or remove the selected dissolve."""
+        if self._selected_dissolve is not None:
+            self._remove_selected_dissolve()
+            return
         ids = list(self._selection)
         if not ids:
             self.message.emit("Select clips to ripple delete first.")
             return
-        if self._edit("Ripple delete", lambda d: d.ripple_delete(ids)) is not _FAILED:
+        if self._edit("Ripple delete", lambda d: d.ripple_delete(ids)):
             self._set_selection([])
+
+    def _remove_selected_dissolve(self) -> None:
+        transition_id = self._selected_dissolve
+        if self._edit("Remove dissolve", lambda d: d.remove_dissolve(transition_id)):
+            self.select_dissolve(None)
 
     def add_dissolve_at_selection(self, frames: int = 12) -> None:
         """A dissolve at the selected clip's out point (or, when it has no right neighbour, its in point)."""
@@ -331,7 +361,12 @@ class TimelineView(QGraphicsView):
     def scrub_to_viewport_x(self, x: float, snap: bool = False) -> None:
         frame = self.viewport_x_to_frame(x)
         if snap:
-            frame = self._snap_frame(frame, self._doc_edit_points(()))[0]
+            frame = self._snap.frame(frame, self._snap.targets())
+        self._scrub_to_frame(frame)
+
+    def _scrub_to_frame(self, frame: int) -> None:
+        """A user moved the playhead (ruler gestures): unlike set_playhead, this emits playhead_changed."""
+        frame = max(0, int(frame))
         if frame != self._playhead:
             self.set_playhead(frame, follow=False)
             self.playhead_changed.emit(frame)
@@ -374,7 +409,7 @@ class TimelineView(QGraphicsView):
             self.scene().removeItem(self._items.pop(clip_id))
         self._content_frames = end
         self._sync_dissolves(rate)
-        self._markers = [(to_frames(m.time, rate), m.name, m.color) for m in doc.markers()]
+        self._markers = [RulerMarker(m.id, to_frames(m.time, rate), m.name, m.color) for m in doc.markers()]
         kept = [c for c in self._selection if c in self._items]
         self._layout()
         if kept != self._selection:
@@ -429,6 +464,10 @@ class TimelineView(QGraphicsView):
                 item.row = row
         for transition_id in [t for t in self._dissolves if t not in seen]:
             self.scene().removeItem(self._dissolves.pop(transition_id))
+        if self._selected_dissolve not in self._dissolves:
+            self._selected_dissolve = None
+        for transition_id, item in self._dissolves.items():
+            item.set_selected(transition_id == self._selected_dissolve)
 
     def _layout(self) -> None:
         """Place every item for the current zoom (positions only: items and their caches are kept)."""
@@ -479,6 +518,8 @@ class TimelineView(QGraphicsView):
 
     # ------------------------------------------------------------------------------------- selection
     def _set_selection(self, ids: list[str]) -> None:
+        if ids and self._selected_dissolve is not None:
+            self.select_dissolve(None)  # clips or a dissolve, never both
         changed = ids != self._selection
         self._selection = list(ids)
         self._apply_selection()
@@ -507,213 +548,38 @@ class TimelineView(QGraphicsView):
         elif clip_id not in self._selection:
             self._set_selection(group)
 
-    # -------------------------------------------------------------------------------------- mouse
+    # ------------------------------------------------------------------------- mouse (ui.timeline.gestures)
     def _clip_at(self, scene_pos: QPointF) -> ClipItem | None:
         for item in self.scene().items(scene_pos):
             if isinstance(item, ClipItem):
                 return item
         return None
 
+    def _dissolve_at(self, scene_pos: QPointF) -> DissolveItem | None:
+        return next((i for i in self.scene().items(scene_pos) if isinstance(i, DissolveItem)), None)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         self._ensure_synced()
-        if event.button() != Qt.MouseButton.LeftButton:
-            return super().mousePressEvent(event)
-        self.setFocus(Qt.FocusReason.MouseFocusReason)
-        pos = self.mapToScene(event.position().toPoint())
-        item = self._clip_at(pos)
-        additive = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        if item is None:
-            if not additive:
-                self._set_selection([])
+        if self._gestures.press(event):
             event.accept()
-            return
-        self._click_select(item.clip_id, additive)
-        if additive:
-            event.accept()
-            return
-        edge = item.edge_at(pos.x() - item.pos().x())
-        alone = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
-        ids = [item.clip_id] if alone else self._with_partners(item.clip_id)
-        items = [self._items[c] for c in ids]
-        look = item.look
-        self._gesture = _Gesture(
-            kind="move" if edge is None else f"trim-{edge}",
-            clip_id=item.clip_id,
-            press=pos,
-            start=look.start,
-            duration=look.duration,
-            source_start=look.source_start,
-            track_id=item.row.track_id,
-            items=items,
-            origins=[i.pos() for i in items],
-            edit_points=self._doc_edit_points(ids),
-            merge_key=f"timeline-drag-{next(_gesture_ids)}",
-            linked=not alone,
-            target_start=look.start,
-            target_track=item.row.track_id,
-        )
-        event.accept()
+        else:
+            super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
-        gesture = self._gesture
-        pos = self.mapToScene(event.position().toPoint())
-        if gesture is None:
-            item = self._clip_at(pos)
-            edge = item.edge_at(pos.x() - item.pos().x()) if item is not None else None
-            self.viewport().setCursor(Qt.CursorShape.SizeHorCursor if edge else Qt.CursorShape.ArrowCursor)
-            return super().mouseMoveEvent(event)
-        if not gesture.started:
-            if (pos - gesture.press).manhattanLength() < QApplication.startDragDistance():
-                return
-            gesture.started = True
-            for item in gesture.items:
-                item.setZValue(10)
-        delta = int(round((pos.x() - gesture.press.x()) / self._ppf))
-        if gesture.kind == "move":
-            self._drag_move(gesture, delta, pos)
+        if self._gestures.move(event):
+            event.accept()
         else:
-            self._drag_trim(gesture, delta, event.modifiers())
-        event.accept()
+            super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
-        gesture, self._gesture = self._gesture, None
-        self._snap_line.hide()
-        if gesture is None or event.button() != Qt.MouseButton.LeftButton:
-            return super().mouseReleaseEvent(event)
-        for item in gesture.items:
-            item.setZValue(2 if item.selected else 1)
-        if gesture.started and gesture.kind == "move":
-            self._commit_move(gesture, event.modifiers())
-        elif not gesture.started and gesture.clip_id in self._items:
-            self._set_selection(self._with_partners(gesture.clip_id))  # a plain click narrows the selection
-        event.accept()
-
-    def _drag_move(self, gesture: _Gesture, delta: int, pos: QPointF) -> None:
-        start = max(0, gesture.start + delta)
-        if self._snapping:
-            start = self._snap_span(start, gesture.duration, gesture.edit_points)
+        if self._gestures.release(event):
+            event.accept()
         else:
-            self._snap_line.hide()
-        grabbed = self._items[gesture.clip_id]
-        row = row_at(self._rows, pos.y(), grabbed.row.kind) or grabbed.row
-        gesture.target_start, gesture.target_track = start, row.track_id
-        dx = (start - gesture.start) * self._ppf
-        for item, origin in zip(gesture.items, gesture.origins, strict=True):
-            dy = row.top + CLIP_MARGIN - origin.y() if item is grabbed else 0.0
-            item.setPos(origin.x() + dx, origin.y() + dy)
-
-    def _drag_trim(self, gesture: _Gesture, delta: int, modifiers: Qt.KeyboardModifier) -> None:
-        """Trim live: ask for the edge the mouse wants, let the document clamp it, one merged undo step."""
-        edge = gesture.start + (delta if gesture.kind == "trim-in" else gesture.duration + delta)
-        if self._snapping:
-            edge, _ = self._snap_frame(edge, gesture.edit_points)
-        else:
-            self._snap_line.hide()
-        try:
-            clip = self._doc.clip(gesture.clip_id)
-        except EditError:
-            return
-        rate = self.rate()
-        if gesture.kind == "trim-in":
-            wanted = edge - gesture.start  # +: shorter from the head
-            applied = to_frames(clip.source_start, rate) - gesture.source_start
-        else:
-            wanted = edge - (gesture.start + gesture.duration)  # +: longer tail
-            applied = to_frames(clip.duration, rate) - gesture.duration
-        step = wanted - applied
-        if step == 0:
-            return
-        ripple = bool(modifiers & Qt.KeyboardModifier.ControlModifier)
-        linked = gesture.linked
-        amount = frame_time(step, rate)
-        if gesture.kind == "trim-in":
-
-            def apply(d):
-                return d.trim_in(gesture.clip_id, amount, ripple=ripple, linked=linked)
-        else:
-
-            def apply(d):
-                return d.trim_out(gesture.clip_id, amount, ripple=ripple, linked=linked)
-
-        try:
-            push_edit(self._stack, self._doc, "Trim", apply, merge_key=gesture.merge_key)
-        except EditError:
-            return  # at a neighbour or the end of the media: the edge simply stops there
-        self._ensure_synced()
-        gesture.items = [self._items[i.clip_id] for i in gesture.items if i.clip_id in self._items]
-
-    def _commit_move(self, gesture: _Gesture, modifiers: Qt.KeyboardModifier) -> None:
-        rate = self.rate()
-        linked = gesture.linked
-        if modifiers & Qt.KeyboardModifier.ControlModifier:
-            others = [c for c in self._doc.clips(gesture.track_id) if c.id != gesture.clip_id]
-            centre = gesture.target_start + gesture.duration / 2
-            index = sum(
-                1 for c in others if to_frames(c.start, rate) + to_frames(c.duration, rate) / 2 < centre
-            )
-            result = self._edit(
-                "Reorder clip",
-                lambda d: d.reorder_clip(gesture.clip_id, index, linked=linked),
-                merge_key=gesture.merge_key,
-            )
-        elif gesture.target_start == gesture.start and gesture.target_track == gesture.track_id:
-            result = None
-        else:
-            at = frame_time(gesture.target_start, rate)
-            result = self._edit(
-                "Move clip",
-                lambda d: d.move_clip(gesture.clip_id, gesture.target_track, at, linked=linked),
-                merge_key=gesture.merge_key,
-            )
-        if result is _FAILED or result is None:
-            self._layout()  # put the dragged items back where the document has them
-
-    # --------------------------------------------------------------------------------------- snapping
-    def _doc_edit_points(self, exclude_ids) -> list[int]:
-        rate = self.rate()
-        try:
-            points = {to_frames(t, rate) for t in self._doc.edit_points(exclude_ids=tuple(exclude_ids))}
-        except AppError:
-            points = set()
-        points.update(frame for frame, _, _ in self._markers)
-        points.add(self._playhead)
-        return sorted(points)
-
-    def _snap_frame(self, frame: int, points: list[int]) -> tuple[int, int | None]:
-        """The nearest snap target within SNAP_PX of `frame` (and the distance), shown by the snap line."""
-        threshold = SNAP_PX / self._ppf
-        best = min(points, key=lambda p: abs(p - frame), default=None)
-        if best is None or abs(best - frame) > threshold:
-            self._snap_line.hide()
-            return frame, None
-        self._show_snap(best)
-        return best, abs(best - frame)
-
-    def _snap_span(self, start: int, duration: int, points: list[int]) -> int:
-        """Snap whichever end of a moved clip is nearer to an edit point."""
-        threshold = SNAP_PX / self._ppf
-        best: tuple[float, int, int] | None = None
-        for edge_offset in (0, duration):
-            for point in points:
-                distance = abs(point - (start + edge_offset))
-                if distance <= threshold and (best is None or distance < best[0]):
-                    best = (distance, point - edge_offset, point)
-        if best is None:
-            self._snap_line.hide()
-            return start
-        self._show_snap(best[2])
-        return max(0, best[1])
-
-    def _show_snap(self, frame: int) -> None:
-        x = frame * self._ppf
-        self._snap_line.setLine(x, 0, x, max(self.scene().sceneRect().height(), self.viewport().height()))
-        self._snap_line.show()
+            super().mouseReleaseEvent(event)
 
     def snap_line_frame(self) -> int | None:
         """Where the snap line is shown, or None (feedback only; tests read it)."""
-        if not self._snap_line.isVisible():
-            return None
-        return int(round(self._snap_line.line().x1() / self._ppf))
+        return self._snap.shown_frame()
 
     # ------------------------------------------------------------------------------------- drag & drop
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
@@ -734,12 +600,12 @@ class TimelineView(QGraphicsView):
 
     def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:  # noqa: N802 (Qt override)
         self._drop_marker.hide()
-        self._snap_line.hide()
+        self._snap.hide()
         event.accept()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
         self._drop_marker.hide()
-        self._snap_line.hide()
+        self._snap.hide()
         self._ensure_synced()
         target = self._drop_target(event.position())
         if target is None:
@@ -772,7 +638,7 @@ class TimelineView(QGraphicsView):
             return None
         frame = max(0, int(round(pos.x() / self._ppf)))
         if self._snapping:
-            frame, _ = self._snap_frame(frame, self._doc_edit_points(()))
+            frame = self._snap.frame(frame, self._snap.targets())
         return row.track_id, frame
 
     def _show_drop(self, viewport_pos: QPointF) -> None:
@@ -829,7 +695,7 @@ class TimelineView(QGraphicsView):
         self._ensure_synced()
         pos = self.mapToScene(viewport_pos.toPoint())
         actions: list[tuple[str, Any]] = []
-        dissolve = next((i for i in self.scene().items(pos) if isinstance(i, DissolveItem)), None)
+        dissolve = self._dissolve_at(pos)
         if dissolve is not None:
             tid = dissolve.transition_id
             remove = lambda: self._edit("Remove dissolve", lambda d: d.remove_dissolve(tid))  # noqa: E731
@@ -861,26 +727,45 @@ class TimelineView(QGraphicsView):
             ]
         return actions
 
+    def ruler_context_actions(self, x: float) -> list[tuple[str, Any]]:
+        """What a right-click on the ruler at viewport x offers: (text, action) pairs, for the menu and tests.
+
+        On a marker: go to it, remove it. Elsewhere: add a marker there.
+        """
+        self._ensure_synced()
+        rate = self.rate()
+        marker = self.marker_at_viewport(x)
+        if marker is None:
+            at = frame_time(self.viewport_x_to_frame(x), rate)
+            return [("Add Marker Here", lambda: self._edit("Add marker", lambda d: d.add_marker(at)))]
+        marker_id, frame = marker.marker_id, marker.frame
+        return [
+            ("Go to Marker", lambda: self._scrub_to_frame(frame)),
+            ("Remove Marker", lambda: self._edit("Remove marker", lambda d: d.remove_marker(marker_id))),
+        ]
+
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 (Qt override)
         actions = self.context_actions(QPointF(event.pos()))
         if not actions:
             return super().contextMenuEvent(event)
         menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         for text, slot in actions:
             menu.addAction(text, slot)
         menu.popup(event.globalPos())  # popup, not exec: no nested event loop
         event.accept()
 
     # ---------------------------------------------------------------------------------------- helpers
-    def _edit(self, text: str, apply, merge_key: str | None = None) -> object:
-        """push_edit; an impossible edit becomes a message (the document is unchanged)."""
+    def _edit(self, text: str, apply, merge_key: str | None = None) -> bool:
+        """push_edit (one undo step); False when the edit was impossible: a message says why and the
+        document is unchanged (all_or_nothing undoes the first steps of a several-step edit)."""
         try:
-            result = push_edit(self._stack, self._doc, text, all_or_nothing(apply), merge_key=merge_key)
+            push_edit(self._stack, self._doc, text, all_or_nothing(apply), merge_key=merge_key)
         except EditError as error:
             self.message.emit(str(error))
-            return _FAILED
+            return False
         self._ensure_synced()
-        return result
+        return True
 
     def _covers(self, clip_id: str, frame: int) -> bool:
         item = self._items.get(clip_id)
@@ -896,6 +781,3 @@ class TimelineView(QGraphicsView):
             return clip_id
         left = next((i for i in track if i.look.start + i.look.duration == item.look.start), None)
         return left.clip_id if left is not None else None
-
-
-_FAILED = object()
