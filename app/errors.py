@@ -34,3 +34,11 @@ class ProjectError(AppError):
 
 class JobError(AppError):
     """A generation job cannot start or failed; the message says what the user can do about it."""
+
+
+class ColorError(AppError):
+    """A colour setting cannot be used: unknown colour space, missing or malformed LUT, bad config."""
+
+
+class InterchangeError(AppError):
+    """A timeline cannot be exported to or imported from an interchange format (EDL, FCP XML, OTIO)."""

@@ -251,6 +251,43 @@ class TimelineDocument(EditOps):
         meta(clip)["generation"] = dict(generation)
         self._emit("clips", (clip_id,))
 
+    def set_clip_grade(self, clip_id: str, grade: dict | None) -> None:
+        """Set (or with None remove) a clip's colour grade: a plain dict (app.color.Grade.to_dict())."""
+        clip = self._clip_object(clip_id)
+        data = meta(clip)
+        if grade is None:
+            if "grade" not in data:
+                return
+            del data["grade"]
+        else:
+            data["grade"] = dict(grade)
+        self._emit("clips", (clip_id,))
+
+    def set_clip_gain(self, clip_id: str, gain_db: float) -> None:
+        """A clip's sound level in dB (audio clips; -60 to +24)."""
+        if not -60.0 <= float(gain_db) <= 24.0:
+            raise EditError(f"A clip's gain must be between -60 dB and +24 dB (asked: {gain_db:g} dB).")
+        meta(self._clip_object(clip_id))["gain_db"] = float(gain_db)
+        self._emit("clips", (clip_id,))
+
+    def color_settings(self) -> dict:
+        """The project's colour settings (app.color.ColorSettings.to_dict()); empty = the defaults."""
+        return plain(self._timeline.metadata.get(NS, {}).get("color") or {})
+
+    def set_color_settings(self, settings: dict) -> None:
+        data = self._timeline.metadata.get(NS)
+        if data is None:
+            self._timeline.metadata[NS] = {}
+            data = self._timeline.metadata[NS]
+        data["color"] = dict(settings)
+        self._emit("reset")
+
+    def _clip_object(self, clip_id: str) -> otio.schema.Clip:
+        track_id = self._clip_track.get(clip_id)
+        if track_id is None:
+            raise EditError("That clip is no longer on the timeline; refresh and try again.")
+        return self._cached_layout(track_id).seg(clip_id).clip
+
     # ------------------------------------------------------------------------------------ markers
     def markers(self) -> list[Marker]:
         out = [
@@ -420,6 +457,7 @@ class TimelineDocument(EditOps):
             else TimeRange(rt(seg.avail[0], rate), rt(seg.avail[1] - seg.avail[0], rate))
         )
         generation = data.get("generation")
+        grade = data.get("grade")
         return ClipInfo(
             id=seg.id,
             track_id=track_id,
@@ -431,6 +469,8 @@ class TimelineDocument(EditOps):
             available=avail,
             link_id=seg.link_id,
             generation=None if generation is None else plain(generation),
+            grade=None if grade is None else plain(grade),
+            gain_db=float(data.get("gain_db", 0.0)),
         )
 
     def _reference(self, item: MediaItem) -> otio.schema.ExternalReference:

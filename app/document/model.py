@@ -50,6 +50,8 @@ class ClipInfo:
     available: TimeRange | None  # the media's extent at the timeline rate; None when unknown
     link_id: str | None
     generation: dict | None
+    grade: dict | None = None  # app.color.Grade.to_dict(); None = ungraded
+    gain_db: float = 0.0  # audio clips: level change in dB
 
     @property
     def end(self) -> RationalTime:
@@ -90,6 +92,7 @@ class VideoSample:
     path: str
     seconds: float
     mix: tuple[str, float, float] | None = None
+    mix_clip_id: str | None = None  # the clip ``mix`` shows (for its grade)
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ class AudioSegment:
     duration: RationalTime
     fade_in: RationalTime
     fade_out: RationalTime
+    gain_db: float = 0.0
 
 
 @dataclass(frozen=True)

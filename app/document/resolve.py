@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import opentimelineio as otio
 
-from app.document.layout import Dis, Seg, TrackLayout, rt
+from app.document.layout import NS, Dis, Seg, TrackLayout, rt
 from app.document.model import AudioSegment, VideoSample
 
 
@@ -58,6 +58,7 @@ def resolve_video(layouts: list[TrackLayout], frame: int, rate: float) -> VideoS
                 _path(seg),
                 _seconds(seg, frame, rate),
                 (_path(other), _seconds(other, frame, rate), weight),
+                other.id,
             )
         return VideoSample(seg.id, _path(seg), _seconds(seg, frame, rate))
     return None
@@ -84,6 +85,7 @@ def resolve_audio(layouts: list[TrackLayout], first: int, last: int, rate: float
                     duration=rt(end - start, rate),
                     fade_in=rt(head.frames if head else 0, rate),
                     fade_out=rt(tail.frames if tail else 0, rate),
+                    gain_db=float(seg.clip.metadata[NS].get("gain_db", 0.0)),
                 )
             )
     out.sort(key=lambda s: s.timeline_start.value)
