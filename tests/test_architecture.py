@@ -53,8 +53,10 @@ def lint_imports(cwd: Path) -> tuple[int, dict[str, str]]:
     verdicts = {}
     for line in result.stdout.splitlines():
         for name in CONTRACTS.values():
-            if line.startswith(name + " ") and line.rsplit(" ", 1)[-1] in {"KEPT", "BROKEN"}:
-                verdicts[name] = line.rsplit(" ", 1)[-1]
+            # "<name> KEPT", "<name> BROKEN", or "<name> KEPT (3 ignored imports)"
+            rest = line.removeprefix(name + " ").split(" ", 1)[0] if line.startswith(name + " ") else ""
+            if rest in {"KEPT", "BROKEN"}:
+                verdicts[name] = rest
     assert verdicts, f"no contract verdicts in lint-imports output:\n{result.stdout}\n{result.stderr}"
     return result.returncode, verdicts
 
