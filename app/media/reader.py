@@ -30,7 +30,8 @@ FORWARD_DECODE_LIMIT = 36
 
 
 class VideoReader:
-    """Decodes frames of one file's first video stream as RGB uint8 ``[H, W, 3]`` arrays."""
+    """Decodes frames of one file's first video stream as RGB ``[H, W, 3]`` arrays: uint8, or uint16 with
+    ``depth=16`` (16-bit RGB masters and 10-bit ProRes at full precision, for export)."""
 
     def __init__(self, path: str | os.PathLike[str], info: MediaInfo | None = None) -> None:
         self.path = str(Path(os.fspath(path)))
@@ -49,7 +50,8 @@ class VideoReader:
         self._owner: int | None = None
         self._frames: Iterator[av.VideoFrame] | None = None  # the decoder's position, None after close/EOF
         self._last_index = -1
-        self._last_rgb: np.ndarray | None = None
+        self._last_frame: av.VideoFrame | None = None
+        self._last_rgb: dict[int, np.ndarray] = {}  # the last frame converted, per depth
         self._keyframes: set[int] = set()
         self._pending: tuple[int, av.VideoFrame] | None = None  # decoded past a target, not yet shown
         self.seeks = 0  # how many times the reader had to seek (tests and the benchmark read it)
@@ -58,33 +60,36 @@ class VideoReader:
     def frame_count(self) -> int:
         return self.info.frame_count
 
-    def frame(self, index: int) -> np.ndarray:
-        """Frame ``index`` (0-based, in display order) as a new RGB uint8 array.
+    def frame(self, index: int, depth: int = 8) -> np.ndarray:
+        """Frame ``index`` (0-based, in display order) as a new RGB array: uint8 for ``depth=8``, uint16
+        (0..65535) for ``depth=16``.
 
         Raises:
             IndexError: ``index`` is outside ``0 .. frame_count - 1``.
             MediaError: the file cannot be decoded at that point (damaged, or changed on disk).
         """
         self._check_thread()
+        if depth not in (8, 16):
+            raise ValueError(f"depth must be 8 or 16, not {depth}")
         if not 0 <= index < max(self.info.frame_count, 1):
             raise IndexError(f"frame {index} is outside 0..{self.info.frame_count - 1} of {self.path}")
-        if index == self._last_index and self._last_rgb is not None:
-            return self._last_rgb.copy()
+        if index == self._last_index and self._last_frame is not None:
+            return self._converted(depth).copy()
         try:
             if not self._can_decode_forward_to(index):
                 self._seek_before(index)
-            rgb = self._decode_until(index)
-            if rgb is None:  # landed past it: the seek point was too late (open GOPs, odd muxers)
+            found = self._decode_until(index)
+            if found is None:  # landed past it: the seek point was too late (open GOPs, odd muxers)
                 self._seek_before(index, back_off=FORWARD_DECODE_LIMIT)
-                rgb = self._decode_until(index)
-            if rgb is None:  # demuxers without an index (MPEG-TS) cannot always seek to their start
+                found = self._decode_until(index)
+            if found is None:  # demuxers without an index (MPEG-TS) cannot always seek to their start
                 self._reopen()
-                rgb = self._decode_until(index, late_ok=True)
+                found = self._decode_until(index, late_ok=True)
+            if found is None:
+                raise MediaError(f"Frame {index} of '{Path(self.path).name}' could not be found in the file.")
+            return self._converted(depth).copy()
         except av.FFmpegError as exc:
             raise MediaError(f"Frame {index} of '{Path(self.path).name}' cannot be decoded: {exc}") from exc
-        if rgb is None:
-            raise MediaError(f"Frame {index} of '{Path(self.path).name}' could not be found in the file.")
-        return rgb.copy()
 
     def close(self) -> None:
         self._frames = None
@@ -128,7 +133,8 @@ class VideoReader:
         self._frames = self._container.decode(self._stream)
         self._pending = None
         self._last_index = -1
-        self._last_rgb = None
+        self._last_frame = None
+        self._last_rgb = {}
         self.seeks += 1
 
     def _seek_before(self, index: int, back_off: int = 0) -> None:
@@ -138,7 +144,8 @@ class VideoReader:
         self._frames = self._container.decode(self._stream)
         self._pending = None
         self._last_index = -1
-        self._last_rgb = None
+        self._last_frame = None
+        self._last_rgb = {}
         self.seeks += 1
 
     def _next(self) -> tuple[int, av.VideoFrame] | None:
@@ -154,10 +161,11 @@ class VideoReader:
             self._keyframes.add(found)
         return found, frame
 
-    def _decode_until(self, index: int, late_ok: bool = False) -> np.ndarray | None:
+    def _decode_until(self, index: int, late_ok: bool = False) -> av.VideoFrame | None:
         """Decode forward to ``index``. A frame missing from the file shows the one before it (held).
 
-        Returns None when the first frame after a seek is already past ``index`` (unless ``late_ok``).
+        Returns the frame now remembered as the last one, or None when the first frame after a seek is
+        already past ``index`` (unless ``late_ok``).
         """
         previous: tuple[int, av.VideoFrame] | None = None
         while (item := self._next()) is not None:
@@ -170,8 +178,8 @@ class VideoReader:
             self._pending = item  # past the target: keep it for the next sequential read
             if previous is not None:
                 return self._remember(*previous)
-            if self._last_rgb is not None:
-                return self._last_rgb
+            if self._last_frame is not None:
+                return self._last_frame
             if late_ok:
                 self._pending = None
                 return self._remember(found, frame)
@@ -179,13 +187,20 @@ class VideoReader:
         # End of stream before ``index`` (the container overstated its length): hold the last frame.
         if previous is not None:
             return self._remember(*previous)
-        return self._last_rgb
+        return self._last_frame
 
-    def _remember(self, index: int, frame: av.VideoFrame) -> np.ndarray:
+    def _remember(self, index: int, frame: av.VideoFrame) -> av.VideoFrame:
         self._last_index = index
-        self._last_rgb = self._to_rgb(frame)
-        return self._last_rgb
+        self._last_frame = frame
+        self._last_rgb = {}
+        return frame
 
-    @staticmethod
-    def _to_rgb(frame: av.VideoFrame) -> np.ndarray:
-        return frame.reformat(format="rgb24").to_ndarray()
+    def _converted(self, depth: int) -> np.ndarray:
+        """The last frame as RGB at ``depth`` bits, converted once per depth."""
+        rgb = self._last_rgb.get(depth)
+        if rgb is None:
+            assert self._last_frame is not None
+            # rgb48le packs 16-bit RGB sources losslessly and keeps 10/12-bit YUV at full precision.
+            fmt = "rgb24" if depth == 8 else "rgb48le"
+            rgb = self._last_rgb[depth] = self._last_frame.reformat(format=fmt).to_ndarray()
+        return rgb
