@@ -1,8 +1,10 @@
-"""The inspector: what the selected clip or bin item is, and for generated media how it was made.
+"""The inspector: what the selected clip or bin item is, for generated media how it was made, and for a
+video clip its colour grade.
 
 Read-only apart from two actions on generated media: "Regenerate" (emits the generation dict; the main
-window turns it into a job) and "Copy seed". It follows the document, so an undo that removes the shown
-clip clears it and a relink updates the path.
+window turns it into a job) and "Copy seed", and the grade editor (`ui.grade_panel.GradePanel`, shown for
+clips on video tracks), whose every change is an undoable edit on the stack it is given. It follows the
+document, so an undo that removes the shown clip clears it and a relink updates the path.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QUndoStack
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -21,8 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.document import TimelineDocument
+from app.document import TimelineDocument, TrackKind
 from app.errors import AppError
+from ui.grade_panel import GradePanel
 from ui.viewer import format_timecode
 
 # Generation keys in the order a person reads them, with their labels. Keys not listed here are shown after
@@ -86,7 +89,10 @@ class Inspector(QWidget):
 
     regenerate_requested = Signal(dict)
 
-    def __init__(self, doc: TimelineDocument, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, doc: TimelineDocument, parent: QWidget | None = None, undo_stack: QUndoStack | None = None
+    ) -> None:
+        """`undo_stack` takes the grade edits (the window's stack); without one the inspector has its own."""
         super().__init__(parent)
         self.setObjectName("inspector")
         self._doc = doc
@@ -127,6 +133,8 @@ class Inspector(QWidget):
         body_layout.addWidget(self._title)
         body_layout.addWidget(self._empty)
         body_layout.addWidget(self._form_host)
+        self.grade_panel = GradePanel(doc, undo_stack, body)
+        body_layout.addWidget(self.grade_panel)
         body_layout.addStretch(1)
 
         scroll = QScrollArea()
@@ -155,6 +163,7 @@ class Inspector(QWidget):
 
     def clear(self) -> None:
         self._clip_id = self._media_id = None
+        self._show_grade(None)
         self._show_rows("", [], None)
 
     def show_clip(self, clip_id: str) -> None:
@@ -172,6 +181,7 @@ class Inspector(QWidget):
         track = next((t for t in self._doc.tracks() if t.id == clip.track_id), None)
         if track is not None:
             rows.append(("Track", track.name))
+        self._show_grade(clip_id if track is not None and track.kind == TrackKind.VIDEO else None)
         generation = clip.generation
         media = self._media(clip.media_id)
         if media is not None:
@@ -185,6 +195,7 @@ class Inspector(QWidget):
             self.clear()
             return
         self._clip_id, self._media_id = None, media_id
+        self._show_grade(None)
         rows = [("Path", media.path), ("Kind", media.kind)]
         if media.take_of:
             source = self._media(media.take_of)
@@ -219,6 +230,12 @@ class Inspector(QWidget):
             rows.append(("Audio", f"{info.audio_codec or '?'}, {info.sample_rate} Hz, {info.channels} ch"))
         rows.append(("Container", info.container))
         return rows
+
+    def _show_grade(self, clip_id: str | None) -> None:
+        # Grades belong to pictures: the panel shows for clips on video tracks only.
+        if clip_id != self.grade_panel.clip_id:
+            self.grade_panel.set_clip(clip_id)
+        self.grade_panel.setVisible(clip_id is not None)
 
     def _show_rows(self, title: str, rows: list[tuple[str, str]], generation: dict | None) -> None:
         while self._form.rowCount():

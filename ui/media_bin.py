@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QModelIndex, QPoint, QRect, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QItemSelectionModel, QMimeData, QModelIndex, QPoint, QRect, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -412,7 +412,10 @@ class MediaBin(QWidget):
     def select(self, media_id: str) -> None:
         for index in self._all_indexes():
             if index.data(MEDIA_ID_ROLE) == media_id:
-                self.view.setCurrentIndex(index)
+                # Explicit: setCurrentIndex alone only selects when the view's selection command says so
+                # (it depends on focus and the last input event).
+                flags = QItemSelectionModel.SelectionFlag
+                self.view.selectionModel().setCurrentIndex(index, flags.ClearAndSelect | flags.Rows)
                 return
 
     def _on_document_changed(self, change) -> None:

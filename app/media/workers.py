@@ -185,7 +185,8 @@ class _DecodeWorker(QObject):
 
     def _emit(self, generation: int, frame: int, sample: object, size: object) -> None:
         try:
-            rgb = self._compositor.frame_for(sample, size)  # type: ignore[arg-type]
+            video, grades, color = sample  # type: ignore[misc]
+            rgb = self._compositor.frame_for(video, size, grades, color)  # type: ignore[arg-type]
         except AppError:
             width, height = size  # type: ignore[misc]
             rgb = np.zeros((height, width, 3), np.uint8)
@@ -260,6 +261,11 @@ class TimelinePlayer(QObject):
         return self._speed
 
     @property
+    def graded(self) -> bool:
+        """Whether frames carry each clip's grade (the export's picture) or show the clips ungraded (A/B)."""
+        return bool(getattr(self._compositor, "graded", True))
+
+    @property
     def has_audio_output(self) -> bool:
         return self._audio is not None and self._audio.available
 
@@ -316,6 +322,15 @@ class TimelinePlayer(QObject):
         self.pause()
         self.seek(self._position + delta)
 
+    def set_graded(self, graded: bool) -> None:
+        """Show the clips graded (default) or ungraded, and re-render the current frame to match."""
+        if bool(graded) == self.graded:
+            return
+        # A plain attribute the decode thread reads per frame; the generation bump drops frames rendered
+        # (or queued) with the old setting, so no stale picture is shown after the switch.
+        self._compositor.graded = bool(graded)
+        self.refresh()
+
     def refresh(self) -> None:
         """Re-render the current frame (the media changed on disk)."""
         self._invalidate()
@@ -352,7 +367,10 @@ class TimelinePlayer(QObject):
         self._render.emit(self._shared.generation, frame, self._sample(frame), self._compositor.frame_size())
 
     def _sample(self, frame: int) -> object:
-        return self.doc.video_at(RationalTime(frame, self.doc.rate))  # type: ignore[attr-defined]
+        # What to draw, read here on the UI thread: the sample, its clips' grades and the colour settings.
+        video = self.doc.video_at(RationalTime(frame, self.doc.rate))  # type: ignore[attr-defined]
+        grades = self._compositor.grades_for(video) if video is not None else {}
+        return video, grades, self.doc.color_settings()  # type: ignore[attr-defined]
 
     def _tick(self) -> None:
         elapsed = self._clock.elapsed() / 1000.0
