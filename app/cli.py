@@ -1,4 +1,9 @@
-"""`aiprod-cli`: headless generation (no Qt), for scripts and render machines.
+"""`aiprod-cli`: headless generation, timeline rendering and interchange export (no Qt), for scripts and
+render machines.
+
+    aiprod-cli generate --model tiny --prompt "..." --out clip.mov
+    aiprod-cli render Film.aiprod --preset prores_422_hq --out film.mov [--in 00:00:01:00 --out-point 96]
+    aiprod-cli export-timeline Film.aiprod --out film.edl
 
 Exit codes: 0 success; 2 bad input (one line on stderr, no traceback); 1 the run failed (e.g. out of
 memory); 130 interrupted with Ctrl-C. Output is written to a temporary name and renamed at the end, so an
@@ -56,7 +61,155 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available)")
     gen.add_argument("--out", required=True, help="output .mov or .mp4")
     gen.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    render = commands.add_parser(
+        "render",
+        help="render a project's timeline to a delivery file or image sequence",
+        description="Render a project's timeline with an export preset (grades, dissolves and the audio mix "
+        "included). The output is written under a temporary name and renamed at the end.",
+    )
+    render.add_argument("project", help="a Name.aiprod project folder or its project.otio")
+    render.add_argument("--preset", required=True, help="export preset name (see --list-presets)")
+    render.add_argument("--out", required=True, help="output file (an image sequence: a new folder)")
+    render.add_argument("--in", dest="in_point", help="first frame: HH:MM:SS:FF or a frame number")
+    render.add_argument(
+        "--out-point", dest="out_point", help="end of the range (exclusive): HH:MM:SS:FF or a frame number"
+    )
+    render.add_argument("--size", help="output size WIDTHxHEIGHT (default: the project's)")
+    render.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    presets = commands.add_parser("presets", help="list the export presets")
+    presets.add_argument("--json", action="store_true", help="machine-readable output")
+
+    interchange = commands.add_parser(
+        "export-timeline",
+        help="write the timeline as OTIO, CMX 3600 EDL, FCP 7 XML or FCPXML",
+        description="Export a project's timeline for another editor; the format follows the extension: "
+        ".otio, .edl (one file per video track), .xml (FCP 7), .fcpxml.",
+    )
+    interchange.add_argument("project", help="a Name.aiprod project folder or its project.otio")
+    interchange.add_argument("--out", required=True, help="FILE.otio, FILE.edl, FILE.xml or FILE.fcpxml")
     return parser
+
+
+def parse_timecode(text: str, rate: float) -> int:
+    """A frame number from ``HH:MM:SS:FF`` (non-drop, at the timeline rate rounded) or a plain number."""
+    value = text.strip()
+    if value.isdigit():
+        return int(value)
+    parts = value.replace(";", ":").split(":")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+        raise ValueError(f"'{text}' is not a timecode; use HH:MM:SS:FF or a frame number")
+    fps = max(1, round(rate))
+    hh, mm, ss, ff = (int(p) for p in parts)
+    if mm >= 60 or ss >= 60 or ff >= fps:
+        raise ValueError(f"'{text}' is not a valid timecode at {fps} fps")
+    return ((hh * 60 + mm) * 60 + ss) * fps + ff
+
+
+def _load(project: str):
+    """The project's document, or a one-line message for exit code 2."""
+    from app.project import load_project
+
+    loaded = load_project(project)
+    if loaded.missing:
+        names = [loaded.doc.bin_item(media_id).path for media_id in loaded.missing]
+        listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise _InputError(
+            f"{len(names)} media file(s) of the project are missing ({listed}); relink them in the studio "
+            f"(File > Relink) or put the files back, then render again"
+        )
+    return loaded.doc
+
+
+class _InputError(Exception):
+    """Bad input found by the CLI itself (exit code 2)."""
+
+
+def run_render(args: argparse.Namespace) -> int:
+    from app.errors import AppError, ExportCancelled
+    from app.export import render_timeline
+
+    try:
+        doc = _load(args.project)
+        in_frame = parse_timecode(args.in_point, doc.rate) if args.in_point else None
+        out_frame = parse_timecode(args.out_point, doc.rate) if args.out_point else None
+        size = _parse_size(args.size) if args.size else None
+    except (_InputError, ValueError) as exc:
+        return _fail(str(exc))
+    except AppError as exc:
+        return _fail(str(exc))
+    bars: list = []  # the tqdm bar, made when the first frame reports the total
+
+    def progress(done: int, total: int, _eta: float) -> None:
+        if args.quiet:
+            return
+        if not bars:
+            from tqdm import tqdm
+
+            bars.append(tqdm(total=total, desc="render", unit="frame", file=sys.stderr, dynamic_ncols=True))
+        bars[0].n = done
+        bars[0].refresh()
+
+    try:
+        report = render_timeline(
+            doc, args.preset, Path(args.out), in_frame=in_frame, out_frame=out_frame, size=size,
+            on_progress=progress,
+        )  # fmt: skip
+    except ExportCancelled:
+        return _fail("cancelled; no file written", EXIT_INTERRUPTED)
+    except AppError as exc:
+        return _fail(str(exc))
+    finally:
+        for bar in bars:
+            bar.close()
+    print(
+        f"aiprod-cli: wrote {report.path} ({report.frames} frames {report.width}x{report.height} at "
+        f"{float(report.fps):g} fps, {report.preset}, {report.seconds:.1f} s)",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--size must look like 1920x1080, got '{text}'") from None
+    if width < 2 or height < 2:
+        raise ValueError(f"--size must be at least 2x2, got '{text}'")
+    return width, height
+
+
+def run_presets(args: argparse.Namespace) -> int:
+    import json
+
+    from app.export import presets
+
+    available = presets.available()
+    if args.json:
+        print(json.dumps([dict(p.data) for p in available], indent=2))
+    else:
+        for preset in available:
+            print(f"{preset.name:18} {preset.label}")
+    return EXIT_OK
+
+
+def run_export_timeline(args: argparse.Namespace) -> int:
+    from app.errors import AppError
+
+    try:
+        doc = _load(args.project)
+        from app.interchange import export_timeline  # lazily: the OTIO adapters load on first use
+
+        written = export_timeline(doc, Path(args.out))
+    except _InputError as exc:
+        return _fail(str(exc))
+    except AppError as exc:
+        return _fail(str(exc))
+    for path in written:
+        print(f"aiprod-cli: wrote {path}", file=sys.stderr)
+    return EXIT_OK
 
 
 class _Progress:
@@ -185,6 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "generate":
             return run_generate(args)
+        if args.command == "render":
+            return run_render(args)
+        if args.command == "presets":
+            return run_presets(args)
+        if args.command == "export-timeline":
+            return run_export_timeline(args)
     except KeyboardInterrupt:
         # write_clip removes its temporary file on any exception, so nothing partial remains.
         print("\naiprod-cli: interrupted; no file written", file=sys.stderr)

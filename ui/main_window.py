@@ -34,8 +34,11 @@ from app.errors import AppError
 from app.jobs import EngineSettings, JobQueue, JobSpec, apply_result
 from app.media.workers import ThumbnailProvider, TimelinePlayer
 from app.project.session import ProjectSession
+from ui.color_settings_dialog import ColorSettingsDialog
+from ui.export_dialog import ExportDialog
 from ui.generate_panel import GeneratePanel
 from ui.inspector import Inspector
+from ui.interchange_actions import InterchangeActions
 from ui.job_queue import JobQueueView
 from ui.media_bin import MediaBin
 from ui.project_actions import ProjectActions, ProjectPrompts
@@ -107,6 +110,8 @@ class MainWindow(QMainWindow):
         self.project.message.connect(self.show_message)
         self.project.session_changed.connect(self._bind_session)
 
+        self.interchange = InterchangeActions(self.project, self)
+        self.export_dialog: ExportDialog | None = None
         self.engine_settings = EngineSettings.load(self.settings)
         self.jobs = JobQueue(
             self.engine_settings,
@@ -200,6 +205,13 @@ class MainWindow(QMainWindow):
         self.import_action.setShortcut(QKeySequence("Ctrl+I"))
         file_menu.addAction(project_actions["relink"])
         file_menu.addSeparator()
+        self.export_action = file_menu.addAction("&Export…", self.open_export_dialog)
+        self.export_action.setObjectName("exportAction")
+        self.export_action.setShortcut(QKeySequence("Ctrl+M"))  # Premiere's "Export Media"
+        self.interchange_actions = self.interchange.create_actions(self)
+        file_menu.addAction(self.interchange_actions["export_timeline"])
+        file_menu.addAction(self.interchange_actions["import_timeline"])
+        file_menu.addSeparator()
         self.quit_action = QAction("&Quit", self, objectName="quitAction")
         self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
@@ -256,6 +268,12 @@ class MainWindow(QMainWindow):
         reset = view_menu.addAction("Reset Layout", self.reset_layout)
         reset.setObjectName("resetLayoutAction")
 
+        color_menu = bar.addMenu("&Colour")
+        self.color_settings_action = color_menu.addAction(
+            "Project &Colour Settings…", self.open_color_settings
+        )
+        self.color_settings_action.setObjectName("colorSettingsAction")
+
         gen_menu = bar.addMenu("&Generate")
         generate = gen_menu.addAction("&Generate", self.generate_panel.request_generate)
         generate.setObjectName("generateAction")
@@ -292,7 +310,7 @@ class MainWindow(QMainWindow):
         self.timeline_dock.setWidget(self.timeline)
         self.media_bin = MediaBin(doc, stack, thumbnails=self.thumbnails)
         self.bin_dock.setWidget(self.media_bin)
-        self.inspector = Inspector(doc)
+        self.inspector = Inspector(doc, undo_stack=stack)
         self.inspector_dock.setWidget(self.inspector)
 
         self.timeline.playhead_changed.connect(self._on_timeline_playhead)
@@ -310,6 +328,12 @@ class MainWindow(QMainWindow):
             )
 
     def _teardown_session_panels(self) -> None:
+        if self.export_dialog is not None:  # it holds the old document
+            self.export_dialog.shutdown()
+            self.export_dialog.close()
+            self.export_dialog = None
+        if self.viewer is not None:
+            self.viewer.shutdown()
         for stack in self.undo_group.stacks():
             if stack is not self.session.stack:
                 self.undo_group.removeStack(stack)
@@ -461,6 +485,34 @@ class MainWindow(QMainWindow):
             return
         self.show_message(f"Generated {item.name}")
 
+    # ------------------------------------------------------------------------------ delivery
+    def open_export_dialog(self) -> ExportDialog:
+        """The export dialog for the current timeline; the viewer's in/out marks offer the range."""
+        if self.export_dialog is not None:
+            self.export_dialog.raise_()
+            return self.export_dialog
+        in_out = None
+        marks = (self.viewer.in_point, self.viewer.out_point) if self.viewer is not None else (None, None)
+        if marks != (None, None):
+            # The viewer's out mark includes its frame; the renderer's out frame is one past the last.
+            in_out = (marks[0], None if marks[1] is None else marks[1] + 1)
+        dialog = ExportDialog(self.session.doc, self.settings, in_out=in_out, parent=self)
+        dialog.export_finished.connect(lambda path: self.show_message(f"Exported {path}"))
+        dialog.finished.connect(lambda _result: self._forget_export_dialog(dialog))
+        self.export_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _forget_export_dialog(self, dialog: ExportDialog) -> None:
+        if self.export_dialog is dialog and not dialog.busy:
+            self.export_dialog = None
+
+    def open_color_settings(self) -> ColorSettingsDialog:
+        dialog = ColorSettingsDialog(self.session.doc, self.session.stack, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.engine_settings, store=self.settings, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -542,6 +594,10 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop every thread this window started (jobs, decoder, thumbnails). Safe to call twice."""
         self.jobs.shutdown()
+        if self.export_dialog is not None:
+            self.export_dialog.shutdown()
+        if self.viewer is not None:
+            self.viewer.shutdown()
         if self.player is not None:
             self.player.shutdown()
         self.thumbnails.shutdown()

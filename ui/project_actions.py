@@ -8,6 +8,7 @@ Every question goes through ``ProjectPrompts``; the defaults show dialogs, tests
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.commands import push_edit
+from app.document import TimelineDocument
 from app.errors import AppError, ProjectError
 from app.project import ProjectSession, RecoveryEntry, discard_recovery, find_recoverable, project_layout
 from app.project.paths import PROJECT_FILE
@@ -143,6 +145,16 @@ class ProjectActions(QObject):
         self._remember_recent(session.path)
         if session.missing:
             self.prompts.relink(self)
+        return True
+
+    def open_document(self, doc: TimelineDocument, missing: list[str] | None = None) -> bool:
+        """Make ``doc`` (e.g. an imported EDL) the current, never-saved project: asks about unsaved
+        changes first; the new project starts dirty, so closing asks and autosave covers it."""
+        if not self.maybe_save():
+            return False
+        session = self._make(functools.partial(ProjectSession, doc, missing=list(missing or [])))
+        self._replace(session)
+        session.mark_dirty()
         return True
 
     def save(self) -> bool:

@@ -25,6 +25,7 @@ import secrets
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import chain
@@ -46,6 +47,21 @@ from app.export.yuv import rgb_to_yuv_planes
 
 ProgressCallback = Callable[[int, int], None]
 
+
+@dataclass(frozen=True)
+class AudioStream:
+    """Audio produced on demand (a timeline mix), so a long export never holds all of it in memory.
+
+    ``read(first, end)`` returns float32 ``[channels, end - first]`` samples in -1..1; it is called with
+    consecutive windows from the encoding thread.
+    """
+
+    read: Callable[[int, int], np.ndarray]
+    samples: int
+    channels: int
+    sample_rate: int
+
+
 SOFTWARE_NAME = f"AIPROD Studio {__version__}"
 MAX_FPS = 1000
 AUDIO_CHUNK = 4096
@@ -65,6 +81,8 @@ def write_clip(
     cancel: threading.Event | None = None,
     *,
     frame_count: int | None = None,
+    delivery: DeliveryFormat | None = None,
+    overlap: bool = False,
 ) -> Path:
     """Encode ``frames`` (and ``audio``) to ``path`` and return the final path.
 
@@ -79,20 +97,26 @@ def write_clip(
             int, a float (23.976 / 29.97 / 59.94 are mapped to the exact NTSC rates) or a
             string such as ``"24000/1001"``.
         audio: optional float ``[channels, samples]`` (1-D = mono) in -1..1, 1 or 2
-            channels, encoded exactly as given (no padding or trimming to the video).
+            channels, encoded exactly as given (no padding or trimming to the video); or an
+            :class:`AudioStream` read window by window (its own ``sample_rate`` is used).
         sample_rate: audio sample rate in Hz (required with ``audio``; kept as is).
         metadata: provenance tags (``model``, ``checkpoint``, ``seed``, ``prompt``,
             ``software`` ...). ``ai_generated=true`` is always written.
         on_progress: called as ``on_progress(done_frames, total_frames)`` after each frame.
         cancel: when set, the export stops at the next frame with :class:`ExportCancelled`.
         frame_count: number of frames, required for iterables without ``len()``.
+        delivery: the format to write (an export preset's); default: chosen by the extension.
+            A format with ``alpha`` also takes ``[H, W, 4]`` R'G'B'A frames.
+        overlap: convert and encode frame N on a second thread while the source produces frame
+            N+1 (the timeline renderer's decode/grade runs in parallel with the encoder). The
+            source may then be asked for one frame more before a cancel is seen.
 
     Raises:
         ExportError: preflight or encoding failure (message says what to change).
         ExportCancelled: ``cancel`` was set; nothing was written.
     """
     dest = Path(os.fspath(path)).expanduser().absolute()
-    fmt = format_for_path(dest)
+    fmt = delivery if delivery is not None else format_for_path(dest)
     _check_destination(dest)
     check_encoders(fmt)
     rate = normalise_fps(fps)
@@ -103,11 +127,11 @@ def write_clip(
     # Creating the temporary file is the writability check (os.access lies for root).
     tmp = _reserve_temp(dest)
     try:
-        source = _FrameSource.open(frames, frame_count)
+        source = _FrameSource.open(frames, frame_count, channels=(3, 4) if fmt.alpha else (3,))
         _check_frame_size(fmt, source.width, source.height)
         _check_free_space(dest, fmt, source, rate, sound)
         _raise_if_cancelled(cancel, dest)
-        _encode(tmp, fmt, source, rate, sound, tags, on_progress, cancel, dest)
+        _encode(tmp, fmt, source, rate, sound, tags, on_progress, cancel, dest, overlap)
         _raise_if_cancelled(cancel, dest)
         _fsync(tmp)
         os.replace(tmp, dest)
@@ -131,6 +155,7 @@ def preflight_destination(
     fps: Fraction | float | int | str | None = None,
     audio_channels: int = 0,
     sample_rate: int = 0,
+    delivery: DeliveryFormat | None = None,
 ) -> DeliveryFormat:
     """Check ``path`` before spending minutes generating: call this first, then write_clip.
 
@@ -138,10 +163,11 @@ def preflight_destination(
     really be created in it) and that the encoders exist. When ``width``/``height`` are
     given it also checks the frame size for the format's chroma subsampling, and when
     ``frame_count`` and ``fps`` are given as well, the free disk space estimate.
-    Creates nothing that outlives the call. Returns the :class:`DeliveryFormat`.
+    Creates nothing that outlives the call. Returns the :class:`DeliveryFormat` (``delivery``
+    when given, e.g. an export preset's, else the one the extension names).
     """
     dest = Path(os.fspath(path)).expanduser().absolute()
-    fmt = format_for_path(dest)
+    fmt = delivery if delivery is not None else format_for_path(dest)
     _check_destination(dest)
     check_encoders(fmt)
     _remove_quietly(_reserve_temp(dest))
@@ -211,21 +237,30 @@ def _check_frame_size(fmt: DeliveryFormat, width: int, height: int) -> None:
 
 @dataclass(frozen=True)
 class _Audio:
-    samples: np.ndarray  # float32 [channels, n], C-contiguous, clipped to -1..1
+    read: Callable[[int, int], np.ndarray]  # float32 [channels, end - first], clipped to -1..1
+    total: int
+    channels: int
     sample_rate: int
-
-    @property
-    def channels(self) -> int:
-        return int(self.samples.shape[0])
 
     @property
     def layout(self) -> str:
         return "mono" if self.channels == 1 else "stereo"
 
 
-def _prepare_audio(audio: np.ndarray | None, sample_rate: int | None, fmt: DeliveryFormat) -> _Audio | None:
+def _prepare_audio(
+    audio: np.ndarray | AudioStream | None, sample_rate: int | None, fmt: DeliveryFormat
+) -> _Audio | None:
     if audio is None:
         return None
+    if isinstance(audio, AudioStream):
+        if audio.channels not in (1, 2) or audio.samples <= 0:
+            raise ExportError(f"Audio must have 1 or 2 channels and some samples, got {audio}.")
+        _check_sample_rate(audio.sample_rate, fmt)
+
+        def read_stream(first: int, end: int) -> np.ndarray:
+            return np.ascontiguousarray(np.clip(audio.read(first, end), -1.0, 1.0), dtype=np.float32)
+
+        return _Audio(read_stream, audio.samples, audio.channels, audio.sample_rate)
     if not isinstance(audio, np.ndarray):
         raise ExportError(f"Audio must be a numpy array [channels, samples], got {type(audio).__name__}.")
     if not np.issubdtype(audio.dtype, np.floating):
@@ -246,6 +281,12 @@ def _prepare_audio(audio: np.ndarray | None, sample_rate: int | None, fmt: Deliv
         raise ExportError("The audio contains NaN or infinite samples.")
     if sample_rate is None:
         raise ExportError("Audio was given without sample_rate; pass the rate in Hz (e.g. 24000).")
+    rate = _check_sample_rate(sample_rate, fmt)
+    samples = np.ascontiguousarray(np.clip(data, -1.0, 1.0), dtype=np.float32)
+    return _Audio(lambda first, end: samples[:, first:end], samples.shape[1], samples.shape[0], rate)
+
+
+def _check_sample_rate(sample_rate: object, fmt: DeliveryFormat) -> int:
     if (
         isinstance(sample_rate, bool)
         or not isinstance(sample_rate, (int, float, np.integer, np.floating))
@@ -254,7 +295,7 @@ def _prepare_audio(audio: np.ndarray | None, sample_rate: int | None, fmt: Deliv
         or sample_rate <= 0
     ):
         raise ExportError(f"Audio sample_rate must be a positive whole number of Hz, got {sample_rate!r}.")
-    rate = int(sample_rate)
+    rate = int(sample_rate)  # type: ignore[call-overload]
     allowed = av.Codec(fmt.audio_codec, "w").audio_rates
     if allowed and rate not in allowed:
         rates = ", ".join(str(r) for r in sorted(allowed))
@@ -264,8 +305,7 @@ def _prepare_audio(audio: np.ndarray | None, sample_rate: int | None, fmt: Deliv
         )
     if rate > 384_000:
         raise ExportError(f"Audio sample_rate {rate} Hz is too high (max 384000 Hz).")
-    samples = np.ascontiguousarray(np.clip(data, -1.0, 1.0), dtype=np.float32)
-    return _Audio(samples=samples, sample_rate=rate)
+    return rate
 
 
 def build_metadata(metadata: Mapping[str, object] | None) -> dict[str, str]:
@@ -316,7 +356,7 @@ def _check_free_space(
         sound.sample_rate if sound else 0,
     )
     if sound is not None:  # audio longer than the video still has to fit
-        extra = sound.samples.shape[1] / sound.sample_rate - source.total / float(rate)
+        extra = sound.total / sound.sample_rate - source.total / float(rate)
         if extra > 0:
             needed += int(fmt.audio_bits_per_second(sound.channels, sound.sample_rate) * extra / 8)
     _require_free_space(dest, needed)
@@ -364,13 +404,21 @@ def _raise_if_cancelled(cancel: threading.Event | None, dest: Path) -> None:
 class _FrameSource:
     """Validated, lazily consumed frames with a known count and size."""
 
-    def __init__(self, first: np.ndarray, rest: Iterator[np.ndarray], total: int) -> None:
+    def __init__(
+        self, first: np.ndarray, rest: Iterator[np.ndarray], total: int, channels: tuple[int, ...]
+    ) -> None:
         self.height, self.width = int(first.shape[0]), int(first.shape[1])
         self.total = total
+        self.channels = channels
         self._iter = chain([first], rest)
 
     @classmethod
-    def open(cls, frames: np.ndarray | Iterable[np.ndarray], frame_count: int | None) -> _FrameSource:
+    def open(
+        cls,
+        frames: np.ndarray | Iterable[np.ndarray],
+        frame_count: int | None,
+        channels: tuple[int, ...] = (3,),
+    ) -> _FrameSource:
         if isinstance(frames, np.ndarray):
             if frames.ndim != 4:
                 raise ExportError(
@@ -406,11 +454,11 @@ class _FrameSource:
             first = next(items)
         except StopIteration:
             raise ExportError(f"The frame source is empty, but frame_count={total} was given.") from None
-        first = _check_frame(first, 0, None)
-        return cls(first, items, int(total))
+        first = _check_frame(first, 0, None, channels)
+        return cls(first, items, int(total), channels)
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        shape = (self.height, self.width, 3)
+        shape = (self.height, self.width)
         for index in range(self.total):
             try:
                 frame = next(self._iter)
@@ -419,7 +467,7 @@ class _FrameSource:
                     f"The frame source ended after {index} frames, but {self.total} were "
                     f"expected (frame_count)."
                 ) from None
-            yield frame if index == 0 else _check_frame(frame, index, shape)
+            yield frame if index == 0 else _check_frame(frame, index, shape, self.channels)
 
 
 def _check_dtype(dtype: np.dtype, what: str) -> None:
@@ -427,13 +475,19 @@ def _check_dtype(dtype: np.dtype, what: str) -> None:
         raise ExportError(f"{what} have dtype {dtype}; expected float32 RGB in 0..1 or uint8 RGB in 0..255.")
 
 
-def _check_frame(frame: object, index: int, shape: tuple[int, int, int] | None) -> np.ndarray:
+def _check_frame(
+    frame: object, index: int, shape: tuple[int, int] | None, channels: tuple[int, ...] = (3,)
+) -> np.ndarray:
     arr = np.asarray(frame)
     _check_dtype(arr.dtype, f"Frame {index} values")
-    if arr.ndim != 3 or arr.shape[2] != 3:
+    if arr.ndim != 3 or arr.shape[2] not in channels:
+        if 4 in channels:
+            raise ExportError(
+                f"Frame {index} has shape {arr.shape}; expected [height, width, 3 or 4] RGB(A)."
+            )
         hint = " Drop the alpha channel (frame[..., :3])." if arr.ndim == 3 and arr.shape[2] == 4 else ""
         raise ExportError(f"Frame {index} has shape {arr.shape}; expected [height, width, 3] RGB.{hint}")
-    if shape is not None and arr.shape != shape:
+    if shape is not None and arr.shape[:2] != shape:
         raise ExportError(
             f"Frame {index} is {arr.shape[1]}x{arr.shape[0]} but the clip is "
             f"{shape[1]}x{shape[0]}; all frames must have the same size."
@@ -481,16 +535,15 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _yuv_frame(
-    planes: tuple[np.ndarray, np.ndarray, np.ndarray], pix_fmt: str, width: int, height: int
-) -> av.VideoFrame:
-    """Copy uint16 Y/Cb/Cr planes into a new planar 10-bit little-endian VideoFrame."""
+def _yuv_frame(planes: tuple[np.ndarray, ...], pix_fmt: str, width: int, height: int) -> av.VideoFrame:
+    """Copy Y/Cb/Cr(/A) planes (uint16 for 10-bit, uint8 for 8-bit) into a new planar VideoFrame."""
     frame = av.VideoFrame(width, height, pix_fmt)
     for plane, data in zip(frame.planes, planes, strict=True):
         if (plane.height, plane.width) != data.shape:  # pragma: no cover - internal bug guard
             raise ExportError(f"internal error: plane {data.shape} vs {plane.height}x{plane.width}")
-        stride = plane.line_size // 2
-        view = np.frombuffer(plane, dtype="<u2", count=plane.height * stride)
+        dtype = "<u2" if data.dtype == np.uint16 else "u1"
+        stride = plane.line_size // data.dtype.itemsize
+        view = np.frombuffer(plane, dtype=dtype, count=plane.height * stride)
         view.reshape(plane.height, stride)[:, : plane.width] = data
     frame.color_primaries = BT709
     frame.color_trc = BT709
@@ -509,6 +562,7 @@ def _encode(
     on_progress: ProgressCallback | None,
     cancel: threading.Event | None,
     dest: Path,
+    overlap: bool = False,
 ) -> None:
     frame_time = 1 / rate
     try:
@@ -539,6 +593,8 @@ def _encode(
         if fmt.codec_tag:
             video.codec_tag = fmt.codec_tag
         video.options = dict(fmt.video_options)
+        # Frame/slice threads where the encoder has them (prores_ks, dnxhd, x264/x265 manage their own).
+        vcc.thread_type = "AUTO"
 
         audio_stream = None
         if sound is not None:
@@ -551,10 +607,10 @@ def _encode(
         def feed_audio(until: int) -> None:
             nonlocal audio_pos
             assert sound is not None and audio_stream is not None
-            until = min(until, sound.samples.shape[1])
+            until = min(until, sound.total)
             while audio_pos < until:
                 end = min(audio_pos + AUDIO_CHUNK, until)
-                chunk = np.ascontiguousarray(sound.samples[:, audio_pos:end])
+                chunk = np.ascontiguousarray(sound.read(audio_pos, end))
                 aframe = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=sound.layout)
                 aframe.sample_rate = sound.sample_rate
                 aframe.time_base = Fraction(1, sound.sample_rate)
@@ -562,24 +618,36 @@ def _encode(
                 container.mux(audio_stream.encode(aframe))
                 audio_pos = end
 
-        total = source.total
-        for index, rgb in enumerate(source):
-            planes = rgb_to_yuv_planes(rgb, fmt.chroma_subsampling)
+        def prepare(index: int, rgb: np.ndarray) -> av.VideoFrame:
+            if fmt.alpha and rgb.shape[-1] == 3:  # opaque picture into a format with alpha
+                opaque = np.ones(rgb.shape[:2] + (1,), np.float32 if rgb.dtype != np.uint8 else np.uint8)
+                rgb = np.concatenate([rgb, opaque * (255 if rgb.dtype == np.uint8 else 1)], axis=-1)
+            planes = rgb_to_yuv_planes(rgb, fmt.chroma_subsampling, fmt.bit_depth)
             vframe = _yuv_frame(planes, fmt.pix_fmt, source.width, source.height)
             vframe.time_base = frame_time
             vframe.pts = index
+            return vframe
+
+        def encode_frame(index: int, vframe: av.VideoFrame) -> None:
             container.mux(video.encode(vframe))
             if sound is not None:
                 # Interleave: audio up to the end time of this frame.
                 feed_audio(math.floor((index + 1) * frame_time * sound.sample_rate))
-            if on_progress is not None:
-                on_progress(index + 1, total)
-            if index + 1 < total:  # before asking the source for the next frame
-                _raise_if_cancelled(cancel, dest)
+
+        total = source.total
+        if overlap:
+            _encode_overlapped(source, prepare, encode_frame, on_progress, cancel, dest)
+        else:
+            for index, rgb in enumerate(source):
+                encode_frame(index, prepare(index, rgb))
+                if on_progress is not None:
+                    on_progress(index + 1, total)
+                if index + 1 < total:  # before asking the source for the next frame
+                    _raise_if_cancelled(cancel, dest)
 
         container.mux(video.encode(None))
         if sound is not None and audio_stream is not None:
-            feed_audio(sound.samples.shape[1])
+            feed_audio(sound.total)
             container.mux(audio_stream.encode(None))
         ok = True
     except av.FFmpegError as exc:
@@ -590,3 +658,63 @@ def _encode(
         except av.FFmpegError as exc:
             if ok:  # finalising (trailer / faststart) failed: the file is not usable
                 raise _ffmpeg_failure(exc, "Finishing", dest) from exc
+
+
+def _encode_overlapped(
+    source: Iterable[np.ndarray],
+    prepare: Callable[[int, np.ndarray], object],
+    encode_frame: Callable[[int, object], None],
+    on_progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    dest: Path,
+) -> None:
+    """A three-stage pipeline: this thread makes frame N+2 (timeline decode, grading) while one helper
+    runs ``prepare`` on frame N+1 (RGB->YUV planes) and another encodes frame N (FFmpeg encoder, muxer).
+
+    Which stage is slowest depends on the preset and the grades, so none waits for another's Python
+    work; numpy, OpenColorIO and FFmpeg release the GIL for the heavy parts. At most three frames are in
+    flight, which bounds the memory. Frames are encoded strictly in order.
+    """
+    total = getattr(source, "total", 0)
+    done = 0
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="aiprod-yuv") as converter,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="aiprod-encode") as encoder,
+    ):
+        converting: tuple[int, Future[object]] | None = None
+        encoding: Future[None] | None = None
+
+        def hand_over() -> None:
+            """Pass the converted frame to the encoder once the encoder is free."""
+            nonlocal encoding, done
+            assert converting is not None
+            index, future = converting
+            prepared = future.result()
+            if encoding is not None:
+                encoding.result()
+                done = index
+                if on_progress is not None:
+                    on_progress(done, total)
+            encoding = encoder.submit(encode_frame, index, prepared)
+
+        try:
+            for index, rgb in enumerate(source):
+                submitted = converter.submit(prepare, index, rgb)
+                if converting is not None:
+                    hand_over()
+                converting = (index, submitted)
+                if index + 1 < total:
+                    _raise_if_cancelled(cancel, dest)
+            if converting is not None:
+                hand_over()
+                converting = None
+            if encoding is not None:
+                encoding.result()
+                if on_progress is not None:
+                    on_progress(total, total)
+        except BaseException:
+            pending = [f for f in (encoding, converting[1] if converting else None) if f is not None]
+            for future in pending:
+                future.cancel()
+            wait(pending)  # never leave a helper using the container we are about to close
+            raise

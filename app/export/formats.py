@@ -1,6 +1,8 @@
-"""Delivery formats: which container, codecs and settings each file extension means.
+"""Delivery formats: which container, codecs and settings a video file gets.
 
-Two formats are supported, chosen by the destination's extension (case-insensitive):
+:class:`DeliveryFormat` is the encoder's description of a file; the export presets
+(``resources/export_presets/*.json``, :mod:`app.export.presets`) build one each. :func:`write_clip`
+without a preset picks one of two formats by the destination's extension (case-insensitive):
 
 ``.mov``
     Apple ProRes 422 HQ (``prores_ks``, profile 3 "hq", 10-bit 4:2:2 ``yuv422p10le``)
@@ -55,9 +57,10 @@ class DeliveryFormat:
     video_profile: str
     """Profile name as PyAV exposes it (``codec_context.profiles``)."""
     pix_fmt: str
-    """Planar 10-bit little-endian YUV format handed to the encoder."""
+    """Planar YUV format handed to the encoder: 10-bit little-endian, 8-bit (``yuv420p``) or with an alpha
+    plane (``yuva444p10le``)."""
     chroma_subsampling: tuple[int, int]
-    """(horizontal, vertical) chroma decimation factors: (2, 1) = 4:2:2, (2, 2) = 4:2:0."""
+    """(horizontal, vertical) chroma decimation factors: (2, 1) = 4:2:2, (2, 2) = 4:2:0, (1, 1) = 4:4:4."""
     codec_tag: str | None
     """Sample-entry FourCC to force (``hvc1`` for HEVC), or None for the muxer default."""
     audio_codec: str
@@ -72,6 +75,10 @@ class DeliveryFormat:
     """Bytes per sample per channel for PCM audio; None for lossy audio."""
     video_bits_per_pixel: float = 1.0
     """Pessimistic bits per pixel per frame, for the free-space estimate."""
+    bit_depth: int = 10
+    """Bits per YUV sample: 10 (``*p10le``) or 8."""
+    alpha: bool = False
+    """The format stores an alpha plane (frames are then R'G'B'A ``[H, W, 4]``)."""
 
     @property
     def even_width(self) -> bool:

@@ -15,7 +15,9 @@ Conventions
       Cr = (R' - Y') / 1.5748
 
 * Quantisation: limited ("tv"/"mpeg") range, 10 bit: Y = 64 + 876·Y', C = 512 + 896·C,
-  rounded to nearest and clipped to Y 64..940, C 64..960.
+  rounded to nearest and clipped to Y 64..940, C 64..960. 8 bit (H.264 High) is the same scaled
+  by 1/4: Y = 16 + 219·Y', C = 128 + 224·C, clipped to Y 16..235, C 16..240.
+* Alpha (ProRes 4444): full range, 0..1 -> 0..1023 (10 bit), straight (not premultiplied).
 * Chroma siting (documented choice): horizontally **co-sited** with the even luma samples
   (BT.709 / SMPTE 274M 4:2:2, HEVC ``chroma_sample_loc_type`` 0 "left"), decimated with a
   [1, 2, 1]/4 filter centred on the even samples (edges replicated). For 4:2:0, chroma is
@@ -91,30 +93,51 @@ def subsample_chroma(plane: np.ndarray, horizontal: int, vertical: int) -> np.nd
     return out
 
 
-def quantise_luma(y: np.ndarray) -> np.ndarray:
-    q = np.rint(y * Y_SCALE_10 + Y_BLACK_10)
-    return np.clip(q, Y_BLACK_10, Y_WHITE_10).astype(np.uint16)
+def _shift(bits: int) -> int:
+    if bits not in (8, 10):
+        raise ValueError(f"unsupported bit depth {bits}")
+    return 10 - bits
 
 
-def quantise_chroma(c: np.ndarray) -> np.ndarray:
-    q = np.rint(c * C_SCALE_10 + C_ZERO_10)
-    return np.clip(q, C_MIN_10, C_MAX_10).astype(np.uint16)
+def _sample_type(bits: int) -> type:
+    return np.uint8 if bits == 8 else np.uint16
+
+
+def quantise_luma(y: np.ndarray, bits: int = 10) -> np.ndarray:
+    scale = float(1 << _shift(bits))
+    q = np.rint(y * (Y_SCALE_10 / scale) + Y_BLACK_10 / scale)
+    return np.clip(q, Y_BLACK_10 / scale, Y_WHITE_10 / scale).astype(_sample_type(bits))
+
+
+def quantise_chroma(c: np.ndarray, bits: int = 10) -> np.ndarray:
+    scale = float(1 << _shift(bits))
+    q = np.rint(c * (C_SCALE_10 / scale) + C_ZERO_10 / scale)
+    return np.clip(q, C_MIN_10 / scale, C_MAX_10 / scale).astype(_sample_type(bits))
+
+
+def quantise_alpha(a: np.ndarray, bits: int = 10) -> np.ndarray:
+    top = (1 << bits) - 1
+    return np.clip(np.rint(a * top), 0, top).astype(_sample_type(bits))
 
 
 def rgb_to_yuv_planes(
-    frame: np.ndarray, chroma_subsampling: tuple[int, int]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """[H, W, 3] uint8/float R'G'B' -> limited-range 10-bit planes (Y, Cb, Cr) as uint16.
+    frame: np.ndarray, chroma_subsampling: tuple[int, int], bits: int = 10
+) -> tuple[np.ndarray, ...]:
+    """[H, W, 3|4] uint8/float R'G'B'(A) -> limited-range planes (Y, Cb, Cr[, A]).
 
-    Y has shape [H, W]; Cb/Cr have shape [H / vertical, W / horizontal].
+    ``bits`` 10 gives uint16 samples, 8 gives uint8. Y (and A) have shape [H, W]; Cb/Cr have shape
+    [H / vertical, W / horizontal]. A fourth input channel becomes a full-range alpha plane.
     """
-    y, cb, cr = rgb_to_ycbcr(to_unit_rgb(frame))
+    y, cb, cr = rgb_to_ycbcr(to_unit_rgb(frame[..., :3]))
     h, v = chroma_subsampling
-    return (
-        quantise_luma(y),
-        quantise_chroma(subsample_chroma(cb, h, v)),
-        quantise_chroma(subsample_chroma(cr, h, v)),
+    planes = (
+        quantise_luma(y, bits),
+        quantise_chroma(subsample_chroma(cb, h, v), bits),
+        quantise_chroma(subsample_chroma(cr, h, v), bits),
     )
+    if frame.shape[-1] == 4:
+        planes += (quantise_alpha(to_unit_rgb(frame[..., 3]), bits),)
+    return planes
 
 
 def _upsample_horizontal_cosited(c: np.ndarray) -> np.ndarray:
@@ -135,15 +158,16 @@ def _upsample_vertical_centred(c: np.ndarray) -> np.ndarray:
 
 
 def yuv_planes_to_rgb(
-    y: np.ndarray, cb: np.ndarray, cr: np.ndarray, chroma_subsampling: tuple[int, int]
+    y: np.ndarray, cb: np.ndarray, cr: np.ndarray, chroma_subsampling: tuple[int, int], bits: int = 10
 ) -> np.ndarray:
-    """Inverse of :func:`rgb_to_yuv_planes`: 10-bit limited planes -> float32 [H, W, 3] 0..1.
+    """Inverse of :func:`rgb_to_yuv_planes`: limited planes -> float32 [H, W, 3] 0..1.
 
     Useful for previews of decoded files without going through libswscale's BT.601 default.
     """
-    yf = (y.astype(np.float32) - Y_BLACK_10) / Y_SCALE_10
-    cbf = (cb.astype(np.float32) - C_ZERO_10) / C_SCALE_10
-    crf = (cr.astype(np.float32) - C_ZERO_10) / C_SCALE_10
+    scale = float(1 << _shift(bits))
+    yf = (y.astype(np.float32) * scale - Y_BLACK_10) / Y_SCALE_10
+    cbf = (cb.astype(np.float32) * scale - C_ZERO_10) / C_SCALE_10
+    crf = (cr.astype(np.float32) * scale - C_ZERO_10) / C_SCALE_10
     h, v = chroma_subsampling
     if h == 2:
         cbf, crf = _upsample_horizontal_cosited(cbf), _upsample_horizontal_cosited(crf)

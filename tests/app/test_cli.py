@@ -15,8 +15,23 @@ from app.export import probe
 
 TINY_MODEL_NAME = "tiny random LTX-2 (noise)"
 PROMPT = "a cat on a beach"
-SMALL = ["--model", "tiny", "--prompt", PROMPT, "--width", "64", "--height", "64", "--frames", "9",
-         "--steps", "2", "--seed", "11", "--quiet"]
+SMALL = [
+    "--model",
+    "tiny",
+    "--prompt",
+    PROMPT,
+    "--width",
+    "64",
+    "--height",
+    "64",
+    "--frames",
+    "9",
+    "--steps",
+    "2",
+    "--seed",
+    "11",
+    "--quiet",
+]
 
 
 def _repo_root() -> Path:
@@ -92,8 +107,14 @@ def test_nothing_but_the_clip_is_left_in_the_output_folder(mov, mp4):
 def _run_program(*args: str) -> subprocess.CompletedProcess:
     root = _repo_root()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_cli_runs_as_a_program(tmp_path):
@@ -115,6 +136,7 @@ def test_bad_input_in_a_subprocess_is_one_line_and_exit_2(tmp_path):
 
 # ------------------------------------------------------------------------------------------- bad input
 
+
 @pytest.fixture
 def engine_loads(monkeypatch) -> list[str]:
     """Record engine construction: bad input must be refused before any model is loaded."""
@@ -122,10 +144,14 @@ def engine_loads(monkeypatch) -> list[str]:
 
     calls: list[str] = []
     tiny, from_checkpoint = Engine.tiny.__func__, Engine.from_checkpoint.__func__
-    monkeypatch.setattr(Engine, "tiny", classmethod(lambda cls, *a, **k: (calls.append("tiny"),
-                                                                          tiny(cls, *a, **k))[1]))
-    monkeypatch.setattr(Engine, "from_checkpoint", classmethod(
-        lambda cls, *a, **k: (calls.append("checkpoint"), from_checkpoint(cls, *a, **k))[1]))
+    monkeypatch.setattr(
+        Engine, "tiny", classmethod(lambda cls, *a, **k: (calls.append("tiny"), tiny(cls, *a, **k))[1])
+    )
+    monkeypatch.setattr(
+        Engine,
+        "from_checkpoint",
+        classmethod(lambda cls, *a, **k: (calls.append("checkpoint"), from_checkpoint(cls, *a, **k))[1]),
+    )
     return calls
 
 
@@ -159,13 +185,16 @@ def _generate_argv(out: Path, **options: str) -> list[str]:
     return argv
 
 
-@pytest.mark.parametrize(("options", "expected"), [
-    ({"width": "100"}, ["width 100", "96", "128"]),
-    ({"width": "0"}, ["width 0"]),  # an explicit 0 is refused, not replaced by the default
-    ({"frames": "10"}, ["frame count 10", "9", "17"]),
-    ({"steps": "0"}, ["steps 0"]),
-    ({"fps": "0"}, ["fps 0"]),
-])
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"width": "100"}, ["width 100", "96", "128"]),
+        ({"width": "0"}, ["width 0"]),  # an explicit 0 is refused, not replaced by the default
+        ({"frames": "10"}, ["frame count 10", "9", "17"]),
+        ({"steps": "0"}, ["steps 0"]),
+        ({"fps": "0"}, ["fps 0"]),
+    ],
+)
 def test_bad_request_is_refused_before_loading_a_model(capsys, tmp_path, engine_loads, options, expected):
     _bad_input(capsys, _generate_argv(tmp_path / "x.mov", **options), *expected)
     assert engine_loads == []
@@ -184,22 +213,34 @@ def test_missing_output_folder(capsys, tmp_path, engine_loads):
 
 
 def test_missing_start_image(capsys, tmp_path, engine_loads):
-    _bad_input(capsys, _generate_argv(tmp_path / "x.mov", image=str(tmp_path / "start.png")), "start.png",
-               "does not exist")
+    _bad_input(
+        capsys,
+        _generate_argv(tmp_path / "x.mov", image=str(tmp_path / "start.png")),
+        "start.png",
+        "does not exist",
+    )
     assert engine_loads == []
 
 
 def test_real_model_without_a_text_encoder(capsys, tmp_path):
     model = tmp_path / "ltx-2-19b-dev.safetensors"
-    _bad_input(capsys, _generate_argv(tmp_path / "x.mov", model=str(model)), "no text encoder given",
-               "--text-encoder")
+    _bad_input(
+        capsys,
+        _generate_argv(tmp_path / "x.mov", model=str(model)),
+        "no text encoder given",
+        "--text-encoder",
+    )
 
 
 def test_nonexistent_text_encoder_folder(capsys, tmp_path):
     model = tmp_path / "ltx-2-19b-dev.safetensors"
     gemma = tmp_path / "gemma-3-12b-it"
-    _bad_input(capsys, _generate_argv(tmp_path / "x.mov", model=str(model), text_encoder=str(gemma)),
-               str(gemma), "does not exist")
+    _bad_input(
+        capsys,
+        _generate_argv(tmp_path / "x.mov", model=str(model), text_encoder=str(gemma)),
+        str(gemma),
+        "does not exist",
+    )
 
 
 @pytest.mark.parametrize("name", ["ltx-2.ckpt", "ltx-2-disguised.safetensors"])
@@ -208,15 +249,24 @@ def test_pickle_model_file_is_refused(capsys, tmp_path, fake_gemma, name):
 
     model = tmp_path / name
     torch.save({"w": torch.zeros(2)}, model)
-    _bad_input(capsys, _generate_argv(tmp_path / "x.mov", model=str(model), text_encoder=str(fake_gemma)),
-               str(model), "pickle", ".safetensors")
+    _bad_input(
+        capsys,
+        _generate_argv(tmp_path / "x.mov", model=str(model), text_encoder=str(fake_gemma)),
+        str(model),
+        "pickle",
+        ".safetensors",
+    )
     assert not (tmp_path / "x.mov").exists()
 
 
 def test_nonexistent_model_path(capsys, tmp_path, fake_gemma):
     model = tmp_path / "missing.safetensors"
-    _bad_input(capsys, _generate_argv(tmp_path / "x.mov", model=str(model), text_encoder=str(fake_gemma)),
-               str(model), "does not exist")
+    _bad_input(
+        capsys,
+        _generate_argv(tmp_path / "x.mov", model=str(model), text_encoder=str(fake_gemma)),
+        str(model),
+        "does not exist",
+    )
 
 
 def test_a_multi_line_engine_error_is_printed_on_one_line(capsys, tmp_path, fake_gemma, monkeypatch):
@@ -241,6 +291,7 @@ def test_unknown_quantization_is_an_argument_error(capsys, tmp_path):
 
 
 # ---------------------------------------------------------------------------------- failures and Ctrl-C
+
 
 def test_out_of_memory_exits_1(capsys, tmp_path, monkeypatch):
     from engine.engine import Engine
@@ -280,6 +331,7 @@ def test_ctrl_c_during_encoding_exits_130_and_removes_the_partial_file(capsys, t
                     # The partial file exists at this point: it is the writer's job to remove it.
                     assert any(p.name.startswith(".x.partial") for p in tmp_path.iterdir())
                     raise KeyboardInterrupt
+
         return update
 
     monkeypatch.setattr(cli._Progress, "stage", stage)

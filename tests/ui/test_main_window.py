@@ -85,7 +85,9 @@ def clips(window: MainWindow, kind: TrackKind = TrackKind.VIDEO, index: int = 0)
 
 
 def press(window: MainWindow, key: str) -> None:
-    """Type a shortcut the way a user does: to the timeline, which has the focus while editing."""
+    """Type a shortcut the way a user does: to the timeline, which has the focus while editing. Window
+    shortcuts only fire in the active window, so make this one active (an earlier test's may still be)."""
+    window.activateWindow()
     window.timeline.setFocus()
     sequence = QKeySequence(key)
     combo = sequence[0]
@@ -99,7 +101,7 @@ def test_window_has_the_editor_docks_and_menus(window):
     assert {"mediaBinDock", "timelineDock", "inspectorDock", "generateDock", "jobQueueDock"} <= docks
     assert window.centralWidget() is window.viewer
     menus = [action.menu().title() for action in window.menuBar().actions()]
-    assert menus == ["&File", "&Edit", "&Playback", "&View", "&Generate", "&Help"]
+    assert menus == ["&File", "&Edit", "&Playback", "&View", "&Colour", "&Generate", "&Help"]
     assert window.statusBar().findChild(QLabel, "versionLabel").text() == f"version {__version__}"
 
 
@@ -334,3 +336,45 @@ def test_regenerate_from_the_inspector_files_a_new_take_with_the_same_seed(qtbot
         assert stored.generation["prompt"] == original.generation["prompt"]
     finally:
         window.shutdown()
+
+
+def test_grade_a_clip_in_the_inspector_export_it_and_undo_from_the_window(window, qtbot, tmp_path):
+    """Issue 4's flow in the window: grade with a shipped look, the edit is on the window's undo stack
+    (Ctrl+Z undoes it), then File > Export writes ProRes 422 HQ from the graded timeline."""
+    from app.export import probe
+
+    media = make_video(tmp_path / "shot.mov", frames=12, codec="prores_ks", audio=True)
+    [media_id] = window.media_bin.import_files([str(media)])
+    window.media_bin.select(media_id)
+    press(window, ",")
+    assert clips(window), window.statusBar().currentMessage()
+    clip = clips(window)[0].id
+    window.timeline.select([clip])
+    panel = window.inspector.grade_panel
+    assert panel.isVisibleTo(window.inspector)
+    panel.set_look("teal_orange")
+    assert window.session.doc.clip(clip).grade["look"] == "teal_orange"
+    press(window, "Ctrl+Z")
+    assert window.session.doc.clip(clip).grade is None  # the window's stack has the grade step
+    press(window, "Ctrl+Shift+Z")
+    assert window.session.doc.clip(clip).grade["look"] == "teal_orange"
+
+    dialog = window.open_export_dialog()
+    dialog.select_preset("prores_422_hq")
+    out = tmp_path / "graded.mov"
+    dialog.set_destination(str(out))
+    with qtbot.waitSignal(dialog.export_finished, timeout=120_000):
+        dialog.start_export()
+    info = probe(out)
+    assert info["video_codec"] == "prores" and info["frame_count"] == 12
+    assert info["audio_codec"] == "pcm_s24le"
+
+
+def test_colour_settings_and_timeline_interchange_are_in_the_menus(window):
+    file_actions = [a.objectName() for a in window.menuBar().actions()[0].menu().actions()]
+    assert {"exportAction", "interchange_export_timelineAction", "interchange_import_timelineAction"} <= set(
+        file_actions
+    )
+    dialog = window.open_color_settings()
+    assert dialog.isVisible()
+    dialog.close()

@@ -1,0 +1,377 @@
+"""Render the timeline to a delivery file or image sequence (Qt-free; the CLI and the export dialog use it).
+
+Pictures come from the same place the viewer's do, ``TimelineCompositor`` (top video track wins,
+dissolves mixed, each clip's grade applied by the compositor), so the export contains what the viewer
+shows. The sound is every enabled audio track with per-clip gain and fades (:mod:`app.export.audio_mix`).
+The encoder does R'G'B' -> Y'CbCr with the BT.709 matrix itself and tags the streams BT.709.
+
+Frame ranges count timeline frames: ``in_frame`` is the first frame written, ``out_frame`` is one past the
+last (like a Python range and the player's end frame); a range export of ``in..out`` has ``out - in``
+frames. Without a range the whole timeline (``0 .. doc.duration()``) is written.
+
+Alpha (ProRes 4444, PNG and EXR sequences): opaque where a clip's picture covers the frame, transparent
+where no clip is (gaps, and the letterbox bars around a picture of another aspect); during a dissolve the
+coverage of the two pictures is mixed with the same weight as their pixels.
+
+Everything is checked before the first frame is decoded (preflight): the preset's encoders, the
+destination (folder exists and is writable, a sequence folder is new or empty), the frame size for the
+chroma subsampling, the free disk space for a pessimistic size estimate, the media of every clip in the
+range, and every grade (LUT files readable, colour spaces known).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from opentimelineio.opentime import RationalTime
+
+from app.document import TimelineDocument, TrackKind, VideoSample
+from app.errors import AppError, ExportCancelled, ExportError
+from app.export import presets as preset_registry
+from app.export.audio_mix import SAMPLE_RATE, TimelineAudioMix
+from app.export.encoder import build_metadata, normalise_fps, preflight_destination, write_clip
+from app.export.presets import ExportPreset
+from app.export.sequences import preflight_sequence, write_sequence
+from app.media.cache import FrameCache
+from app.media.compositor import TimelineCompositor
+from app.media.probe import probe_media
+
+ProgressWithEta = Callable[[int, int, float], None]
+MAX_LISTED_CLIPS = 50  # generation records written into the tags (the count is always exact)
+
+
+@dataclass(frozen=True)
+class RenderReport:
+    """What an export wrote."""
+
+    path: Path
+    preset: str
+    first_frame: int
+    frames: int
+    width: int
+    height: int
+    fps: Fraction
+    has_audio: bool
+    alpha: bool
+    graded: bool  # the compositor applied clip grades (float pipeline) rather than plain decoded frames
+    seconds: float  # wall-clock time of the export
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+class TimelineRenderer:
+    """Frames of one timeline at one output size, as float32 R'G'B' (or R'G'B'A when ``alpha``) 0..1."""
+
+    def __init__(
+        self,
+        doc: TimelineDocument,
+        size: tuple[int, int] | None = None,
+        *,
+        alpha: bool = False,
+        compositor: TimelineCompositor | None = None,
+    ) -> None:
+        self.doc = doc
+        self.compositor = compositor or TimelineCompositor(doc, FrameCache(max_frames=8), size=size)
+        self.size = tuple(size) if size is not None else self.compositor.frame_size()
+        self.alpha = alpha
+        self._media_sizes: dict[str, tuple[int, int] | None] = {}
+
+    @property
+    def graded(self) -> bool:
+        """True when the compositor renders float frames with each clip's grade applied."""
+        return hasattr(self.compositor, "frame_at_float")
+
+    def frame(self, index: int) -> np.ndarray:
+        """The picture at timeline frame ``index``: float32 [H, W, 3] (or uint8 from an older compositor),
+        [H, W, 4] float32 with the coverage alpha when ``alpha``."""
+        when = RationalTime(index, self.doc.rate)
+        render_float = getattr(self.compositor, "frame_at_float", None)
+        picture = render_float(when) if render_float is not None else self.compositor.frame_at(when)
+        if not self.alpha:
+            return picture
+        rgb = picture.astype(np.float32) * np.float32(1 / 255) if picture.dtype == np.uint8 else picture
+        coverage = self.coverage(self.doc.video_at(when))
+        return np.concatenate([rgb.astype(np.float32, copy=False), coverage[..., None]], axis=-1)
+
+    def frames(self, first: int, end: int) -> Iterator[np.ndarray]:
+        for index in range(first, end):
+            yield self.frame(index)
+
+    def coverage(self, sample: VideoSample | None) -> np.ndarray:
+        """float32 [H, W]: 1 where the sample's picture lies (after letterboxing), 0 elsewhere."""
+        width, height = self.size
+        out = np.zeros((height, width), np.float32)
+        if sample is None:
+            return out
+        parts = [(sample.path, 1.0)]
+        if sample.mix is not None:
+            parts = [(sample.path, 1.0 - sample.mix[2]), (sample.mix[0], sample.mix[2])]
+        for path, weight in parts:
+            x0, y0, x1, y1 = self._picture_rect(path)
+            out[y0:y1, x0:x1] += np.float32(weight)
+        return np.clip(out, 0.0, 1.0)
+
+    def close(self) -> None:
+        self.compositor.close()
+
+    def _picture_rect(self, path: str) -> tuple[int, int, int, int]:
+        """Where ``app.media.compositor.letterbox`` puts a picture from ``path`` in the output frame."""
+        width, height = self.size
+        if path not in self._media_sizes:
+            try:
+                info = probe_media(path)
+                self._media_sizes[path] = (info.width, info.height) if info.width and info.height else None
+            except AppError:
+                self._media_sizes[path] = None
+        src = self._media_sizes[path]
+        if src is None:  # unreadable media shows black over the whole frame: opaque
+            return 0, 0, width, height
+        scale = min(width / src[0], height / src[1])
+        fit_w, fit_h = max(1, round(src[0] * scale)), max(1, round(src[1] * scale))
+        x0, y0 = (width - fit_w) // 2, (height - fit_h) // 2
+        return x0, y0, x0 + fit_w, y0 + fit_h
+
+
+def render_timeline(
+    doc: TimelineDocument,
+    preset: ExportPreset | str,
+    out_path: str | os.PathLike[str],
+    *,
+    in_frame: int | None = None,
+    out_frame: int | None = None,
+    size: tuple[int, int] | None = None,
+    on_progress: ProgressWithEta | None = None,
+    cancel: threading.Event | None = None,
+) -> RenderReport:
+    """Export ``doc`` (or frames ``in_frame .. out_frame - 1``) with ``preset`` to ``out_path``.
+
+    ``out_path`` is a file for video presets and a folder for image sequences. ``size`` (width, height)
+    scales the project frame (pictures are letterboxed, as in the viewer). ``on_progress(done, total,
+    eta_seconds)`` is called after every frame; setting ``cancel`` stops at the next frame.
+
+    Raises:
+        ExportError: a preflight check failed or encoding failed; nothing is left at the destination.
+        ExportCancelled: ``cancel`` was set; nothing is left at the destination.
+    """
+    started = time.perf_counter()
+    chosen = preset_registry.resolve(preset)
+    dest = Path(os.fspath(out_path)).expanduser().absolute()
+    first, end = frame_range(doc, in_frame, out_frame)
+    count = end - first
+    rate = normalise_fps(doc.rate)
+    renderer = TimelineRenderer(doc, size, alpha=chosen.alpha)
+    width, height = renderer.size
+    mix = TimelineAudioMix(doc, first / float(rate), end / float(rate), SAMPLE_RATE)
+    channels = 0 if mix.silent else 2
+    try:
+        _preflight(chosen, dest, doc, first, end, width, height, rate, channels)
+        tags = build_metadata(provenance_tags(doc, first, end))
+        if cancel is not None and cancel.is_set():
+            raise ExportCancelled(f"Export of '{dest.name}' was cancelled; nothing was written.")
+        progress = _EtaProgress(on_progress)
+        frames = renderer.frames(first, end)
+        if chosen.is_sequence:
+            written = write_sequence(
+                dest, chosen.sequence_format(), frames, count, rate, first_number=first,
+                audio=None if mix.silent else mix.stream(), tags=tags, on_progress=progress, cancel=cancel,
+            )  # fmt: skip
+        else:
+            written = write_clip(
+                dest, frames, rate, audio=None if mix.silent else mix.stream(), metadata=tags,
+                on_progress=progress, cancel=cancel, frame_count=count,
+                delivery=chosen.delivery_format(), overlap=True,
+            )  # fmt: skip
+    finally:
+        renderer.close()
+        mix.close()
+    return RenderReport(
+        path=written, preset=chosen.name, first_frame=first, frames=count, width=width, height=height,
+        fps=rate, has_audio=not mix.silent, alpha=chosen.alpha, graded=renderer.graded,
+        seconds=time.perf_counter() - started,
+    )  # fmt: skip
+
+
+def frame_range(doc: TimelineDocument, in_frame: int | None, out_frame: int | None) -> tuple[int, int]:
+    """``(first, end)`` timeline frames to export; ExportError for an empty or reversed range."""
+    duration = int(round(doc.duration().value_rescaled_to(doc.rate)))
+    first = 0 if in_frame is None else int(in_frame)
+    end = duration if out_frame is None else int(out_frame)
+    if duration <= 0 and in_frame is None and out_frame is None:
+        raise ExportError("The timeline is empty; put some clips on it before exporting.")
+    if first < 0:
+        raise ExportError(f"The in point ({first}) is before the start of the timeline.")
+    if end <= first:
+        raise ExportError(
+            f"The out point (frame {end}) must come after the in point (frame {first}); nothing to export."
+        )
+    return first, end
+
+
+def provenance_tags(doc: TimelineDocument, first: int, end: int) -> dict[str, object]:
+    """Container tags naming the models of every generated clip used in ``first..end`` (the LTX-2
+    licence forbids stripping provenance; build_metadata adds the AI-generated statement)."""
+    records, models, checkpoints, used = [], [], [], 0
+    for track in doc.tracks():
+        for clip in doc.clips(track.id):
+            start = round(clip.start.value_rescaled_to(doc.rate))
+            stop = start + round(clip.duration.value_rescaled_to(doc.rate))
+            if stop <= first or start >= end:
+                continue
+            used += 1
+            generation = clip.generation or _bin_generation(doc, clip.media_id)
+            if not generation:
+                continue
+            model = str(generation.get("model_name") or generation.get("model") or "unknown")
+            if model not in models:
+                models.append(model)
+            checkpoint = generation.get("checkpoint_identity") or generation.get("checkpoint")
+            if checkpoint and checkpoint not in checkpoints:
+                checkpoints.append(str(checkpoint))
+            record = {"clip": clip.name, "track": track.name, "model": model}
+            for key in ("seed", "prompt"):
+                if generation.get(key) is not None:
+                    record[key] = generation[key]
+            records.append(record)
+    generated = len(records)
+    tags: dict[str, object] = {
+        "title": doc.name,
+        "model": "; ".join(models) if models else None,
+        "checkpoint": "; ".join(checkpoints) if checkpoints else None,
+        "ai_generated_clips": f"{generated} of {used}",
+        "comment": f"Timeline '{doc.name}': {generated} of {used} clips generated by AI.",
+    }
+    if records:
+        tags["generation"] = records[:MAX_LISTED_CLIPS]
+    return tags
+
+
+def _bin_generation(doc: TimelineDocument, media_id: str | None) -> dict | None:
+    if media_id is None:
+        return None
+    try:
+        return doc.bin_item(media_id).generation
+    except AppError:
+        return None
+
+
+def _preflight(
+    preset: ExportPreset,
+    dest: Path,
+    doc: TimelineDocument,
+    first: int,
+    end: int,
+    width: int,
+    height: int,
+    rate: Fraction,
+    channels: int,
+) -> None:
+    missing = preset.missing_encoders()
+    if missing:
+        raise ExportError(
+            f"This FFmpeg build has no {' / '.join(repr(m) for m in missing)} encoder, which the "
+            f"'{preset.label}' preset needs. Install a PyAV build that includes it or choose another preset."
+        )
+    min_w, min_h = preset.min_size
+    if width < min_w or height < min_h:
+        raise ExportError(
+            f"The '{preset.label}' preset needs frames of at least {min_w}x{min_h} pixels, but the output is "
+            f"{width}x{height}. Choose a larger output size or another preset."
+        )
+    count = end - first
+    if preset.is_sequence:
+        seq = preset.sequence_format()
+        if dest.suffix.lower() == seq.extension:
+            raise ExportError(
+                f"An image sequence is written into a folder; give a folder name without "
+                f"'{dest.suffix}', e.g. '{dest.with_suffix('').name}'."
+            )
+        needed = seq.estimate_bytes(width, height, count, count / float(rate), channels, SAMPLE_RATE)
+        preflight_sequence(dest, seq, needed)
+    else:
+        fmt = preset.delivery_format()
+        if dest.suffix.lower() != fmt.extension:
+            raise ExportError(
+                f"The '{preset.label}' preset writes {fmt.extension} files; name the destination "
+                f"'{dest.with_suffix(fmt.extension).name}'."
+            )
+        preflight_destination(
+            dest, width=width, height=height, frame_count=count, fps=rate,
+            audio_channels=channels, sample_rate=SAMPLE_RATE, delivery=fmt,
+        )  # fmt: skip
+    _check_media(doc, first, end)
+    _check_grades(doc, first, end)
+
+
+def _clips_in_range(doc: TimelineDocument, first: int, end: int, kind: TrackKind | None = None):
+    for track in doc.tracks(kind):
+        if not track.enabled:
+            continue
+        for clip in doc.clips(track.id):
+            start = round(clip.start.value_rescaled_to(doc.rate))
+            stop = start + round(clip.duration.value_rescaled_to(doc.rate))
+            if start < end and stop > first:
+                yield clip
+
+
+def _check_media(doc: TimelineDocument, first: int, end: int) -> None:
+    missing: list[str] = []
+    for clip in _clips_in_range(doc, first, end):
+        if clip.media_id is None:
+            continue
+        try:
+            path = doc.bin_item(clip.media_id).path
+        except AppError:
+            path = ""
+        if not path or not Path(path).is_file():
+            name = f"'{clip.name}' ({path or 'no file'})"
+            if name not in missing:
+                missing.append(name)
+    if missing:
+        listed = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise ExportError(
+            f"{len(missing)} clip(s) in the export range use media that is missing: {listed}. "
+            f"Relink the media (or remove those clips) before exporting."
+        )
+
+
+def _check_grades(doc: TimelineDocument, first: int, end: int) -> None:
+    graded = [c for c in _clips_in_range(doc, first, end, TrackKind.VIDEO) if c.grade]
+    if not graded:
+        return
+    try:
+        from app.color import ColorSettings, GradePipeline
+    except ImportError:  # pragma: no cover - colour management not installed
+        return
+    try:
+        pipeline = GradePipeline(ColorSettings.from_dict(doc.color_settings()))
+    except AppError as exc:
+        raise ExportError(f"The project's colour settings cannot be used: {exc}") from exc
+    for clip in graded:
+        try:
+            pipeline.validate(clip.grade)
+        except AppError as exc:
+            raise ExportError(f"The grade of clip '{clip.name}' cannot be applied: {exc}") from exc
+
+
+class _EtaProgress:
+    """Adapts the encoder's ``(done, total)`` to ``(done, total, eta_seconds)``."""
+
+    def __init__(self, callback: ProgressWithEta | None) -> None:
+        self.callback = callback
+        self.started = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.callback is None:
+            return
+        elapsed = time.perf_counter() - self.started
+        eta = elapsed / done * (total - done) if done > 0 else -1.0  # -1: not known yet
+        self.callback(done, total, eta)

@@ -1,0 +1,195 @@
+"""Runs one timeline export at a time on a worker QThread, reporting back through Qt signals.
+
+The export core (``app.export.render_timeline``) is Qt-free and takes plain callables and a
+``threading.Event``; this module is the only Qt part of ``app.export``. The dialog (``ui.export_dialog``)
+and anything else with an event loop drive exports through :class:`ExportRunner`:
+
+    runner = ExportRunner(parent=window)
+    runner.progress.connect(...)      # (done_frames, total_frames, eta_seconds), on the UI thread
+    runner.finished.connect(...)      # RenderReport
+    runner.failed.connect(...)        # a message a user can act on
+    runner.cancelled.connect(...)     # nothing was written
+    runner.start(doc, preset, "/out/film.mov")
+    runner.cancel()                   # takes effect at the renderer's next frame
+    runner.shutdown()                 # before dropping the runner: cancel, quit, wait
+
+The document is copied on the calling (UI) thread when the export starts, so edits made while it runs
+neither race with the renderer nor change a half-written file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.document import TimelineDocument
+from app.errors import AppError, ExportCancelled
+from app.export.presets import ExportPreset
+from app.export.renderer import render_timeline
+
+log = logging.getLogger(__name__)
+
+# render_timeline(doc, preset, out_path, *, in_frame, out_frame, size, on_progress, cancel) -> RenderReport
+RenderFunction = Callable[..., Any]
+
+PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second: tiny frames render in microseconds
+
+
+@dataclass
+class ExportRequest:
+    """One export, as handed to the worker thread."""
+
+    doc: TimelineDocument
+    preset: ExportPreset | str
+    out_path: Path
+    in_frame: int | None = None
+    out_frame: int | None = None
+    size: tuple[int, int] | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class _ExportWorker(QObject):
+    """Lives on the runner's thread; runs the renderer and turns its outcome into signals."""
+
+    progress = Signal(int, int, float)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, render: RenderFunction) -> None:
+        super().__init__()
+        self._render = render
+
+    @Slot(object)
+    def run(self, request: ExportRequest) -> None:
+        last_emit = [0.0]
+
+        def on_progress(done: int, total: int, eta: float) -> None:
+            now = time.monotonic()
+            if done >= total or now - last_emit[0] >= PROGRESS_INTERVAL_S:
+                last_emit[0] = now
+                self.progress.emit(int(done), int(total), float(eta))
+
+        try:
+            report = self._render(
+                request.doc,
+                request.preset,
+                request.out_path,
+                in_frame=request.in_frame,
+                out_frame=request.out_frame,
+                size=request.size,
+                on_progress=on_progress,
+                cancel=request.cancel,
+            )
+        except ExportCancelled:
+            self.cancelled.emit()
+        except AppError as exc:  # ExportError, ColorError, MediaError: written for the user already
+            if request.cancel.is_set():
+                self.cancelled.emit()  # a failure caused by the cancel (a closed file, say) is a cancel
+            else:
+                self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug must not kill the thread silently
+            log.exception("export to %s failed", request.out_path)
+            self.failed.emit(
+                f"The export failed unexpectedly ({type(exc).__name__}: {exc}). Nothing was written."
+            )
+        else:
+            self.finished.emit(report)
+
+
+class ExportRunner(QObject):
+    """One export at a time on a worker QThread (started on the first export, stopped by shutdown)."""
+
+    progress = Signal(int, int, float)  # done frames, total frames, ETA in seconds (negative: unknown)
+    finished = Signal(object)  # RenderReport
+    failed = Signal(str)  # a message a user can act on
+    cancelled = Signal()
+    _dispatch = Signal(object)  # ExportRequest -> worker thread
+
+    def __init__(self, render: RenderFunction | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread = QThread()
+        self._thread.setObjectName("aiprod-export")
+        self._worker = _ExportWorker(render or render_timeline)
+        self._worker.moveToThread(self._thread)
+        self._dispatch.connect(self._worker.run)
+        self._worker.progress.connect(self._on_progress)
+        self._worker.finished.connect(self._on_finished)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.cancelled.connect(self._on_cancelled)
+        self._request: ExportRequest | None = None
+        self._shut_down = False
+
+    # ------------------------------------------------------------------------------------- public
+    @property
+    def busy(self) -> bool:
+        """True from start() until finished, failed or cancelled has been emitted."""
+        return self._request is not None
+
+    @property
+    def cancelling(self) -> bool:
+        return self._request is not None and self._request.cancel.is_set()
+
+    def start(
+        self,
+        doc: TimelineDocument,
+        preset: ExportPreset | str,
+        out_path: str | os.PathLike[str],
+        *,
+        in_frame: int | None = None,
+        out_frame: int | None = None,
+        size: tuple[int, int] | None = None,
+    ) -> None:
+        """Begin exporting; the outcome arrives as exactly one of finished / failed / cancelled."""
+        if self._shut_down:
+            raise RuntimeError("ExportRunner.start() after shutdown()")
+        if self._request is not None:
+            raise RuntimeError("an export is already running; cancel it or wait for it to end")
+        # A private copy: the UI may keep editing the project while the worker reads this one.
+        snapshot = TimelineDocument.from_otio(doc.to_otio())
+        self._request = ExportRequest(snapshot, preset, Path(out_path), in_frame, out_frame, size)
+        if not self._thread.isRunning():
+            self._thread.start()
+        self._dispatch.emit(self._request)
+
+    def cancel(self) -> None:
+        """Ask the running export to stop at its next frame; ``cancelled`` follows once it has cleaned up."""
+        if self._request is not None:
+            self._request.cancel.set()
+
+    def shutdown(self, timeout_ms: int | None = None) -> bool:
+        """Cancel any export, stop the worker thread and wait for it. True if the thread stopped."""
+        self._shut_down = True
+        self.cancel()
+        self._thread.quit()  # takes effect once the running export returns (soon: it is cancelled)
+        stopped = self._thread.wait() if timeout_ms is None else self._thread.wait(timeout_ms)
+        return stopped
+
+    # ------------------------------------------------------------------------- worker signals
+    @Slot(int, int, float)
+    def _on_progress(self, done: int, total: int, eta: float) -> None:
+        if self._request is not None:
+            self.progress.emit(done, total, eta)
+
+    @Slot(object)
+    def _on_finished(self, report: object) -> None:
+        self._request = None
+        self.finished.emit(report)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._request = None
+        self.failed.emit(message)
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self._request = None
+        self.cancelled.emit()
