@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         "included). The output is written under a temporary name and renamed at the end.",
     )
     render.add_argument("project", help="a Name.aiprod project folder or its project.otio")
-    render.add_argument("--preset", required=True, help="export preset name (see --list-presets)")
+    render.add_argument("--preset", required=True, help="export preset name (`aiprod-cli presets`)")
     render.add_argument("--out", required=True, help="output file (an image sequence: a new folder)")
     render.add_argument("--in", dest="in_point", help="first frame: HH:MM:SS:FF or a frame number")
     render.add_argument(

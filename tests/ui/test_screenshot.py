@@ -122,13 +122,14 @@ def test_populated_editor_screenshot(themed_window, qtbot, tmp_path):
         d.trim_out(first, RationalTime(-12, 24), ripple=True)
         d.trim_in(second, RationalTime(12, 24), ripple=True)
         d.add_dissolve(first, RationalTime(12, 24))
+        d.set_clip_grade(first, {"look": "teal_orange", "cdl": {"saturation": 1.15}, "exposure": 0.2})
         d.add_marker(RationalTime(30, 24), "sun clears the mast", "RED")
         d.add_marker(RationalTime(100, 24), "cut on the horn", "GREEN")
 
     push_edit(stack, doc, "Arrange", arrange)
     qtbot.wait(50)  # the rebuild after an edit is batched to the next event-loop turn
     window.timeline.zoom_to_fit()
-    window.timeline.select([doc.clips(video)[1].id])
+    window.timeline.select([doc.clips(video)[0].id])  # the graded clip: the inspector shows its grade
     with qtbot.waitSignal(window.player.frame_ready, timeout=20_000):
         window.seek(40)
     qtbot.wait(300)  # thumbnails and waveforms arrive from the pool
