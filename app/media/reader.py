@@ -52,6 +52,7 @@ class VideoReader:
         self._last_index = -1
         self._last_frame: av.VideoFrame | None = None
         self._last_rgb: dict[int, np.ndarray] = {}  # the last frame converted, per depth
+        self._converters: dict[tuple, _RgbConverter] = {}
         self._keyframes: set[int] = set()
         self._pending: tuple[int, av.VideoFrame] | None = None  # decoded past a target, not yet shown
         self.seeks = 0  # how many times the reader had to seek (tests and the benchmark read it)
@@ -202,5 +203,51 @@ class VideoReader:
             assert self._last_frame is not None
             # rgb48le packs 16-bit RGB sources losslessly and keeps 10/12-bit YUV at full precision.
             fmt = "rgb24" if depth == 8 else "rgb48le"
-            rgb = self._last_rgb[depth] = self._last_frame.reformat(format=fmt).to_ndarray()
+            frame = self._last_frame
+            key = (frame.format.name, frame.width, frame.height, fmt, frame.colorspace, frame.color_range)
+            converter = self._converters.get(key)
+            if converter is None:
+                converter = self._converters[key] = _RgbConverter(frame, fmt)
+            rgb = self._last_rgb[depth] = converter.convert(frame)
         return rgb
+
+
+class _RgbConverter:
+    """YUV (or RGB) -> packed RGB through libswscale with accurate rounding and full chroma interpolation.
+
+    PyAV's plain ``reformat`` uses swscale's fast path, which turns 10-bit ProRes into 8-bit RGB about
+    1.8/255 too dark on average (measured on a BT.709 test picture); with ``accurate_rnd`` and
+    ``full_chroma_int`` the error is 0.3/255 without bias, so the viewer shows what the export (read at
+    16 bits) contains. The matrix and range follow the stream's tags (BT.709 limited when untagged).
+    """
+
+    _MATRIX = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020"}
+
+    def __init__(self, frame: av.VideoFrame, fmt: str) -> None:
+        self._fmt = fmt
+        self._graph: av.filter.Graph | None = None
+        if frame.format.name.startswith(("rgb", "bgr", "gbr", "argb", "abgr", "rgba", "bgra", "gray")):
+            return  # no YUV conversion to get right: plain reformat
+        matrix = self._MATRIX.get(int(frame.colorspace or 0), "bt709")
+        in_range = "pc" if int(frame.color_range or 0) == 2 or frame.format.name.startswith("yuvj") else "tv"
+        graph = av.filter.Graph()
+        source = graph.add_buffer(
+            width=frame.width, height=frame.height, format=frame.format.name, time_base=Fraction(1, 24)
+        )
+        scale = graph.add(
+            "scale",
+            f"in_color_matrix={matrix}:in_range={in_range}:out_range=pc:flags=accurate_rnd+full_chroma_int",
+        )
+        to_rgb = graph.add("format", f"pix_fmts={fmt}")
+        sink = graph.add("buffersink")
+        source.link_to(scale)
+        scale.link_to(to_rgb)
+        to_rgb.link_to(sink)
+        graph.configure()
+        self._graph = graph
+
+    def convert(self, frame: av.VideoFrame) -> np.ndarray:
+        if self._graph is None:
+            return frame.reformat(format=self._fmt).to_ndarray()
+        self._graph.push(frame)
+        return self._graph.pull().to_ndarray()

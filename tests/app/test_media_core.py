@@ -192,3 +192,26 @@ def test_audio_reader_chunks_join_exactly_and_pad_outside(media):
     assert np.all(padded[:, :24000] == 0) and np.abs(padded[:, 24000:]).max() > 0.4
     assert np.all(reader.read(2.0, 0.1) == 0)
     reader.close()
+
+
+def test_10_bit_video_reads_without_the_fast_path_darkening(tmp_path):
+    """libswscale's default YUV->RGB turned 10-bit ProRes about 1.8/255 too dark; the reader converts with
+    accurate rounding, so 8-bit (viewer) and 16-bit (export) reads agree with the encoded picture."""
+    from fractions import Fraction
+
+    from app.export import write_clip
+    from app.media.reader import VideoReader
+
+    y, x = np.mgrid[0:72, 0:128].astype(np.float32)
+    picture = np.stack([0.2 + 0.6 * x / 128, 0.3 + 0.5 * y / 72, np.full((72, 128), 0.45, np.float32)], -1)
+    write_clip(tmp_path / "grad.mov", np.repeat(picture[None], 3, 0), fps=Fraction(24))
+    reader = VideoReader(tmp_path / "grad.mov")
+    try:
+        eight = reader.frame(1).astype(np.float32) / 255
+        sixteen = reader.frame(1, depth=16).astype(np.float32) / 65535
+    finally:
+        reader.close()
+    for read in (eight, sixteen):
+        assert abs(float((read - picture).mean())) < 0.8 / 255  # no overall darkening
+        assert float(np.abs(read - picture).mean()) < 1.0 / 255
+    assert float(np.abs(eight - sixteen).mean()) < 1.0 / 255  # the viewer shows what the export reads
