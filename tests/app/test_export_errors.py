@@ -200,7 +200,7 @@ def _grade_error(doc: TimelineDocument, grade: dict, out_dir: Path) -> str:
 
 
 def test_missing_and_malformed_luts_and_unknown_spaces_fail_before_rendering(doc, out_dir, tmp_path):
-    color = pytest.importorskip("app.color")
+    import app.color as color
     missing = color.Grade(look=None, lut_path=str(tmp_path / "nope.cube")).to_dict()
     assert "grade of clip 'a.mp4'" in _grade_error(doc, missing, out_dir)
     bad = tmp_path / "bad.cube"

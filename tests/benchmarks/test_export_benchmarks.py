@@ -36,7 +36,7 @@ def test_export_speed_dry_run(tmp_path, monkeypatch, capsys):
 
 
 def test_grading_overhead_dry_run(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("app.color")
+    import app.color  # noqa: F401
     bench = _load("grading_overhead", monkeypatch)
     payload = bench.main(["--dry-run", "--out", str(tmp_path)])
     data = json.loads(next(tmp_path.glob("grading_overhead-*.json")).read_text())
