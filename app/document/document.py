@@ -270,6 +270,48 @@ class TimelineDocument(EditOps):
         meta(self._clip_object(clip_id))["gain_db"] = float(gain_db)
         self._emit("clips", (clip_id,))
 
+    def set_clip_mask(self, clip_id: str, mask: dict | None) -> None:
+        """Attach (or with None remove) an inpainting mask: a plain dict naming the mask file (app.masks)
+        and the source frame range it applies to. Mask pixels live in files, so undo swaps references."""
+        data = meta(self._clip_object(clip_id))
+        if mask is None:
+            if "mask" not in data:
+                return
+            del data["mask"]
+        else:
+            data["mask"] = dict(mask)
+        self._emit("clips", (clip_id,))
+
+    def set_clip_media(self, clip_id: str, media_id: str, linked: bool = True) -> list[str]:
+        """Show another bin item in this clip's place (switching takes): timing and source range stay, and
+        linked clips showing the same media switch with it. Returns the clips switched.
+
+        Raises:
+            EditError: the new media is shorter than the part of it the clip uses.
+        """
+        item = self.bin_item(media_id)
+        clip = self.clip(clip_id)
+        old = clip.media_id
+        ids = [clip_id] + [c for c in (self.linked_clips(clip_id) if linked else []) if c != clip_id]
+        ids = [c for c in ids if self.clip(c).media_id == old]
+        frames = self._media_frames(item)
+        for cid in ids:
+            info = self.clip(cid)
+            needed = info.source_start.value + info.duration.value
+            if frames is not None and frames < needed:
+                raise EditError(
+                    f"'{item.name}' is {frames} frames long; this clip uses its frames up to {int(needed)}. "
+                    "Trim the clip first."
+                )
+        for cid in ids:
+            obj = self._clip_object(cid)
+            meta(obj)["media_id"] = media_id
+            obj.media_reference = self._reference(item)
+            obj.name = item.name
+        self._reindex()
+        self._emit("clips", tuple(ids))
+        return ids
+
     def color_settings(self) -> dict:
         """The project's colour settings (app.color.ColorSettings.to_dict()); empty = the defaults."""
         return plain(self._timeline.metadata.get(NS, {}).get("color") or {})
@@ -458,6 +500,7 @@ class TimelineDocument(EditOps):
         )
         generation = data.get("generation")
         grade = data.get("grade")
+        mask = data.get("mask")
         return ClipInfo(
             id=seg.id,
             track_id=track_id,
@@ -471,6 +514,7 @@ class TimelineDocument(EditOps):
             generation=None if generation is None else plain(generation),
             grade=None if grade is None else plain(grade),
             gain_db=float(data.get("gain_db", 0.0)),
+            mask=None if mask is None else plain(mask),
         )
 
     def _reference(self, item: MediaItem) -> otio.schema.ExternalReference:

@@ -52,6 +52,7 @@ class ClipInfo:
     generation: dict | None
     grade: dict | None = None  # app.color.Grade.to_dict(); None = ungraded
     gain_db: float = 0.0  # audio clips: level change in dB
+    mask: dict | None = None  # inpainting mask: {"id": mask file id, "in": frame, "out": frame, ...}
 
     @property
     def end(self) -> RationalTime:

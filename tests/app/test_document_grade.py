@@ -78,3 +78,37 @@ def test_project_colour_settings_round_trip(doc):
     settings = {"config": "ocio://studio-config-latest", "display": "sRGB - Display"}
     doc.set_color_settings(settings)
     assert TimelineDocument.from_otio(doc.to_otio()).color_settings() == settings
+
+
+def test_switching_takes_keeps_timing_and_moves_linked_sound(doc):
+    video = doc.tracks(TrackKind.VIDEO)[0].id
+    clip, audio = doc.insert("a", video, f(10), source_range=otio.opentime.TimeRange(f(4), f(40)))
+    info = MediaInfo(path="/m/a_take1.mkv", container="mkv", has_video=True, has_audio=True, width=64,
+                     height=48, fps=Fraction(24), frame_count=120, sample_rate=48000, channels=2,
+                     audio_samples=240000)  # fmt: skip
+    doc.add_bin_item(MediaItem(id="t1", path=info.path, name="a_take1", info=info, take_of="a", take=1))
+    stack = QUndoStack()
+    switched = push_edit(stack, doc, "Use take 1", lambda d: d.set_clip_media(clip, "t1"))
+    assert set(switched) == {clip, audio}
+    for cid in (clip, audio):
+        c = doc.clip(cid)
+        assert (c.media_id, c.start.value, c.duration.value, c.source_start.value) == ("t1", 10, 40, 4)
+    assert doc.video_at(f(12)).path == "/m/a_take1.mkv"
+    stack.undo()
+    assert doc.clip(clip).media_id == "a" and doc.video_at(f(12)).path == "/m/a.mov"
+
+
+def test_a_shorter_take_is_refused_and_masks_are_stored(doc):
+    video = doc.tracks(TrackKind.VIDEO)[0].id
+    clip = doc.insert("a", video, f(0), with_audio=False)[0]
+    short = MediaInfo(path="/m/s.mkv", container="mkv", has_video=True, has_audio=False, width=64, height=48,
+                      fps=Fraction(24), frame_count=30)  # fmt: skip
+    doc.add_bin_item(MediaItem(id="s", path=short.path, name="s", info=short, take_of="a", take=1))
+    before = doc.snapshot()
+    with pytest.raises(EditError, match="30 frames long"):
+        doc.set_clip_media(clip, "s")
+    assert doc.snapshot() == before
+    doc.set_clip_mask(clip, {"id": "abc123", "in": 5, "out": 20})
+    assert TimelineDocument.from_otio(doc.to_otio()).clip(clip).mask == {"id": "abc123", "in": 5, "out": 20}
+    doc.set_clip_mask(clip, None)
+    assert doc.clip(clip).mask is None
