@@ -42,3 +42,7 @@ class ColorError(AppError):
 
 class InterchangeError(AppError):
     """A timeline cannot be exported to or imported from an interchange format (EDL, FCP XML, OTIO)."""
+
+
+class MaskError(AppError):
+    """An inpainting mask cannot be used: its file is missing or damaged, or it is not a one-channel image."""

@@ -486,6 +486,52 @@ class Engine:
             timings=timings,
         )
 
+    # --- inpainting -----------------------------------------------------------------------------------------
+
+    def inpaint(
+        self,
+        source_frames: np.ndarray,
+        source_audio: np.ndarray | None,
+        sample_rate: int,
+        mask: np.ndarray,
+        frame_range: tuple[int, int],
+        request: GenerationRequest,
+        strength: float = 1.0,
+        regenerate_audio: bool = False,
+        source_latents=None,
+        on_progress: ProgressCallback | None = None,
+        on_preview: PreviewCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> GenerationResult:
+        """Regenerate only the masked region of frames [start, end) of a clip; see engine/inpaint.py.
+
+        `source_frames` [F, H, W, 3] float 0..1 (F = 8k+1, sizes multiples of 32), `mask` [H, W] float 0..1
+        (255-scaled uint8 accepted), `request` supplies prompt, negative prompt, seed, steps, guidance, fps
+        and preview_every (its size and length are taken from the source). `strength` 1 regenerates the
+        region completely, 0 keeps it (the source is returned unchanged). Pixels with mask 0 and frames
+        outside the range are bit-identical to the source; the audio is the source's unless
+        `regenerate_audio`, which replaces only the range's samples. `source_latents` (denoiser space, as
+        returned by generate) skip encoding when they match the frames. Raises RequestError for bad inputs
+        and GenerationCancelled (nothing decoded) when `cancel` is set.
+        """
+        from engine.inpaint import run_inpaint
+
+        return run_inpaint(
+            self,
+            source_frames,
+            source_audio,
+            sample_rate,
+            mask,
+            frame_range,
+            request,
+            strength=strength,
+            regenerate_audio=regenerate_audio,
+            source_latents=source_latents,
+            on_progress=on_progress,
+            on_preview=on_preview,
+            cancel=cancel,
+        )
+
     def _metadata(self, request: GenerationRequest) -> dict:
         return {
             "ai_generated": True,

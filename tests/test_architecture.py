@@ -165,7 +165,7 @@ def test_headless_core_loads_no_qt():
     code = (
         "import sys\n"
         "import app.cli, app.document, app.export, app.media, app.media.compositor, app.media.importer\n"
-        "import app.project, app.interchange, app.color\n"
+        "import app.project, app.interchange, app.color, app.masks\n"
         "from app.project import load_project, save_project, find_recoverable\n"
         "qt = sorted(m for m in sys.modules if m.startswith(('PySide6', 'shiboken6')))\n"
         "print(qt)\n"

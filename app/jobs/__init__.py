@@ -3,8 +3,10 @@
 queue = JobQueue(EngineSettings.load(QSettings()), media_dir=lambda: project_media_folder)
 queue.job_finished.connect(lambda job_id, item: apply_result(stack, doc, item, playhead, track))
 queue.submit(JobSpec(prompt="a cat on a beach", ...))
+queue.submit(InpaintSpec.for_clip(doc, clip_id, session.masks_dir, prompt="a red scarf"))  # a new take
 """
 
+from app.jobs.inpaint import InpaintSpec, apply_inpaint_result, read_audio_exact, switch_take
 from app.jobs.queue import Job, JobQueue, JobStatus
 from app.jobs.result import apply_result, build_media_item, generation_record
 from app.jobs.settings import QUANTIZATION_LABELS, QUANTIZATION_MODES, TINY_IDENTITY, EngineSettings
@@ -22,6 +24,7 @@ from app.jobs.worker import EngineWorker, WorkItem
 __all__ = [
     "EngineSettings",
     "EngineWorker",
+    "InpaintSpec",
     "Job",
     "JobQueue",
     "JobSpec",
@@ -33,10 +36,13 @@ __all__ = [
     "RESOLUTION_PRESETS",
     "TINY_IDENTITY",
     "WorkItem",
+    "apply_inpaint_result",
     "apply_result",
     "build_media_item",
     "frames_for_duration",
     "generation_record",
+    "read_audio_exact",
     "snap_frames",
     "snap_side",
+    "switch_take",
 ]

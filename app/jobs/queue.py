@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from app.errors import JobError
+from app.jobs.inpaint import InpaintSpec
 from app.jobs.settings import EngineSettings
 from app.jobs.spec import MODEL_TINY, JobSpec
 from app.jobs.worker import EngineFactory, EngineWorker, WorkItem
@@ -43,7 +44,7 @@ class Job:
     """A job as the views show it. Mutated only by the JobQueue, on its thread."""
 
     id: str
-    spec: JobSpec
+    spec: JobSpec | InpaintSpec
     status: JobStatus = JobStatus.QUEUED
     step: int = 0
     steps: int = 0
@@ -65,7 +66,7 @@ MediaDir = Path | str | Callable[[], Path | str]
 class JobQueue(QObject):
     job_added = Signal(str)
     job_changed = Signal(str)  # progress, ETA, preview, status text
-    job_finished = Signal(str, object)  # job id, MediaItem (add it with app.jobs.apply_result)
+    job_finished = Signal(str, object)  # job id, MediaItem (apply_result, or apply_inpaint_result for a take)
     job_failed = Signal(str, str)  # job id, message a user can act on
     job_cancelled = Signal(str)
     job_removed = Signal(str)
@@ -121,8 +122,9 @@ class JobQueue(QObject):
             return []
         return self._settings.detect()
 
-    def submit(self, spec: JobSpec) -> str:
-        """Queue a job; raises JobError (nothing queued) when it cannot run as asked."""
+    def submit(self, spec: JobSpec | InpaintSpec) -> str:
+        """Queue a generation or an inpaint (same worker, same signals); raises JobError (nothing queued)
+        when it cannot run as asked. A finished inpaint's item goes through `apply_inpaint_result`."""
         if self._shut_down:
             raise JobError("the studio is shutting down; no new generations can start")
         spec.validate()

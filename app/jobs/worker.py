@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from app.errors import AppError, JobError
+from app.jobs.inpaint import InpaintSpec, build_take, inpaint_record, read_source, run_inpaint
 from app.jobs.result import build_media_item, generation_record
 from app.jobs.settings import EngineSettings
 from app.jobs.spec import MODEL_TINY, JobSpec
@@ -48,7 +49,7 @@ class WorkItem:
     """One job handed to the worker: what to make, with which settings, where to put it."""
 
     job_id: str
-    spec: JobSpec
+    spec: JobSpec | InpaintSpec
     settings: EngineSettings
     media_dir: Path
     cancel: threading.Event = field(default_factory=threading.Event)
@@ -109,14 +110,19 @@ class EngineWorker(QObject):
             return
         self.started.emit(job_id)
         try:
-            engine = self._engine_for(item)
-            if item.cancel.is_set():
-                self.cancelled.emit(job_id)
-                return
-            self.stage.emit(job_id, "denoising")
-            result = self._generate(engine, item)
-            self.stage.emit(job_id, "saving the clip")
-            media = build_media_item(item.media_dir, item.spec, result, generation_record(item.spec, engine))
+            if isinstance(item.spec, InpaintSpec):
+                media = self._inpaint(item)
+            else:
+                engine = self._engine_for(item)
+                if item.cancel.is_set():
+                    self.cancelled.emit(job_id)
+                    return
+                self.stage.emit(job_id, "denoising")
+                result = self._generate(engine, item)
+                self.stage.emit(job_id, "saving the clip")
+                media = build_media_item(
+                    item.media_dir, item.spec, result, generation_record(item.spec, engine)
+                )
         except BaseException as exc:  # noqa: B036 -- every failure must reach the UI, never kill the thread
             self._report(job_id, exc)
             return
@@ -156,8 +162,8 @@ class EngineWorker(QObject):
         self._engine_key = key
         return self._engine
 
-    def _generate(self, engine: Any, item: WorkItem) -> Any:
-        job_id = item.job_id
+    def _callbacks(self, job_id: str) -> tuple[Callable[[int, int], None], Callable[[Any], None]]:
+        """Progress (with ETA) and preview callables for the engine; they only emit queued signals."""
         clock = StepClock()
 
         def on_progress(step: int, steps: int) -> None:
@@ -168,7 +174,30 @@ class EngineWorker(QObject):
         def on_preview(frame: Any) -> None:
             self.preview.emit(job_id, preview_image(frame.image))
 
+        return on_progress, on_preview
+
+    def _generate(self, engine: Any, item: WorkItem) -> Any:
+        on_progress, on_preview = self._callbacks(item.job_id)
         return engine.generate(item.spec.to_request(), on_progress, on_preview, item.cancel)
+
+    def _inpaint(self, item: WorkItem) -> Any:
+        """Read and check the source first (a bad mask or a missing file fails before a slow model load),
+        then inpaint and write the take as a new file beside the other clips."""
+        from engine.errors import GenerationCancelled
+
+        job_id, spec = item.job_id, item.spec
+        self.stage.emit(job_id, "reading the clip")
+        source = read_source(spec, item.cancel)
+        engine = self._engine_for(item)
+        if item.cancel.is_set():
+            raise GenerationCancelled(0)
+        if not hasattr(engine, "inpaint"):
+            raise JobError("this engine cannot inpaint; update the studio")
+        self.stage.emit(job_id, "denoising")
+        on_progress, on_preview = self._callbacks(job_id)
+        result = run_inpaint(engine, spec, source, on_progress, on_preview, item.cancel)
+        self.stage.emit(job_id, "saving the clip")
+        return build_take(item.media_dir, spec, source, result, inpaint_record(spec, engine, source))
 
     def _report(self, job_id: str, exc: BaseException) -> None:
         from engine.errors import CheckpointError, GenerationCancelled, QuantizationError, TextEncoderError
