@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -32,22 +33,27 @@ from app.commands import push_edit
 from app.document import TrackKind
 from app.errors import AppError
 from app.jobs import EngineSettings, JobQueue, JobSpec, apply_result
+from app.jobs.inpaint import InpaintSpec, apply_inpaint_result
+from app.masks import MaskStore
 from app.media.workers import ThumbnailProvider, TimelinePlayer
 from app.project.session import ProjectSession
 from ui.color_settings_dialog import ColorSettingsDialog
 from ui.export_dialog import ExportDialog
 from ui.generate_panel import GeneratePanel
+from ui.inpaint_panel import InpaintPanel
 from ui.inspector import Inspector
 from ui.interchange_actions import InterchangeActions
 from ui.job_queue import JobQueueView
+from ui.mask_painter import MaskPainter
 from ui.media_bin import MediaBin
 from ui.project_actions import ProjectActions, ProjectPrompts
 from ui.settings_dialog import SettingsDialog
+from ui.takes_switcher import TakesSwitcher
 from ui.timeline_view import TimelineView
 from ui.viewer import Viewer
 
 LTX2_ATTRIBUTION = "Video and audio generation uses LTX-2 by Lightricks, under the LTX-2 Community License."
-STATE_VERSION = 1  # bump when the dock set changes, so an old saved layout is not forced on new docks
+STATE_VERSION = 2  # bump when the dock set changes, so an old saved layout is not forced on new docks
 
 
 def about_text() -> str:
@@ -134,15 +140,20 @@ class MainWindow(QMainWindow):
         self.timeline: TimelineView | None = None
         self.media_bin: MediaBin | None = None
         self.inspector: Inspector | None = None
+        self.mask_painter: MaskPainter | None = None
+        self.inpaint_panel: InpaintPanel | None = None
+        self.takes_switcher: TakesSwitcher | None = None
 
         self.bin_dock = self._dock("Media", "mediaBinDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.generate_dock = self._dock("Generate", "generateDock", Qt.DockWidgetArea.RightDockWidgetArea)
         self.inspector_dock = self._dock("Inspector", "inspectorDock", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.inpaint_dock = self._dock("Inpaint", "inpaintDock", Qt.DockWidgetArea.RightDockWidgetArea)
         self.queue_dock = self._dock("Jobs", "jobQueueDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.timeline_dock = self._dock("Timeline", "timelineDock", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.generate_dock.setWidget(self.generate_panel)
         self.queue_dock.setWidget(self.job_queue_view)
         self.tabifyDockWidget(self.generate_dock, self.inspector_dock)
+        self.tabifyDockWidget(self.inspector_dock, self.inpaint_dock)
         self.generate_dock.raise_()
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -165,7 +176,10 @@ class MainWindow(QMainWindow):
 
     # --------------------------------------------------------------------------------- building
     def docks(self) -> list[QDockWidget]:
-        return [self.bin_dock, self.inspector_dock, self.generate_dock, self.queue_dock, self.timeline_dock]
+        return [
+            self.bin_dock, self.inspector_dock, self.inpaint_dock, self.generate_dock, self.queue_dock,
+            self.timeline_dock,
+        ]  # fmt: skip
 
     def _dock(self, title: str, name: str, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self, objectName=name)
@@ -311,7 +325,22 @@ class MainWindow(QMainWindow):
         self.media_bin = MediaBin(doc, stack, thumbnails=self.thumbnails)
         self.bin_dock.setWidget(self.media_bin)
         self.inspector = Inspector(doc, undo_stack=stack)
-        self.inspector_dock.setWidget(self.inspector)
+        self.takes_switcher = TakesSwitcher(doc, stack)
+        self.takes_switcher.failed.connect(self.show_message)
+        inspector_box = QWidget(objectName="inspectorBox")
+        box_layout = QVBoxLayout(inspector_box)
+        box_layout.setContentsMargins(0, 0, 0, 0)
+        box_layout.addWidget(self.takes_switcher)
+        box_layout.addWidget(self.inspector, 1)
+        self.inspector_dock.setWidget(inspector_box)
+
+        self.mask_painter = MaskPainter(self.viewer, doc, stack, lambda: MaskStore(self.session.masks_dir))
+        self.inpaint_panel = InpaintPanel(doc, self.engine_settings, painter=self.mask_painter)
+        self.inpaint_panel.inpaint_requested.connect(self.submit_inpaint)
+        self.inpaint_panel.settings_requested.connect(self.open_settings)
+        self.viewer.marks_changed.connect(self.inpaint_panel.set_range)
+        self.inpaint_panel.set_range(self.viewer.in_point, self.viewer.out_point)
+        self.inpaint_dock.setWidget(self.inpaint_panel)
 
         self.timeline.playhead_changed.connect(self._on_timeline_playhead)
         self.viewer.position_changed.connect(self._on_viewer_position)
@@ -341,7 +370,7 @@ class MainWindow(QMainWindow):
             self.player.shutdown()
             self.player.deleteLater()
             self.player = None
-        for dock in (self.timeline_dock, self.bin_dock, self.inspector_dock):
+        for dock in (self.timeline_dock, self.bin_dock, self.inspector_dock, self.inpaint_dock):
             old = dock.widget()
             if old is not None:
                 old.deleteLater()
@@ -372,6 +401,10 @@ class MainWindow(QMainWindow):
     def _on_timeline_selection(self, ids: list) -> None:
         if self.inspector is None:
             return
+        clip_id = ids[0] if ids else None
+        for panel in (self.mask_painter, self.inpaint_panel, self.takes_switcher):
+            if panel is not None:
+                panel.set_clip(clip_id)
         if ids:
             self.inspector.show_clip(ids[0])
             self.inspector_dock.raise_()
@@ -450,6 +483,16 @@ class MainWindow(QMainWindow):
         self.show_message(f"Queued {spec.display_name()}")
         return job_id
 
+    def submit_inpaint(self, spec: InpaintSpec) -> str | None:
+        try:
+            job_id = self.jobs.submit(spec)
+        except AppError as exc:
+            self.show_message(str(exc))
+            return None
+        self.queue_dock.raise_()
+        self.show_message("Queued an inpaint")
+        return job_id
+
     def regenerate(self, generation: dict) -> str | None:
         """A new take from a clip's stored parameters (same seed), loaded into the panel and queued.
 
@@ -473,6 +516,9 @@ class MainWindow(QMainWindow):
 
     def _on_job_finished(self, job_id: str, item) -> None:
         job = self.jobs.job(job_id)
+        if isinstance(job.spec, InpaintSpec):
+            self._apply_inpaint(job.spec, item)
+            return
         place_at = None
         if job.spec.place_on_timeline:
             place_at = RationalTime(self.playhead(), self.session.doc.rate)
@@ -513,6 +559,24 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def _apply_inpaint(self, spec: InpaintSpec, item) -> None:
+        """A finished inpaint: the take joins the bin under its original and, if asked, replaces the clip on
+        the timeline (one undo step); the original media is never touched."""
+        doc, stack = self.session.doc, self.session.stack
+        try:
+            doc.clip(spec.clip_id)
+            target = spec.clip_id if spec.place else None
+        except AppError:  # the clip was edited away meanwhile: keep the take in the bin
+            target = None
+        try:
+            apply_inpaint_result(stack, doc, item, target)
+        except AppError as exc:
+            apply_inpaint_result(stack, doc, item, None)
+            self.show_message(f"{item.name} is in the media bin; the clip could not switch to it: {exc}")
+            return
+        where = "is on the timeline" if target else "is in the media bin"
+        self.show_message(f"New take {item.name} {where}")
+
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.engine_settings, store=self.settings, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -525,6 +589,8 @@ class MainWindow(QMainWindow):
         settings.save(self.settings)
         self.jobs.set_settings(settings)
         self.generate_panel.set_settings(settings)
+        if self.inpaint_panel is not None:
+            self.inpaint_panel.set_settings(settings)
 
     # ------------------------------------------------------------------------------- layout
     def _restore_layout(self) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -197,6 +197,7 @@ class Viewer(QWidget):
     marks_changed = Signal(object, object)  # in frame | None, out frame | None
 
     compare_changed = Signal(str)  # one of COMPARE_MODES
+    picture_changed = Signal()  # a new picture is shown (overlays that depend on its size repaint)
 
     def __init__(
         self, player: TimelinePlayer, parent: QWidget | None = None, gpu: bool | None = None
@@ -216,6 +217,7 @@ class Viewer(QWidget):
         self._split_cleanup = None
         self._display = DisplayTransform()
         self._gpu_error: str | None = None
+        self._overlay: QWidget | None = None
 
         use_gpu = opengl_available() if gpu is None else gpu
         self.frame_view: FrameView | GLFrameView = GLFrameView(self) if use_gpu else FrameView(self)
@@ -389,6 +391,46 @@ class Viewer(QWidget):
         """What the frame view was handed (split composed; on the CPU path also display-transformed)."""
         return self.frame_view.image()
 
+    def picture_rect(self) -> QRect:
+        """Where the picture lands in the frame view (and so in a hosted overlay), letterboxed; empty before
+        the first picture."""
+        return self.frame_view.image_rect()
+
+    def picture_size(self) -> QSize:
+        """The picture's own size in pixels (the project's frame size); empty before the first picture."""
+        return self._picture.size()
+
+    # ---------------------------------------------------------------------------------------- overlays
+    def set_overlay(self, widget: QWidget | None) -> None:
+        """Host `widget` over the picture (the mask painter): a child of the frame view kept at its size, so
+        its coordinates are the frame view's and `picture_rect()` applies; it moves along if the GPU path
+        gives way to the CPU one. None removes the current overlay (it is hidden, not deleted)."""
+        if self._overlay is not None and self._overlay is not widget:
+            self._overlay.hide()
+            self._overlay.setParent(None)
+        self._overlay = widget
+        if widget is not None:
+            self._host_overlay()
+
+    def overlay(self) -> QWidget | None:
+        return self._overlay
+
+    def _host_overlay(self) -> None:
+        widget = self._overlay
+        if widget is None:
+            return
+        visible = not widget.isHidden()  # setParent hides a widget: keep what its owner chose
+        widget.setParent(self.frame_view)
+        widget.setGeometry(self.frame_view.rect())
+        widget.setVisible(visible)
+        widget.raise_()
+        self.frame_view.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.frame_view and event.type() == QEvent.Type.Resize and self._overlay is not None:
+            self._overlay.setGeometry(self.frame_view.rect())
+        return super().eventFilter(watched, event)
+
     @property
     def display_path(self) -> str:
         """Where the display transform runs: "gpu" (OCIO GLSL in OpenGL) or "cpu" (OCIO's CPU processor)."""
@@ -437,6 +479,7 @@ class Viewer(QWidget):
         if isinstance(self.frame_view, FrameView):
             image = self._display.apply(image)
         self.frame_view.set_image(image)
+        self.picture_changed.emit()
 
     def _update_display_settings(self) -> None:
         # The settings live in the document and an edit there re-renders the frame, which lands here: a dict
@@ -465,6 +508,7 @@ class Viewer(QWidget):
         self.frame_view = FrameView(self)
         self.layout().replaceWidget(old, self.frame_view)
         old.hide()
+        self._host_overlay()  # before the old view goes: the overlay is its child
         old.deleteLater()
         self._present()
         self._update_path_label()

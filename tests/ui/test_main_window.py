@@ -378,3 +378,84 @@ def test_colour_settings_and_timeline_interchange_are_in_the_menus(window):
     dialog = window.open_color_settings()
     assert dialog.isVisible()
     dialog.close()
+
+
+@pytest.mark.slow
+def test_inpaint_a_region_of_a_generated_clip_into_a_new_take(qtbot, settings_path, answers):
+    """Issue 5's "done when" in the window: generate with the tiny model, mark a range, paint a region with
+    the mouse, write a prompt, run it: a new take replaces the clip on the timeline (one undo step), only
+    the painted region changed, the sound is the original's sample for sample."""
+    import numpy as np
+    from PySide6.QtCore import QPoint
+
+    from app.jobs.inpaint import read_audio_exact
+    from app.media.reader import VideoReader
+
+    window = open_window(qtbot, settings_path, answers)
+    try:
+        window.apply_engine_settings(EngineSettings(developer_tiny=True))
+        panel = window.generate_panel
+        panel.prompt_edit.setPlainText("a harbour at dawn")
+        panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
+        panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
+        panel.duration_spin.setValue(0.3)  # 9 frames
+        panel.steps_spin.setValue(2)
+        panel.place_check.setChecked(True)
+        with qtbot.waitSignal(window.jobs.job_finished, timeout=300_000) as generated:
+            panel.request_generate()
+        original = generated.args[1]
+        qtbot.waitUntil(lambda: len(clips(window)) == 1)
+        clip = clips(window)[0].id
+        window.timeline.select([clip])
+        window.seek(1)
+        window.viewer.mark_in()
+        window.seek(8)
+        window.viewer.mark_out()
+
+        painter = window.mask_painter
+        painter.set_painting(True)
+        painter.toolbar.feather_spin.setValue(0)
+        shown = painter.media_rect()
+        left = QPoint(shown.x() + shown.width() // 4, shown.y() + shown.height() // 2)
+        right = QPoint(shown.x() + shown.width() // 2, shown.y() + shown.height() // 2)
+        QTest.mousePress(painter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, left)
+        QTest.mouseMove(painter, right)
+        QTest.mouseRelease(painter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, right)
+        mask_info = window.session.doc.clip(clip).mask
+        assert mask_info is not None and painter.mask_array().max() == 255
+
+        inpaint = window.inpaint_panel
+        inpaint.prompt_edit.setPlainText("a red boat")
+        with qtbot.waitSignal(window.jobs.job_finished, timeout=300_000) as done:
+            inpaint.request_inpaint()
+        take = done.args[1]
+        qtbot.waitUntil(lambda: clips(window)[0].media_id == take.id)
+        assert take.take_of == original.id
+        assert window.session.stack.undoText() == f"Inpaint {take.name}"  # one undo step
+
+        mask = painter.store().load(mask_info["id"])
+        source, result = VideoReader(original.path), VideoReader(take.path)
+        try:
+            for frame in range(9):
+                a, b = source.frame(frame, depth=16), result.frame(frame, depth=16)
+                inside = mask_info["in"] <= frame < mask_info["out"]
+                assert np.array_equal(a[mask == 0], b[mask == 0]), frame  # outside the mask: untouched
+                if not inside:
+                    assert np.array_equal(a, b), frame  # outside the range: untouched
+            assert any(
+                not np.array_equal(
+                    source.frame(f, depth=16)[mask == 255], result.frame(f, depth=16)[mask == 255]
+                )
+                for f in range(mask_info["in"], mask_info["out"])
+            )
+        finally:
+            source.close()
+            result.close()
+        sound_a, _ = read_audio_exact(original.path)
+        sound_b, _ = read_audio_exact(take.path)
+        assert np.array_equal(sound_a, sound_b)
+
+        press(window, "Ctrl+Z")  # the take leaves the timeline; the original is back
+        assert clips(window)[0].media_id == original.id
+    finally:
+        window.shutdown()
