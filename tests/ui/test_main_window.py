@@ -172,7 +172,8 @@ def test_layout_and_recent_projects_persist(qtbot, settings_path, answers, tmp_p
     second = open_window(qtbot, settings_path, answers)
     try:
         assert not second.queue_dock.isVisible() and second.bin_dock.isVisible()
-        assert (second.width(), second.height()) == size != (1440, 900)
+        # restoreGeometry clamps to the (small, offscreen) screen; without a restore the window is 1440x900
+        assert second.height() == size[1] and second.width() <= size[0] and second.width() < 1440
         assert second.project.recent_projects() == [str(tmp_path / "Film.aiprod")]
         second.reset_layout()
         assert second.queue_dock.isVisible()
