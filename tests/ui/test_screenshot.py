@@ -215,3 +215,41 @@ def test_generating_screenshot(qtbot, tmp_path, monkeypatch):
         app.setStyle(previous[0])
         app.setPalette(previous[1])
         app.setStyleSheet(previous[2])
+
+
+def test_inpaint_screenshot(themed_window, qtbot, tmp_path):
+    """The inpainting workflow for the README: a range marked, a region painted over the viewer, the
+    Inpaint panel with its prompt."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    window = themed_window
+    footage = _scene(tmp_path / "pier_at_dusk.mov", (0.85, 0.5, 0.45))
+    [media_id] = window.media_bin.import_files([str(footage)])
+    doc, stack = window.session.doc, window.session.stack
+    video = doc.tracks(TrackKind.VIDEO)[0].id
+    push_edit(stack, doc, "Insert", lambda d: d.insert(media_id, video, RationalTime(0, 24)))
+    clip = doc.clips(video)[0].id
+    qtbot.wait(50)
+    window.timeline.zoom_to_fit()
+    window.timeline.select([clip])
+    window.seek(12)
+    window.viewer.mark_in()
+    with qtbot.waitSignal(window.player.frame_ready, timeout=20_000):
+        window.seek(30)
+    window.viewer.mark_out()
+    window.inpaint_dock.raise_()
+    painter = window.mask_painter
+    painter.set_painting(True)
+    painter.set_tool("ellipse")
+    shown = painter.media_rect()
+    a = QPoint(shown.x() + int(shown.width() * 0.55), shown.y() + int(shown.height() * 0.2))
+    b = QPoint(shown.x() + int(shown.width() * 0.8), shown.y() + int(shown.height() * 0.55))
+    QTest.mousePress(painter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, a)
+    QTest.mouseMove(painter, b)
+    QTest.mouseRelease(painter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, b)
+    window.inpaint_panel.prompt_edit.setPlainText("a full moon rising over the water")
+    qtbot.wait(200)
+    image = window.grab().toImage()
+    _save(image, "main_window_inpaint.png", window)
+    assert doc.clip(clip).mask is not None and painter.mask_array().max() == 255
