@@ -148,6 +148,19 @@ class InpaintPanel(QWidget):
                 self.model_combo.setCurrentIndex(self.model_combo.findData(model))
         self._update_clip()
 
+    def load_parameters(self, generation: dict) -> None:
+        """Fill the fields from an inpaint take's stored parameters (seed locked), for another try."""
+        self.prompt_edit.setPlainText(str(generation.get("prompt", "")))
+        self.negative_edit.setText(str(generation.get("negative_prompt", "")))
+        if "strength" in generation:
+            self.strength_spin.setValue(float(generation["strength"]))
+        if "steps" in generation:
+            self.steps_spin.setValue(int(generation["steps"]))
+        if "seed" in generation:
+            self.seed_spin.setValue(min(int(generation["seed"]), self.seed_spin.maximum()))
+            self.seed_lock.setChecked(True)
+        self.audio_check.setChecked(bool(generation.get("regenerate_audio", False)))
+
     def set_range(self, in_point: int | None, out_point: int | None) -> None:
         """The viewer's marks (timeline frames, out inclusive); connect `Viewer.marks_changed` here."""
         self._marks = (in_point, out_point)

@@ -498,6 +498,17 @@ class MainWindow(QMainWindow):
 
         The take is filed under the original clip in the bin (takes of a take go to the same original).
         """
+        if generation.get("kind") == "inpaint":
+            # An inpaint take is redone from its source, not generated anew: switch the clip back to the
+            # original take and press Inpaint (the fields are filled, the seed locked).
+            if self.inpaint_panel is not None:
+                self.inpaint_panel.load_parameters(generation)
+                self.inpaint_dock.raise_()
+            self.show_message(
+                "This take was inpainted: its settings are in the Inpaint tab. Switch the clip to the take "
+                "you want to start from, then press Inpaint."
+            )
+            return None
         take_of = None
         shown = self.inspector.shown_media_id() if self.inspector is not None else None
         if shown is not None:

@@ -460,3 +460,16 @@ def test_inpaint_a_region_of_a_generated_clip_into_a_new_take(qtbot, settings_pa
         assert clips(window)[0].media_id == original.id
     finally:
         window.shutdown()
+
+
+def test_regenerate_on_an_inpaint_take_fills_the_inpaint_panel_instead_of_generating(window):
+    generation = {"kind": "inpaint", "prompt": "a red boat", "negative_prompt": "blur", "seed": 4242,
+                  "steps": 7, "strength": 0.6, "regenerate_audio": True}  # fmt: skip
+    assert window.regenerate(generation) is None
+    assert window.jobs.jobs() == []  # nothing was queued as a text-to-video job
+    panel = window.inpaint_panel
+    assert panel.prompt_edit.toPlainText() == "a red boat" and panel.negative_edit.text() == "blur"
+    assert (panel.seed_spin.value(), panel.seed_lock.isChecked()) == (4242, True)
+    assert (panel.steps_spin.value(), panel.strength_spin.value()) == (7, 0.6)
+    assert panel.audio_check.isChecked()
+    assert "inpainted" in window.statusBar().currentMessage()
