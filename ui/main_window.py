@@ -341,6 +341,7 @@ class MainWindow(QMainWindow):
         self.viewer.marks_changed.connect(self.inpaint_panel.set_range)
         self.inpaint_panel.set_range(self.viewer.in_point, self.viewer.out_point)
         self.inpaint_dock.setWidget(self.inpaint_panel)
+        self.mask_painter.painting_changed.connect(lambda on: self._show_painted_clip() if on else None)
 
         self.timeline.playhead_changed.connect(self._on_timeline_playhead)
         self.viewer.position_changed.connect(self._on_viewer_position)
@@ -405,6 +406,8 @@ class MainWindow(QMainWindow):
         for panel in (self.mask_painter, self.inpaint_panel, self.takes_switcher):
             if panel is not None:
                 panel.set_clip(clip_id)
+        if self.mask_painter is not None and self.mask_painter.painting:
+            self._show_painted_clip()
         if ids:
             self.inspector.show_clip(ids[0])
             self.inspector_dock.raise_()
@@ -415,6 +418,20 @@ class MainWindow(QMainWindow):
         if self.inspector is not None and ids:
             self.inspector.show_media(ids[0])
             self.inspector_dock.raise_()
+
+    def _show_painted_clip(self) -> None:
+        """Painting draws on the selected clip: keep the viewer on it, so the mask is painted over the
+        picture it applies to (the playhead moves to the clip's first frame if it is elsewhere)."""
+        ids = self.timeline.selected_clip_ids() if self.timeline is not None else []
+        if not ids:
+            return
+        try:
+            clip = self.session.doc.clip(ids[0])
+        except AppError:
+            return
+        start, end = int(clip.start.value), int(clip.start.value + clip.duration.value)
+        if not start <= self.playhead() < end:
+            self.seek(start)
 
     # ---------------------------------------------------------------------------------- edits
     def _timeline_call(self, method: str) -> None:

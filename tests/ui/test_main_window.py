@@ -473,3 +473,23 @@ def test_regenerate_on_an_inpaint_take_fills_the_inpaint_panel_instead_of_genera
     assert (panel.steps_spin.value(), panel.strength_spin.value()) == (7, 0.6)
     assert panel.audio_check.isChecked()
     assert "inpainted" in window.statusBar().currentMessage()
+
+
+def test_painting_keeps_the_viewer_on_the_selected_clip(window, tmp_path):
+    first = make_video(tmp_path / "a.mov", frames=24, codec="prores_ks", audio=False)
+    second = make_video(tmp_path / "b.mov", frames=24, codec="prores_ks", audio=False)
+    ids = window.media_bin.import_files([str(first), str(second)])
+    doc, stack = window.session.doc, window.session.stack
+    video = doc.tracks(TrackKind.VIDEO)[0].id
+    push_edit(
+        stack,
+        doc,
+        "Place",
+        lambda d: [d.insert(m, video, RationalTime(24 * i, 24)) for i, m in enumerate(ids)],
+    )
+    window.seek(5)  # on the first clip
+    window.timeline.select([clips(window)[1].id])
+    window.mask_painter.set_painting(True)  # painting the second clip: the viewer must show it
+    assert window.timeline.playhead() == 24 and window.viewer.frame == 24
+    window.timeline.select([clips(window)[0].id])
+    assert window.timeline.playhead() == 0
