@@ -192,6 +192,42 @@ def _fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
     return np.pad(audio, ((0, 0), (0, samples - audio.shape[1])))
 
 
+def denoise_kwargs(
+    request: GenerationRequest, embeds: tuple, generator: torch.Generator, step_end: Callable
+) -> dict:
+    """The arguments every LTX-2 denoising call takes (generation and inpainting alike): prompts already
+    encoded, LTX-2.0 guidance (no STG or modality guidance), latents out so the engine decodes them."""
+    pe, pm, ne, nm = embeds
+    return {
+        "prompt_embeds": pe,
+        "prompt_attention_mask": pm,
+        "negative_prompt_embeds": ne,
+        "negative_prompt_attention_mask": nm,
+        "height": request.height,
+        "width": request.width,
+        "num_frames": request.num_frames,
+        "frame_rate": float(request.fps),
+        "num_inference_steps": request.steps,
+        "guidance_scale": request.guidance_scale,
+        "audio_guidance_scale": request.audio_guidance_scale,
+        "stg_scale": 0.0,
+        "audio_stg_scale": 0.0,
+        "modality_scale": 1.0,
+        "audio_modality_scale": 1.0,
+        "guidance_rescale": 0.0,
+        "audio_guidance_rescale": 0.0,
+        # LTX-2.0 modulates cross-modal attention with each modality's own timestep; diffusers' pipelines
+        # default to the LTX-2.3/2.5 behaviour (the other modality's sigma).
+        "use_cross_timestep": False,
+        "spatio_temporal_guidance_blocks": None,
+        "generator": generator,
+        "output_type": "latent",
+        "return_dict": False,
+        "callback_on_step_end": step_end,
+        "max_sequence_length": request.max_sequence_length,
+    }
+
+
 class Engine:
     """A loaded LTX-2 model ready to generate. Build it with `from_checkpoint` or `tiny`."""
 
@@ -428,33 +464,7 @@ class Engine:
         throttle.start = denoise_start
         with torch.no_grad():
             video_latents, audio_latents = pipe(
-                prompt_embeds=pe,
-                prompt_attention_mask=pm,
-                negative_prompt_embeds=ne,
-                negative_prompt_attention_mask=nm,
-                height=request.height,
-                width=request.width,
-                num_frames=request.num_frames,
-                frame_rate=float(request.fps),
-                num_inference_steps=request.steps,
-                guidance_scale=request.guidance_scale,
-                audio_guidance_scale=request.audio_guidance_scale,
-                stg_scale=0.0,
-                audio_stg_scale=0.0,
-                modality_scale=1.0,
-                audio_modality_scale=1.0,
-                guidance_rescale=0.0,
-                # LTX-2.0 modulates cross-modal attention with each modality's own timestep; diffusers'
-                # pipelines default to the LTX-2.3/2.5 behaviour (the other modality's sigma).
-                use_cross_timestep=False,
-                audio_guidance_rescale=0.0,
-                spatio_temporal_guidance_blocks=None,
-                generator=generator,
-                output_type="latent",
-                return_dict=False,
-                callback_on_step_end=step_end,
-                max_sequence_length=request.max_sequence_length,
-                **extra,
+                **denoise_kwargs(request, (pe, pm, ne, nm), generator, step_end), **extra
             )
         timings["denoise_s"] = time.perf_counter() - denoise_start
         timings["preview_s"] = throttle.spent

@@ -350,7 +350,7 @@ def _inpaint(
     on_preview: PreviewCallback | None,
     cancel: threading.Event | None,
 ) -> GenerationResult:
-    from engine.engine import _fit_length, _PreviewThrottle, _to_uint8
+    from engine.engine import _fit_length, _PreviewThrottle, _to_uint8, denoise_kwargs
 
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -428,30 +428,7 @@ def _inpaint(
         try:
             with torch.no_grad():
                 video_latents, audio_latents = pipe(
-                    prompt_embeds=pe,
-                    prompt_attention_mask=pm,
-                    negative_prompt_embeds=ne,
-                    negative_prompt_attention_mask=nm,
-                    height=request.height,
-                    width=request.width,
-                    num_frames=request.num_frames,
-                    frame_rate=float(request.fps),
-                    num_inference_steps=request.steps,
-                    guidance_scale=request.guidance_scale,
-                    audio_guidance_scale=request.audio_guidance_scale,
-                    stg_scale=0.0,
-                    audio_stg_scale=0.0,
-                    modality_scale=1.0,
-                    audio_modality_scale=1.0,
-                    guidance_rescale=0.0,
-                    audio_guidance_rescale=0.0,
-                    use_cross_timestep=False,  # LTX-2.0 behaviour, as in Engine.generate
-                    spatio_temporal_guidance_blocks=None,
-                    generator=generator,
-                    output_type="latent",
-                    return_dict=False,
-                    callback_on_step_end=step_end,
-                    max_sequence_length=request.max_sequence_length,
+                    **denoise_kwargs(request, (pe, pm, ne, nm), generator, step_end)
                 )
         finally:
             pipe.inpaint_latents = None

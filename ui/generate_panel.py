@@ -97,7 +97,7 @@ class GeneratePanel(QWidget):
         self.steps_spin.setValue(30)
         self.seed_spin = QSpinBox(objectName="seedSpin")
         self.seed_spin.setRange(0, MAX_SEED_UI)
-        self.seed_spin.setValue(_random_seed())
+        self.seed_spin.setValue(random_seed())
         self.seed_lock = QCheckBox("Lock", objectName="seedLock")
         self.seed_lock.setToolTip(
             "Locked: every generation uses this seed. Unlocked: a new random seed each time."
@@ -160,14 +160,7 @@ class GeneratePanel(QWidget):
     def set_settings(self, settings: EngineSettings) -> None:
         """Re-check the model files and offer the test model only in developer mode."""
         self._settings = settings
-        current = self.model_combo.currentData()
-        self.model_combo.blockSignals(True)
-        self.model_combo.clear()
-        self.model_combo.addItem("LTX-2 (checkpoint from Settings)", MODEL_LTX2)
-        if settings.developer_tiny:
-            self.model_combo.addItem("Test model: random weights (generates noise)", MODEL_TINY)
-        self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(current)))
-        self.model_combo.blockSignals(False)
+        fill_model_combo(self.model_combo, settings)
         self.quant_combo.setCurrentIndex(max(0, self.quant_combo.findData(settings.quantization)))
         self._problems = settings.detect()
         self._update_state()
@@ -210,7 +203,7 @@ class GeneratePanel(QWidget):
         """Check the fields and emit `generate_requested`; on a problem, say what to fix and emit nothing."""
         if not self.seed_lock.isChecked():
             self._big_seed = None
-            self.seed_spin.setValue(_random_seed())
+            self.seed_spin.setValue(random_seed())
         try:
             spec = self.current_spec()
             spec.validate()
@@ -300,10 +293,24 @@ class GeneratePanel(QWidget):
             self.image_edit.setText(path)
 
 
+def fill_model_combo(combo: QComboBox, settings: EngineSettings) -> None:
+    """The models a job can use: LTX-2 always, the tiny random model only in developer mode (labelled as
+    noise). Keeps the current choice when it is still offered; emits no change while refilling."""
+    current = combo.currentData()
+    combo.blockSignals(True)
+    combo.clear()
+    combo.addItem("LTX-2 (checkpoint from Settings)", MODEL_LTX2)
+    if settings.developer_tiny:
+        combo.addItem("Test model: random weights (generates noise)", MODEL_TINY)
+    combo.setCurrentIndex(max(0, combo.findData(current)))
+    combo.blockSignals(False)
+
+
 def _size_key(width: int, height: int) -> str:
     # A string, not a tuple: QComboBox.findData cannot match a tuple stored as item data.
     return f"{width}x{height}"
 
 
-def _random_seed() -> int:
+def random_seed() -> int:
+    """A fresh seed that fits the 32-bit seed box."""
     return int.from_bytes(os.urandom(4), "little") & MAX_SEED_UI

@@ -32,11 +32,11 @@ from PySide6.QtWidgets import (
 
 from app.document import DocumentChange, TimelineDocument
 from app.errors import AppError, JobError
-from app.jobs import MODEL_LTX2, MODEL_TINY, QUANTIZATION_MODES, EngineSettings, InpaintSpec
+from app.jobs import MODEL_LTX2, QUANTIZATION_MODES, EngineSettings, InpaintSpec
 from app.jobs.spec import MAX_STEPS, MIN_STEPS
+from ui.generate_panel import MAX_SEED_UI, fill_model_combo, random_seed
 from ui.mask_painter import MaskPainter, mask_range_for
 
-MAX_SEED_UI = 2**31 - 1  # QSpinBox is 32-bit
 MasksDir = Callable[[], "str | os.PathLike[str]"]
 
 
@@ -86,7 +86,7 @@ class InpaintPanel(QWidget):
         self.steps_spin.setValue(30)
         self.seed_spin = QSpinBox(objectName="inpaintSeed")
         self.seed_spin.setRange(0, MAX_SEED_UI)
-        self.seed_spin.setValue(_random_seed())
+        self.seed_spin.setValue(random_seed())
         self.seed_lock = QCheckBox("Lock", objectName="inpaintSeedLock")
         self.seed_lock.setToolTip(
             "Locked: every inpaint uses this seed. Unlocked: a new random seed each time."
@@ -169,14 +169,7 @@ class InpaintPanel(QWidget):
     def set_settings(self, settings: EngineSettings) -> None:
         """Re-check the model files and offer the test model only in developer mode."""
         self._settings = settings
-        current = self.model_combo.currentData()
-        self.model_combo.blockSignals(True)
-        self.model_combo.clear()
-        self.model_combo.addItem("LTX-2 (checkpoint from Settings)", MODEL_LTX2)
-        if settings.developer_tiny:
-            self.model_combo.addItem("Test model: random weights (generates noise)", MODEL_TINY)
-        self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(current)))
-        self.model_combo.blockSignals(False)
+        fill_model_combo(self.model_combo, settings)
         self._problems = settings.detect()
         self._update_state()
 
@@ -228,7 +221,7 @@ class InpaintPanel(QWidget):
     def request_inpaint(self) -> InpaintSpec | None:
         """Check the fields and emit `inpaint_requested`; on a problem say what to fix and emit nothing."""
         if not self.seed_lock.isChecked():
-            self.seed_spin.setValue(_random_seed())
+            self.seed_spin.setValue(random_seed())
         try:
             spec = self.current_spec()
             spec.validate()
@@ -296,7 +289,3 @@ class InpaintPanel(QWidget):
             )
         elif self.message_label.text().startswith("Cannot inpaint yet"):
             self.show_message("")  # other messages (the last request's) stay until the next request
-
-
-def _random_seed() -> int:
-    return int.from_bytes(os.urandom(4), "little") & MAX_SEED_UI

@@ -295,26 +295,21 @@ class TimelineView(QGraphicsView):
 
     def lift_selection(self) -> None:
         """Delete: lift the selected clips (leaving gaps), or remove the selected dissolve."""
-        if self._selected_dissolve is not None:
-            self._remove_selected_dissolve()
-            return
-        ids = list(self._selection)
-        if not ids:
-            self.message.emit("Select clips or a dissolve to delete first.")
-            return
-        if self._edit("Lift", lambda d: d.lift(ids)):
-            self._set_selection([])
+        self._delete_selection("Lift", "Select clips or a dissolve to delete first.", ripple=False)
 
     def ripple_delete_selection(self) -> None:
         """Shift+Delete: remove the selected clips and close the gaps, or remove the selected dissolve."""
+        self._delete_selection("Ripple delete", "Select clips to ripple delete first.", ripple=True)
+
+    def _delete_selection(self, text: str, nothing_selected: str, ripple: bool) -> None:
         if self._selected_dissolve is not None:
             self._remove_selected_dissolve()
             return
         ids = list(self._selection)
         if not ids:
-            self.message.emit("Select clips to ripple delete first.")
+            self.message.emit(nothing_selected)
             return
-        if self._edit("Ripple delete", lambda d: d.ripple_delete(ids)):
+        if self._edit(text, lambda d: d.ripple_delete(ids) if ripple else d.lift(ids)):
             self._set_selection([])
 
     def _remove_selected_dissolve(self) -> None:
