@@ -6,65 +6,24 @@ the undo stack and the view's selection, so a gesture that stops working fails h
 
 from __future__ import annotations
 
-from fractions import Fraction
-
-import opentimelineio as otio
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QContextMenuEvent, QMouseEvent, QUndoStack
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu
+from timeline_helpers import PPF, RATE, fake_media, frames, make_view, point, rt, span, track_id
 
 from app.commands import push_edit
-from app.document import MediaItem, TimelineDocument, TrackKind
+from app.document import TimelineDocument, TrackKind
 from app.errors import EditError
-from app.media.info import MediaInfo
 from ui.timeline.ruler import RULER_HEIGHT, RulerWidget
 from ui.timeline.track_headers import HEADER_WIDTH
 from ui.timeline_view import TimelineView
 
-RATE = 24
-PPF = 4.0  # pixels per frame: 8 px of snapping = 2 frames
 FLAG_Y = 22  # a marker's flag on the ruler (the timecode labels are above y 13)
 LEFT = Qt.MouseButton.LeftButton
 NONE = Qt.KeyboardModifier.NoModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
-
-
-def fake_media(doc: TimelineDocument, name: str, frames: int = 240, audio: bool = False) -> str:
-    info = MediaInfo(
-        path=f"/nonexistent/{name}.mp4",
-        container="mp4",
-        has_video=True,
-        has_audio=audio,
-        width=64,
-        height=48,
-        fps=Fraction(RATE),
-        frame_count=frames,
-        video_codec="h264",
-        pix_fmt="yuv420p",
-        audio_codec="aac" if audio else None,
-        sample_rate=48000 if audio else 0,
-        channels=2 if audio else 0,
-        audio_samples=frames * 48000 // RATE if audio else 0,
-    )
-    return doc.add_bin_item(MediaItem(id=f"m-{name}", path=info.path, name=name, info=info))
-
-
-def rt(frames: int) -> otio.opentime.RationalTime:
-    return otio.opentime.RationalTime(frames, RATE)
-
-
-def span(start: int, duration: int) -> otio.opentime.TimeRange:
-    return otio.opentime.TimeRange(rt(start), rt(duration))
-
-
-def frames(t: otio.opentime.RationalTime) -> int:
-    return int(round(t.rescaled_to(RATE).value))
-
-
-def track_id(doc: TimelineDocument, name: str) -> str:
-    return next(t.id for t in doc.tracks() if t.name == name)
 
 
 def place(stack, doc, name: str, track: str, at: int, length: int = 48, audio: bool = False) -> list[str]:
@@ -94,21 +53,7 @@ def stack() -> QUndoStack:
 
 @pytest.fixture
 def view(qtbot, doc, stack) -> TimelineView:
-    widget = TimelineView(doc, stack)
-    qtbot.addWidget(widget)
-    widget.resize(1200, 360)
-    widget.show()
-    qtbot.waitExposed(widget)
-    widget.set_pixels_per_frame(PPF)
-    widget.horizontalScrollBar().setValue(0)
-    return widget
-
-
-def point(view: TimelineView, frame: float, track: str, dy: float = 0.0) -> QPoint:
-    """Viewport position of `frame` in the middle of the row of the track named `track` (plus dy)."""
-    view.clip_item("")  # bring the scene up to date first
-    row = next(r for r in view.rows() if r.name == track)
-    return view.mapFromScene(QPointF(frame * view.pixels_per_frame(), row.top + row.height / 2 + dy))
+    return make_view(qtbot, doc, stack, (1200, 360))
 
 
 def send(widget, kind, pos: QPoint, modifiers=NONE) -> None:

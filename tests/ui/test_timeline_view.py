@@ -6,10 +6,8 @@ and the checks read the document and the undo stack, so a gesture that stops edi
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
-import opentimelineio as otio
 import pytest
 from PySide6.QtCore import QMimeData, QObject, QPoint, QPointF, Qt, QUrl, Signal
 from PySide6.QtGui import (
@@ -23,53 +21,16 @@ from PySide6.QtGui import (
 )
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+from timeline_helpers import PPF, RATE, fake_media, frames, make_view, point, rt, span, track_id
 
-from app.document import MediaItem, TimelineDocument, TrackKind
-from app.media.info import MediaInfo
+from app.document import TimelineDocument, TrackKind
 from ui.timeline.ruler import RULER_HEIGHT, RulerWidget
 from ui.timeline.track_headers import HEADER_WIDTH, TrackHeaders
 from ui.timeline_view import TimelineView
 
-RATE = 24
-PPF = 4.0  # pixels per frame in these tests: 8 px of snapping = 2 frames
 MIME = "application/x-aiprod-media-ids"
 HEADER_OFFSET = QPoint(HEADER_WIDTH, RULER_HEIGHT)  # the viewport sits inside the view by this much
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
-def fake_media(
-    doc: TimelineDocument, name: str, frames: int = 240, audio: bool = False, video: bool = True
-) -> str:
-    """A bin item with believable MediaInfo and no file behind it: enough for layout and edits."""
-    info = MediaInfo(
-        path=f"/nonexistent/{name}.mp4",
-        container="mp4",
-        has_video=video,
-        has_audio=audio,
-        width=64 if video else 0,
-        height=48 if video else 0,
-        fps=Fraction(RATE) if video else None,
-        frame_count=frames if video else 0,
-        video_codec="h264" if video else None,
-        pix_fmt="yuv420p" if video else None,
-        audio_codec="aac" if audio else None,
-        sample_rate=48000 if audio else 0,
-        channels=2 if audio else 0,
-        audio_samples=frames * 48000 // RATE if audio else 0,
-    )
-    return doc.add_bin_item(MediaItem(id=f"m-{name}", path=info.path, name=name, info=info))
-
-
-def rt(frames: int) -> otio.opentime.RationalTime:
-    return otio.opentime.RationalTime(frames, RATE)
-
-
-def span(start: int, duration: int) -> otio.opentime.TimeRange:
-    return otio.opentime.TimeRange(rt(start), rt(duration))
-
-
-def frames(t: otio.opentime.RationalTime) -> int:
-    return int(round(t.rescaled_to(RATE).value))
 
 
 @pytest.fixture
@@ -84,24 +45,7 @@ def stack() -> QUndoStack:
 
 @pytest.fixture
 def view(qtbot, doc, stack) -> TimelineView:
-    widget = TimelineView(doc, stack)
-    qtbot.addWidget(widget)
-    widget.resize(1000, 320)
-    widget.show()
-    qtbot.waitExposed(widget)
-    widget.set_pixels_per_frame(PPF)
-    widget.horizontalScrollBar().setValue(0)
-    return widget
-
-
-def track_id(doc: TimelineDocument, name: str) -> str:
-    return next(t.id for t in doc.tracks() if t.name == name)
-
-
-def point(view: TimelineView, frame: float, track: str) -> QPoint:
-    """Viewport position of `frame` in the middle of the row of the track named `track`."""
-    row = next(r for r in view.rows() if r.name == track)
-    return view.mapFromScene(QPointF(frame * view.pixels_per_frame(), row.top + row.height / 2))
+    return make_view(qtbot, doc, stack, (1000, 320))
 
 
 def mouse(
