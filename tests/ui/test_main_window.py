@@ -493,3 +493,25 @@ def test_painting_keeps_the_viewer_on_the_selected_clip(window, tmp_path):
     assert window.timeline.playhead() == 24 and window.viewer.frame == 24
     window.timeline.select([clips(window)[0].id])
     assert window.timeline.playhead() == 0
+
+
+def test_an_inpaint_take_whose_clip_was_deleted_meanwhile_still_lands_in_the_bin(window, tmp_path):
+    from types import SimpleNamespace
+
+    from app.document import MediaItem
+
+    media = make_video(tmp_path / "shot.mov", frames=12, codec="prores_ks", audio=False)
+    [media_id] = window.media_bin.import_files([str(media)])
+    window.media_bin.select(media_id)
+    press(window, ",")
+    clip = clips(window)[0].id
+    window.timeline.select([clip])
+    press(window, "Delete")  # the clip is gone before the job finishes
+    original = window.session.doc.bin_item(media_id)
+    take = MediaItem(id="take-1", path=original.path, name="shot_take1", info=original.info,
+                     generation={"kind": "inpaint"}, take_of=media_id, kind="generated")  # fmt: skip
+    window._apply_inpaint(SimpleNamespace(clip_id=clip, place=True), take)
+    assert window.session.doc.bin_item("take-1").take_of == media_id
+    assert clips(window) == [] and "in the media bin" in window.statusBar().currentMessage()
+    press(window, "Ctrl+Z")  # one undo step takes the take back out of the bin
+    assert "take-1" not in [m.id for m in window.session.doc.bin_items()]
