@@ -18,7 +18,6 @@ from opentimelineio.opentime import RationalTime
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
-    QApplication,
     QDockWidget,
     QLabel,
     QMainWindow,
@@ -695,7 +694,3 @@ class MainWindow(QMainWindow):
         if self.player is not None:
             self.player.shutdown()
         self.thumbnails.shutdown()
-
-
-def quit_application() -> None:
-    QApplication.closeAllWindows()
