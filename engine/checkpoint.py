@@ -106,11 +106,21 @@ class SafetensorsFile:
             raise CheckpointError(
                 f"has a damaged safetensors header ({exc})", path=path, component=component
             ) from exc
+        except RecursionError as exc:
+            raise CheckpointError(
+                "has a damaged safetensors header (JSON nested too deeply)", path=path, component=component
+            ) from exc
         if not isinstance(header, dict):
             raise CheckpointError(
                 "has a damaged safetensors header (not a table)", path=path, component=component
             )
         metadata = header.pop("__metadata__", None) or {}
+        if not isinstance(metadata, dict):
+            raise CheckpointError(
+                "has a damaged safetensors header (its __metadata__ is not a table)",
+                path=path,
+                component=component,
+            )
         data_size = stat.st_size - 8 - header_len
         for name, info in header.items():
             try:
@@ -204,11 +214,23 @@ def read_official_config(checkpoint: SafetensorsFile) -> dict:
             "(files re-saved by other tools sometimes drop it; use the original release file)",
             path=checkpoint.path,
         )
+    if not isinstance(raw, str):
+        # safetensors metadata values are strings; a hand-written header can hold any JSON value here
+        raise CheckpointError(
+            f"has a 'config' metadata entry that is not a string (a JSON {type(raw).__name__}); the official "
+            "file stores the config as JSON text, so use the original release file",
+            path=checkpoint.path,
+        )
     try:
         config = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise CheckpointError(
             f"has a 'config' metadata entry that is not valid JSON ({exc})", path=checkpoint.path
+        ) from exc
+    except RecursionError as exc:
+        raise CheckpointError(
+            "has a 'config' metadata entry whose JSON is nested too deeply to be a model config",
+            path=checkpoint.path,
         ) from exc
     if not isinstance(config, dict):
         raise CheckpointError("has a 'config' metadata entry that is not a JSON object", path=checkpoint.path)

@@ -206,6 +206,10 @@ def load_diffusers_folder(
             raise CheckpointError("has no config.json", path=config_path.parent, component=name) from exc
         except json.JSONDecodeError as exc:
             raise CheckpointError(f"is not valid JSON ({exc})", path=config_path, component=name) from exc
+        except RecursionError as exc:
+            raise CheckpointError("is JSON nested too deeply", path=config_path, component=name) from exc
+        if not isinstance(config, dict):
+            raise CheckpointError("is not a JSON object", path=config_path, component=name)
         config = {k: v for k, v in config.items() if not k.startswith("_")}
         configs[name] = config
         if only is not None and name not in only:

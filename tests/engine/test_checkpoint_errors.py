@@ -171,6 +171,61 @@ def test_unreadable_config_metadata(tmp_path, config, expected):
     _raises(CheckpointError, lambda: load_official(path, torch.float32), str(path), expected)
 
 
+def _save_raw_metadata(path: Path, metadata) -> Path:
+    """A valid one-tensor safetensors file whose `__metadata__` is any JSON value (hand-written headers)."""
+    tensor = {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}
+    header = json.dumps({"__metadata__": metadata, "w": tensor})
+    raw = header.encode()
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + bytes(8))
+    return path
+
+
+_DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(("metadata", "expected"), [
+    ({"config": _DEEP}, "nested too deeply"),
+    ({"config": '{"transformer": ' + "[" * 50_000 + "]" * 50_000 + "}"}, "nested too deeply"),
+    ({"config": {"transformer": {}}}, "not a string"),
+    ({"config": 12}, "not a string"),
+    ({"config": None}, "no 'config' metadata"),
+    ({"config": "12"}, "not a JSON object"),
+    ([1, 2], "__metadata__ is not a table"),
+    ("config", "__metadata__ is not a table"),
+])
+def test_config_metadata_of_the_wrong_json_type_or_depth(tmp_path, fake_gemma, metadata, expected):
+    path = _save_raw_metadata(tmp_path / "ltx-2-odd.safetensors", metadata)
+    for call in (lambda: load_official(path, torch.float32),
+                 lambda: Engine.from_checkpoint(path, text_encoder=fake_gemma, device="cpu")):
+        _raises(CheckpointError, call, str(path), expected)
+
+
+def test_deeply_nested_safetensors_header_is_a_checkpoint_error(tmp_path):
+    raw = ('{"w": ' + _DEEP + "}").encode()
+    path = tmp_path / "ltx-2-deep.safetensors"
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw)
+    _raises(CheckpointError, lambda: SafetensorsFile.open(path), str(path), "nested too deeply")
+
+
+def test_cli_exits_2_for_config_metadata_that_is_not_a_string(tmp_path, fake_gemma, capsys):
+    from app import cli
+
+    for name, metadata in (("object", {"config": {"transformer": {}}}), ("deep", {"config": _DEEP})):
+        path = _save_raw_metadata(tmp_path / f"ltx-2-{name}.safetensors", metadata)
+        code = cli.main(["generate", "--prompt", "x", "--model", str(path), "--text-encoder", str(fake_gemma),
+                         "--device", "cpu", "--out", str(tmp_path / "out.mov"), "--quiet"])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert str(path) in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", ["[1, 2]", "12", '"text"', _DEEP])
+def test_diffusers_config_json_of_the_wrong_type_or_depth(diffusers_folder, content):
+    (diffusers_folder / "vae" / "config.json").write_text(content)
+    _raises(CheckpointError, lambda: load_diffusers_folder(diffusers_folder, torch.float32), "vae",
+            "config.json")
+
+
 def _variant(official, tmp_path, edit_config=None, edit_tensors=None) -> Path:
     tensors, config = official
     tensors, config = dict(tensors), copy.deepcopy(config)
