@@ -92,7 +92,8 @@ def read_gemma_config(checkpoint: SafetensorsFile) -> dict:
     model_type = config.get("model_type")
     if model_type not in SUPPORTED_MODEL_TYPES:
         raise CheckpointError(
-            f"holds a '{model_type}' text encoder; LTX-2.5 needs Gemma 4 ({', '.join(SUPPORTED_MODEL_TYPES)})",
+            f"holds a '{model_type}' text encoder; LTX-2.5 needs Gemma 4 "
+            f"({', '.join(SUPPORTED_MODEL_TYPES)})",
             path=checkpoint.path,
             component="text_encoder",
         )
@@ -147,7 +148,9 @@ def load_packed_gemma4(path: str | Path, dtype: torch.dtype = torch.float32) -> 
     keys = checkpoint.keys()
     if TOKENIZER_KEY not in keys:
         raise CheckpointError(
-            f"has no '{TOKENIZER_KEY}' tensor (the packed tokenizer)", path=checkpoint.path, component="text_encoder"
+            f"has no '{TOKENIZER_KEY}' tensor (the packed tokenizer)",
+            path=checkpoint.path,
+            component="text_encoder",
         )
     asset_keys = [k for k in keys if k.startswith(ASSET_PREFIX)]
     projection_keys = [k for k in keys if k.startswith(PROJECTION_PREFIX)]
@@ -166,7 +169,9 @@ def load_packed_gemma4(path: str | Path, dtype: torch.dtype = torch.float32) -> 
         tokenizer = build_tokenizer(_bytes(raw[TOKENIZER_KEY]), tokenizer_config)
     except Exception as exc:  # tokenizers / transformers raise many types for bad bytes
         raise CheckpointError(
-            f"has a packed tokenizer that cannot be built ({exc})", path=checkpoint.path, component="text_encoder"
+            f"has a packed tokenizer that cannot be built ({exc})",
+            path=checkpoint.path,
+            component="text_encoder",
         ) from exc
 
     try:
@@ -221,8 +226,10 @@ def load_packed_gemma4(path: str | Path, dtype: torch.dtype = torch.float32) -> 
     )
 
 
-def check_gemma_version(expected: str | None, actual: str | None, *, transformer: Path, encoder: Path) -> None:
-    """ltx-core refuses a transformer whose `gemma_source_checkpoint.gemma_version` differs from the encoder's."""
+def check_gemma_version(
+    expected: str | None, actual: str | None, *, transformer: Path, encoder: Path
+) -> None:
+    """Refuse a transformer trained with another `gemma_version` than the encoder's, as ltx-core does."""
     if expected is None:
         return
     if expected != actual:
