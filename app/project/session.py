@@ -18,7 +18,7 @@ from PySide6.QtGui import QUndoStack
 from app.document import DocumentChange, TimelineDocument
 from app.errors import ProjectError
 from app.project import recovery
-from app.project.autosave import AUTOSAVE_DELAY_MS, Autosave
+from app.project.autosave import AUTOSAVE_DELAY_MS, AUTOSAVE_MAX_WAIT_MS, Autosave
 from app.project.paths import ProjectLayout, project_layout, scratch_dir, scratch_root
 from app.project.relink import missing_media
 from app.project.store import SaveResult, load_project, save_project
@@ -40,6 +40,7 @@ class ProjectSession(QObject):
         stack: QUndoStack | None = None,
         missing: list[str] | None = None,
         autosave_ms: int = AUTOSAVE_DELAY_MS,
+        autosave_max_ms: int = AUTOSAVE_MAX_WAIT_MS,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -59,7 +60,7 @@ class ProjectSession(QObject):
         self._last_dirty = False
         self._closed = False
         self._lock = recovery.SessionLock(self.session_id).acquire()
-        self._autosave = Autosave(self._write_recovery, autosave_ms, self)
+        self._autosave = Autosave(self._write_recovery, autosave_ms, self, max_wait_ms=autosave_max_ms)
         self._autosave.failed.connect(self.autosave_failed)
         self._unsubscribe = self.doc.subscribe(self._on_document_changed)
         self.stack.cleanChanged.connect(self._update_dirty)
