@@ -1,0 +1,120 @@
+"""Loading an LTX-2.3 release file (and its companions) into diffusers components.
+
+`load_ltx23(path, dtype)` reads the monolith: config from its metadata, every tensor assigned to exactly one
+component, no missing or unexpected weights. The companions a 2.3 user also downloads - the Gemma-3 root, the
+x2 spatial upsampler and the distilled LoRA - load through `engine.text_encoder`, `engine.upsampler` and
+`engine.lora`; `find_companions` locates them beside the monolith.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from accelerate import init_empty_weights
+from diffusers import (
+    AutoencoderKLLTX2Audio,
+    AutoencoderKLLTX2Video,
+    FlowMatchEulerDiscreteScheduler,
+    LTX2VideoTransformer3DModel,
+)
+from diffusers.pipelines.ltx2 import LTX2TextConnectors, LTX2VocoderWithBWE
+
+from engine import ltx23_layout
+from engine.checkpoint import SafetensorsFile, file_identity, read_official_config
+from engine.components import SCHEDULER_CONFIG, ModelComponents, assign_state
+from engine.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+
+LTX23_MODEL_CLASSES = {
+    "transformer": LTX2VideoTransformer3DModel,
+    "connectors": LTX2TextConnectors,
+    "vae": AutoencoderKLLTX2Video,
+    "audio_vae": AutoencoderKLLTX2Audio,
+    "vocoder": LTX2VocoderWithBWE,
+}
+
+
+def build_ltx23_skeleton(name: str, config: dict, path: Path | None = None) -> torch.nn.Module:
+    """A 2.3 component with parameters on the meta device, buffers real."""
+    cls = LTX23_MODEL_CLASSES[name]
+    try:
+        with init_empty_weights():
+            module = cls.from_config(config)
+    except (
+        TypeError,
+        ValueError,
+        KeyError,
+        AssertionError,
+        RuntimeError,
+        ArithmeticError,
+        IndexError,
+    ) as exc:
+        raise CheckpointError(
+            f"the config does not describe a valid {cls.__name__} ({exc})", path=path, component=name
+        ) from exc
+    if name == "vocoder":
+        # diffusers 0.42.1 pads the 16 kHz stage with `self.hop_length`, an attribute it never sets; the
+        # reference pads to a multiple of the hop whenever the stage's length is not one already.
+        module.hop_length = config["hop_length"]
+    return module
+
+
+def ltx23_configs(checkpoint: SafetensorsFile) -> tuple[dict, dict[str, dict]]:
+    """The file's official config and the diffusers configs derived from it, errors naming the file."""
+    config = read_official_config(checkpoint)
+    shapes = {key: checkpoint.shape(key) for key in checkpoint.keys()}
+    try:
+        return config, ltx23_layout.component_configs(config, shapes)
+    except CheckpointError as exc:
+        raise CheckpointError(exc.detail, path=checkpoint.path, component=exc.component) from exc
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise CheckpointError(
+            f"has an invalid value in its 'config' metadata ({exc!r})", path=checkpoint.path
+        ) from exc
+
+
+def load_ltx23(path: str | Path, dtype: torch.dtype, only: tuple[str, ...] | None = None) -> ModelComponents:
+    """Load an LTX-2.3 release monolith (`ltx-2.3-*.safetensors`); `only` limits the components built."""
+    checkpoint = SafetensorsFile.open(path)
+    config, configs = ltx23_configs(checkpoint)
+    if not ltx23_layout.is_ltx23_config(config, checkpoint.metadata):
+        raise CheckpointError(
+            "is not an LTX-2.3 file (no model_version >= 2.3 and no 2.3 switches in its config)",
+            path=checkpoint.path,
+        )
+    claimed: set[str] = set()
+    modules: dict[str, torch.nn.Module] = {}
+    for spec in ltx23_layout.components(config):
+        keys = [key for key in checkpoint.keys() if spec.select(key) and key not in claimed]
+        claimed.update(keys)
+        if only is not None and spec.name not in only:
+            continue
+        if not keys:
+            raise CheckpointError(
+                "has no weights for this component", path=checkpoint.path, component=spec.name
+            )
+        skeleton = build_ltx23_skeleton(spec.name, configs[spec.name], checkpoint.path)
+        state = spec.rename(checkpoint.load(keys, dtype=dtype))
+        modules[spec.name] = assign_state(skeleton, state, spec.name, checkpoint.path)
+    leftovers = sorted(set(checkpoint.keys()) - claimed)
+    if leftovers:
+        log.warning(
+            "%s: %d weights belong to no known component (e.g. %s); ignored",
+            checkpoint.path,
+            len(leftovers),
+            leftovers[:3],
+        )
+    return ModelComponents(
+        transformer=modules.get("transformer"),
+        connectors=modules.get("connectors"),
+        vae=modules.get("vae"),
+        audio_vae=modules.get("audio_vae"),
+        vocoder=modules.get("vocoder"),
+        scheduler=FlowMatchEulerDiscreteScheduler.from_config(SCHEDULER_CONFIG),
+        identity=file_identity([checkpoint]),
+        source=str(checkpoint.path),
+        configs=configs,
+    )
