@@ -61,6 +61,12 @@ class ModelComponents:
     identity: str
     source: str
     configs: dict = field(default_factory=dict)
+    # Release folders (LTX-2.5) bring more than the five core modules; None / empty where a layout has none.
+    text_encoder: object | None = None  # engine.text_encoder.TextEncoder packed beside the weights
+    diffusion_decoder: torch.nn.Module | None = None  # quality option; conv `vae` is the default
+    duration_head: torch.nn.Module | None = None
+    upsampler: torch.nn.Module | None = None
+    companions: dict = field(default_factory=dict)  # role -> Path of every file found (loras: list of Paths)
 
     def modules(self) -> dict[str, torch.nn.Module]:
         return {name: getattr(self, name) for name in MODEL_CLASSES}
