@@ -1,0 +1,129 @@
+"""LoRA files in the ComfyUI / ltx-trainer layout (e.g. `ltx-2.3-22b-distilled-lora-384-1.1.safetensors`).
+
+Keys are `diffusion_model.<ltx-core module>.lora_A.weight` [rank, in] and `.lora_B.weight` [out, rank], with
+no alpha: the reference (ltx-core 1.2.0 `fuse_loras`) adds `strength * B @ A` to the module's weight. It forms
+`(B * strength) @ A` in bfloat16 and adds the weight into that bfloat16 tensor, so the fused weight is rounded
+to bfloat16 even when the model computes in float32; `fuse_lora` does the same by default
+(`aggregation_dtype=torch.float32` gives the exact sum instead).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from engine import ltx23_layout
+from engine.checkpoint import SafetensorsFile, file_identity
+from engine.errors import CheckpointError
+
+log = logging.getLogger(__name__)
+
+LORA_PREFIXES = ("diffusion_model.", "model.diffusion_model.")
+_A, _B = ".lora_A.weight", ".lora_B.weight"
+
+
+@dataclass
+class LoraFile:
+    """A LoRA's factors per target module (ltx-core names, prefix stripped)."""
+
+    path: Path
+    identity: str
+    factors: dict[str, tuple[torch.Tensor, torch.Tensor]] = field(repr=False)
+
+    @property
+    def rank(self) -> int:
+        return max((a.shape[0] for a, _ in self.factors.values()), default=0)
+
+
+def load_lora(path: str | Path) -> LoraFile:
+    """Read a LoRA file; every lora_A must have its lora_B and the shapes must chain."""
+    checkpoint = SafetensorsFile.open(path, component="lora")
+    modules: dict[str, dict[str, str]] = {}
+    ignored = []
+    for key in checkpoint.keys():
+        prefix = next((p for p in LORA_PREFIXES if key.startswith(p)), None)
+        suffix = next((s for s in (_A, _B) if key.endswith(s)), None)
+        if prefix is None or suffix is None:
+            ignored.append(key)
+            continue
+        modules.setdefault(key[len(prefix) : -len(suffix)], {})[suffix] = key
+    if not modules:
+        raise CheckpointError(
+            "holds no LoRA factors (expected 'diffusion_model.<module>.lora_A.weight' / '.lora_B.weight' "
+            "keys, the ComfyUI / LTX-2 trainer layout)",
+            path=checkpoint.path,
+            component="lora",
+        )
+    if ignored:
+        log.warning(
+            "%s: %d keys are not LoRA factors (e.g. %s); ignored", checkpoint.path, len(ignored), ignored[0]
+        )
+    unpaired = sorted(name for name, parts in modules.items() if len(parts) != 2)
+    if unpaired:
+        raise CheckpointError(
+            f"has a lora_A without its lora_B (or the reverse) for {unpaired[0]}",
+            path=checkpoint.path,
+            component="lora",
+        )
+    tensors = checkpoint.load([key for parts in modules.values() for key in parts.values()])
+    factors = {}
+    for name, parts in modules.items():
+        a, b = tensors[parts[_A]], tensors[parts[_B]]
+        if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[1]:
+            raise CheckpointError(
+                f"has LoRA factors for {name} whose shapes do not chain "
+                f"({tuple(b.shape)} @ {tuple(a.shape)})",
+                path=checkpoint.path,
+                component="lora",
+            )
+        factors[name] = (a, b)
+    return LoraFile(checkpoint.path, file_identity([checkpoint]), factors)
+
+
+def diffusers_parameter(module_name: str) -> str:
+    """The `LTX2VideoTransformer3DModel` weight that an ltx-core transformer module name refers to."""
+    official = ltx23_layout.TRANSFORMER_PREFIX + module_name + ".weight"
+    return next(iter(ltx23_layout.rename_transformer({official: None})))
+
+
+def fuse_lora(
+    transformer: torch.nn.Module,
+    lora: LoraFile,
+    strength: float = 1.0,
+    aggregation_dtype: torch.dtype = torch.bfloat16,
+) -> list[str]:
+    """Add `strength * B @ A` to each target weight of a diffusers LTX-2 transformer, in place.
+
+    Returns the diffusers parameter names changed. A target the transformer lacks, or whose shape differs, is
+    a `CheckpointError` naming the LoRA file (a LoRA for another model version or size).
+    """
+    params = dict(transformer.named_parameters())
+    plan = []
+    for name, (a, b) in lora.factors.items():
+        target = diffusers_parameter(name)
+        weight = params.get(target)
+        if weight is None:
+            raise CheckpointError(
+                f"targets '{name}', which this transformer does not have; the LoRA belongs to another model",
+                path=lora.path,
+                component="lora",
+            )
+        if tuple(weight.shape) != (b.shape[0], a.shape[1]):
+            raise CheckpointError(
+                f"changes '{name}' by a {b.shape[0]}x{a.shape[1]} update but the weight is "
+                f"{tuple(weight.shape)}; the LoRA belongs to another model size",
+                path=lora.path,
+                component="lora",
+            )
+        plan.append((target, weight, a, b))
+    with torch.no_grad():
+        for _, weight, a, b in plan:
+            a = a.to(device=weight.device, dtype=aggregation_dtype)
+            b = b.to(device=weight.device, dtype=aggregation_dtype)
+            delta = torch.matmul(b * strength, a).to(aggregation_dtype)
+            delta.add_(weight)  # accumulates in the aggregation dtype, as the reference does
+            weight.copy_(delta.to(weight.dtype))
+    return [target for target, *_ in plan]
