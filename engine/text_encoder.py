@@ -166,3 +166,126 @@ def text_encoder_skeleton(root: str | Path, dtype: torch.dtype) -> torch.nn.Modu
     with init_empty_weights():
         model = cls._from_config(config, dtype=dtype)
     return model.eval().requires_grad_(False)
+
+
+# --- LTX-2.3: Lightricks' tokenisation and the per-modality text projection ---------------------------------
+
+# ltx-core 1.2.0 builds its tokenizer and processor from these files of the Gemma root (the 2.3 release notes
+# name the same set), and pads every prompt to 1024 tokens.
+LTX23_ROOT_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "processor_config.json")
+LTX23_MAX_TOKENS = 1024
+
+
+@dataclass
+class PromptEmbeddings:
+    """One prompt through the 2.3 text path: the projected features and the connectors' contexts."""
+
+    video_features: torch.Tensor  # [B, T, video inner dim], before the connectors
+    audio_features: torch.Tensor  # [B, T, audio inner dim]
+    video_context: torch.Tensor  # the transformer's video cross-attention context
+    audio_context: torch.Tensor
+    context_mask: torch.Tensor  # [B, T], all ones when the connectors replace padding by registers
+
+
+def missing_ltx23_root_files(root: str | Path) -> list[str]:
+    """What a Gemma root lacks for LTX-2.3 (empty when complete); never raises."""
+    root = Path(root)
+    if not root.is_dir():
+        return [str(root)]
+    missing = [name for name in LTX23_ROOT_FILES if not (root / name).is_file()]
+    if not any(root.glob("*.safetensors")):
+        missing.append("*.safetensors weights")
+    return missing
+
+
+def tokenize_ltx(
+    tokenizer, prompt: str, max_length: int = LTX23_MAX_TOKENS
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """ltx-core's `LTXGemmaTokenizer`: strip, truncate, ensure a leading <bos>, left-pad to `max_length`."""
+    bos = tokenizer.bos_token_id
+    if bos is None:
+        raise TextEncoderError("the Gemma tokenizer has no <bos> token; LTX-2 prompts must start with one")
+    ids = tokenizer(prompt.strip(), padding=False, truncation=True, max_length=max_length).input_ids
+    if not ids or ids[0] != bos:
+        ids = [bos, *ids][:max_length]
+    padding_side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    try:
+        padded = tokenizer.pad(
+            {"input_ids": [ids]},
+            padding="max_length",
+            max_length=max_length,
+            return_tensors="pt",
+            return_attention_mask=True,
+        )
+    finally:
+        tokenizer.padding_side = padding_side
+    return padded.input_ids, padded.attention_mask
+
+
+def gemma_hidden_states(
+    encoder: TextEncoder, input_ids: torch.Tensor, attention_mask: torch.Tensor
+) -> torch.Tensor:
+    """Every Gemma hidden state (embeddings + each layer) as [L + 1, B, T, hidden], as ltx-core has them."""
+    model = encoder.model
+    inner = getattr(model, "model", model)  # skip the LM head, as the reference does
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        out = inner(
+            input_ids=input_ids.to(device),
+            attention_mask=attention_mask.to(device),
+            output_hidden_states=True,
+        )
+    return torch.stack(out.hidden_states)
+
+
+def per_modality_features(
+    connectors: torch.nn.Module, hidden_states: torch.Tensor, attention_mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """ltx-core's FeatureExtractorV2 with the connectors' 2.3 projections.
+
+    Each hidden state is RMS-normed per token, all are concatenated (hidden-major, layer-minor), padding is
+    zeroed, and the result is scaled by sqrt(out_dim / hidden) before each modality's projection.
+    """
+    stacked = hidden_states.permute(1, 2, 3, 0)  # [B, T, hidden, L + 1]
+    batch, tokens, hidden, layers = stacked.shape
+    variance = stacked.pow(2).mean(dim=2, keepdim=True)
+    normed = (stacked * torch.rsqrt(variance + 1e-6)).reshape(batch, tokens, hidden * layers)
+    keep = attention_mask.to(normed.device).bool().unsqueeze(-1)
+    normed = torch.where(keep, normed, torch.zeros_like(normed))
+    features = []
+    for projection in (connectors.video_text_proj_in, connectors.audio_text_proj_in):
+        scale = (projection.out_features / hidden) ** 0.5
+        weight = projection.weight
+        with torch.inference_mode():
+            features.append(projection((normed * scale).to(weight.dtype)))
+    return features[0], features[1]
+
+
+def encode_prompt_ltx23(
+    encoder: TextEncoder,
+    connectors: torch.nn.Module,
+    prompt: str,
+    max_length: int = LTX23_MAX_TOKENS,
+) -> PromptEmbeddings:
+    """The whole 2.3 text path for one prompt: tokens -> Gemma -> per-modality features -> connectors."""
+    if not getattr(connectors.config, "per_modality_projections", False):
+        raise TextEncoderError("these connectors have no per-modality text projection (not an LTX-2.3 model)")
+    expected = connectors.config.caption_channels * connectors.config.text_proj_in_factor
+    found = encoder.hidden_size * (encoder.num_hidden_layers + 1)
+    if expected != found:
+        raise TextEncoderError(
+            f"the Gemma model in {encoder.source} has {encoder.num_hidden_layers} layers of width "
+            f"{encoder.hidden_size}, but the checkpoint's text projection expects "
+            f"{connectors.config.text_proj_in_factor - 1} layers of width "
+            f"{connectors.config.caption_channels}; "
+            "use the Gemma 3 root that belongs to this checkpoint"
+        )
+    input_ids, attention_mask = tokenize_ltx(encoder.tokenizer, prompt, max_length)
+    hidden = gemma_hidden_states(encoder, input_ids, attention_mask)
+    weight = next(connectors.parameters())
+    hidden = hidden.to(device=weight.device, dtype=weight.dtype)
+    video_features, audio_features = per_modality_features(connectors, hidden, attention_mask)
+    with torch.inference_mode():
+        video, audio, mask = connectors(hidden.permute(1, 2, 3, 0), attention_mask.to(weight.device))
+    return PromptEmbeddings(video_features, audio_features, video, audio, mask)
