@@ -38,3 +38,29 @@ needs_ltx2_fixture = pytest.mark.skipif(
     reason=f"the shared fixture {LTX2_FIXTURE_NAME}/ was not found "
     "(set AIPROD_FIXTURES or check out ../shared)",
 )
+
+
+LTX25_FIXTURE_NAME = "ltx25-tiny-official"
+
+
+def ltx25_fixture_dir() -> Path | None:
+    """The LTX-2.5 release-layout fixture: $AIPROD_FIXTURES (the fixtures folder or the fixture itself), else
+    ../shared/fixtures. Any folder in the 2.5 release layout with a `reference_outputs.safetensors` works."""
+    candidates = []
+    if os.environ.get("AIPROD_FIXTURES"):
+        env = Path(os.environ["AIPROD_FIXTURES"])
+        candidates += [env / LTX25_FIXTURE_NAME, env]
+    candidates.append(repo_root() / ".." / "shared" / "fixtures" / LTX25_FIXTURE_NAME)
+    for candidate in candidates:
+        references = candidate / "reference_outputs.safetensors"
+        if (candidate / "diffusion_models").is_dir() and references.is_file():
+            return candidate.resolve()
+    return None
+
+
+LTX25_FIXTURE = ltx25_fixture_dir()
+needs_ltx25_fixture = pytest.mark.skipif(
+    LTX25_FIXTURE is None,
+    reason=f"the shared fixture {LTX25_FIXTURE_NAME}/ was not found "
+    "(set AIPROD_FIXTURES or check out ../shared)",
+)
