@@ -122,6 +122,12 @@ def _load(project: str):
     return loaded.doc
 
 
+def _project_folder(project: str) -> Path:
+    from app.project import project_layout
+
+    return project_layout(project).folder
+
+
 class _InputError(Exception):
     """Bad input found by the CLI itself (exit code 2)."""
 
@@ -154,7 +160,7 @@ def run_render(args: argparse.Namespace) -> int:
     try:
         report = render_timeline(
             doc, args.preset, Path(args.out), in_frame=in_frame, out_frame=out_frame, size=size,
-            on_progress=progress,
+            on_progress=progress, project_folder=_project_folder(args.project),
         )  # fmt: skip
     except ExportCancelled:
         return _fail("cancelled; no file written", EXIT_INTERRUPTED)
@@ -202,7 +208,7 @@ def run_export_timeline(args: argparse.Namespace) -> int:
         doc = _load(args.project)
         from app.interchange import export_timeline  # lazily: the OTIO adapters load on first use
 
-        written = export_timeline(doc, Path(args.out))
+        written = export_timeline(doc, Path(args.out), project_folder=_project_folder(args.project))
     except _InputError as exc:
         return _fail(str(exc))
     except AppError as exc:
@@ -260,6 +266,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     preflight_destination(out)  # before minutes of generation, not after
+    _refuse_generate_output(out, args)
     tiny = args.model == "tiny"
     defaults = TINY_DEFAULTS if tiny else MODEL_DEFAULTS
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
@@ -330,6 +337,19 @@ def run_generate(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     print(f"aiprod-cli: wrote {written}", file=sys.stderr)
     return EXIT_OK
+
+
+def _refuse_generate_output(out: Path, args: argparse.Namespace) -> None:
+    """OutputRefused when ``--out`` is the checkpoint, the text encoder, the start image (or inside one of
+    them) or inside a project folder."""
+    from app.project.outputs import Source, check_output_path
+
+    inputs = [
+        (args.model if args.model != "tiny" else None, "the model checkpoint"),
+        (args.text_encoder, "the text encoder"),
+        (args.image, "the start image"),
+    ]
+    check_output_path(out, sources=[Source(Path(path), what) for path, what in inputs if path])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,9 +37,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.document import TimelineDocument
+from app.errors import AppError
 from app.export import ExportPreset, RenderReport
 from app.export.runner import ExportRunner, RenderFunction
 from app.media.compositor import TimelineCompositor
+from app.project.outputs import check_output_path
 
 PRESET_KEY = "export/preset"
 FOLDER_KEY = "export/folder"
@@ -179,6 +181,7 @@ class ExportDialog(QDialog):
         render: RenderFunction | None = None,
         choose_destination: ChooseDestination | None = None,
         reveal: Callable[[Path], None] | None = None,
+        project_folder: Callable[[], Path | None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
@@ -191,6 +194,7 @@ class ExportDialog(QDialog):
         self._render = render
         self._choose = choose_destination or _choose_with_dialogs(self)
         self._reveal = reveal or _reveal_in_file_manager
+        self._project_folder = project_folder or (lambda: None)  # asked at export time: Save As moves it
         self._runner: ExportRunner | None = None
         self._written: Path | None = None
         self._close_after_cancel = False
@@ -474,6 +478,11 @@ class ExportDialog(QDialog):
         if preset is None or destination is None or self.busy:
             return
         in_frame, out_frame = self.frame_range()
+        try:  # the renderer checks too; asking here shows the refusal before a thread starts
+            check_output_path(destination, self.doc, self._project_folder())
+        except AppError as exc:
+            self._on_failed(str(exc))
+            return
         if self._runner is None:
             self._runner = ExportRunner(self._render, parent=self)
             self._runner.progress.connect(self._on_progress)

@@ -86,7 +86,7 @@ class InterchangeActions(QObject):
                 return []
         try:
             fmt = format_for(Path(path))
-            written = export_timeline(session.doc, path)
+            written = export_timeline(session.doc, path, project_folder=session.path)
         except AppError as exc:
             self.prompts.error(str(exc))
             return []

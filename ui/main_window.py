@@ -569,7 +569,13 @@ class MainWindow(QMainWindow):
         if marks != (None, None):
             # The viewer's out mark includes its frame; the renderer's out frame is one past the last.
             in_out = (marks[0], None if marks[1] is None else marks[1] + 1)
-        dialog = ExportDialog(self.session.doc, self.settings, in_out=in_out, parent=self)
+        dialog = ExportDialog(
+            self.session.doc,
+            self.settings,
+            in_out=in_out,
+            parent=self,
+            project_folder=lambda: self.session.path,
+        )
         dialog.export_finished.connect(lambda path: self.show_message(f"Exported {path}"))
         dialog.finished.connect(lambda _result: self._forget_export_dialog(dialog))
         self.export_dialog = dialog

@@ -42,6 +42,7 @@ from app.export.sequences import preflight_sequence, write_sequence
 from app.media.cache import FrameCache
 from app.media.compositor import TimelineCompositor
 from app.media.probe import probe_media
+from app.project.outputs import check_output_path
 
 ProgressWithEta = Callable[[int, int, float], None]
 MAX_LISTED_CLIPS = 50  # generation records written into the tags (the count is always exact)
@@ -151,12 +152,14 @@ def render_timeline(
     size: tuple[int, int] | None = None,
     on_progress: ProgressWithEta | None = None,
     cancel: threading.Event | None = None,
+    project_folder: str | os.PathLike[str] | None = None,
 ) -> RenderReport:
     """Export ``doc`` (or frames ``in_frame .. out_frame - 1``) with ``preset`` to ``out_path``.
 
     ``out_path`` is a file for video presets and a folder for image sequences. ``size`` (width, height)
     scales the project frame (pictures are letterboxed, as in the viewer). ``on_progress(done, total,
-    eta_seconds)`` is called after every frame; setting ``cancel`` stops at the next frame.
+    eta_seconds)`` is called after every frame; setting ``cancel`` stops at the next frame. An output that
+    is (or is inside) a media file, a LUT, ``project_folder`` or any project folder is refused.
 
     Raises:
         ExportError: a preflight check failed or encoding failed; nothing is left at the destination.
@@ -165,6 +168,7 @@ def render_timeline(
     started = time.perf_counter()
     chosen = preset_registry.resolve(preset)
     dest = Path(os.fspath(out_path)).expanduser().absolute()
+    check_output_path(dest, doc, project_folder)  # never replace a clip's media, a LUT or a project file
     first, end = frame_range(doc, in_frame, out_frame)
     count = end - first
     rate = normalise_fps(doc.rate)

@@ -22,6 +22,7 @@ from app.interchange.edl import edl_files
 from app.interchange.formats import InterchangeFormat, format_for
 from app.interchange.paths import to_file_url
 from app.interchange.timeline import clip_generation, clips_with_ranges, local_markers
+from app.project.outputs import check_output_path
 
 FCPX_RATES = (24, 25, 30, 50, 60)  # what the fcpx_xml adapter writes and reads back correctly
 
@@ -35,15 +36,18 @@ def export_timeline(
     fmt: str | None = None,
     *,
     dropped: list[str] | None = None,
+    project_folder: str | os.PathLike[str] | None = None,
 ) -> list[Path]:
     """Write ``doc``'s timeline to ``path`` in the format its suffix (or ``fmt``) names; returns the files.
 
     An EDL is one file per video track (``<stem>_V1.edl``, ``<stem>_V2.edl`` ...). What the format cannot
     hold is left out, not refused; a description of each such loss is appended to ``dropped`` when given
     (an addition to the contract). Raises InterchangeError when the folder cannot be written or the
-    adapter fails; then no file was created or changed.
+    adapter fails; then no file was created or changed. An output that would replace (or be written
+    inside) a media file of ``doc``, ``project_folder`` or any project folder is refused (OutputRefused).
     """
     path = Path(os.fspath(path)).expanduser().absolute()
+    check_output_path(path, doc, project_folder)
     form = format_for(path, fmt)
     notes: list[str] = []
     folder = path.parent
@@ -58,6 +62,8 @@ def export_timeline(
         raise InterchangeError(
             f"Could not write the timeline as {form.label}: {exc}. Nothing was written; try another format."
         ) from exc
+    for target in files:  # an EDL's per-track names too
+        check_output_path(target, doc, project_folder)
     _write_all(files, form)
     if dropped is not None:
         dropped.extend(notes)

@@ -370,3 +370,19 @@ def test_a_real_image_sequence_export_writes_a_folder(qtbot, make_dialog, doc, t
     assert done.args == [str(tmp_path / "frames")]
     written = sorted(p.suffix for p in (tmp_path / "frames").iterdir())
     assert written.count(".png") == 6 and ".wav" in written
+
+
+def test_an_output_onto_the_project_or_its_media_is_refused_inline(qtbot, make_dialog, doc, media, tmp_path):
+    folder = tmp_path / "Film.aiprod"
+    folder.mkdir()
+    render = FakeRender()
+    dialog = make_dialog(doc, render=render, project_folder=lambda: folder)
+    dialog.select_preset("h264_high")
+    for out in (media[0], folder / "cut.mp4"):
+        dialog.set_destination(str(out))
+        with qtbot.waitSignal(dialog.export_failed, timeout=TIMEOUT_MS) as failed:
+            dialog.export_button.click()
+        assert "Refusing to write" in failed.args[0] and dialog.status_label.text() == failed.args[0]
+        assert dialog.export_button.isVisibleTo(dialog) and dialog.export_button.isEnabled()
+    assert render.calls == []  # nothing started
+    dialog.grab().save(str(SCREENSHOTS / "export_dialog_refused.png")) if SCREENSHOTS.is_dir() else None

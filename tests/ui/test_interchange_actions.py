@@ -214,3 +214,16 @@ def test_a_bad_file_reports_an_error_and_keeps_the_project(qtbot, interchange, p
     assert project.session is current
     assert asked.errors and "broken.otio" in asked.errors[-1]
     assert "unsaved:Untitled" not in asked.log  # never asked to drop the project for a file it cannot read
+
+
+def test_exporting_onto_the_project_file_is_refused_with_a_message(
+    qtbot, interchange, project, asked, media, tmp_path
+):
+    cut_two_clips(project, media)
+    project.session.save(tmp_path / "Film.aiprod")
+    project_file = tmp_path / "Film.aiprod" / "project.otio"
+    before = project_file.read_bytes()
+    for out in (project_file, tmp_path / "Film.aiprod" / "media" / "cut.otio"):
+        assert interchange.export_timeline(str(out)) == []
+        assert "Refusing to write" in asked.errors[-1]
+    assert project_file.read_bytes() == before
