@@ -239,23 +239,3 @@ def check_gemma_version(
             path=transformer,
             component="text_encoder",
         )
-
-
-@torch.no_grad()
-def gemma_hidden_states(
-    encoder: TextEncoder, prompt: str, max_length: int = MAX_SEQUENCE_LENGTH
-) -> tuple[tuple[torch.Tensor, ...], torch.Tensor, torch.Tensor]:
-    """Every hidden state (embeddings + each layer), token ids and attention mask, as ltx-core tokenises."""
-    tokens = encoder.tokenizer(
-        prompt.strip(),
-        padding="max_length",
-        truncation=True,
-        max_length=max_length,
-        return_tensors="pt",
-    )
-    device = next(encoder.model.parameters()).device
-    ids = tokens.input_ids.to(device)
-    mask = tokens.attention_mask.to(device)
-    # The inner model: no lm_head logits (ltx-core does the same; they are large and unused).
-    out = encoder.model.model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
-    return tuple(out.hidden_states), ids, mask

@@ -1,0 +1,402 @@
+"""The LTX-2.5 release folder against Lightricks' reference outputs (ltx-core 1.2.0, float32 on CPU).
+
+Every comparison derives its shapes from the reference tensors and the files' configs, never from the shared
+fixture's sizes: the same tests run on any folder in the 2.5 release layout that carries a
+`reference_outputs.safetensors` (other widths, depths, precisions, seeds). Bounds are relative L2 errors; the
+measured values on the shared fixture are in the comments (1e-5 leaves room for deeper models).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+from engine.errors import CheckpointError
+from tests.shared_fixtures import LTX25_FIXTURE, needs_ltx25_fixture
+
+pytestmark = needs_ltx25_fixture
+
+TOL = 1e-5
+
+
+def rel(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    expected = expected.double()
+    diff = (actual.double() - expected).norm()
+    return float(diff / expected.norm().clamp_min(1e-30))
+
+
+@pytest.fixture(scope="module")
+def refs() -> dict[str, torch.Tensor]:
+    return load_file(str(LTX25_FIXTURE / "reference_outputs.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def ref_meta() -> dict[str, str]:
+    with safe_open(str(LTX25_FIXTURE / "reference_outputs.safetensors"), "pt") as handle:
+        return handle.metadata() or {}
+
+
+@pytest.fixture(scope="module")
+def components():
+    from engine.ltx25_layout import load_ltx25
+
+    return load_ltx25(LTX25_FIXTURE, torch.float32)
+
+
+# --- text path ----------
+
+
+def test_text_path_matches_reference(components, refs, ref_meta):
+    from engine.text_encoder import encode_prompt_ltx23, gemma_hidden_states, tokenize_ltx
+
+    encoder = components.text_encoder
+    assert encoder is not None, "the packed Gemma 4 encoder was not loaded from text_encoders/"
+    ids, mask = tokenize_ltx(encoder.tokenizer, ref_meta["prompt"], refs["text_token_ids"].shape[1])
+    assert torch.equal(ids, refs["text_token_ids"])
+    assert torch.equal(mask, refs["text_attention_mask"])
+    hidden = gemma_hidden_states(encoder, ids, mask)
+    assert hidden.shape == refs["text_gemma_hidden_states"].shape
+    assert rel(hidden, refs["text_gemma_hidden_states"]) < TOL  # measured 0.0
+
+    emb = encode_prompt_ltx23(encoder, components.connectors, ref_meta["prompt"], ids.shape[1])
+    assert rel(emb.video_features, refs["text_video_features"]) < TOL  # 0.0
+    assert rel(emb.audio_features, refs["text_audio_features"]) < TOL  # 0.0
+    assert rel(emb.video_context, refs["video_context"]) < TOL  # 6.1e-8
+    assert rel(emb.audio_context, refs["audio_context"]) < TOL  # 5.1e-8
+    assert torch.equal(emb.context_mask.to(refs["context_mask"].dtype), refs["context_mask"])
+
+
+def test_tokenizer_prepends_bos_once(components):
+    tokenizer = components.text_encoder.tokenizer
+    ids = tokenizer("a cat").input_ids
+    assert ids[0] == tokenizer.bos_token_id
+    assert ids.count(tokenizer.bos_token_id) == 1
+
+
+# --- transformer ----------
+
+
+def _forward(transformer, refs):
+    with torch.inference_mode():
+        video, audio = transformer(
+            hidden_states=refs["tf_video_tokens"],
+            audio_hidden_states=refs["tf_audio_tokens"],
+            encoder_hidden_states=refs["video_context"],
+            audio_encoder_hidden_states=refs["audio_context"],
+            timestep=refs["tf_video_timesteps"][..., 0] * 1000,
+            audio_timestep=refs["tf_audio_timesteps"][..., 0] * 1000,
+            sigma=refs["tf_sigma"] * 1000,
+            audio_sigma=refs["tf_sigma"] * 1000,
+            video_coords=refs["tf_video_positions"],
+            audio_coords=refs["tf_audio_positions"],
+            video_keyframes_mask=refs["tf_video_keyframes_mask"],
+            return_dict=False,
+        )
+    return video, audio
+
+
+def test_transformer_forward_with_keyframes_mask(components, refs):
+    config = components.transformer.config
+    assert config.use_keyframes_abs_pos_embedding
+    assert not config.ff_bias  # the 2.5 video FFN has no biases (the audio FFN keeps them)
+    video, audio = _forward(components.transformer, refs)
+    assert rel(video, refs["tf_video_velocity"]) < TOL  # 1.1e-7
+    assert rel(audio, refs["tf_audio_velocity"]) < TOL  # 1.1e-7
+    sigma = refs["tf_sigma"].view(-1, 1, 1)
+    assert rel(refs["tf_video_tokens"] - sigma * video, refs["tf_video_denoised"]) < TOL
+    assert rel(refs["tf_audio_tokens"] - sigma * audio, refs["tf_audio_denoised"]) < TOL
+
+
+def test_transformer_forward_with_distilled_lora(refs):
+    from engine.lora import fuse_lora, load_lora
+    from engine.ltx25_layout import find_release_files, load_ltx25
+
+    files = find_release_files(LTX25_FIXTURE)
+    assert files.loras, "no LoRA in loras/"
+    fresh = load_ltx25(LTX25_FIXTURE, torch.float32, only=("transformer",), load_text_encoder=False)
+    changed = fuse_lora(fresh.transformer, load_lora(files.loras[0]), strength=1.0)
+    assert changed
+    video, audio = _forward(fresh.transformer, refs)
+    assert rel(video, refs["tf_lora_video_velocity"]) < TOL  # bf16 aggregation as ltx-core
+    assert rel(audio, refs["tf_lora_audio_velocity"]) < TOL
+
+
+# --- decoders, encoder, audio ----------
+
+
+def _stats(module) -> tuple[torch.Tensor, torch.Tensor]:
+    shape = (1, -1, 1, 1, 1)
+    return module.latents_mean.view(shape), module.latents_std.view(shape)
+
+
+def test_conv_video_decode_and_encode(components, refs):
+    vae = components.vae
+    mean, std = _stats(vae)
+    with torch.inference_mode():
+        decoded = vae.decode(refs["video_latent"] * std + mean, return_dict=False)[0]
+        encoded = (vae.encode(refs["video_pixels"]).latent_dist.mean - mean) / std
+    assert decoded.shape == refs["video_decoded"].shape
+    assert rel(decoded, refs["video_decoded"]) < TOL  # 0.0
+    assert rel(encoded, refs["video_encoded"]) < TOL  # 0.0
+
+
+def test_audio_vae_and_vocoder(components, refs):
+    audio_vae = components.audio_vae
+    latent = refs["audio_latent"]
+    batch, channels, frames, mel = latent.shape
+    # The audio statistics are per packed token channel (channel-major, as ltx-core's patchifier packs).
+    packed = latent.permute(0, 2, 1, 3).reshape(batch, frames, channels * mel)
+    packed = packed * audio_vae.latents_std + audio_vae.latents_mean
+    latent = packed.reshape(batch, frames, channels, mel).permute(0, 2, 1, 3)
+    with torch.inference_mode():
+        mel_out = audio_vae.decode(latent, return_dict=False)[0]
+        stage = components.vocoder.vocoder(refs["audio_mel_decoded"])
+        waveform = components.vocoder(refs["audio_mel_decoded"])
+    assert rel(mel_out, refs["audio_mel_decoded"]) < TOL  # 1.6e-6
+    assert rel(stage, refs["audio_waveform_vocoder_stage"]) < TOL  # 0.0
+    assert waveform.shape == refs["audio_waveform"].shape
+    assert rel(waveform, refs["audio_waveform"]) < TOL  # 0.0
+    assert components.vocoder.config.output_sampling_rate == 48000
+
+
+def test_spatial_upsampler(components, refs):
+    from engine.upsampler import upsample_latent
+
+    upsampler = components.upsampler
+    assert upsampler is not None, "no upsampler in latent_upscale_models/"
+    raw = upsampler(refs["upsampler_latent"])
+    assert rel(raw, refs["upsampler_raw_output"]) < TOL  # 5.2e-7
+    vae = components.vae
+    upsampled = upsample_latent(refs["upsampler_latent"], upsampler, vae.latents_mean, vae.latents_std)
+    assert rel(upsampled, refs["upsampled_latent"]) < TOL  # 2.7e-7
+
+
+def test_duration_head(components, refs):
+    from engine.duration_head import predict_num_frames, predict_seconds
+
+    head = components.duration_head
+    assert head is not None, "no duration head in model_patches/"
+    seconds = predict_seconds(head, refs["video_context"], refs["audio_context"])
+    assert rel(seconds, refs["duration_seconds"]) < TOL  # 0.0
+    frames = predict_num_frames(head, refs["video_context"], refs["audio_context"], frame_rate=24.0)
+    assert frames == int(refs["duration_num_frames_24fps"].item())
+
+
+def test_duration_frames_rule():
+    from engine.duration_head import seconds_to_num_frames
+
+    assert seconds_to_num_frames(1.0143, 24.0) == 25  # 24 frames -> floored to 17 < 24 -> lifted to 25
+    assert seconds_to_num_frames(0.1, 24.0) == 25  # clamped to 1 s first
+    assert seconds_to_num_frames(100.0, 24.0) == 473  # 20 s = 480 -> 8k+1 floor
+    assert (seconds_to_num_frames(5.0, 24.0) - 1) % 8 == 0
+
+
+def test_diffusion_decoder_reproduces_reference(components, refs, ref_meta):
+    from engine.diffusion_decoder import decode
+
+    decoder = components.diffusion_decoder
+    assert decoder is not None, "no diffusion video decoder in vae/"
+    recipe = json.loads(ref_meta.get("diffusion_decoder", "{}"))
+    match = re.search(r"manual_seed\((\d+)\)", recipe.get("noise", ""))
+    seed = int(match.group(1)) if match else 1234
+    generator = torch.Generator("cpu").manual_seed(seed)
+    pixels = decode(decoder, refs["video_latent"], generator=generator)
+    assert pixels.shape == refs["video_decoded_diffusion"].shape
+    assert rel(pixels, refs["video_decoded_diffusion"]) < TOL  # 1.8e-7
+
+
+def test_neighborhood_attention_matches_dense_reference():
+    """The tiled eager attention equals a dense per-query evaluation, inward-shifted borders included."""
+    from engine import diffusion_decoder
+
+    generator = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(1, 4, 5, 6, 2, 8, generator=generator) for _ in range(3))
+    kernel = (3, 3, 5)
+    budget = diffusion_decoder.NA_SCORE_BUDGET
+    try:
+        diffusion_decoder.NA_SCORE_BUDGET = 64  # force many query tiles
+        tiled = diffusion_decoder.neighborhood_attention(q, k, v, kernel)
+    finally:
+        diffusion_decoder.NA_SCORE_BUDGET = budget
+    dims = q.shape[1:4]
+    expected = torch.empty_like(v)
+    for t in range(dims[0]):
+        for h in range(dims[1]):
+            for w in range(dims[2]):
+                lo = [
+                    min(max(i - kk // 2, 0), n - kk) for i, kk, n in zip((t, h, w), kernel, dims, strict=True)
+                ]
+                keys = k[0, lo[0] : lo[0] + kernel[0], lo[1] : lo[1] + kernel[1], lo[2] : lo[2] + kernel[2]]
+                vals = v[0, lo[0] : lo[0] + kernel[0], lo[1] : lo[1] + kernel[1], lo[2] : lo[2] + kernel[2]]
+                keys = keys.reshape(-1, 2, 8)
+                vals = vals.reshape(-1, 2, 8)
+                scores = torch.einsum("hd,nhd->hn", q[0, t, h, w], keys).softmax(-1)
+                expected[0, t, h, w] = torch.einsum("hn,nhd->hd", scores, vals)
+    assert rel(tiled, expected) < 1e-6
+
+
+# --- the folder: discovery, description and errors ----------
+
+
+def test_describe_release_names_what_it_found():
+    from engine.ltx25_layout import describe_release
+
+    text = describe_release(LTX25_FIXTURE)
+    assert "Gemma 4 text encoder OK" in text
+    assert "diffusion video decoder found" in text
+    assert "duration head found" in text
+
+
+def _linked_copy(tmp_path: Path, skip: str | None = None) -> Path:
+    """The fixture folder as symlinks (cheap), without files whose name contains `skip`."""
+    root = tmp_path / "release"
+    for source in LTX25_FIXTURE.rglob("*.safetensors"):
+        if skip and skip in source.name:
+            continue
+        target = root / source.relative_to(LTX25_FIXTURE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(source)
+    return root
+
+
+def _rewrite(path: Path, metadata_update: dict[str, str]) -> None:
+    """Replace a (linked) safetensors file by a copy with updated metadata."""
+    with safe_open(str(path), "pt") as handle:
+        metadata = dict(handle.metadata() or {})
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    metadata.update(metadata_update)
+    path.unlink()
+    save_file(tensors, str(path), metadata=metadata)
+
+
+@pytest.mark.parametrize(
+    ("skip", "component"),
+    [
+        ("transformer", "transformer"),
+        ("gemma4", "text_encoder"),
+        ("video-vae-conv", "vae"),
+        ("audio-vae", "audio_vae"),
+    ],
+)
+def test_missing_component_file_is_named(tmp_path, skip, component):
+    from engine.ltx25_layout import find_release_files
+
+    root = _linked_copy(tmp_path, skip=skip)
+    with pytest.raises(CheckpointError) as info:
+        find_release_files(root)
+    assert info.value.component == component
+    assert ".safetensors" in str(info.value)
+
+
+def test_optional_files_may_be_missing(tmp_path):
+    from engine.ltx25_layout import find_release_files
+
+    root = _linked_copy(tmp_path, skip="duration-head")
+    shutil.rmtree(root / "loras")
+    files = find_release_files(root)
+    assert files.duration_head is None and files.loras == ()
+
+
+def test_pickle_component_is_refused_by_name(tmp_path):
+    from engine.ltx25_layout import find_release_files
+
+    root = _linked_copy(tmp_path, skip="audio-vae")
+    pickle = root / "vae" / "ltx-2.5-audio-vae-bf16.pt"
+    pickle.write_bytes(b"\x80\x02}q\x00.")
+    with pytest.raises(CheckpointError) as info:
+        find_release_files(root)
+    assert info.value.path == pickle
+    assert "pickle" in str(info.value)
+
+
+def test_gemma_version_mismatch_is_refused(tmp_path):
+    from engine.ltx25_layout import find_release_files, load_ltx25
+
+    root = _linked_copy(tmp_path)
+    transformer = find_release_files(root).transformer
+    _rewrite(transformer, {"gemma_source_checkpoint": json.dumps({"gemma_version": "gemma4-other-v9"})})
+    with pytest.raises(CheckpointError) as info:
+        load_ltx25(root, torch.float32)
+    message = str(info.value)
+    assert "gemma4-other-v9" in message and transformer.name in message
+    assert info.value.component == "text_encoder"
+
+
+def _set_config(path: Path, section: str, key: str, value) -> None:
+    with safe_open(str(path), "pt") as handle:
+        config = json.loads(handle.metadata()["config"])
+    target = config[section]
+    for part in key.split(".")[:-1]:
+        target = target[part]
+    target[key.split(".")[-1]] = value
+    _rewrite(path, {"config": json.dumps(config)})
+
+
+@pytest.mark.parametrize(
+    ("role", "section", "key", "value"),
+    [
+        ("transformer", "transformer", "num_layers", "two"),
+        ("transformer", "transformer", "ff_bias", "no"),
+        ("conv_vae", "vae", "latent_channels", [128]),
+        ("audio_vae", "vocoder", "bwe", "none"),
+    ],
+)
+def test_wrong_config_types_name_the_file(tmp_path, role, section, key, value):
+    from engine.ltx25_layout import find_release_files, load_ltx25
+
+    root = _linked_copy(tmp_path)
+    path = getattr(find_release_files(root), role)
+    _set_config(path, section, key, value)
+    with pytest.raises(CheckpointError) as info:
+        load_ltx25(root, torch.float32, load_text_encoder=False, load_diffusion_decoder=False)
+    assert info.value.path == path, str(info.value)
+
+
+def test_wrong_diffusion_decoder_config_names_the_file(tmp_path):
+    from engine.diffusion_decoder import load_diffusion_decoder
+    from engine.ltx25_layout import find_release_files
+
+    root = _linked_copy(tmp_path)
+    path = find_release_files(root).diffusion_vae
+    _set_config(path, "vae", "decoder.stage_channels", "wide")
+    with pytest.raises(CheckpointError) as info:
+        load_diffusion_decoder(path)
+    assert info.value.path == path
+
+
+def test_wrong_duration_head_config_names_the_file(tmp_path):
+    from engine.duration_head import load_duration_head
+    from engine.ltx25_layout import find_release_files
+
+    root = _linked_copy(tmp_path)
+    path = find_release_files(root).duration_head
+    _set_config(path, "duration_head", "pooler_hidden_dim", "big")
+    with pytest.raises(CheckpointError) as info:
+        load_duration_head(path)
+    assert info.value.path == path
+
+
+def test_text_encoder_without_gemma_config_is_refused(tmp_path):
+    from engine.gemma4_encoder import load_packed_gemma4
+    from engine.ltx25_layout import find_release_files
+
+    root = _linked_copy(tmp_path)
+    path = find_release_files(root).text_encoder
+    with safe_open(str(path), "pt") as handle:
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    path.unlink()
+    bare = path.with_name("gemma-bare.safetensors")
+    save_file(tensors, str(bare), metadata={"format": "pt"})
+    with pytest.raises(CheckpointError) as info:
+        load_packed_gemma4(bare)
+    assert info.value.path == bare and "gemma_config" in str(info.value)
+    with pytest.raises(CheckpointError) as info:
+        find_release_files(root)
+    assert info.value.component == "text_encoder"
