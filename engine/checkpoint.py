@@ -42,8 +42,14 @@ _DTYPES = {
 
 
 class CheckpointLayout(enum.Enum):
-    OFFICIAL_SINGLE_FILE = "official-single-file"
+    OFFICIAL_SINGLE_FILE = "official-single-file"  # Lightricks' LTX-2.0 monolith (`ltx-2-19b-*.safetensors`)
     DIFFUSERS_FOLDER = "diffusers-folder"
+    LTX23_SINGLE_FILE = "ltx23-single-file"  # the LTX-2.3 monolith (`ltx-2.3-22b-*.safetensors`)
+    RELEASE_FOLDER = "release-folder"  # LTX-2.5: diffusion_models/, text_encoders/, vae/, ...
+
+
+# The folders of an LTX-2.5 release download; `diffusion_models/` plus one of the others marks one.
+RELEASE_FOLDER_DIRS = ("diffusion_models", "text_encoders", "vae")
 
 
 def refuse_pickle(path: Path) -> None:
@@ -183,7 +189,9 @@ def file_identity(files: list[SafetensorsFile]) -> str:
 
 
 def detect_layout(path: str | Path) -> CheckpointLayout:
-    """Tell an official single file from a diffusers folder, with a clear error for anything else."""
+    """Tell the layouts apart (2.0 / 2.3 single file, diffusers folder, 2.5 release folder), with a clear
+    error for anything else. A single file's version comes from its `model_version` metadata, else its config.
+    """
     path = Path(path)
     if not path.exists():
         raise CheckpointError(
@@ -192,6 +200,8 @@ def detect_layout(path: str | Path) -> CheckpointLayout:
     if path.is_dir():
         if (path / "model_index.json").is_file() or (path / "transformer" / "config.json").is_file():
             return CheckpointLayout.DIFFUSERS_FOLDER
+        if is_release_folder(path):
+            return CheckpointLayout.RELEASE_FOLDER
         singles = sorted(path.glob("ltx-2*.safetensors"))
         hint = f" (did you mean {singles[0].name} inside it?)" if singles else ""
         raise CheckpointError(
@@ -202,6 +212,39 @@ def detect_layout(path: str | Path) -> CheckpointLayout:
     refuse_pickle(path)
     if path.suffix.lower() != ".safetensors":
         raise CheckpointError("is not a .safetensors file", path=path)
+    return _single_file_layout(path)
+
+
+def is_release_folder(path: Path) -> bool:
+    """An LTX-2.5 release folder: `diffusion_models/` beside `text_encoders/` or `vae/`."""
+    first, *others = RELEASE_FOLDER_DIRS
+    return (path / first).is_dir() and any((path / d).is_dir() for d in others)
+
+
+def _single_file_layout(path: Path) -> CheckpointLayout:
+    from engine import ltx23_layout
+
+    try:
+        checkpoint = SafetensorsFile.open(path)
+    except CheckpointError:
+        return CheckpointLayout.OFFICIAL_SINGLE_FILE  # the loader reports the damage, naming the file
+    version = ltx23_layout.parse_model_version(checkpoint.metadata.get(ltx23_layout.MODEL_VERSION_KEY))
+    if "gemma_source_checkpoint" in checkpoint.metadata or (version is not None and version >= (2, 5)):
+        folder = path.parent.parent if path.parent.name in RELEASE_FOLDER_DIRS else path.parent
+        raise CheckpointError(
+            "is one file of an LTX-2.5 release, not a complete model; point --model at the release folder "
+            f"(here probably {folder}) that holds diffusion_models/, text_encoders/ and vae/",
+            path=path,
+        )
+    if version is not None:
+        is_23 = version >= (2, 3)
+        return CheckpointLayout.LTX23_SINGLE_FILE if is_23 else CheckpointLayout.OFFICIAL_SINGLE_FILE
+    try:
+        config = read_official_config(checkpoint)
+    except CheckpointError:
+        return CheckpointLayout.OFFICIAL_SINGLE_FILE
+    if ltx23_layout.is_ltx23_config(config):
+        return CheckpointLayout.LTX23_SINGLE_FILE
     return CheckpointLayout.OFFICIAL_SINGLE_FILE
 
 
