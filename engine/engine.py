@@ -1,8 +1,8 @@
 """The public engine: load LTX-2 once, then generate clips with sound, with progress, preview and cancel.
 
-Generation runs diffusers' `LTX2Pipeline` (or `LTX2ImageToVideoPipeline` with a start image) to latents, with
-our step callback for progress, previews and cancellation; decoding is ours so it can be tiled from a memory
-budget and skipped entirely on cancel.
+Generation runs the shared runtime (engine/runtime.py): the reference's guided Euler loop over diffusers'
+LTX-2 modules, with the loaded model's `ModelSpec` for every default. Decoding is tiled from a memory budget
+and skipped entirely on cancel.
 """
 
 from __future__ import annotations
@@ -10,22 +10,32 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import logging
+import math
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
-from diffusers import FlowMatchEulerDiscreteScheduler
-from diffusers.pipelines.ltx2 import LTX2ImageToVideoPipeline, LTX2Pipeline
 from diffusers.utils import logging as diffusers_logging
 
 from engine import quantization as quant
 from engine.checkpoint import CheckpointLayout, detect_layout
 from engine.components import ModelComponents, build_skeleton, load_diffusers_folder, load_official
 from engine.errors import GenerationCancelled, OutOfMemoryError, RequestError
-from engine.request import GenerationRequest, GenerationResult, PreviewFrame
+from engine.models import LTX_2_0, GuidanceParams, ModelSpec, detect_spec, spec_for_file
+from engine.request import GenerationRequest, GenerationResult
+from engine.runtime import (
+    LatentState,
+    PreviewCallback,
+    ProgressCallback,
+    PromptContexts,
+    Runtime,
+    StepInfo,
+    StepReporter,
+    fit_length,
+    to_uint8,
+)
 from engine.text_encoder import (
     TextEncoder,
     load_text_encoder,
@@ -33,17 +43,13 @@ from engine.text_encoder import (
     text_encoder_identity,
     text_encoder_skeleton,
 )
-from engine.tiling import TilePlan, apply_plan, available_memory, plan_tiles
+from engine.tiling import TilePlan
 
 log = logging.getLogger(__name__)
 
-ENGINE_VERSION = "0.1.0"
+ENGINE_VERSION = "0.2.0"
 MODEL_NAME = "Lightricks LTX-2"
-# Fraction of generation time previews may use; previews are skipped when they would exceed it.
-PREVIEW_BUDGET = 0.05
 
-ProgressCallback = Callable[[int, int], None]
-PreviewCallback = Callable[[PreviewFrame], None]
 
 
 # Layers that stay in full precision when the transformer is quantized: the input/output projections and the
@@ -119,57 +125,12 @@ def _quantize_with_cache(
     return module
 
 
-# Gradients are off with no_grad, not inference_mode: quanto's packed int4 weights set a version
-# counter when transposed, which inference tensors forbid.
-class _RecordingScheduler(FlowMatchEulerDiscreteScheduler):
-    """Flow-matching Euler that keeps the last step's inputs so the engine can form an x0 estimate."""
-
-    last_step: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
-
-    def step(self, model_output, timestep, sample, *args, **kwargs):
-        if self.step_index is None:
-            self._init_step_index(timestep)
-        self.last_step = (sample, model_output, self.sigmas[self.step_index])
-        return super().step(model_output, timestep, sample, *args, **kwargs)
-
-
-class _PreviewThrottle:
-    """Decides when a preview is due: every N steps, but never past PREVIEW_BUDGET of elapsed time."""
-
-    def __init__(self, every: int, budget: float | None = None):
-        self.every = every
-        self.budget = PREVIEW_BUDGET if budget is None else budget
-        self.start = time.perf_counter()
-        self.spent = 0.0
-        self.last_cost: float | None = None
-        self.count = 0
-
-    def due(self, step: int) -> bool:
-        if self.every <= 0 or step % self.every:
-            return False
-        elapsed = time.perf_counter() - self.start
-        if self.last_cost is None:
-            return True
-        return self.spent + self.last_cost <= self.budget * (elapsed + self.last_cost)
-
-    def record(self, cost: float) -> None:
-        self.spent += cost
-        self.last_cost = cost
-        self.count += 1
-
-
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def default_dtype(device: torch.device) -> torch.dtype:
     return torch.bfloat16 if device.type == "cuda" else torch.float32
-
-
-def _to_uint8(image: torch.Tensor) -> np.ndarray:
-    """[3, H, W] in -1..1 -> [H, W, 3] uint8."""
-    array = ((image.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return array.permute(1, 2, 0).cpu().numpy()
 
 
 @contextlib.contextmanager
@@ -182,54 +143,12 @@ def _diffusers_quiet():
         diffusers_logging.set_verbosity(previous)
 
 
-def _fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
-    """Pad with silence or trim so the sound lasts exactly as long as the video.
-
-    The audio latent grid is 40 ms coarse, so the decoded waveform is up to a few tens of ms off.
-    """
-    if audio.shape[1] >= samples:
-        return audio[:, :samples]
-    return np.pad(audio, ((0, 0), (0, samples - audio.shape[1])))
-
-
-def denoise_kwargs(
-    request: GenerationRequest, embeds: tuple, generator: torch.Generator, step_end: Callable
-) -> dict:
-    """The arguments every LTX-2 denoising call takes (generation and inpainting alike): prompts already
-    encoded, LTX-2.0 guidance (no STG or modality guidance), latents out so the engine decodes them."""
-    pe, pm, ne, nm = embeds
-    return {
-        "prompt_embeds": pe,
-        "prompt_attention_mask": pm,
-        "negative_prompt_embeds": ne,
-        "negative_prompt_attention_mask": nm,
-        "height": request.height,
-        "width": request.width,
-        "num_frames": request.num_frames,
-        "frame_rate": float(request.fps),
-        "num_inference_steps": request.steps,
-        "guidance_scale": request.guidance_scale,
-        "audio_guidance_scale": request.audio_guidance_scale,
-        "stg_scale": 0.0,
-        "audio_stg_scale": 0.0,
-        "modality_scale": 1.0,
-        "audio_modality_scale": 1.0,
-        "guidance_rescale": 0.0,
-        "audio_guidance_rescale": 0.0,
-        # LTX-2.0 modulates cross-modal attention with each modality's own timestep; diffusers' pipelines
-        # default to the LTX-2.3/2.5 behaviour (the other modality's sigma).
-        "use_cross_timestep": False,
-        "spatio_temporal_guidance_blocks": None,
-        "generator": generator,
-        "output_type": "latent",
-        "return_dict": False,
-        "callback_on_step_end": step_end,
-        "max_sequence_length": request.max_sequence_length,
-    }
-
-
 class Engine:
-    """A loaded LTX-2 model ready to generate. Build it with `from_checkpoint` or `tiny`."""
+    """A loaded LTX-2 model ready to generate. Build it with `from_checkpoint` or `tiny`.
+
+    `engine.spec` is the loaded version's `ModelSpec` (defaults, size rules, audio rate); `engine.runtime`
+    is the shared runtime generation and inpainting run on.
+    """
 
     def __init__(
         self,
@@ -243,6 +162,7 @@ class Engine:
         vae_memory_budget: int | None = None,
         max_sequence_length: int = 1024,
         model_name: str = MODEL_NAME,
+        spec: ModelSpec | None = None,
     ):
         self.device = torch.device(device) if device is not None else default_device()
         self.dtype = dtype or default_dtype(self.device)
@@ -251,11 +171,9 @@ class Engine:
         self.quantization = quantization
         self.model_name = model_name
         self.max_sequence_length = max_sequence_length
-        self.vae_memory_budget = vae_memory_budget
         self.offload_text_encoder = (
             (self.device.type == "cuda") if offload_text_encoder is None else offload_text_encoder
         )
-        self.last_tile_plan: TilePlan | None = None
         self.last_preview_stats: dict[str, float] = {}
 
         if quantization != "none":
@@ -269,21 +187,17 @@ class Engine:
                 with _diffusers_quiet():
                     module.to(self.dtype)
         text_encoder.model.to("cpu" if self.offload_text_encoder else self.device)
-        scheduler = _RecordingScheduler.from_config(components.scheduler.config)
-        parts = dict(
-            scheduler=scheduler,
-            vae=components.vae,
-            audio_vae=components.audio_vae,
-            text_encoder=text_encoder.model,
-            tokenizer=text_encoder.tokenizer,
-            connectors=components.connectors,
-            transformer=components.transformer,
-            vocoder=components.vocoder,
+        if spec is None:
+            spec = detect_spec(config=components.configs.get("transformer"))
+        self.runtime = Runtime(
+            components,
+            text_encoder,
+            spec,
+            device=self.device,
+            dtype=self.dtype,
+            offload_text_encoder=self.offload_text_encoder,
+            vae_memory_budget=vae_memory_budget,
         )
-        self._t2v = LTX2Pipeline(**parts)
-        self._i2v = LTX2ImageToVideoPipeline(**parts)
-        for pipe in (self._t2v, self._i2v):
-            pipe.set_progress_bar_config(disable=True)
 
     # --- construction ---------------------------------------------------------------------------------------
 
@@ -314,6 +228,10 @@ class Engine:
         layout = detect_layout(path)
         cache = quant.QuantizedCache(Path(cache_dir) if cache_dir else quant.default_cache_root())
         components = _load_components(path, layout, dtype, mode, cache, device)
+        if layout is CheckpointLayout.OFFICIAL_SINGLE_FILE:
+            spec = spec_for_file(path)
+        else:
+            spec = detect_spec(config=components.configs.get("transformer"))
         if te_mode == "none":
             encoder = load_text_encoder(text_encoder, dtype)
         else:
@@ -336,6 +254,7 @@ class Engine:
             dtype=dtype,
             quantization=mode,
             vae_memory_budget=vae_memory_budget,
+            spec=spec,
         )
 
     @classmethod
@@ -363,47 +282,116 @@ class Engine:
             vae_memory_budget=vae_memory_budget,
             max_sequence_length=TINY_MAX_SEQUENCE,
             model_name="tiny random LTX-2 (noise)",
+            spec=LTX_2_0,
         )
 
     # --- properties -----------------------------------------------------------------------------------------
 
     @property
+    def spec(self) -> ModelSpec:
+        """The loaded version's description (defaults adjusted to this transformer's depth)."""
+        return self.runtime.spec
+
+    @property
     def spatial_ratio(self) -> int:
-        return self._t2v.vae_spatial_compression_ratio
+        return self.runtime.spatial_ratio
 
     @property
     def temporal_ratio(self) -> int:
-        return self._t2v.vae_temporal_compression_ratio
+        return self.runtime.temporal_ratio
 
     @property
     def audio_sample_rate(self) -> int:
-        return int(self.components.vocoder.config.output_sampling_rate)
+        return self.runtime.audio_sample_rate
 
     @property
     def identity(self) -> str:
         return self.components.identity
 
-    # --- text -----------------------------------------------------------------------------------------------
+    @property
+    def vae_memory_budget(self) -> int | None:
+        return self.runtime.vae_memory_budget
 
-    def _encode_prompts(self, request: GenerationRequest, guided: bool):
-        model = self.text_encoder.model
-        if self.offload_text_encoder:
-            model.to(self.device)
-        try:
-            with torch.no_grad():
-                return self._t2v.encode_prompt(
-                    prompt=request.prompt,
-                    negative_prompt=request.negative_prompt,
-                    do_classifier_free_guidance=guided,
-                    max_sequence_length=request.max_sequence_length,
-                    device=self.device,
-                    dtype=self.dtype,
+    @vae_memory_budget.setter
+    def vae_memory_budget(self, value: int | None) -> None:
+        self.runtime.vae_memory_budget = value
+
+    @property
+    def last_tile_plan(self) -> TilePlan | None:
+        return self.runtime.last_tile_plan
+
+    # --- requests -------------------------------------------------------------------------------------------
+
+    def resolve(self, request: GenerationRequest) -> GenerationRequest:
+        """`request` with the loaded model's reference values for every unset field, validated."""
+        if request.max_sequence_length == GenerationRequest.max_sequence_length:
+            request = request.with_changes(max_sequence_length=self.max_sequence_length)
+        explicit_blocks = request.stg_blocks is not None
+        request = request.with_defaults(self.spec.guidance_defaults())
+        request.validate(
+            self.spatial_ratio,
+            self.temporal_ratio,
+            num_layers=len(self.components.transformer.transformer_blocks) if explicit_blocks else None,
+        )
+        self.spec.check_length(request.num_frames, request.fps)
+        return request
+
+    def guidance(self, request: GenerationRequest) -> tuple[GuidanceParams, GuidanceParams]:
+        """(video, audio) guidance of a resolved request."""
+        blocks = tuple(request.stg_blocks)
+        video = GuidanceParams(
+            cfg_scale=request.guidance_scale,
+            stg_scale=request.stg_scale,
+            stg_blocks=blocks,
+            rescale_scale=request.guidance_rescale,
+            modality_scale=request.modality_scale,
+        )
+        audio = GuidanceParams(
+            cfg_scale=request.audio_guidance_scale,
+            stg_scale=request.audio_stg_scale,
+            stg_blocks=blocks,
+            rescale_scale=request.audio_guidance_rescale,
+            modality_scale=request.audio_modality_scale,
+        )
+        return video, audio
+
+    def encode_prompts(self, request: GenerationRequest) -> PromptContexts:
+        """Contexts of a resolved request (the negative prompt's only when CFG needs them)."""
+        guided = not (
+            math.isclose(request.guidance_scale, 1.0) and math.isclose(request.audio_guidance_scale, 1.0)
+        )
+        return self.runtime.encode_prompts(
+            request.prompt, request.negative_prompt if guided else None, request.max_sequence_length
+        )
+
+    def initial_noise(
+        self, request: GenerationRequest, video_tokens: int, audio_tokens: int, noise=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The initial noise in packed tokens: `noise` ([video, audio], each [1, tokens, C]) if given, else
+        drawn from the request's seed on the CPU in the reference's order (video, then audio)."""
+        channels = int(self.components.transformer.config.in_channels)
+        audio_channels = int(self.components.transformer.config.audio_in_channels)
+        shapes = ((1, video_tokens, channels), (1, audio_tokens, audio_channels))
+        if noise is None:
+            generator = torch.Generator(device="cpu").manual_seed(request.seed)
+            return tuple(torch.randn(*shape, generator=generator) for shape in shapes)
+        tensors = list(noise) if isinstance(noise, (list, tuple)) else [noise]
+        if len(tensors) != 2:
+            raise RequestError(
+                f"noise must be two tensors (video tokens, then audio tokens), got {len(tensors)}"
+            )
+        out = []
+        for name, tensor, shape in zip(("video", "audio"), tensors, shapes, strict=True):
+            tensor = torch.as_tensor(tensor)
+            if tuple(tensor.shape) != shape:
+                raise RequestError(
+                    f"the {name} noise has shape {tuple(tensor.shape)}; this request needs {shape} "
+                    "(packed tokens [1, tokens, channels], as the reference pipeline draws them)"
                 )
-        finally:
-            if self.offload_text_encoder:
-                model.to("cpu")
-                if self.device.type == "cuda":
-                    torch.cuda.empty_cache()
+            if not torch.isfinite(tensor).all():
+                raise RequestError(f"the {name} noise contains NaN or infinite values")
+            out.append(tensor.float())
+        return out[0], out[1]
 
     # --- generation -----------------------------------------------------------------------------------------
 
@@ -413,16 +401,20 @@ class Engine:
         on_progress: ProgressCallback | None = None,
         on_preview: PreviewCallback | None = None,
         cancel: threading.Event | None = None,
+        noise: list[torch.Tensor] | None = None,
     ) -> GenerationResult:
-        """Generate one clip with sound. Raises GenerationCancelled (nothing decoded) if `cancel` is set."""
-        if request.max_sequence_length == GenerationRequest.max_sequence_length:
-            request = request.with_changes(max_sequence_length=self.max_sequence_length)
-        request.validate(self.spatial_ratio, self.temporal_ratio)
+        """Generate one clip with sound. Raises GenerationCancelled (nothing decoded) if `cancel` is set.
+
+        `noise`, when given, replaces the seed's draw: [video, audio] initial noise in the reference's packed
+        token layout ([1, F*H*W, 128] frame-major, [1, T, 128] channel-major), as Lightricks' pipelines
+        draw it.
+        """
+        request = self.resolve(request)
         image = self._load_image(request.image) if request.image is not None else None
         if cancel is not None and cancel.is_set():
             raise GenerationCancelled(0)
         try:
-            return self._generate(request, image, on_progress, on_preview, cancel)
+            return self._generate(request, image, on_progress, on_preview, cancel, noise)
         except torch.OutOfMemoryError as exc:
             raise OutOfMemoryError(
                 f"out of {self.device.type.upper()} memory at {request.width}x{request.height}, "
@@ -430,71 +422,79 @@ class Engine:
                 "fewer frames or a smaller size"
             ) from exc
 
-    def _generate(self, request, image, on_progress, on_preview, cancel) -> GenerationResult:
+    def _generate(self, request, image, on_progress, on_preview, cancel, noise) -> GenerationResult:
+        runtime = self.runtime
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        guided = request.guidance_scale > 1.0 or request.audio_guidance_scale > 1.0
-        pe, pm, ne, nm = self._encode_prompts(request, guided)
+        grid = runtime.latent_grid(request.width, request.height, request.num_frames)
+        channels, audio_frames, _ = runtime.audio_latent_shape(request.num_frames, request.fps)
+        video_noise, audio_noise = self.initial_noise(request, math.prod(grid), audio_frames, noise)
+        contexts = self.encode_prompts(request)
         timings["text_encoder_s"] = time.perf_counter() - started
 
-        pipe = self._i2v if image is not None else self._t2v
-        latent_frames = (request.num_frames - 1) // self.temporal_ratio + 1
-        latent_h, latent_w = request.height // self.spatial_ratio, request.width // self.spatial_ratio
-        throttle = _PreviewThrottle(request.preview_every if on_preview else 0)
+        clean = mask = None
+        if image is not None:
+            clean, mask = self._image_condition(image, request, grid)
+        video = LatentState.from_noise(
+            video_noise.to(self.device), runtime.video_coords(grid, request.fps), clean, mask
+        )
+        audio = LatentState.from_noise(audio_noise.to(self.device), runtime.audio_coords(audio_frames))
 
-        def step_end(pipeline, index, _timestep, _tensors):
-            step = index + 1
-            if on_progress is not None:
-                on_progress(step, request.steps)
-            if cancel is not None and cancel.is_set():
-                raise GenerationCancelled(step)
-            if on_preview is not None and step < request.steps and throttle.due(step):
-                t0 = time.perf_counter()
-                on_preview(
-                    PreviewFrame(
-                        step, request.steps, self._preview(pipeline, latent_frames, latent_h, latent_w)
-                    )
-                )
-                throttle.record(time.perf_counter() - t0)
-            return {}
+        def preview(info: StepInfo) -> np.ndarray:
+            return to_uint8(runtime.decode_frame(info.video_x0, grid, grid[0] // 2))
 
-        generator = torch.Generator(device="cpu").manual_seed(request.seed)
-        extra = {"image": image} if image is not None else {}
+        steps = request.steps
+        reporter = StepReporter(steps, on_progress, on_preview, cancel, request.preview_every, preview)
+        video_guidance, audio_guidance = self.guidance(request)
         denoise_start = time.perf_counter()
-        throttle.start = denoise_start
+        reporter.start = denoise_start
         with torch.no_grad():
-            video_latents, audio_latents = pipe(
-                **denoise_kwargs(request, (pe, pm, ne, nm), generator, step_end), **extra
+            video, audio = runtime.denoise(
+                video, audio, self.spec.sigmas(steps), contexts, video_guidance, audio_guidance, reporter
             )
         timings["denoise_s"] = time.perf_counter() - denoise_start
-        timings["preview_s"] = throttle.spent
-        self.last_preview_stats = {
-            "count": throttle.count,
-            "seconds": throttle.spent,
-            "fraction": throttle.spent / max(timings["denoise_s"], 1e-9),
-        }
+        timings["preview_s"] = reporter.spent
+        self.last_preview_stats = reporter.stats(timings["denoise_s"])
 
+        video_latents = runtime.unpack_video(video.latent, grid)
+        audio_latents = runtime.unpack_audio(audio.latent, channels)
         decode_start = time.perf_counter()
-        frames = self._decode_vae_space(video_latents)
-        waveform = self._decode_audio_vae_space(audio_latents)
+        frames = runtime.decode_video_vae_space(runtime.denormalize_video(video_latents))
+        waveform = runtime.decode_audio_vae_space(runtime.denormalize_audio(audio_latents))
         timings["decode_s"] = time.perf_counter() - decode_start
         timings["total_s"] = time.perf_counter() - started
 
         frames_np = ((frames[0].float().clamp(-1, 1) + 1) / 2).permute(1, 2, 3, 0).cpu().numpy()
-        audio_np = _fit_length(
+        audio_np = fit_length(
             waveform[0].float().clamp(-1, 1).cpu().numpy(),
             round(request.num_frames / request.fps * self.audio_sample_rate),
         )
+        metadata = self.metadata(request)
+        if noise is not None:
+            metadata["noise"] = "caller-supplied"
         return GenerationResult(
             frames=np.ascontiguousarray(frames_np, dtype=np.float32),
             audio=np.ascontiguousarray(audio_np, dtype=np.float32),
             sample_rate=self.audio_sample_rate,
             fps=float(request.fps),
-            metadata=self._metadata(request),
-            video_latents=self._normalize_video(video_latents).cpu(),
-            audio_latents=self._normalize_audio(audio_latents).cpu(),
+            metadata=metadata,
+            video_latents=video_latents.float().cpu(),
+            audio_latents=audio_latents.float().cpu(),
             timings=timings,
         )
+
+    def _image_condition(self, image, request: GenerationRequest, grid) -> tuple[torch.Tensor, torch.Tensor]:
+        """The start image as clean tokens of latent frame 0 and a denoise mask keeping them (strength 1, as
+        the reference's image conditioning by latent replacement)."""
+        pixels = _cover(image, request.width, request.height)
+        tensor = torch.from_numpy(pixels).permute(2, 0, 1)[None, :, None].float() / 127.5 - 1
+        first = self.runtime.encode_video(tensor)  # [1, C, 1, h, w]
+        f, h, w = grid
+        clean = torch.zeros(1, first.shape[1], f, h, w, device=first.device)
+        clean[:, :, :1] = first
+        mask = torch.ones(1, 1, f, h, w, device=first.device)
+        mask[:, :, :1] = 0
+        return self.runtime.pack_video(clean), self.runtime.pack_video(mask)
 
     # --- inpainting -----------------------------------------------------------------------------------------
 
@@ -542,10 +542,12 @@ class Engine:
             cancel=cancel,
         )
 
-    def _metadata(self, request: GenerationRequest) -> dict:
+    def metadata(self, request: GenerationRequest) -> dict:
+        """Provenance of a clip made from a resolved `request`."""
         return {
             "ai_generated": True,
             "model": self.model_name,
+            "model_version": self.spec.version,
             "model_source": self.components.source,
             "checkpoint_identity": self.identity,
             "quantization": self.quantization,
@@ -573,89 +575,31 @@ class Engine:
             array = (np.clip(array.astype(np.float32), 0, 1) * 255).round().astype(np.uint8)
         return PIL.Image.fromarray(array)
 
-    # --- previews -------------------------------------------------------------------------------------------
-
-    def _preview(self, pipeline, latent_frames: int, latent_h: int, latent_w: int) -> np.ndarray:
-        sample, velocity, sigma = pipeline.scheduler.last_step
-        x0 = (sample.float() - sigma.float() * velocity.float())[:1]
-        x0 = pipeline._unpack_latents(x0, latent_frames, latent_h, latent_w, 1, 1)
-        middle = x0[:, :, latent_frames // 2 : latent_frames // 2 + 1]
-        decoded = self.components.vae.decoder(self._denormalize_video(middle).to(self.dtype), None)
-        return _to_uint8(decoded[0, :, 0])
-
     # --- decoding -------------------------------------------------------------------------------------------
-
-    def _video_stats(self):
-        vae = self.components.vae
-        shape = (1, -1, 1, 1, 1)
-        return (
-            vae.latents_mean.view(shape).float(),
-            vae.latents_std.view(shape).float(),
-            float(vae.config.scaling_factor),
-        )
-
-    def _denormalize_video(self, latents: torch.Tensor) -> torch.Tensor:
-        mean, std, scale = self._video_stats()
-        return latents.float() * std.to(latents.device) / scale + mean.to(latents.device)
-
-    def _normalize_video(self, latents: torch.Tensor) -> torch.Tensor:
-        mean, std, scale = self._video_stats()
-        return (latents.float() - mean.to(latents.device)) * scale / std.to(latents.device)
-
-    def _audio_stats(self, latents: torch.Tensor):
-        audio_vae = self.components.audio_vae
-        channels, mel = latents.shape[1], latents.shape[3]
-        mean = audio_vae.latents_mean.float().to(latents.device).view(channels, mel)
-        std = audio_vae.latents_std.float().to(latents.device).view(channels, mel)
-        return mean[None, :, None, :], std[None, :, None, :]
-
-    def _normalize_audio(self, latents: torch.Tensor) -> torch.Tensor:
-        mean, std = self._audio_stats(latents)
-        return (latents.float() - mean) / std
-
-    def _denormalize_audio(self, latents: torch.Tensor) -> torch.Tensor:
-        mean, std = self._audio_stats(latents)
-        return latents.float() * std + mean
 
     def plan_decode(self, latents_shape: tuple[int, ...]) -> TilePlan:
         """The tile plan a decode of latents of this shape would use (budget from free memory)."""
-        _, _, frames, h, w = latents_shape
-        height, width = h * self.spatial_ratio, w * self.spatial_ratio
-        num_frames = (frames - 1) * self.temporal_ratio + 1
-        budget = self.vae_memory_budget or int(available_memory(self.device) * 0.5)
-        dtype_bytes = torch.finfo(self.dtype).bits // 8
-        return plan_tiles(
-            self.components.configs.get("vae", self.components.vae.config),
-            height,
-            width,
-            num_frames,
-            budget,
-            dtype_bytes,
-            self.spatial_ratio,
-            self.temporal_ratio,
-        )
-
-    def _decode_vae_space(self, latents: torch.Tensor) -> torch.Tensor:
-        vae = self.components.vae
-        plan = self.plan_decode(tuple(latents.shape))
-        self.last_tile_plan = plan
-        _, _, frames, h, w = latents.shape
-        apply_plan(
-            vae, plan, h * self.spatial_ratio, w * self.spatial_ratio, (frames - 1) * self.temporal_ratio + 1
-        )
-        with torch.no_grad():
-            return vae.decode(latents.to(self.device, self.dtype), None, return_dict=False)[0]
-
-    def _decode_audio_vae_space(self, latents: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            mel = self.components.audio_vae.decode(latents.to(self.device, self.dtype), return_dict=False)[0]
-            return self.components.vocoder(mel)
+        return self.runtime.plan_decode(latents_shape)
 
     def decode_video(self, latents: torch.Tensor) -> torch.Tensor:
         """Denoiser-space latents [B, C, f, h, w] -> video [B, 3, F, H, W] in -1..1 (tiled to the budget)."""
-        return self._decode_vae_space(self._denormalize_video(latents.to(self.device)))
+        runtime = self.runtime
+        return runtime.decode_video_vae_space(runtime.denormalize_video(latents.to(self.device)))
 
     def decode_audio(self, latents: torch.Tensor) -> tuple[torch.Tensor, int]:
         """Denoiser-space audio latents [B, C, t, m] -> (waveform [B, channels, samples], sample rate)."""
-        waveform = self._decode_audio_vae_space(self._denormalize_audio(latents.to(self.device)))
+        runtime = self.runtime
+        waveform = runtime.decode_audio_vae_space(runtime.denormalize_audio(latents.to(self.device)))
         return waveform, self.audio_sample_rate
+
+
+def _cover(image, width: int, height: int) -> np.ndarray:
+    """Resize a PIL image to cover width x height (aspect kept) and crop the centre: [H, W, 3] uint8."""
+    import PIL.Image
+
+    scale = max(width / image.width, height / image.height)
+    size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
+    if size != (image.width, image.height):
+        image = image.resize(size, PIL.Image.Resampling.BICUBIC)
+    left, top = (image.width - width) // 2, (image.height - height) // 2
+    return np.array(image.crop((left, top, left + width, top + height)).convert("RGB"), dtype=np.uint8)

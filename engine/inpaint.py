@@ -1,10 +1,9 @@
 """Frame-level inpainting: regenerate only a painted region of a frame range, keep everything else exact.
 
 The source is encoded with the video VAE (or its kept latents are reused), the pixel mask becomes a per-token
-conditioning mask for diffusers' `LTX2ConditionPipeline`, whose denoising loop already gives every token its
-own timestep `t * (1 - mask)` and blends the x0 estimate with clean latents by the same mask after every step.
-Our subclass only replaces how that mask and the clean latents are prepared (first-frame conditioning becomes
-"the whole source, except the painted tokens"); the model and the loop are diffusers'.
+denoise mask (strength on the painted tokens, 0 elsewhere), and the shared runtime's denoising loop does the
+rest, as for image-to-video: every token gets its own timestep `mask x sigma` and the x0 estimate is blended
+with the clean source latents by the same mask after every step (the reference's conditioning by latents).
 
 After decoding, the result is composited with the feathered pixel mask, so pixels with mask 0 and every frame
 outside the range are the source's values bit for bit (np.where, not float arithmetic). Audio is returned
@@ -23,11 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from diffusers.pipelines.ltx2.pipeline_ltx2_condition import LTX2ConditionPipeline
-from diffusers.utils.torch_utils import randn_tensor
 
 from engine.errors import GenerationCancelled, OutOfMemoryError, RequestError
 from engine.request import GenerationRequest, GenerationResult, PreviewFrame
+from engine.runtime import LatentState, StepInfo, StepReporter, fit_length, to_uint8
 from engine.tiling import apply_plan
 
 if TYPE_CHECKING:
@@ -36,74 +34,6 @@ if TYPE_CHECKING:
 # Crossfade at each inner edge of a regenerated audio range; long enough to hide a click, short enough to
 # keep the splice inside the range.
 AUDIO_CROSSFADE_S = 0.01
-
-
-# ----------------------------------------------------------------------------------------------- pipeline
-
-
-@dataclass
-class _InpaintLatents:
-    """What `LTX2InpaintPipeline.prepare_latents` hands the denoising loop (packed: [1, tokens, ...])."""
-
-    clean: torch.Tensor  # source latents in denoiser space, packed [1, S, C]
-    conditioning: torch.Tensor  # [1, S, 1]: 1 = keep the source token, 1 - strength = regenerate
-
-
-class LTX2InpaintPipeline(LTX2ConditionPipeline):
-    """`LTX2ConditionPipeline` whose conditioning is a per-token mask over the whole source video.
-
-    Set `inpaint_latents` before calling; `conditions` and `latents` are ignored. Tokens with mask 1 start
-    clean and stay clean (timestep 0, x0 replaced by the clean latents each step); tokens with mask 1 - s
-    start at noise level s and are pulled towards the source by 1 - s after every step.
-    """
-
-    inpaint_latents: _InpaintLatents | None = None
-
-    def prepare_latents(
-        self,
-        conditions=None,
-        batch_size: int = 1,
-        num_channels_latents: int = 128,
-        height: int = 512,
-        width: int = 768,
-        num_frames: int = 121,
-        frame_rate: float = 24.0,
-        noise_scale: float = 1.0,
-        dtype: torch.dtype | None = None,
-        device: torch.device | None = None,
-        generator: torch.Generator | None = None,
-        latents: torch.Tensor | None = None,
-    ):
-        state = self.inpaint_latents
-        if state is None:
-            raise RuntimeError("LTX2InpaintPipeline called without inpaint_latents")
-        clean = state.clean.to(device=device, dtype=dtype).expand(batch_size, -1, -1)
-        mask = state.conditioning.to(device=device, dtype=dtype).expand(batch_size, -1, -1)
-        # The same noising formula as the parent: kept tokens get a zero noise weight, i.e. exactly `clean`.
-        noise = randn_tensor(clean.shape, generator=generator, device=clean.device, dtype=clean.dtype)
-        scaled = (1.0 - mask) * noise_scale
-        noisy = noise * scaled + clean * (1 - scaled)
-        return noisy, mask, clean.clone(), None
-
-
-def inpaint_pipeline(engine: Engine) -> LTX2InpaintPipeline:
-    """The engine's inpainting pipeline, built once on the engine's already loaded components."""
-    pipe = getattr(engine, "_inpaint_pipe", None)
-    if pipe is None:
-        base = engine._t2v
-        pipe = LTX2InpaintPipeline(
-            scheduler=base.scheduler,
-            vae=base.vae,
-            audio_vae=base.audio_vae,
-            text_encoder=base.text_encoder,
-            tokenizer=base.tokenizer,
-            connectors=base.connectors,
-            transformer=base.transformer,
-            vocoder=base.vocoder,
-        )
-        pipe.set_progress_bar_config(disable=True)
-        engine._inpaint_pipe = pipe
-    return pipe
 
 
 # ------------------------------------------------------------------------------------------- validation
@@ -311,11 +241,8 @@ def run_inpaint(
         source_frames, source_audio, mask, frame_range, strength, engine.spatial_ratio, engine.temporal_ratio
     )
     count, height, width = inputs.frames.shape[:3]
-    if request.max_sequence_length == GenerationRequest.max_sequence_length:
-        request = request.with_changes(max_sequence_length=engine.max_sequence_length)
     # Size and length come from the source; a start image has no meaning here.
-    request = request.with_changes(width=width, height=height, num_frames=count, image=None)
-    request.validate(engine.spatial_ratio, engine.temporal_ratio)
+    request = engine.resolve(request.with_changes(width=width, height=height, num_frames=count, image=None))
     if regenerate_audio and inputs.audio is None and not sample_rate:
         sample_rate = engine.audio_sample_rate
     if cancel is not None and cancel.is_set():
@@ -350,14 +277,13 @@ def _inpaint(
     on_preview: PreviewCallback | None,
     cancel: threading.Event | None,
 ) -> GenerationResult:
-    from engine.engine import _fit_length, _PreviewThrottle, _to_uint8, denoise_kwargs
-
+    runtime = engine.runtime
     started = time.perf_counter()
     timings: dict[str, float] = {}
     frames, start, end = inputs.frames, inputs.start, inputs.end
     count = frames.shape[0]
     tokens = token_mask(inputs.mask, start, end, count, engine.spatial_ratio, engine.temporal_ratio)
-    metadata = engine._metadata(request)
+    metadata = engine.metadata(request)
     info: dict[str, Any] = {
         "kind": "inpaint",
         "range": [start, end],
@@ -376,83 +302,69 @@ def _inpaint(
         info["source_latents"] = "unused"
         out_frames = frames.copy()
     else:
-        clean, info["source_latents"] = _source_latents(engine, frames, source_latents)
+        clean, info["source_latents"] = source_latents_of(engine, frames, source_latents)
         timings["encode_s"] = time.perf_counter() - started
         if cancel is not None and cancel.is_set():
             raise GenerationCancelled(0)
-        pipe = inpaint_pipeline(engine)
-        f, h, w = tokens.shape
-        conditioning = torch.from_numpy(np.where(tokens, 1.0 - inputs.strength, 1.0).astype(np.float32))
-        packed_mask = _pack_mask(pipe, conditioning[None, None])
-        packed_clean = pipe._pack_latents(
-            clean, pipe.transformer_spatial_patch_size, pipe.transformer_temporal_patch_size
+        grid = tuple(tokens.shape)
+        denoise = torch.from_numpy(np.where(tokens, inputs.strength, 0.0).astype(np.float32))
+        channels, audio_frames, _ = runtime.audio_latent_shape(count, request.fps)
+        video_noise, audio_noise = engine.initial_noise(request, tokens.size, audio_frames)
+        video = LatentState.from_noise(
+            video_noise.to(engine.device),
+            runtime.video_coords(grid, request.fps),
+            clean=runtime.pack_video(clean.float()),
+            mask=runtime.pack_video(denoise[None, None]),
         )
-        pipe.inpaint_latents = _InpaintLatents(packed_clean.float(), packed_mask)
+        audio = LatentState.from_noise(audio_noise.to(engine.device), runtime.audio_coords(audio_frames))
 
-        throttle = _PreviewThrottle(request.preview_every if on_preview else 0)
         preview_frame = (start + end - 1) // 2  # the middle of the range, composited like the result
+        preview_latent = latent_frame_span(preview_frame, preview_frame + 1, engine.temporal_ratio)[0]
 
-        def preview(pipeline) -> np.ndarray:
-            sample, velocity, sigma = pipeline.scheduler.last_step
-            x0 = (sample.float() - sigma.float() * velocity.float())[:1]
-            x0 = pipeline._unpack_latents(
-                x0, f, h, w, pipeline.transformer_spatial_patch_size, pipeline.transformer_temporal_patch_size
-            )
-            k = latent_frame_span(preview_frame, preview_frame + 1, engine.temporal_ratio)[0]
-            one = engine._denormalize_video(x0[:, :, k : k + 1]).to(engine.dtype)
-            decoded = engine.components.vae.decoder(one, None)[0, :, 0]
+        def preview(step: StepInfo) -> np.ndarray:
+            decoded = runtime.decode_frame(step.video_x0, grid, preview_latent)
             generated = ((decoded.float().clamp(-1, 1) + 1) / 2).permute(1, 2, 0).cpu().numpy()
             source = frames[preview_frame : preview_frame + 1]
             mixed = composite(source, generated[None], inputs.mask, 0, 1)[0]
-            return _to_uint8(torch.from_numpy(mixed * 2 - 1).permute(2, 0, 1))
+            return to_uint8(torch.from_numpy(mixed * 2 - 1).permute(2, 0, 1))
 
-        def step_end(pipeline, index, _timestep, _tensors):
-            step = index + 1
-            if on_progress is not None:
-                on_progress(step, request.steps)
-            if cancel is not None and cancel.is_set():
-                raise GenerationCancelled(step)
-            if on_preview is not None and step < request.steps and throttle.due(step):
-                t0 = time.perf_counter()
-                on_preview(PreviewFrame(step, request.steps, preview(pipeline)))
-                throttle.record(time.perf_counter() - t0)
-            return {}
-
-        guided = request.guidance_scale > 1.0 or request.audio_guidance_scale > 1.0
+        every = request.preview_every
+        reporter = StepReporter(request.steps, on_progress, on_preview, cancel, every, preview)
         t0 = time.perf_counter()
-        pe, pm, ne, nm = engine._encode_prompts(request, guided)
+        contexts = engine.encode_prompts(request)
         timings["text_encoder_s"] = time.perf_counter() - t0
-        generator = torch.Generator(device="cpu").manual_seed(request.seed)
+        video_guidance, audio_guidance = engine.guidance(request)
         denoise_start = time.perf_counter()
-        throttle.start = denoise_start
-        try:
-            with torch.no_grad():
-                video_latents, audio_latents = pipe(
-                    **denoise_kwargs(request, (pe, pm, ne, nm), generator, step_end)
-                )
-        finally:
-            pipe.inpaint_latents = None
+        reporter.start = denoise_start
+        with torch.no_grad():
+            video, audio = runtime.denoise(
+                video,
+                audio,
+                engine.spec.sigmas(request.steps),
+                contexts,
+                video_guidance,
+                audio_guidance,
+                reporter,
+            )
         timings["denoise_s"] = time.perf_counter() - denoise_start
-        timings["preview_s"] = throttle.spent
-        engine.last_preview_stats = {
-            "count": throttle.count,
-            "seconds": throttle.spent,
-            "fraction": throttle.spent / max(timings["denoise_s"], 1e-9),
-        }
+        timings["preview_s"] = reporter.spent
+        engine.last_preview_stats = reporter.stats(timings["denoise_s"])
 
         decode_start = time.perf_counter()
         if keep_video:
             out_frames = frames.copy()
         else:
-            decoded = engine._decode_vae_space(video_latents)
+            video_latents = runtime.unpack_video(video.latent, grid)
+            decoded = runtime.decode_video_vae_space(runtime.denormalize_video(video_latents))
             generated = ((decoded[0].float().clamp(-1, 1) + 1) / 2).permute(1, 2, 3, 0).cpu().numpy()
             out_frames = composite(frames, generated, inputs.mask, start, end)
-            video_latents_out = engine._normalize_video(video_latents).cpu()
+            video_latents_out = video_latents.float().cpu()
         if regenerate_audio:
-            waveform = engine._decode_audio_vae_space(audio_latents)
+            audio_latents = runtime.unpack_audio(audio.latent, channels)
+            waveform = runtime.decode_audio_vae_space(runtime.denormalize_audio(audio_latents))
             native = waveform[0].float().clamp(-1, 1).cpu().numpy()
             model_rate = engine.audio_sample_rate
-            native = _fit_length(native, round(count / request.fps * model_rate))
+            native = fit_length(native, round(count / request.fps * model_rate))
             if audio_out is None:  # a silent clip gets sound only in the range
                 audio_out = np.zeros((native.shape[0], round(count / request.fps * sample_rate)), np.float32)
             generated_audio = resample(native, model_rate, sample_rate, audio_out.shape[1])
@@ -474,15 +386,7 @@ def _inpaint(
     )
 
 
-def _pack_mask(pipe: LTX2InpaintPipeline, mask: torch.Tensor) -> torch.Tensor:
-    """[1, 1, f, h, w] -> [1, S, 1]; with patches over one latent, a patch regenerates if any part does."""
-    packed = pipe._pack_latents(
-        mask, pipe.transformer_spatial_patch_size, pipe.transformer_temporal_patch_size
-    )
-    return packed.amin(dim=-1, keepdim=True)
-
-
-def _source_latents(engine: Engine, frames: np.ndarray, source_latents: Any) -> tuple[torch.Tensor, str]:
+def source_latents_of(engine: Engine, frames: np.ndarray, source_latents: Any) -> tuple[torch.Tensor, str]:
     """Denoiser-space latents [1, C, f, h, w] of the source: the kept ones if they fit, else the VAE's."""
     count, height, width = frames.shape[:3]
     expected = (
@@ -503,12 +407,9 @@ def _source_latents(engine: Engine, frames: np.ndarray, source_latents: Any) -> 
         # Stale or foreign latents (another size or model): the frames are the truth, so encode them.
     vae = engine.components.vae
     pixels = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)[None]
-    pixels = (pixels * 2 - 1).to(engine.device, engine.dtype)
     plan = engine.plan_decode(expected)
     apply_plan(vae, plan, height, width, count)
     # diffusers' temporal tiled encode shares the decode flag; only spatial tiling is trusted for encoding.
     vae.use_framewise_decoding = False
-    with torch.no_grad():
-        posterior = vae.encode(pixels, return_dict=True).latent_dist
-        latents = posterior.mode()
-    return engine._normalize_video(latents).to(engine.device, torch.float32), "encoded"
+    latents = engine.runtime.encode_video(pixels * 2 - 1)
+    return latents.to(engine.device, torch.float32), "encoded"

@@ -157,8 +157,28 @@ def transformer_config(config: dict) -> dict:
         "attention_out_bias": bool(t.get("attention_out_bias", t.get("attention_bias", True))),
         "rope_theta": float(t.get("positional_embedding_theta", 10000.0)),
         "rope_type": t.get("rope_type", "interleaved"),
+        "rope_double_precision": _double_precision_rope(t),
         "timestep_scale_multiplier": int(t.get("timestep_scale_multiplier", 1000)),
+        # The audio-video cross-attention gate AdaLN sees sigma x this (ltx-core's default 1, not 1000).
+        "cross_attn_timestep_scale_multiplier": int(t.get("av_ca_timestep_scale_multiplier", 1)),
     }
+
+
+def _double_precision_rope(t: dict) -> bool:
+    """ltx-core builds the RoPE frequency grid in float64 only when `frequencies_precision` says so."""
+    return t.get("frequencies_precision", False) == "float64"
+
+
+def _connector_max_pos(t: dict) -> int:
+    """Connector RoPE positions are token index / this (ltx-core default [1], not diffusers' 4096)."""
+    max_pos = t.get("connector_positional_embedding_max_pos", [1])
+    value = max_pos[0] if isinstance(max_pos, (list, tuple)) else max_pos
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        raise CheckpointError(
+            f"connector_positional_embedding_max_pos {max_pos!r} must be a positive number",
+            component="connectors",
+        )
+    return value
 
 
 # --- text connectors + projection ---------------------------------------------------------------------------
@@ -200,6 +220,8 @@ def connectors_config(config: dict, shapes: dict[str, tuple[int, ...]]) -> dict:
         "audio_connector_num_learnable_registers": registers("audio_embeddings_connector"),
         "rope_theta": float(t.get("positional_embedding_theta", 10000.0)),
         "rope_type": t.get("rope_type", "interleaved"),
+        "rope_double_precision": _double_precision_rope(t),
+        "connector_rope_base_seq_len": _connector_max_pos(t),
         "proj_bias": "text_embedding_projection.aggregate_embed.bias" in shapes,
     }
 

@@ -15,6 +15,21 @@ from engine.errors import RequestError
 MAX_SIDE = 4096
 MAX_FRAMES = 8 * 64 + 1
 
+# The fields that default to the loaded model's reference value (`ModelSpec.guidance_defaults`) when None.
+MODEL_DEFAULTS = (
+    "negative_prompt",
+    "steps",
+    "guidance_scale",
+    "audio_guidance_scale",
+    "stg_scale",
+    "audio_stg_scale",
+    "stg_blocks",
+    "modality_scale",
+    "audio_modality_scale",
+    "guidance_rescale",
+    "audio_guidance_rescale",
+)
+
 
 @dataclass(frozen=True)
 class GenerationRequest:
@@ -22,17 +37,29 @@ class GenerationRequest:
 
     Sizes must be multiples of the VAE's spatial factor (32) and frame counts 8k+1: the engine rejects
     anything else with the nearest valid values rather than silently changing what was asked for.
+
+    Guidance is named as diffusers' LTX-2 pipelines name it and computed as Lightricks' reference does
+    (per modality: x0 = c + (cfg - 1)(c - u) + stg (c - perturbed) + (modality - 1)(c - isolated), then
+    rescaled). Every field left None takes the loaded model's reference value (`engine.spec`, e.g. LTX-2.0:
+    40 steps, CFG 3 / audio 7, STG 1 on block 29, modality 3, rescale 0.7, the reference negative prompt).
     """
 
     prompt: str
-    negative_prompt: str = ""
+    negative_prompt: str | None = None
     width: int = 768
     height: int = 512
     num_frames: int = 121
     fps: float = 24.0
-    steps: int = 30
-    guidance_scale: float = 4.0
-    audio_guidance_scale: float = 7.0
+    steps: int | None = None
+    guidance_scale: float | None = None  # video CFG (1 = off)
+    audio_guidance_scale: float | None = None
+    stg_scale: float | None = None  # spatio-temporal guidance (0 = off)
+    audio_stg_scale: float | None = None
+    stg_blocks: tuple[int, ...] | None = None  # transformer blocks STG perturbs (video and audio)
+    modality_scale: float | None = None  # modality-isolation guidance (1 = off)
+    audio_modality_scale: float | None = None
+    guidance_rescale: float | None = None  # 0 = off, 1 = std of the conditioned prediction
+    audio_guidance_rescale: float | None = None
     seed: int = 0
     image: str | Path | np.ndarray | None = None  # start frame: path or HxWx3 uint8/float array
     preview_every: int = 4
@@ -41,7 +68,24 @@ class GenerationRequest:
     def with_changes(self, **changes: Any) -> GenerationRequest:
         return dataclasses.replace(self, **changes)
 
-    def validate(self, spatial: int = 32, temporal: int = 8, max_sequence_length: int | None = None) -> None:
+    def with_defaults(self, defaults: dict[str, Any]) -> GenerationRequest:
+        """This request with each None model default taken from `defaults` (`ModelSpec.guidance_defaults`)."""
+        changes = {name: defaults[name] for name in MODEL_DEFAULTS if getattr(self, name) is None}
+        request = dataclasses.replace(self, **changes)
+        if request.stg_blocks is not None and not isinstance(request.stg_blocks, tuple):
+            try:
+                request = dataclasses.replace(request, stg_blocks=_blocks(request.stg_blocks))
+            except (TypeError, ValueError):
+                pass  # `validate` names the bad value
+        return request
+
+    def validate(
+        self,
+        spatial: int = 32,
+        temporal: int = 8,
+        max_sequence_length: int | None = None,
+        num_layers: int | None = None,
+    ) -> None:
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             raise RequestError("the prompt is empty; describe the shot to generate")
         for name, value in (("width", self.width), ("height", self.height)):
@@ -62,12 +106,37 @@ class GenerationRequest:
             raise RequestError(f"fps {self.fps} is out of range (1..120)")
         # One step is refused: LTX-2's schedule stretches sigmas to a terminal value, which divides by zero
         # (all-NaN frames and audio) when there is a single sigma.
-        if not isinstance(self.steps, int) or not 2 <= self.steps <= 200:
+        if self.steps is not None and (not isinstance(self.steps, int) or not 2 <= self.steps <= 200):
             raise RequestError(f"steps {self.steps} is out of range (2..200)")
-        for name in ("guidance_scale", "audio_guidance_scale"):
+        # Fields left None are the loaded model's reference values, filled (and checked) by the engine.
+        if self.negative_prompt is not None and not isinstance(self.negative_prompt, str):
+            raise RequestError("the negative prompt must be text")
+        ranges = (
+            ("guidance_scale", 1.0, 30.0, "1 disables guidance"),
+            ("audio_guidance_scale", 1.0, 30.0, "1 disables guidance"),
+            ("stg_scale", 0.0, 30.0, "0 disables STG"),
+            ("audio_stg_scale", 0.0, 30.0, "0 disables STG"),
+            ("modality_scale", 1.0, 30.0, "1 disables modality guidance"),
+            ("audio_modality_scale", 1.0, 30.0, "1 disables modality guidance"),
+            ("guidance_rescale", 0.0, 1.0, "0 disables rescaling"),
+            ("audio_guidance_rescale", 0.0, 1.0, "0 disables rescaling"),
+        )
+        for name, low, high, note in ranges:
             value = getattr(self, name)
-            if not (math.isfinite(value) and 1.0 <= value <= 30.0):
-                raise RequestError(f"{name} {value} is out of range (1..30; 1 disables guidance)")
+            if value is None:
+                continue
+            if not (
+                isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high
+            ):
+                raise RequestError(f"{name} {value} is out of range ({low:g}..{high:g}; {note})")
+        try:
+            blocks = _blocks(self.stg_blocks) if self.stg_blocks is not None else ()
+        except (TypeError, ValueError) as exc:
+            raise RequestError(f"stg_blocks {self.stg_blocks!r} must be transformer block numbers") from exc
+        if num_layers is not None and any(not 0 <= b < num_layers for b in blocks):
+            raise RequestError(
+                f"stg_blocks {list(blocks)} are outside this model's blocks 0..{num_layers - 1}"
+            )
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             raise RequestError(f"seed {self.seed} must be an integer from 0 to 2^63-1")
         if not isinstance(self.preview_every, int) or self.preview_every < 0:
@@ -80,11 +149,22 @@ class GenerationRequest:
     def parameters(self) -> dict[str, Any]:
         """Everything needed to regenerate this clip, as plain JSON-able values."""
         params = dataclasses.asdict(self)
+        if params["stg_blocks"] is not None:
+            params["stg_blocks"] = list(params["stg_blocks"])
         image = params.pop("image")
         params["image"] = (
             str(image) if isinstance(image, (str, Path)) else ("<array>" if image is not None else None)
         )
         return params
+
+
+def _blocks(value: Any) -> tuple[int, ...]:
+    if isinstance(value, (str, bytes)) or isinstance(value, bool):
+        raise TypeError(value)
+    blocks = tuple(value)
+    if any(isinstance(b, bool) or int(b) != b for b in blocks):
+        raise ValueError(value)
+    return tuple(int(b) for b in blocks)
 
 
 @dataclass

@@ -114,7 +114,8 @@ def test_preview_is_a_request_sized_uint8_image_before_the_last_step(engine):
 def decode_calls(engine, monkeypatch):
     """Record (and still run) the two decoders, to prove whether decoding happened."""
     calls: list[str] = []
-    video, audio = engine._decode_vae_space, engine._decode_audio_vae_space
+    runtime = engine.runtime
+    video, audio = runtime.decode_video_vae_space, runtime.decode_audio_vae_space
 
     def record_video(latents):
         calls.append("video")
@@ -124,8 +125,8 @@ def decode_calls(engine, monkeypatch):
         calls.append("audio")
         return audio(latents)
 
-    monkeypatch.setattr(engine, "_decode_vae_space", record_video)
-    monkeypatch.setattr(engine, "_decode_audio_vae_space", record_audio)
+    monkeypatch.setattr(runtime, "decode_video_vae_space", record_video)
+    monkeypatch.setattr(runtime, "decode_audio_vae_space", record_audio)
     return calls
 
 
@@ -153,7 +154,7 @@ def test_cancel_during_denoising_raises_and_decodes_nothing(engine, decode_calls
 
 def test_cancel_set_before_start_raises_before_any_step(engine, decode_calls, monkeypatch):
     encoded: list[object] = []
-    monkeypatch.setattr(engine, "_encode_prompts", lambda *a: encoded.append(a))
+    monkeypatch.setattr(engine.runtime, "encode_prompts", lambda *a: encoded.append(a))
     cancel = threading.Event()
     cancel.set()
     steps: list[int] = []

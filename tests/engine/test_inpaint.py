@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.engine import Engine, _to_uint8
+from engine.engine import Engine
 from engine.errors import GenerationCancelled, RequestError
 from engine.inpaint import (
     composite,
@@ -19,6 +19,7 @@ from engine.inpaint import (
     token_mask,
 )
 from engine.request import GenerationRequest, PreviewFrame
+from engine.runtime import to_uint8
 
 W, H, FRAMES, FPS = 64, 64, 17, 24.0
 RANGE = (3, 12)
@@ -103,9 +104,9 @@ def test_kept_audio_is_identical_sample_for_sample(source, inpainted):
 
 def test_tokens_outside_the_mask_keep_the_clean_latents_exactly(engine, source, inpainted):
     # Per-token timesteps + the post-step blend hold kept tokens at the source latents through every step.
-    from engine.inpaint import _source_latents
+    from engine.inpaint import source_latents_of
 
-    clean, how = _source_latents(engine, source.frames, None)
+    clean, how = source_latents_of(engine, source.frames, None)
     assert how == "encoded"
     tokens = torch.from_numpy(token_mask(painted_mask(), *RANGE, FRAMES))
     latents = inpainted.video_latents
@@ -211,15 +212,15 @@ def test_strength_zero_returns_the_source_unchanged_without_denoising(engine, so
     assert steps == []
 
 
-def test_partial_strength_stays_closer_to_the_source_latents(engine, source, inpainted):
+def test_partial_strength_stays_closer_to_thesource_latents_of(engine, source, inpainted):
     # Strength s starts the painted tokens at noise level s and blends (1 - s) of the clean latents into every
     # x0 estimate, so the result moves less from the source than a full regeneration (same seed).
-    from engine.inpaint import _source_latents
+    from engine.inpaint import source_latents_of
 
     half = engine.inpaint(
         source.frames, source.audio, source.sample_rate, painted_mask(), RANGE, REQUEST, strength=0.5
     )
-    clean = _source_latents(engine, source.frames, None)[0].cpu()[0]
+    clean = source_latents_of(engine, source.frames, None)[0].cpu()[0]
     tokens = torch.from_numpy(token_mask(painted_mask(), *RANGE, FRAMES))
     full_distance = (inpainted.video_latents[0][:, tokens] - clean[:, tokens]).abs().mean()
     half_distance = (half.video_latents[0][:, tokens] - clean[:, tokens]).abs().mean()
@@ -293,7 +294,7 @@ def test_progress_every_step_and_composited_previews(engine, source):
     assert calls == [(1, 3), (2, 3), (3, 3)]
     assert previews
     middle = (RANGE[0] + RANGE[1] - 1) // 2
-    expected = _to_uint8(torch.from_numpy(source.frames[middle] * 2 - 1).permute(2, 0, 1))
+    expected = to_uint8(torch.from_numpy(source.frames[middle] * 2 - 1).permute(2, 0, 1))
     keep = painted_mask() == 0
     for preview in previews:
         assert preview.image.shape == (H, W, 3) and preview.image.dtype == np.uint8
@@ -305,8 +306,10 @@ def test_progress_every_step_and_composited_previews(engine, source):
 
 def test_cancel_raises_within_one_step_decodes_nothing_and_leaves_the_source(engine, source, monkeypatch):
     decoded: list[str] = []
-    real = engine._decode_vae_space
-    monkeypatch.setattr(engine, "_decode_vae_space", lambda latents: decoded.append("video") or real(latents))
+    real = engine.runtime.decode_video_vae_space
+    monkeypatch.setattr(
+        engine.runtime, "decode_video_vae_space", lambda latents: decoded.append("video") or real(latents)
+    )
     frames, audio = snapshot(source)
     cancel = threading.Event()
     steps: list[int] = []
