@@ -400,3 +400,54 @@ def test_text_encoder_without_gemma_config_is_refused(tmp_path):
     with pytest.raises(CheckpointError) as info:
         find_release_files(root)
     assert info.value.component == "text_encoder"
+
+
+# --- end to end: the distilled stage 1 (Euler-ancestral in 2.5) with the reference's noise ----------
+
+
+def test_distilled_stage1_with_reference_noise(components, refs, ref_meta):
+    """Stage 1 of ltx-pipelines' DistilledPipeline, driven by the stored draws, reproduces its latents."""
+    from engine.sampling import euler_ancestral_step, first_frame_keyframes_mask
+
+    settings = json.loads(ref_meta["e2e_settings"])
+    assert settings.get("ancestral_stage_1"), "the reference's stage 1 is not ancestral"
+    order = json.loads(ref_meta["e2e_noise_draw_order"])
+    draws = [refs[f"e2e_noise_{i:02d}_{kind}"] for i, kind in enumerate(order)]
+    sigmas = torch.tensor(settings["stage_1_sigmas"], dtype=torch.float32)
+    video_ref, audio_ref = refs["e2e_stage1_video_latent"], refs["e2e_stage1_audio_latent"]
+    _, channels, frames, height, width = video_ref.shape
+    audio_channels, audio_frames, mel = audio_ref.shape[1:]
+    video, audio = draws[0].clone(), draws[1].clone()  # noise scale 1 at sigma 1: x = noise
+    ancestral = iter(draws[2 : 2 + 2 * (len(sigmas) - 2)])
+    transformer = components.transformer
+    device = torch.device("cpu")
+    video_coords = transformer.rope.prepare_video_coords(
+        1, frames, height, width, device, fps=settings["frame_rate"]
+    )
+    audio_coords = transformer.audio_rope.prepare_audio_coords(1, audio_frames, device)
+    # ltx-core marks the first latent frame as a keyframe in every run (the 2.5 model embeds it).
+    keyframes = first_frame_keyframes_mask(1, frames, height, width)
+    for step in range(len(sigmas) - 1):
+        sigma, sigma_next = sigmas[step], sigmas[step + 1]
+        with torch.inference_mode():
+            v, a = transformer(
+                hidden_states=video,
+                audio_hidden_states=audio,
+                encoder_hidden_states=refs["video_context"],
+                audio_encoder_hidden_states=refs["audio_context"],
+                timestep=(sigma * 1000).expand(1, video.shape[1]),
+                audio_timestep=(sigma * 1000).expand(1, audio.shape[1]),
+                sigma=(sigma * 1000).view(1),
+                audio_sigma=(sigma * 1000).view(1),
+                video_coords=video_coords,
+                audio_coords=audio_coords,
+                video_keyframes_mask=keyframes,
+                return_dict=False,
+            )
+        noise_v, noise_a = (next(ancestral), next(ancestral)) if sigma_next > 0 else (None, None)
+        video = euler_ancestral_step(video, video - sigma * v, sigma, sigma_next, noise_v)
+        audio = euler_ancestral_step(audio, audio - sigma * a, sigma, sigma_next, noise_a)
+    video = video.reshape(1, frames, height, width, channels).permute(0, 4, 1, 2, 3)
+    audio = audio.reshape(1, audio_frames, audio_channels, mel).permute(0, 2, 1, 3)
+    assert rel(video, video_ref) < TOL  # 9.6e-8 (4e-2 without the first-frame keyframe mask)
+    assert rel(audio, audio_ref) < TOL  # 9.7e-8
