@@ -369,8 +369,8 @@ class Runtime:
 
     # --- text -----------------------------------------------------------------------------------------------
 
-    def text_hidden_states(self, prompt: str, max_sequence_length: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Every Gemma hidden state of the stripped, left-padded prompt: ([1, L, D, layers+1], [1, L])."""
+    def tokenize(self, prompt: str, max_sequence_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gemma ids and attention mask [1, L] of the stripped prompt, left-padded to L (the reference's)."""
         tokenizer = self.text_encoder.tokenizer
         tokenizer.padding_side = "left"
         tokens = tokenizer(
@@ -381,9 +381,14 @@ class Runtime:
             add_special_tokens=True,
             return_tensors="pt",
         )
+        return tokens.input_ids, tokens.attention_mask
+
+    def text_hidden_states(self, prompt: str, max_sequence_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every Gemma hidden state of the stripped, left-padded prompt: ([1, L, D, layers+1], [1, L])."""
+        ids, mask = self.tokenize(prompt, max_sequence_length)
         model = self.text_encoder.model
         device = next(model.parameters()).device
-        ids, mask = tokens.input_ids.to(device), tokens.attention_mask.to(device)
+        ids, mask = ids.to(device), mask.to(device)
         outputs = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
         return torch.stack(outputs.hidden_states, dim=-1), mask
 
