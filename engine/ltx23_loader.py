@@ -118,3 +118,49 @@ def load_ltx23(path: str | Path, dtype: torch.dtype, only: tuple[str, ...] | Non
         source=str(checkpoint.path),
         configs=configs,
     )
+
+
+def load_ltx23_release(
+    path: str | Path,
+    dtype: torch.dtype,
+    text_encoder: str | Path | None = None,
+    lora_strengths: dict[str | Path, float] | None = None,
+) -> ModelComponents:
+    """The monolith with its companions: the Gemma 3 root (beside it unless given), the spatial upscaler when
+    present, and any LoRAs named in `lora_strengths` fused into the transformer.
+
+    A missing or unusable Gemma root is a `CheckpointError` naming the monolith and what to get, raised before
+    any weights are read.
+    """
+    from engine.checkpoint_report import describe_checkpoint
+    from engine.lora import fuse_lora, load_lora
+    from engine.text_encoder import load_text_encoder
+    from engine.upsampler import load_upsampler
+
+    report = describe_checkpoint(path, text_encoder=text_encoder)
+    if report.version != "2.3":
+        raise CheckpointError(f"is an LTX-{report.version} checkpoint, not LTX-2.3", path=report.path)
+    if not report.text_encoder_ok:
+        reason = report.text_encoder_problem or "; ".join(
+            str(item) for item in report.missing if item.role == "text encoder"
+        )
+        raise CheckpointError(
+            f"cannot be used without its Gemma 3 text encoder: {reason}",
+            path=report.path,
+            component="text_encoder",
+        )
+    components = load_ltx23(report.path, dtype)
+    components.text_encoder = load_text_encoder(report.text_encoder, dtype)
+    if report.upscalers:
+        components.upsampler = load_upsampler(report.upscalers[0], dtype)
+    fused = []
+    for lora_path, strength in (lora_strengths or {}).items():
+        fuse_lora(components.transformer, load_lora(lora_path), strength)
+        fused.append(Path(lora_path))
+    components.companions = {
+        "text_encoder": report.text_encoder,
+        "upsampler": report.upscalers[0] if report.upscalers else None,
+        "loras": list(report.loras),
+        "fused_loras": fused,
+    }
+    return components

@@ -64,3 +64,41 @@ needs_ltx25_fixture = pytest.mark.skipif(
     reason=f"the shared fixture {LTX25_FIXTURE_NAME}/ was not found "
     "(set AIPROD_FIXTURES or check out ../shared)",
 )
+
+
+# --- LTX-2.3 release layout -----------------------------------------------------------------------------
+# Located by layout, not by file name, so the same tests run against other checkpoints in that layout (set
+# AIPROD_LTX23_FIXTURE to a folder holding an `ltx-2.3-*.safetensors` monolith, its Gemma root, the upscaler,
+# the distilled LoRA and `reference_outputs.safetensors`).
+LTX23_FIXTURE_NAME = "ltx23-tiny-official"
+
+
+def ltx23_monolith(folder: Path) -> Path | None:
+    """The `ltx-2.3-*.safetensors` checkpoint of a folder (not its LoRA or upscaler)."""
+    for path in sorted(folder.glob("ltx-2.3-*.safetensors")):
+        if "lora" not in path.name and "upscaler" not in path.name:
+            return path
+    return None
+
+
+def ltx23_fixture_dir() -> Path | None:
+    candidates = []
+    if os.environ.get("AIPROD_LTX23_FIXTURE"):
+        candidates.append(Path(os.environ["AIPROD_LTX23_FIXTURE"]))
+    if os.environ.get("AIPROD_FIXTURES"):
+        env = Path(os.environ["AIPROD_FIXTURES"])
+        candidates += [env / LTX23_FIXTURE_NAME, env]
+    candidates.append(repo_root() / ".." / "shared" / "fixtures" / LTX23_FIXTURE_NAME)
+    for candidate in candidates:
+        references = candidate / "reference_outputs.safetensors"
+        if candidate.is_dir() and ltx23_monolith(candidate) and references.is_file():
+            return candidate.resolve()
+    return None
+
+
+LTX23_FIXTURE = ltx23_fixture_dir()
+needs_ltx23_fixture = pytest.mark.skipif(
+    LTX23_FIXTURE is None,
+    reason=f"the shared fixture {LTX23_FIXTURE_NAME}/ was not found "
+    "(set AIPROD_LTX23_FIXTURE or AIPROD_FIXTURES, or check out ../shared)",
+)
