@@ -17,6 +17,9 @@ from app.errors import ColorError
 Triple = tuple[float, float, float]
 
 
+MAX_EXPOSURE_STOPS = 20.0
+
+
 def _triple(value: Any, name: str, default: Triple) -> Triple:
     if value is None:
         return default
@@ -59,6 +62,8 @@ class CDL:
         object.__setattr__(self, "offset", _triple(self.offset, "offset", (0.0, 0.0, 0.0)))
         object.__setattr__(self, "power", _triple(self.power, "power", (1.0, 1.0, 1.0)))
         object.__setattr__(self, "saturation", _number(self.saturation, "CDL saturation", 1.0))
+        if any(s < 0 for s in self.slope):
+            raise ColorError(f"The grade's CDL slope cannot be negative (got {self.slope}).")
         if any(p <= 0 for p in self.power):
             raise ColorError(f"The grade's CDL power must be above 0 (got {self.power}).")
         if self.saturation < 0:
@@ -78,6 +83,8 @@ class CDL:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> CDL:
         data = data or {}
+        if not isinstance(data, Mapping):
+            raise ColorError(f"A grade's CDL must be a dictionary (got {type(data).__name__}).")
         return cls(
             slope=_triple(data.get("slope"), "slope", (1.0, 1.0, 1.0)),
             offset=_triple(data.get("offset"), "offset", (0.0, 0.0, 0.0)),
@@ -104,7 +111,14 @@ class Grade:
         if not 0.0 <= mix <= 1.0:
             raise ColorError(f"The LUT mix must be between 0 and 1 (got {mix:g}).")
         object.__setattr__(self, "lut_mix", mix)
-        object.__setattr__(self, "exposure", _number(self.exposure, "exposure", 0.0))
+        exposure = _number(self.exposure, "exposure", 0.0)
+        if abs(exposure) > MAX_EXPOSURE_STOPS:  # 2 ** 1024 overflows; 20 stops is already white or black
+            raise ColorError(
+                f"The grade's exposure must be between -{MAX_EXPOSURE_STOPS:g} and "
+                f"+{MAX_EXPOSURE_STOPS:g} stops "
+                f"(got {exposure:g})."
+            )
+        object.__setattr__(self, "exposure", exposure)
         if isinstance(self.cdl, Mapping):
             object.__setattr__(self, "cdl", CDL.from_dict(self.cdl))
         for name in ("look", "lut_path", "input_space"):

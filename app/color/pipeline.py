@@ -118,7 +118,12 @@ class GradePipeline:
     def validate(self, grade: GradeLike) -> None:
         """Raise ColorError when ``grade`` cannot be applied (missing or malformed LUT, unknown look or
         colour space); return None when it can."""
-        self.processor(grade)
+        try:
+            self.processor(grade)
+        except ColorError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - OCIO's own Exception type, for values it refuses
+            raise ColorError(f"OpenColorIO refused the grade: {exc}") from exc
 
     # ---------------------------------------------------------------------------------------- display
     def display(self, rgb: np.ndarray) -> np.ndarray:

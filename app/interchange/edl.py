@@ -19,11 +19,13 @@ from pathlib import Path
 import opentimelineio as otio
 from otio_cmx3600_adapter import cmx_3600
 
+from app.errors import InterchangeError
 from app.interchange import provenance
 from app.interchange.timeline import clip_generation, clips_with_ranges, local_markers
 
 RationalTime = otio.opentime.RationalTime
 MAX_AUDIO = 2  # CMX 3600: channels A and A2
+DAY_SECONDS = 24 * 3600  # HH:MM:SS:FF wraps at 24 hours
 _CHANNELS = ("A", "A2")
 _EVENT = re.compile(r"^(\d+)(\s+\S+\s+)(A) {4}")
 _NUMBER = re.compile(r"^(\d+)(?=\s)")
@@ -36,6 +38,8 @@ def edl_files(timeline: otio.schema.Timeline, path: Path, rate: float, dropped: 
     if len(audios) > MAX_AUDIO:
         names = ", ".join(t.name for t in audios[MAX_AUDIO:])
         dropped.append(f"EDL: audio tracks {names} (an EDL has two audio channels; A1 and A2 are in _V1.edl)")
+    for track in videos + audios[:MAX_AUDIO]:
+        _check_timecodes_fit(track)
     placed: set[int] = set()
     files: dict[Path, str] = {}
     for number, video in enumerate(videos, start=1):
@@ -53,6 +57,22 @@ def edl_files(timeline: otio.schema.Timeline, path: Path, rate: float, dropped: 
         at = otio.opentime.to_timecode(marker.marked_range.start_time, rate)
         dropped.append(f"EDL: marker '{marker.name}' at {at} (no video clip under it to carry it)")
     return files
+
+
+def _check_timecodes_fit(track: otio.schema.Track) -> None:
+    """Refuse what an EDL cannot say: its timecodes stop at 23:59:59:FF, and the adapter wraps anything
+    later round to 00:00 without a word, which would put the events at the wrong time in the other editor."""
+    for clip, record in clips_with_ranges(track):
+        source = clip.trimmed_range()
+        for what, end in (("ends on the timeline", record.end_time_exclusive()),
+                          ("uses its media up to", source.end_time_exclusive())):
+            if end.to_seconds() >= DAY_SECONDS or source.start_time.to_seconds() < 0:
+                raise InterchangeError(
+                    f"Clip '{clip.name}' on {track.name} {what} {end.to_seconds() / 3600:.1f} hours, "
+                    "or starts before 0; CMX 3600 timecodes cover 0 to 24 hours only, so the EDL would be "
+                    "wrong. "
+                    "Move the clip, or export OpenTimelineIO (.otio) or FCP 7 XML (.xml) instead."
+                )
 
 
 def _prepare_clips(single: otio.schema.Timeline, markers: list[otio.schema.Marker], placed: set[int]) -> None:

@@ -25,6 +25,7 @@ from app.project.atomic import atomic_write_bytes
 from app.project.backups import back_up_current, prune_backups
 from app.project.media_paths import ResolvedPaths, StoredPaths, adopt_managed_media
 from app.project.paths import ProjectLayout, project_layout
+from app.project.validation import MAX_DEPTH, MAX_PROJECT_BYTES, check_document, check_tree
 
 FORMAT_VERSION = 1
 _NAMESPACE = "aiprod"
@@ -74,8 +75,13 @@ def read_header(data: bytes, source: Path) -> dict[str, Any]:
     name = source.name
     if not data.strip():
         raise ProjectError(f"{source} is empty. {_backup_hint(source)}")
+    if len(data) > MAX_PROJECT_BYTES:
+        raise ProjectError(
+            f"{source} is {len(data) // 2**20} MiB, more than any project ({MAX_PROJECT_BYTES // 2**20} MiB "
+            f"at most); it is damaged or not a project file. {_backup_hint(source)}"
+        )
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark (some editors add one) is not an error
     except UnicodeDecodeError as exc:
         raise ProjectError(
             f"{source} is not a project file (it is not text). {_backup_hint(source)}"
@@ -93,6 +99,11 @@ def read_header(data: bytes, source: Path) -> dict[str, Any]:
         raise ProjectError(
             f"{source} is damaged or not a project file (invalid JSON at line {exc.lineno}). "
             f"{_backup_hint(source)}"
+        ) from exc
+    except RecursionError as exc:
+        raise ProjectError(
+            f"{source} is damaged: its data is nested more than {MAX_DEPTH} levels deep, which no AIPROD "
+            f"project is. {_backup_hint(source)}"
         ) from exc
     schema = raw.get("OTIO_SCHEMA") if isinstance(raw, dict) else None
     if not isinstance(schema, str) or not schema.startswith("Timeline."):
@@ -113,6 +124,7 @@ def read_header(data: bytes, source: Path) -> dict[str, Any]:
             f"{name} was saved by AIPROD Studio {made_by} (project format {version}); this is version "
             f"{__version__}, which reads format {FORMAT_VERSION}. Update AIPROD Studio to open it."
         )
+    check_tree(raw, source)
     return meta
 
 
@@ -120,7 +132,7 @@ def parse(data: bytes, source: Path, path_map: Callable[[str], str] | None = Non
     """Bytes -> document, or ProjectError. Writes nothing."""
     read_header(data, source)
     try:
-        timeline = otio.adapters.read_from_string(data.decode("utf-8"), "otio_json")
+        timeline = otio.adapters.read_from_string(data.decode("utf-8-sig"), "otio_json")
     except otio.exceptions.UnsupportedSchemaError as exc:
         raise ProjectError(
             f"{source.name} uses a newer OpenTimelineIO schema than this version understands ({exc}). "
@@ -139,11 +151,13 @@ def parse(data: bytes, source: Path, path_map: Callable[[str], str] | None = Non
         if meta is not None and key in meta:
             del meta[key]
     try:
-        return TimelineDocument.from_otio(timeline, path_map)
+        doc = TimelineDocument.from_otio(timeline, path_map)
     except ProjectError:
         raise
     except Exception as exc:  # the document's own checks: a clip without an id, a bin entry missing keys...
         raise ProjectError(f"{source} is damaged: {exc}. {_backup_hint(source)}") from exc
+    check_document(doc, source)
+    return doc
 
 
 def _backup_hint(source: Path) -> str:
