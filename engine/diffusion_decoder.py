@@ -304,12 +304,15 @@ def decode(
     latent: torch.Tensor,
     generator: torch.Generator | None = None,
     num_inference_steps: int | None = None,
+    *,
+    normalized: bool = True,
 ) -> torch.Tensor:
     """Decode a normalised latent `(B, 128, F, H, W)` to pixels `(B, 3, 1+8(F-1), 32H, 32W)` in about [-1, 1].
 
     As ltx-core: un-normalise with the file's latent statistics, pad to the minimum size, draw x_t on the
     padded stage-5 canvas from `generator` (drawn on the generator's device, in the latent's dtype), run the
-    stage-5 steps, crop to the content.
+    stage-5 steps, crop to the content. `normalized=False` takes latents already un-normalised (VAE space,
+    what the conv VAE's `decode` takes).
     """
     config = model.config
     decoder = model.decoder
@@ -317,7 +320,8 @@ def decode(
     latent = latent.to(dtype)
     mean = model.latents_mean.to(latent.device, dtype).view(1, -1, 1, 1, 1)
     std = model.latents_std.to(latent.device, dtype).view(1, -1, 1, 1, 1)
-    latent = latent * std + mean
+    if normalized:
+        latent = latent * std + mean
     frames = (latent.shape[2] - 1) * config.temporal_compression_ratio + 1
     height = latent.shape[3] * config.spatial_compression_ratio
     width = latent.shape[4] * config.spatial_compression_ratio

@@ -343,12 +343,14 @@ def load_ltx25(
     *,
     load_text_encoder: bool = True,
     load_diffusion_decoder: bool = True,
+    lora_strengths: dict[str | Path, float] | None = None,
 ):
     """Load an LTX-2.5 release folder into `engine.components.ModelComponents`.
 
     The five core modules fill the usual fields (`vae` is the conv decoder, the default); the packed Gemma 4
     encoder, the diffusion decoder (quality option), the duration head and the spatial upsampler fill the
-    optional ones when their files are present; `companions` names every file used or found.
+    optional ones when their files are present; `companions` names every file used or found. LoRAs named in
+    `lora_strengths` (paths, e.g. from `companions["loras"]`) are fused into the transformer as ltx-core does.
     """
     from diffusers import FlowMatchEulerDiscreteScheduler
 
@@ -366,6 +368,14 @@ def load_ltx25(
         path = _file_of(name, release)
         skeleton = build_ltx23_skeleton(name, configs[name], path)
         modules[name] = assign_state(skeleton, component_states(release, name, dtype), name, path)
+
+    fused = []
+    if lora_strengths and "transformer" in modules:
+        from engine.lora import fuse_lora, load_lora
+
+        for lora_path, strength in lora_strengths.items():
+            fuse_lora(modules["transformer"], load_lora(lora_path), strength)
+            fused.append(Path(lora_path))
 
     text_encoder = None
     if load_text_encoder and (only is None or "text_encoder" in only):
@@ -407,7 +417,7 @@ def load_ltx25(
         diffusion_decoder=diffusion_decoder,
         duration_head=duration_head,
         upsampler=upsampler,
-        companions=files.as_dict(),
+        companions={**files.as_dict(), "fused_loras": fused},
     )
 
 
