@@ -6,8 +6,8 @@ render machines.
     aiprod-cli export-timeline Film.aiprod --out film.edl
 
 Exit codes: 0 success; 2 bad input (one line on stderr, no traceback); 1 the run failed (e.g. out of
-memory); 130 interrupted with Ctrl-C. Output is written to a temporary name and renamed at the end, so an
-interrupted or failed run leaves no partial file.
+memory); 130 interrupted with Ctrl-C; 143 terminated (SIGTERM). Output is written to a temporary name and
+renamed at the end, so an interrupted, terminated or failed run leaves no partial file.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_TERMINATED = 143  # SIGTERM: 128 + 15, as a shell reports a process killed by it
 
 # Sizes used when the tiny (noise) model is asked for without explicit settings: the full-model defaults
 # would spend minutes producing noise on a CPU.
@@ -352,9 +354,32 @@ def _refuse_generate_output(out: Path, args: argparse.Namespace) -> None:
     check_output_path(out, sources=[Source(Path(path), what) for path, what in inputs if path])
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a job scheduler, ``kill``, a closing terminal session): unwound exactly like Ctrl-C, so
+    every writer's cleanup of its partial file runs, then exit 143 (128 + SIGTERM)."""
+
+
+def _raise_terminated(_signum: int, _frame: object) -> None:
+    raise _Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="aiprod-cli: %(message)s")
     args = build_parser().parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():  # signal handlers live on the main thread
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        return _run(args)
+    except _Terminated:
+        print("\naiprod-cli: terminated; no file written", file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "generate":
             return run_generate(args)
@@ -364,7 +389,9 @@ def main(argv: list[str] | None = None) -> int:
             return run_presets(args)
         if args.command == "export-timeline":
             return run_export_timeline(args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, _Terminated):
+            raise
         # write_clip removes its temporary file on any exception, so nothing partial remains.
         print("\naiprod-cli: interrupted; no file written", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -62,6 +62,7 @@ class TimelineDocument(EditOps):
     @property
     def timeline(self) -> otio.schema.Timeline:
         """The live OTIO timeline; read-only outside app/document (mutate through the document)."""
+        self._sync_bin()
         return self._timeline
 
     def subscribe(self, callback: Callable[[DocumentChange], None]) -> Callable[[], None]:
@@ -81,6 +82,7 @@ class TimelineDocument(EditOps):
         "before" of an edit is the "after" of the previous one.
         """
         if self._snapshot is None:
+            self._sync_bin()
             self._snapshot = otio.adapters.write_to_string(self._timeline, "otio_json")
         return self._snapshot
 
@@ -92,22 +94,27 @@ class TimelineDocument(EditOps):
 
     def to_otio(self, path_map: PathMap | None = None) -> otio.schema.Timeline:
         """A deep copy of the timeline, every media path passed through ``path_map``."""
+        entries = [item.to_dict() for item in self._bin.values()]
         timeline = self._timeline.deepcopy()
         if path_map is not None:
-            _map_paths(timeline, path_map)
+            _map_paths(timeline, path_map, entries)
+        meta(timeline)["bin"] = entries
         return timeline
 
     @classmethod
     def from_otio(cls, timeline: otio.schema.Timeline, path_map: PathMap | None = None) -> TimelineDocument:
         """A document from an OTIO timeline (ours or another application's; missing ids are assigned)."""
         timeline = timeline.deepcopy()
+        # The bin is read once as plain data and written back once, lazily: converting it to and from
+        # OTIO's AnyVector is what made a large bin slow to load (three round trips, ~1 ms an entry).
+        entries = plain(meta(timeline).get("bin") or [])
         if path_map is not None:
-            _map_paths(timeline, path_map)
+            _map_paths(timeline, path_map, entries)
         doc = cls.__new__(cls)
         doc._subscribers = []
         rate = _rate_of(timeline, 24.0)
-        _normalise(timeline)
-        doc._adopt(timeline, rate)
+        _normalise(timeline, entries)
+        doc._adopt(timeline, rate, entries)
         return doc
 
     # ------------------------------------------------------------------------------------ tracks
@@ -201,6 +208,8 @@ class TimelineDocument(EditOps):
         """Add (or replace, for the same id) a bin entry; returns its id."""
         if not item.id:
             raise EditError("A media item needs an id.")
+        _check_storable(item.path, "file path")
+        _check_storable(item.name, "name")
         self._bin[item.id] = item
         self._write_bin()
         self._emit("bin", (item.id,))
@@ -412,7 +421,7 @@ class TimelineDocument(EditOps):
         return resolve_audio(layouts, first, last, self._rate)
 
     # ------------------------------------------------------------------------------------ internals
-    def _adopt(self, timeline: otio.schema.Timeline, rate: float) -> None:
+    def _adopt(self, timeline: otio.schema.Timeline, rate: float, entries: list | None = None) -> None:
         self._snapshot: str | None = None
         self._timeline = timeline
         self._rate = rate
@@ -420,14 +429,20 @@ class TimelineDocument(EditOps):
         data["rate"] = rate
         timeline.global_start_time = rt(0, rate)
         self._bin: dict[str, MediaItem] = {}
-        for entry in plain(data.get("bin") or []):
+        for entry in plain(data.get("bin") or []) if entries is None else entries:
             item = MediaItem.from_dict(entry)
             self._bin[item.id] = item
         self._write_bin()
         self._reindex()
 
     def _write_bin(self) -> None:
-        meta(self._timeline)["bin"] = [item.to_dict() for item in self._bin.values()]
+        """Mark the timeline's copy of the bin out of date; ``_sync_bin`` writes it when it is read."""
+        self._bin_synced = False
+
+    def _sync_bin(self) -> None:
+        if not self._bin_synced:
+            meta(self._timeline)["bin"] = [item.to_dict() for item in self._bin.values()]
+            self._bin_synced = True
 
     def _reindex(self, committed: dict[str, TrackLayout] | None = None) -> None:
         """Rebuild the id lookups after a change.
@@ -566,21 +581,19 @@ def _rate_of(timeline: otio.schema.Timeline, default: float) -> float:
     return default
 
 
-def _map_paths(timeline: otio.schema.Timeline, path_map: PathMap) -> None:
+def _map_paths(timeline: otio.schema.Timeline, path_map: PathMap, entries: list[dict]) -> None:
+    """Every clip's media path and every bin entry's (``entries``: plain bin records) through ``path_map``."""
     for clip in timeline.find_clips():
         ref = clip.media_reference
         if isinstance(ref, otio.schema.ExternalReference) and ref.target_url:
             ref.target_url = path_map(ref.target_url)
-    data = timeline.metadata.get(NS)
-    if data is not None and data.get("bin"):
-        entries = plain(data["bin"])
-        for entry in entries:
-            entry["path"] = path_map(entry["path"])
-        data["bin"] = entries
+    for entry in entries:
+        entry["path"] = path_map(entry["path"])
 
 
-def _normalise(timeline: otio.schema.Timeline) -> None:
-    """Give a foreign (or hand-made) timeline what the document relies on: ids, kinds, names, bin items."""
+def _normalise(timeline: otio.schema.Timeline, bin_entries: list[dict]) -> None:
+    """Give a foreign (or hand-made) timeline what the document relies on: ids, kinds, names, bin items
+    (appended to ``bin_entries``, the plain bin records)."""
     stack = timeline.tracks
     for track in list(stack):
         if not isinstance(track, otio.schema.Track) or track.kind not in (
@@ -592,8 +605,6 @@ def _normalise(timeline: otio.schema.Timeline) -> None:
         if not any(t.kind == kind.value for t in stack):
             stack.append(_new_track(kind, 1))
     _renumber(timeline)
-    data = meta(timeline)
-    bin_entries = plain(data.get("bin") or [])
     by_path = {entry["path"]: entry["id"] for entry in bin_entries}
     for track in stack:
         meta(track).setdefault("id", new_id())
@@ -615,4 +626,16 @@ def _normalise(timeline: otio.schema.Timeline) -> None:
                 clip_data["media_id"] = by_path.get(path)
     for marker in stack.markers:
         meta(marker).setdefault("id", new_id())
-    data["bin"] = bin_entries
+
+
+def _check_storable(text: str, what: str) -> None:
+    """A project is UTF-8 JSON: a name with undecodable bytes (surrogate escapes, from a file system
+    that is not UTF-8) cannot be stored. Refused before the bin changes, so later edits still work."""
+    try:
+        str(text).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise EditError(
+            f"The {what} {shown} is not valid UTF-8 (bytes from another encoding), so a project cannot "
+            "store it. Rename the file with ordinary characters and import it again."
+        ) from None

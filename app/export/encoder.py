@@ -21,7 +21,6 @@ import json
 import math
 import os
 import re
-import secrets
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -44,6 +43,14 @@ from app.export.formats import (
     format_for_path,
 )
 from app.export.yuv import rgb_to_yuv_planes
+from app.project.atomic import (
+    check_name,
+    commit,
+    discard,
+    remove_stale_temporaries,
+    reserve_temp,
+    resolve_target,
+)
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -124,8 +131,10 @@ def write_clip(
     tags = build_metadata(metadata)
     _raise_if_cancelled(cancel, dest)
 
+    remove_stale_temporaries(dest.parent)  # what a killed render or generation left here
     # Creating the temporary file is the writability check (os.access lies for root).
-    tmp = _reserve_temp(dest)
+    target = resolve_target(dest)  # a symlinked destination: write its target, keep the link
+    tmp = _reserve_temp(target)
     try:
         source = _FrameSource.open(frames, frame_count, channels=(3, 4) if fmt.alpha else (3,))
         _check_frame_size(fmt, source.width, source.height)
@@ -133,10 +142,9 @@ def write_clip(
         _raise_if_cancelled(cancel, dest)
         _encode(tmp, fmt, source, rate, sound, tags, on_progress, cancel, dest, overlap)
         _raise_if_cancelled(cancel, dest)
-        _fsync(tmp)
-        os.replace(tmp, dest)
+        commit(tmp, target)
     except BaseException as exc:
-        _remove_quietly(tmp)
+        discard(tmp)
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             raise _disk_full(dest) from exc
         raise
@@ -170,7 +178,7 @@ def preflight_destination(
     fmt = delivery if delivery is not None else format_for_path(dest)
     _check_destination(dest)
     check_encoders(fmt)
-    _remove_quietly(_reserve_temp(dest))
+    discard(_reserve_temp(resolve_target(dest)))
     if width is not None and height is not None:
         _check_frame_size(fmt, width, height)
         if frame_count is not None and fps is not None:
@@ -209,6 +217,12 @@ def normalise_fps(fps: Fraction | float | int | str) -> Fraction:
 
 
 def _check_destination(dest: Path) -> None:
+    try:
+        check_name(dest)
+    except OSError as exc:
+        raise ExportError(
+            f"Cannot write '{dest.name[:60]}…': {exc.strerror}. Choose a shorter name."
+        ) from exc
     folder = dest.parent
     if not folder.exists():
         raise ExportError(
@@ -502,37 +516,13 @@ def _check_frame(
 
 def _reserve_temp(dest: Path) -> Path:
     """Create the temporary file next to ``dest`` (this is also the writability check)."""
-    for _ in range(16):
-        tmp = dest.with_name(f".{dest.stem}.partial-{secrets.token_hex(4)}{dest.suffix}")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise ExportError(
-                f"Cannot write to the folder '{dest.parent}' ({exc.strerror or exc}). "
-                f"Check its permissions or choose another folder."
-            ) from exc
-        os.close(fd)
-        return tmp
-    raise ExportError(f"Could not create a temporary file in '{dest.parent}'.")  # pragma: no cover
-
-
-def _remove_quietly(path: Path) -> None:
     try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
-    except OSError:  # pragma: no cover - best effort cleanup
-        pass
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        return reserve_temp(dest)
+    except OSError as exc:
+        raise ExportError(
+            f"Cannot write to the folder '{dest.parent}' ({exc.strerror or exc}). "
+            f"Check its permissions or choose another folder."
+        ) from exc
 
 
 def _yuv_frame(planes: tuple[np.ndarray, ...], pix_fmt: str, width: int, height: int) -> av.VideoFrame:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import secrets
 import shutil
 import threading
 from collections.abc import Iterable, Mapping
@@ -42,6 +41,7 @@ from app.export.encoder import (
 )
 from app.export.formats import encoder_available
 from app.export.presets import SequenceFormat
+from app.project.atomic import check_name, commit, discard, remove_stale_temporaries, reserve_temp
 
 FRAME_DIGITS = 7
 
@@ -53,6 +53,17 @@ def sequence_paths(dest: Path, fmt: SequenceFormat, first: int, count: int) -> l
 
 def preflight_sequence(dest: Path, fmt: SequenceFormat, needed_bytes: int) -> None:
     """Destination usable, encoders present, enough free space; creates nothing that outlives it."""
+    try:
+        check_name(dest)
+        # Every file inside is named after the folder; the longest is the provenance record.
+        check_name(Path(f"{dest.name}.provenance.json"), "sequence folder (plus '.provenance.json')")
+        check_name(
+            Path(f"{dest.name}.{0:0{FRAME_DIGITS}d}{fmt.extension}"), "sequence folder (plus a frame number)"
+        )
+    except OSError as exc:
+        raise ExportError(
+            f"Cannot write '{dest.name[:60]}…': {exc.strerror}. Choose a shorter name."
+        ) from exc
     folder = dest.parent
     if not folder.is_dir():
         what = "does not exist" if not folder.exists() else "is a file, not a folder"
@@ -70,7 +81,7 @@ def preflight_sequence(dest: Path, fmt: SequenceFormat, needed_bytes: int) -> No
             f"This FFmpeg build has no {' / '.join(repr(m) for m in missing)} encoder, which "
             f"{fmt.extension} sequences need. Install a PyAV build that includes it or pick another preset."
         )
-    shutil.rmtree(_reserve_temp_folder(dest))  # the writability check
+    discard(_reserve_temp_folder(dest))  # the writability check
     free = shutil.disk_usage(folder).free
     if free < needed_bytes:
         raise ExportError(
@@ -98,6 +109,7 @@ def write_sequence(
     Returns the finished folder. ExportCancelled / ExportError leave nothing behind.
     """
     folder = Path(os.fspath(dest)).expanduser().absolute()
+    remove_stale_temporaries(folder.parent)  # what a killed export left here
     tmp = _reserve_temp_folder(folder)
     try:
         _write_images(tmp / folder.name, fmt, frames, frame_count, fps, first_number, on_progress, cancel)
@@ -110,9 +122,9 @@ def write_sequence(
         _raise_if_cancelled(cancel, folder)
         if folder.is_dir():
             folder.rmdir()  # preflight allowed only an empty folder; rmdir refuses anything else
-        os.replace(tmp, folder)
+        commit(tmp, folder)
     except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        discard(tmp)
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             raise _disk_full(folder) from exc
         raise
@@ -120,19 +132,13 @@ def write_sequence(
 
 
 def _reserve_temp_folder(dest: Path) -> Path:
-    for _ in range(16):
-        tmp = dest.with_name(f".{dest.name}.partial-{secrets.token_hex(4)}")
-        try:
-            tmp.mkdir()
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise ExportError(
-                f"Cannot write to the folder '{dest.parent}' ({exc.strerror or exc}). "
-                f"Check its permissions or choose another folder."
-            ) from exc
-        return tmp
-    raise ExportError(f"Could not create a temporary folder in '{dest.parent}'.")  # pragma: no cover
+    try:
+        return reserve_temp(dest, folder=True)
+    except OSError as exc:
+        raise ExportError(
+            f"Cannot write to the folder '{dest.parent}' ({exc.strerror or exc}). "
+            f"Check its permissions or choose another folder."
+        ) from exc
 
 
 def image_array(frame: np.ndarray, fmt: SequenceFormat, pix_fmt: str) -> np.ndarray:

@@ -9,7 +9,6 @@ renamed into place only once every file of the export was written, so a failure 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ from app.interchange.edl import edl_files
 from app.interchange.formats import InterchangeFormat, format_for
 from app.interchange.paths import to_file_url
 from app.interchange.timeline import clip_generation, clips_with_ranges, local_markers
+from app.project.atomic import check_name, commit, discard, reserve_temp, resolve_target
 from app.project.outputs import check_output_path
 
 FCPX_RATES = (24, 25, 30, 50, 60)  # what the fcpx_xml adapter writes and reads back correctly
@@ -47,6 +47,10 @@ def export_timeline(
     inside) a media file of ``doc``, ``project_folder`` or any project folder is refused (OutputRefused).
     """
     path = Path(os.fspath(path)).expanduser().absolute()
+    try:
+        check_name(path)
+    except OSError as exc:
+        raise InterchangeError(f"Cannot export to {path}: {exc.strerror}. Choose a shorter name.") from exc
     check_output_path(path, doc, project_folder)
     form = format_for(path, fmt)
     notes: list[str] = []
@@ -158,23 +162,18 @@ def _for_fcpx(timeline: otio.schema.Timeline, rate: float, notes: list[str]) -> 
 
 def _write_all(files: dict[Path, str], form: InterchangeFormat) -> None:
     """Every file to a temporary name first, then all renamed; any failure removes the temporary files."""
-    temps: dict[Path, str] = {}
+    temps: dict[Path, Path] = {}
     try:
         for target, text in files.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            temps[target] = tmp
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            target = resolve_target(target)
+            temps[target] = reserve_temp(target)
+            with open(temps[target], "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
         for target, tmp in temps.items():
-            os.replace(tmp, target)
+            commit(tmp, target)
     except OSError as exc:
         for tmp in temps.values():
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            discard(tmp)
         folder = next(iter(files)).parent
         raise InterchangeError(
             f"Could not write the {form.label} export to {folder}: {exc.strerror or exc}. "

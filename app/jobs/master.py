@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 from collections.abc import Mapping
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +20,7 @@ import av
 import numpy as np
 
 from app.errors import JobError
+from app.project.atomic import commit, discard, remove_stale_temporaries, reserve_temp
 
 VIDEO_CODEC = "ffv1"
 VIDEO_PIX_FMT = "gbrp16le"
@@ -78,17 +78,21 @@ def write_master(
         raise JobError(f"the generated frames have an unexpected shape {frames.shape}; please report this")
     dest = folder / f"{stem}{MASTER_SUFFIX}"
     latents_dest = folder / f"{stem}{LATENTS_SUFFIX}"
-    tmp = folder / f".{stem}.partial-{secrets.token_hex(4)}{MASTER_SUFFIX}"
-    tmp_latents = folder / f".{stem}.partial-{secrets.token_hex(4)}{LATENTS_SUFFIX}"
+    remove_stale_temporaries(folder)  # what a killed generation left here
+    tmp: Path | None = None
+    tmp_latents: Path | None = None
     try:
+        tmp = reserve_temp(dest)
         _encode(tmp, frames, fps, audio, sample_rate, metadata)
         if video_latents is not None or audio_latents is not None:
+            tmp_latents = reserve_temp(latents_dest)
             _save_latents(tmp_latents, video_latents, audio_latents, metadata)
-            os.replace(tmp_latents, latents_dest)
-        os.replace(tmp, dest)
+            commit(tmp_latents, latents_dest)
+            tmp_latents = None
+        commit(tmp, dest)
     except BaseException as exc:
         for path in (tmp, tmp_latents):
-            path.unlink(missing_ok=True)
+            discard(path)
         if isinstance(exc, OSError):
             if exc.errno == errno.ENOSPC:
                 raise JobError(
@@ -144,8 +148,6 @@ def _encode(
                 out.pts = start
                 container.mux(sound.encode(out))
             container.mux(sound.encode())
-    with open(path, "rb+") as handle:
-        os.fsync(handle.fileno())
 
 
 def _save_latents(path: Path, video_latents: Any, audio_latents: Any, metadata: Mapping[str, object]) -> None:

@@ -30,7 +30,7 @@ def import_files(
     errors: list[MediaError] = []
     for raw in paths:
         try:
-            info = probe_media(raw)
+            info = probe_media(_text_path(raw))
         except MediaError as exc:
             errors.append(exc)
             continue
@@ -43,3 +43,21 @@ def import_files(
         by_path[os.path.normcase(info.path)] = media_id
         ids.append(media_id)
     return ids, errors
+
+
+def _text_path(raw: str | bytes | os.PathLike) -> str:
+    """The path as text a project can store (UTF-8); MediaError for names with undecodable bytes.
+
+    Linux file names are bytes; Python hands undecodable ones over as surrogate escapes, which a UTF-8
+    project file cannot hold. Refusing the one file keeps the document (and every later import) intact.
+    """
+    path = os.fsdecode(os.fspath(raw))
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise MediaError(
+            f"'{shown}' has a name that is not valid UTF-8 (bytes from another encoding), so a project "
+            "cannot store it. Rename the file (or its folder) with ordinary characters and import it again."
+        ) from None
+    return path

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from app.errors import ProjectError
+from app.project.atomic import atomic_target
 from app.project.paths import ProjectLayout
 
 
@@ -119,9 +120,8 @@ def _copy_file(source: Path, target: Path) -> None:
         return
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.copying")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
+        with atomic_target(target) as tmp:
+            shutil.copyfile(source, tmp)
     except OSError as exc:
         raise ProjectError(
             f"Could not copy {source.name} into the project folder ({exc.strerror or exc}). "

@@ -100,7 +100,7 @@ def check_output_path(
     """
     target = _resolved(out)
     for folder in (target, *target.parents):
-        if (folder / PROJECT_FILE).is_file():
+        if _is_file(folder / PROJECT_FILE):
             _refuse(out, f"inside the project folder {folder}")
     try:
         target_stat = os.stat(target)
@@ -121,6 +121,13 @@ def check_output_path(
                 same = False
             if same:
                 _refuse(out, f"another name for {source.what}")
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name part too long, say: not a project folder; the writer reports the name
+        return False
 
 
 def _refuse(out: str | os.PathLike[str], what: str) -> None:

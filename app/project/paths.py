@@ -85,10 +85,23 @@ def project_layout(path: str | os.PathLike[str]) -> ProjectLayout:
     """The layout for whatever the user picked: the ``Name.aiprod`` folder, the ``project.otio`` inside it,
     or a new name without the suffix (which gets it)."""
     chosen = Path(path).expanduser().absolute()
+    _check_name_lengths(chosen)
     if chosen.name == PROJECT_FILE:
         return ProjectLayout(chosen.parent)
     if (chosen / PROJECT_FILE).is_file():  # an existing project folder renamed without the suffix
         return ProjectLayout(chosen)
     if chosen.suffix != PROJECT_SUFFIX:
         chosen = chosen.with_name(chosen.name + PROJECT_SUFFIX)
+        _check_name_lengths(chosen)
     return ProjectLayout(chosen)
+
+
+def _check_name_lengths(path: Path) -> None:
+    # Checked first because pathlib's is_file()/exists() raise (rather than answer False) for such names.
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size > 255:
+            raise ProjectError(
+                f"The name '{part[:40]}…' is {size} bytes long; a file or folder name may have at most 255. "
+                "Choose a shorter name."
+            )

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from app.document import TimelineDocument
 from app.errors import ProjectError
-from app.project.atomic import atomic_write_bytes
+from app.project.atomic import atomic_write_bytes, remove_stale_temporaries
 from app.project.paths import recovery_dir, scratch_dir
 from app.project.store import parse, read_header, serialize
 
@@ -158,6 +158,7 @@ def find_recoverable() -> list[RecoveryEntry]:
     folder = recovery_dir()
     if not folder.is_dir():
         return []
+    remove_stale_temporaries(folder)  # autosaves and locks cut short by a kill, at the next start
     entries = []
     for file in folder.glob(f"*{_RECOVERY_SUFFIX}"):
         session_id = file.name.removesuffix(_RECOVERY_SUFFIX)

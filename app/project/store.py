@@ -21,7 +21,7 @@ import opentimelineio as otio
 from app import __version__
 from app.document import TimelineDocument
 from app.errors import ProjectError
-from app.project.atomic import atomic_write_bytes
+from app.project.atomic import atomic_write_bytes, remove_stale_temporaries
 from app.project.backups import back_up_current, prune_backups
 from app.project.media_paths import ResolvedPaths, StoredPaths, adopt_managed_media
 from app.project.paths import ProjectLayout, project_layout
@@ -128,9 +128,12 @@ def read_header(data: bytes, source: Path) -> dict[str, Any]:
     return meta
 
 
-def parse(data: bytes, source: Path, path_map: Callable[[str], str] | None = None) -> TimelineDocument:
-    """Bytes -> document, or ProjectError. Writes nothing."""
-    read_header(data, source)
+def parse(
+    data: bytes, source: Path, path_map: Callable[[str], str] | None = None, *, header_checked: bool = False
+) -> TimelineDocument:
+    """Bytes -> document, or ProjectError. Writes nothing. ``header_checked``: the caller ran read_header."""
+    if not header_checked:
+        read_header(data, source)
     try:
         timeline = otio.adapters.read_from_string(data.decode("utf-8-sig"), "otio_json")
     except otio.exceptions.UnsupportedSchemaError as exc:
@@ -190,6 +193,8 @@ def save_project(
     backup = back_up_current(layout)
     atomic_write_bytes(layout.project_file, data)
     prune_backups(layout)
+    for folder in (layout.folder, layout.media, layout.masks, layout.backups):
+        remove_stale_temporaries(folder)  # what a killed save or generation left behind
     return SaveResult(layout, copied, backup)
 
 
@@ -208,6 +213,6 @@ def load_project(path: str | os.PathLike[str]) -> LoadedProject:
         raise ProjectError(f"Cannot read {source}: {exc.strerror or exc}. Check its permissions.") from exc
     meta = read_header(data, source)
     fallbacks = meta.get("absolute_paths") if isinstance(meta.get("absolute_paths"), dict) else {}
-    doc = parse(data, source, ResolvedPaths(layout.folder, fallbacks))
+    doc = parse(data, source, ResolvedPaths(layout.folder, fallbacks), header_checked=True)
     missing = [item.id for item in doc.bin_items() if not os.path.exists(item.path)]
     return LoadedProject(doc, layout.folder, missing, str(meta.get("app_version", "")))

@@ -597,10 +597,10 @@ def test_disk_full_during_write_is_reported_and_cleaned_up(
 ) -> None:
     import app.export.encoder as encoder
 
-    def full(path: Path) -> None:
+    def full(path: Path, _dest: Path) -> None:  # flushing the finished file to disk fails
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(encoder, "_fsync", full)
+    monkeypatch.setattr(encoder, "commit", full)
     with pytest.raises(ExportError, match="ran out of space"):
         write_clip(tmp_path / "x.mov", clip_frames(2, 16, 16), 24)
     assert listing(tmp_path) == []

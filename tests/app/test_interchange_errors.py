@@ -131,7 +131,7 @@ def test_a_refused_write_is_reported(media, tmp_path, monkeypatch):
     def refused(*_args, **_kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(interchange_writer.tempfile, "mkstemp", refused)
+    monkeypatch.setattr(interchange_writer, "reserve_temp", refused)
     with pytest.raises(InterchangeError, match="Permission denied. Choose a folder you can write to"):
         export_timeline(simple_doc([media["a"]]), tmp_path / "cut.otio")
     assert list(tmp_path.iterdir()) == []

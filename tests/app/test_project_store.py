@@ -309,7 +309,7 @@ def test_a_failing_write_leaves_the_previous_file_intact(
         save_project(doc, project)
 
     assert (project / PROJECT_FILE).read_bytes() == before
-    leftovers = [p.name for p in project.iterdir() if p.name.endswith(".tmp")]
+    leftovers = [p.name for p in project.iterdir() if p.name.endswith(".tmp") or ".partial-" in p.name]
     assert leftovers == []
     assert [m.name for m in load_project(project).doc.markers()] == ["look here"]  # the old, complete project
 
@@ -358,10 +358,10 @@ def test_a_permission_error_names_the_read_only_folder(
     save_project(doc, project)
     before = (project / PROJECT_FILE).read_bytes()
 
-    def refused(*_args: object, **_kwargs: object) -> tuple[int, str]:
+    def refused(*_args: object, **_kwargs: object) -> int:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(atomic.tempfile, "mkstemp", refused)
+    monkeypatch.setattr(atomic, "_open_exclusive", refused)
     with pytest.raises(ProjectError, match="read-only. Use Save As"):
         save_project(doc, project)
     assert (project / PROJECT_FILE).read_bytes() == before
