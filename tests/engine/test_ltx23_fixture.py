@@ -475,3 +475,74 @@ def test_a_copied_release_folder_is_described_the_same(tmp_path, folder):
     shutil.copytree(folder, copy, symlinks=True)
     report = describe_checkpoint(ltx23_monolith(copy))
     assert report.ready and report.version == "2.3"
+
+
+# ------------------------------------------------------------------------------------------ end to end
+
+
+def test_distilled_two_stage_run_with_the_reference_noise(
+    components, text_encoder, upscaler_file, reference, reference_metadata, record_property
+):
+    """ltx-pipelines' DistilledPipeline (no guidance): stage 1 from the stored noise, the upsampler, stage 2
+    from the re-noised upsampled latent, through the engine's public runtime."""
+    from engine.models import LTX_2_3, GuidanceParams
+    from engine.runtime import LatentState, Runtime
+
+    settings = json.loads(reference_metadata["e2e_settings"])
+    runtime = Runtime(components, text_encoder, LTX_2_3, device=torch.device("cpu"), dtype=torch.float32)
+    fps = float(settings["frame_rate"])
+    max_length = reference["text_token_ids"].shape[1]
+    with torch.inference_mode():
+        contexts = runtime.encode_prompts(reference_metadata["prompt"], None, max_length)
+    plain = GuidanceParams()
+    stage1_video, stage1_audio = reference["e2e_stage1_video_latent"], reference["e2e_stage1_audio_latent"]
+    grid, channels, audio_frames = tuple(stage1_video.shape[2:]), stage1_audio.shape[1], stage1_audio.shape[2]
+
+    def state(tokens: torch.Tensor, coords: torch.Tensor) -> LatentState:
+        return LatentState(tokens, torch.ones_like(tokens[..., :1]), torch.zeros_like(tokens), coords)
+
+    video = state(reference["e2e_noise_00_initial"], runtime.video_coords(grid, fps))
+    audio = state(reference["e2e_noise_01_initial"], runtime.audio_coords(audio_frames))
+    with torch.inference_mode():
+        video, audio = runtime.denoise(
+            video, audio, torch.tensor(settings["stage_1_sigmas"]), contexts, plain, plain
+        )
+    video_latent = runtime.unpack_video(video.latent, grid)
+    audio_latent = runtime.unpack_audio(audio.latent, channels)
+    _assert_matches("e2e_stage1_video_latent", video_latent, stage1_video, record_property)
+    _assert_matches("e2e_stage1_audio_latent", audio_latent, stage1_audio, record_property)
+
+    upsampler = load_upsampler(upscaler_file)
+    upsampled = upsample_latent(
+        video_latent, upsampler, components.vae.latents_mean, components.vae.latents_std
+    )
+    _assert_matches(
+        "e2e_upsampled_video_latent", upsampled, reference["e2e_upsampled_video_latent"], record_property
+    )
+
+    sigmas = torch.tensor(settings["stage_2_sigmas"])
+    start = sigmas[0]
+    final_grid = tuple(reference["e2e_final_video_latent"].shape[2:])
+    video_tokens, audio_tokens = runtime.pack_video(upsampled), runtime.pack_audio(audio_latent)
+    video = state(
+        (1 - start) * video_tokens + start * reference["e2e_noise_02_initial"],
+        runtime.video_coords(final_grid, fps),
+    )
+    audio = state(
+        (1 - start) * audio_tokens + start * reference["e2e_noise_03_initial"],
+        runtime.audio_coords(audio_frames),
+    )
+    with torch.inference_mode():
+        video, audio = runtime.denoise(video, audio, sigmas, contexts, plain, plain)
+    _assert_matches(
+        "e2e_final_video_latent",
+        runtime.unpack_video(video.latent, final_grid),
+        reference["e2e_final_video_latent"],
+        record_property,
+    )
+    _assert_matches(
+        "e2e_final_audio_latent",
+        runtime.unpack_audio(audio.latent, channels),
+        reference["e2e_final_audio_latent"],
+        record_property,
+    )
