@@ -357,3 +357,99 @@ def test_engine_plan_uses_the_memory_budget(engine, monkeypatch):
     assert not engine.plan_decode((1, 128, 16, 16, 24)).tiled(512, 768, 121)
     monkeypatch.setattr(engine, "vae_memory_budget", 1)
     assert engine.plan_decode((1, 128, 16, 16, 24)).tiled(512, 768, 121)
+
+
+# ------------------------------------------------------------------- image-to-video previews (issue 9)
+
+@pytest.mark.parametrize(("width", "height"), [(W, H), (H, W)])
+def test_image_to_video_with_previews_delivers_request_sized_images(engine, width, height):
+    """The studio crashed here at the first preview (a 96 vs 128 size mismatch in the x0 decode)."""
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (height, width, 3), dtype=np.uint8)
+    previews: list[PreviewFrame] = []
+    result = engine.generate(
+        BASE.with_changes(image=image, width=width, height=height, steps=3, preview_every=1),
+        on_preview=previews.append,
+    )
+    assert previews and previews[0].step == 1  # later ones may be skipped by the time budget
+    for preview in previews:
+        assert preview.image.shape == (height, width, 3) and preview.image.dtype == np.uint8
+    assert result.frames.shape == (FRAMES, height, width, 3)
+
+
+def test_image_to_video_keeps_the_first_latent_frame_clean(engine, start_image):
+    """Image conditioning replaces latent frame 0 (denoise mask 0): it ends as the encoded image."""
+    from engine.engine import _cover
+
+    result = engine.generate(BASE.with_changes(image=start_image))
+    pixels = torch.from_numpy(_cover(engine._load_image(start_image), W, H))
+    encoded = engine.runtime.encode_video(pixels.permute(2, 0, 1)[None, :, None].float() / 127.5 - 1)
+    assert torch.allclose(result.video_latents[:, :, :1], encoded.cpu(), atol=1e-5)
+    text_only = engine.generate(BASE)
+    assert (text_only.video_latents[:, :, :1] - encoded.cpu()).abs().mean() > 0.1
+
+
+# ------------------------------------------------------------------------ request defaults and noise
+
+def test_unset_guidance_takes_the_models_reference_values(engine, result):
+    params = result.metadata["parameters"]
+    spec = engine.spec
+    assert params["negative_prompt"] == spec.negative_prompt
+    assert params["guidance_scale"] == spec.video_guidance.cfg_scale
+    assert params["audio_guidance_scale"] == spec.audio_guidance.cfg_scale
+    assert params["stg_scale"] == spec.video_guidance.stg_scale
+    assert params["stg_blocks"] == list(spec.video_guidance.stg_blocks)
+    assert params["modality_scale"] == spec.video_guidance.modality_scale
+    assert params["guidance_rescale"] == spec.video_guidance.rescale_scale
+    assert result.metadata["model_version"] == spec.version
+
+
+def test_each_guidance_term_changes_the_result(engine, result):
+    """STG, modality guidance and rescale each really act (a silently ignored term would be equal)."""
+    terms = (
+        {"stg_scale": 0.0, "audio_stg_scale": 0.0},
+        {"modality_scale": 1.0, "audio_modality_scale": 1.0},
+        {"guidance_rescale": 0.0, "audio_guidance_rescale": 0.0},
+        {"guidance_scale": 1.0, "audio_guidance_scale": 1.0},
+    )
+    if len(engine.components.transformer.transformer_blocks) > 1:
+        terms += ({"stg_blocks": tuple(b - 1 for b in engine.spec.video_guidance.stg_blocks)},)
+    for changes in terms:
+        other = engine.generate(BASE.with_changes(**changes))
+        assert (other.video_latents - result.video_latents).abs().mean() > 1e-4, changes
+
+
+def test_noise_argument_replaces_the_seeds_draw(engine, result):
+    grid = engine.runtime.latent_grid(W, H, FRAMES)
+    audio_frames = engine.runtime.audio_latent_frames(FRAMES, FPS)
+    g = torch.Generator().manual_seed(BASE.seed)
+    noise = [torch.randn(1, int(np.prod(grid)), 128, generator=g)]
+    noise.append(torch.randn(1, audio_frames, 128, generator=g))
+    same = engine.generate(BASE.with_changes(seed=BASE.seed + 100), noise=noise)
+    assert torch.equal(same.video_latents, result.video_latents)
+    assert torch.equal(same.audio_latents, result.audio_latents)
+    assert same.metadata["noise"] == "caller-supplied"
+
+
+@pytest.mark.parametrize(("noise", "expected"), [
+    ([torch.zeros(1, 5, 128), torch.zeros(1, 5, 128)], "video noise has shape (1, 5, 128)"),
+    ([torch.zeros(1, 6, 128)], "two tensors"),
+])
+def test_noise_of_the_wrong_shape_is_a_request_error(engine, decode_calls, noise, expected):
+    with pytest.raises(RequestError, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        engine.generate(BASE, noise=noise)
+    assert decode_calls == []
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"stg_blocks": (99,)}, "outside this model's blocks"),
+    ({"stg_blocks": "1"}, "must be transformer block numbers"),
+    ({"stg_scale": -1.0}, "stg_scale -1.0"),
+    ({"modality_scale": 0.5}, "modality_scale 0.5"),
+    ({"guidance_rescale": 1.5}, "guidance_rescale 1.5"),
+    ({"num_frames": 8 * 64 + 1, "fps": 24.0}, "use at most"),
+])
+def test_bad_guidance_and_overlong_clips_are_refused(engine, decode_calls, changes, expected):
+    with pytest.raises(RequestError, match=expected):
+        engine.generate(BASE.with_changes(**changes))
+    assert decode_calls == []
