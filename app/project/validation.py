@@ -31,6 +31,7 @@ MAX_SECONDS = 7 * 24 * 3600.0  # any time or duration in a project: a week
 _MEDIA_INTS = ("width", "height", "frame_count", "sample_rate", "channels", "audio_samples", "size_bytes",
                "mtime_ns")
 _MAX_DIMENSION = 65536
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 def _finite_number(value: Any) -> bool:
@@ -71,6 +72,8 @@ def check_tree(raw: Any, source: Path) -> None:
             )
         elif isinstance(node, list):
             stack.extend((value, depth + 1, owner, key) for value in node)
+        elif isinstance(node, int) and not _INT64[0] <= node <= _INT64[1]:  # OTIO stores int64 only
+            raise ProjectError(f"{source} is damaged: {owner} ({key}) holds the number {node}, too large.")
     metadata = raw.get("metadata") if isinstance(raw, dict) else None
     meta = metadata.get("aiprod") if isinstance(metadata, dict) else None
     if isinstance(meta, dict):

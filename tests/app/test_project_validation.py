@@ -150,6 +150,11 @@ def test_a_malformed_media_bin_is_refused(project, bin_value):
     _refused(project, "media bin")
 
 
+def test_a_number_too_large_to_store_is_refused_at_load(project):
+    _edit(project, lambda data: _meta(data)["bin"][0]["extra"].__setitem__("frames", 2**64))
+    _refused(project, "too large")
+
+
 def test_an_oversized_file_is_refused_before_parsing(project, monkeypatch):
     from app.project import validation
 
