@@ -70,6 +70,14 @@ NON_TRANSFORMER = ("connectors", "vae", "audio_vae", "vocoder")
 
 
 def _loader(layout: CheckpointLayout):
+    if layout is CheckpointLayout.RELEASE_FOLDER:
+        from engine.ltx25_layout import load_ltx25
+
+        return load_ltx25
+    if layout is CheckpointLayout.LTX23_SINGLE_FILE:
+        from engine.ltx23_loader import load_ltx23
+
+        return load_ltx23
     return load_official if layout is CheckpointLayout.OFFICIAL_SINGLE_FILE else load_diffusers_folder
 
 
@@ -224,15 +232,27 @@ class Engine:
         dtype = default_dtype(device)
         from engine.text_encoder import check_root
 
-        check_root(text_encoder)  # fail before spending minutes on the transformer
         layout = detect_layout(path)
+        release = layout is CheckpointLayout.RELEASE_FOLDER  # LTX-2.5: the text encoder is inside the folder
+        if not release:
+            check_root(text_encoder)  # fail before spending minutes on the transformer
         cache = quant.QuantizedCache(Path(cache_dir) if cache_dir else quant.default_cache_root())
         components = _load_components(path, layout, dtype, mode, cache, device)
-        if layout is CheckpointLayout.OFFICIAL_SINGLE_FILE:
+        if layout in (CheckpointLayout.OFFICIAL_SINGLE_FILE, CheckpointLayout.LTX23_SINGLE_FILE):
             spec = spec_for_file(path)
+        elif release:
+            spec = spec_for_file(components.companions["transformer"])
         else:
             spec = detect_spec(config=components.configs.get("transformer"))
-        if te_mode == "none":
+        if release:
+            from engine.gemma4_encoder import load_packed_gemma4
+
+            encoder = components.text_encoder
+            if encoder is None:
+                encoder = load_packed_gemma4(components.companions["text_encoder"], dtype).encoder
+            if te_mode != "none":
+                quant.quantize_module(encoder.model, te_mode, exclude=TEXT_ENCODER_KEEP_PRECISE)
+        elif te_mode == "none":
             encoder = load_text_encoder(text_encoder, dtype)
         else:
             root = Path(text_encoder)

@@ -455,6 +455,13 @@ class Runtime:
             return t.expand(batch, tokens) if t.shape[1] == 1 else t
 
         dtype = self.dtype
+        keyframes = None
+        if getattr(transformer.config, "use_keyframes_abs_pos_embedding", False):
+            # ltx-core marks the target's first latent frame (one pixel frame, like a keyframe slot) in every
+            # run; LTX-2.5 adds its keyframe embedding there. Packed frame-major, those are the leading tokens
+            # whose time bound starts where the first token's does.
+            starts = video_coords[:, 0, :, 0]
+            keyframes = (starts == starts[:, :1]).int().cumprod(dim=1).unsqueeze(-1).to(self.device)
         with _Perturbed(transformer, video_stg_blocks, audio_stg_blocks):
             video_out, audio_out = transformer(
                 hidden_states=video.to(self.device, dtype),
@@ -469,6 +476,7 @@ class Runtime:
                 audio_coords=audio_coords.to(self.device),
                 isolate_modalities=isolate_modalities,
                 use_cross_timestep=self.spec.cross_modal_timestep == "other_sigma",
+                video_keyframes_mask=keyframes,
                 return_dict=False,
             )
         return video_out.float(), audio_out.float()

@@ -460,3 +460,33 @@ def test_distilled_stage1_with_reference_noise(components, refs, ref_meta):
     audio = audio.reshape(1, audio_frames, audio_channels, mel).permute(0, 2, 1, 3)
     assert rel(video, video_ref) < TOL  # 9.6e-8 (4e-2 without the first-frame keyframe mask)
     assert rel(audio, audio_ref) < TOL  # 9.7e-8
+
+
+# --- through the engine -----------------------------------------------------------------------------
+
+
+def test_engine_from_release_folder(refs):
+    """Engine.from_checkpoint takes the folder (text encoder found inside) and generates; its runtime gives
+    the 2.5 transformer the first-frame keyframe marker ltx-core always passes."""
+    from engine.engine import Engine
+    from engine.request import GenerationRequest
+
+    engine = Engine.from_checkpoint(LTX25_FIXTURE, device="cpu")
+    assert engine.runtime.spec.version == "2.5"
+    velocity = engine.runtime.velocity(
+        refs["tf_video_tokens"],
+        refs["tf_audio_tokens"],
+        refs["video_context"],
+        refs["audio_context"],
+        refs["tf_video_timesteps"],
+        refs["tf_audio_timesteps"],
+        refs["tf_sigma"],
+        refs["tf_sigma"],
+        refs["tf_video_positions"],
+        refs["tf_audio_positions"],
+    )
+    assert rel(velocity[0], refs["tf_video_velocity"]) < TOL  # 1.1e-7: the mask derived from positions
+    assert rel(velocity[1], refs["tf_audio_velocity"]) < TOL
+    result = engine.generate(GenerationRequest(prompt="a cat", width=64, height=32, num_frames=9, steps=2))
+    assert result.frames.shape[0] == 9
+    assert result.sample_rate == engine.components.vocoder.config.output_sampling_rate
