@@ -1,9 +1,12 @@
 """Engine overhead: `Engine.tiny().generate()` against a bare diffusers `LTX2Pipeline` on the same modules.
 
 Both sides share the very same tiny modules (transformer, connectors, both VAEs, vocoder, text encoder and
-tokenizer), the same seed and the same settings; the bare pipeline decodes video and audio itself
-(`output_type="np"`), as the engine does. Runs alternate (ours/bare, then bare/ours, ...) in one process
-after a warm-up of each, and the script prints every run, the medians and the median ratio ours/bare
+tokenizer), the same initial noise and the same settings; the bare pipeline decodes video and audio itself
+(`output_type="np"`), as the engine does. The engine follows Lightricks' reference sampler, so the bare
+pipeline is given the reference's sigma schedule (a scheduler without diffusers' token-count shift), the
+engine's packed noise, and CFG only (no STG / modality guidance / rescale, which diffusers computes
+differently); then the two must make the same clip. Runs alternate (ours/bare, then bare/ours, ...) in one
+process after a warm-up of each, and the script prints every run, the medians and the median ratio ours/bare
 (goal <= 1.05).
 It also checks that both produce the same frames and sound.
 
@@ -49,13 +52,15 @@ def build(seed: int):
     from diffusers import FlowMatchEulerDiscreteScheduler
     from diffusers.pipelines.ltx2 import LTX2Pipeline
 
-    from engine.components import SCHEDULER_CONFIG
     from engine.engine import Engine
 
     engine = Engine.tiny(seed=seed)
     c = engine.components
     bare = LTX2Pipeline(
-        scheduler=FlowMatchEulerDiscreteScheduler.from_config(SCHEDULER_CONFIG),
+        # sigmas are passed as they are: no dynamic (token-count) shift, no terminal stretch
+        scheduler=FlowMatchEulerDiscreteScheduler(
+            num_train_timesteps=1000, shift=1.0, use_dynamic_shifting=False
+        ),
         vae=c.vae, audio_vae=c.audio_vae, text_encoder=engine.text_encoder.model,
         tokenizer=engine.text_encoder.tokenizer, connectors=c.connectors, transformer=c.transformer,
         vocoder=c.vocoder,
@@ -86,7 +91,23 @@ def run_ours(engine, request) -> tuple[float, float, Any]:
     return time.perf_counter() - start, time.process_time() - cpu, result
 
 
-def run_bare(bare, tiling: VaeTilingState, request, max_sequence_length: int) -> tuple[float, float, Any]:
+def bare_inputs(engine, request) -> dict[str, Any]:
+    """The engine's schedule and initial noise, in the form LTX2Pipeline takes them."""
+    runtime = engine.runtime
+    resolved = engine.resolve(request)
+    grid = runtime.latent_grid(resolved.width, resolved.height, resolved.num_frames)
+    frames = runtime.audio_latent_frames(resolved.num_frames, resolved.fps)
+    video, audio = engine.initial_noise(resolved, grid[0] * grid[1] * grid[2], frames)
+    channels = runtime.audio_latent_shape(resolved.num_frames, resolved.fps)[0]
+    # LTX2Pipeline normalises given audio latents; hand it the noise in VAE space so it recovers it.
+    audio = runtime.pack_audio(runtime.denormalize_audio(runtime.unpack_audio(audio, channels)))
+    sigmas = engine.spec.sigmas(resolved.steps)[:-1].numpy()
+    return {"latents": video, "audio_latents": audio, "sigmas": sigmas}
+
+
+def run_bare(
+    bare, tiling: VaeTilingState, request, max_sequence_length: int, inputs: dict[str, Any]
+) -> tuple[float, float, Any]:
     import torch
 
     tiling.restore()
@@ -99,9 +120,8 @@ def run_bare(bare, tiling: VaeTilingState, request, max_sequence_length: int) ->
             guidance_scale=request.guidance_scale, audio_guidance_scale=request.audio_guidance_scale,
             stg_scale=0.0, audio_stg_scale=0.0, modality_scale=1.0, audio_modality_scale=1.0,
             guidance_rescale=0.0, audio_guidance_rescale=0.0, spatio_temporal_guidance_blocks=None,
-            use_cross_timestep=False,  # LTX-2.0 behaviour, as the engine uses
-            generator=torch.Generator(device="cpu").manual_seed(request.seed),
-            output_type="np", return_dict=False, max_sequence_length=max_sequence_length,
+            use_cross_timestep=True,  # ltx-core: the other modality's sigma (same here: one timestep)
+            output_type="np", return_dict=False, max_sequence_length=max_sequence_length, **inputs,
         )
     return time.perf_counter() - start, time.process_time() - cpu, (video, audio)
 
@@ -140,9 +160,9 @@ def explain(diff: dict[str, Any]) -> str | None:
         reasons.append("output shapes differ: the two paths do not generate the same clip")
     elif max(diff["frames_max_abs_diff"], diff["audio_max_abs_diff"]) > 1e-3:
         reasons.append(
-            "values differ beyond float rounding: the engine encodes the prompt itself and passes "
-            "embeddings, uses its own step-recording scheduler subclass and decodes with its own tiled "
-            "path; any of these drawing from the generator or changing the schedule would change the noise")
+            "values differ beyond float rounding: the engine runs its own (reference) denoising loop, "
+            "encodes the prompt itself and decodes with its own tiled path; a different schedule, noise "
+            "or guidance on either side would show here")
     ours_len, bare_len = diff["audio_shape_ours"][-1], diff["audio_shape_bare"][-1]
     if ours_len != bare_len and not reasons:
         return (f"sound agrees over the {diff['audio_samples_compared']} common samples; the engine "
@@ -166,10 +186,13 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     engine, bare = build(args.seed)
     build_s = time.perf_counter() - t0
     tiling = VaeTilingState(engine.components.vae)
-    request = GenerationRequest(prompt=PROMPT, width=width, height=height, num_frames=args.frames,
-                                steps=args.steps, guidance_scale=4.0, audio_guidance_scale=7.0,
-                                seed=args.seed, preview_every=0)
+    request = GenerationRequest(prompt=PROMPT, negative_prompt="", width=width, height=height,
+                                num_frames=args.frames, steps=args.steps, guidance_scale=4.0,
+                                audio_guidance_scale=7.0, stg_scale=0.0, audio_stg_scale=0.0,
+                                modality_scale=1.0, audio_modality_scale=1.0, guidance_rescale=0.0,
+                                audio_guidance_rescale=0.0, seed=args.seed, preview_every=0)
     seq = engine.max_sequence_length
+    inputs = bare_inputs(engine, request)
     print(f"engine_overhead: tiny LTX-2 on {engine.device} ({str(engine.dtype).replace('torch.', '')}), "
           f"{width}x{height}x{args.frames}, {args.steps} steps, guidance 4.0/7.0, stg 0, modality 1, "
           f"rescale 0, max_sequence_length {seq}, seed {args.seed}; {args.warmup} warm-up + {args.runs} "
@@ -178,7 +201,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
 
     for _ in range(args.warmup):
         run_ours(engine, request)
-        run_bare(bare, tiling, request, seq)
+        run_bare(bare, tiling, request, seq, inputs)
 
     wall = {"ours": [], "bare": []}
     cpu = {"ours": [], "bare": []}
@@ -189,7 +212,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
             if side == "ours":
                 seconds, cpu_s, last[side] = run_ours(engine, request)
             else:
-                seconds, cpu_s, last[side] = run_bare(bare, tiling, request, seq)
+                seconds, cpu_s, last[side] = run_bare(bare, tiling, request, seq, inputs)
             wall[side].append(seconds)
             cpu[side].append(cpu_s)
         print(f"  run {index + 1:2d} ({order[0]} first): ours {_common.fmt_s(wall['ours'][-1])}   "
