@@ -541,7 +541,15 @@ def audio_vae_config(config: dict) -> dict:
         raise CheckpointError("the audio_vae config's ddconfig is not a table", component=c)
     pre = _audio_section(config).get("preprocessing", {})
     mel_cfg = pre.get("mel", {}) if isinstance(pre, dict) else {}
-    mel_bins = dd.get("mel_bins") or (mel_cfg or {}).get("n_mel_channels") or 64
+    variables = _audio_section(config).get("variables", {})
+    mel_bins = (
+        dd.get("mel_bins")
+        or (mel_cfg or {}).get("n_mel_channels")
+        or (variables if isinstance(variables, dict) else {}).get("mel_bins")
+        or 64
+    )
+    if isinstance(mel_bins, bool) or not isinstance(mel_bins, int):
+        raise CheckpointError(f"the audio VAE's mel_bins is {json.dumps(mel_bins)}", component=c)
     attn = dd.get("attn_resolutions", [8, 16, 32])
     return {
         "base_channels": _typed(dd, "ch", 128, int, c),
