@@ -290,11 +290,18 @@ def detect_spec(metadata: dict[str, Any] | None = None, config: dict[str, Any] |
     transformer = (config or {}).get("transformer", config or {})
     if not isinstance(transformer, dict):
         return LTX_2_0
+    # official config keys, then diffusers' (a diffusers folder's transformer/config.json)
     if transformer.get("use_keyframes_abs_pos_embedding") or transformer.get("ff_bias") is False:
         return LTX_2_5
     if any(
         transformer.get(key)
-        for key in ("apply_gated_attention", "cross_attention_adaln", "caption_proj_before_connector")
+        for key in (
+            "apply_gated_attention",
+            "cross_attention_adaln",
+            "caption_proj_before_connector",
+            "gated_attn",
+            "cross_attn_mod",
+        )
     ):
         return LTX_2_3
     return LTX_2_0
