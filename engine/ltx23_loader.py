@@ -3,7 +3,9 @@
 `load_ltx23(path, dtype)` reads the monolith: config from its metadata, every tensor assigned to exactly one
 component, no missing or unexpected weights. The companions a 2.3 user also downloads - the Gemma-3 root, the
 x2 spatial upsampler and the distilled LoRA - load through `engine.text_encoder`, `engine.upsampler` and
-`engine.lora`; `find_companions` locates them beside the monolith.
+`engine.lora`; `engine.checkpoint_report.describe_checkpoint` locates them beside the monolith, and
+`load_ltx23_release` loads the monolith with them. Fuse LoRAs before any quantization: `fuse_lora` needs
+plain float weights.
 """
 
 from __future__ import annotations
