@@ -17,7 +17,7 @@ import torch
 
 from engine import ltx23_layout
 from engine.checkpoint import SafetensorsFile, file_identity
-from engine.errors import CheckpointError
+from engine.errors import CheckpointError, QuantizationError
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,11 @@ def fuse_lora(
                 f"{tuple(weight.shape)}; the LoRA belongs to another model size",
                 path=lora.path,
                 component="lora",
+            )
+        if type(weight.data) is not torch.Tensor or not weight.is_floating_point():
+            raise QuantizationError(
+                f"cannot fuse a LoRA into '{target}': the weight is quantized "
+                f"({type(weight.data).__name__}); fuse LoRAs before quantizing the transformer"
             )
         plan.append((target, weight, a, b))
     with torch.no_grad():

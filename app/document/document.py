@@ -102,12 +102,25 @@ class TimelineDocument(EditOps):
         return timeline
 
     @classmethod
-    def from_otio(cls, timeline: otio.schema.Timeline, path_map: PathMap | None = None) -> TimelineDocument:
-        """A document from an OTIO timeline (ours or another application's; missing ids are assigned)."""
-        timeline = timeline.deepcopy()
+    def from_otio(
+        cls,
+        timeline: otio.schema.Timeline,
+        path_map: PathMap | None = None,
+        *,
+        bin_entries: list[dict] | None = None,
+        adopt: bool = False,
+    ) -> TimelineDocument:
+        """A document from an OTIO timeline (ours or another application's; missing ids are assigned).
+
+        ``bin_entries``: the timeline's bin as plain records, when the caller has them already (the project
+        loader does, from its JSON checks); they are taken over. ``adopt``: the caller hands ``timeline``
+        over, so the document keeps it instead of a copy.
+        """
+        if not adopt:
+            timeline = timeline.deepcopy()
         # The bin is read once as plain data and written back once, lazily: converting it to and from
         # OTIO's AnyVector is what made a large bin slow to load (three round trips, ~1 ms an entry).
-        entries = plain(meta(timeline).get("bin") or [])
+        entries = plain(meta(timeline).get("bin") or []) if bin_entries is None else bin_entries
         if path_map is not None:
             _map_paths(timeline, path_map, entries)
         doc = cls.__new__(cls)

@@ -129,11 +129,17 @@ def read_header(data: bytes, source: Path) -> dict[str, Any]:
 
 
 def parse(
-    data: bytes, source: Path, path_map: Callable[[str], str] | None = None, *, header_checked: bool = False
+    data: bytes,
+    source: Path,
+    path_map: Callable[[str], str] | None = None,
+    *,
+    header: dict[str, Any] | None = None,
 ) -> TimelineDocument:
-    """Bytes -> document, or ProjectError. Writes nothing. ``header_checked``: the caller ran read_header."""
-    if not header_checked:
-        read_header(data, source)
+    """Bytes -> document, or ProjectError. Writes nothing. ``header``: what read_header returned, when the
+    caller ran it already (its plain bin records spare reading the bin back out of OTIO)."""
+    if header is None:
+        header = read_header(data, source)
+    entries = header.get("bin")
     try:
         timeline = otio.adapters.read_from_string(data.decode("utf-8-sig"), "otio_json")
     except otio.exceptions.UnsupportedSchemaError as exc:
@@ -154,7 +160,9 @@ def parse(
         if meta is not None and key in meta:
             del meta[key]
     try:
-        doc = TimelineDocument.from_otio(timeline, path_map)
+        doc = TimelineDocument.from_otio(
+            timeline, path_map, bin_entries=entries if isinstance(entries, list) else None, adopt=True
+        )
     except ProjectError:
         raise
     except Exception as exc:  # the document's own checks: a clip without an id, a bin entry missing keys...
@@ -213,6 +221,6 @@ def load_project(path: str | os.PathLike[str]) -> LoadedProject:
         raise ProjectError(f"Cannot read {source}: {exc.strerror or exc}. Check its permissions.") from exc
     meta = read_header(data, source)
     fallbacks = meta.get("absolute_paths") if isinstance(meta.get("absolute_paths"), dict) else {}
-    doc = parse(data, source, ResolvedPaths(layout.folder, fallbacks), header_checked=True)
+    doc = parse(data, source, ResolvedPaths(layout.folder, fallbacks), header=meta)
     missing = [item.id for item in doc.bin_items() if not os.path.exists(item.path)]
     return LoadedProject(doc, layout.folder, missing, str(meta.get("app_version", "")))

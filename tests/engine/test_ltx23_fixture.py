@@ -571,3 +571,13 @@ def test_distilled_two_stage_run_with_the_reference_noise(
         reference["e2e_final_audio_latent"],
         record_property,
     )
+
+
+def test_a_lora_is_not_fused_into_a_quantized_transformer(monolith, lora_file):
+    from engine.errors import QuantizationError
+    from engine.quantization import quantize_module
+
+    transformer = load_ltx23(monolith, torch.float32, only=("transformer",)).transformer
+    quantize_module(transformer, "int8")
+    with pytest.raises(QuantizationError, match="before quantizing"):
+        fuse_lora(transformer, load_lora(lora_file))
