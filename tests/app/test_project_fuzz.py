@@ -166,6 +166,7 @@ def _through_everything(folder: Path, out: Path, formats: tuple[str, ...] = FORM
     return outcomes
 
 
+@pytest.mark.slow
 def test_a_seeded_corpus_of_damaged_projects_never_raises_anything_but_app_errors(saved_project, tmp_path):
     folder, original = saved_project
     control = _through_everything(folder, tmp_path)  # the undamaged project plans and exports everywhere

@@ -1,0 +1,36 @@
+"""The project-load benchmark runs end to end on a small bin and writes complete results (no time checks)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+pytestmark = pytest.mark.slow
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def test_project_load_dry_run_writes_every_case(tmp_path, monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench = importlib.import_module("project_load")
+    payload = bench.main(["--dry-run", "--out", str(tmp_path)])
+
+    files = list(tmp_path.glob("project_load-*.json"))
+    assert len(files) == 1
+    data = json.loads(files[0].read_text())
+    assert data == json.loads(json.dumps(payload))
+    assert data["dry_run"] is True and data["machine"]["cpu_cores"]
+    [case] = data["cases"]
+    assert case["entries"] == 50 and len(case["ours_s"]) == len(case["reference_s"]) == 2
+    for key in ("ours_median_s", "reference_median_s", "ours_ms_per_entry", "ratio", "file_bytes"):
+        assert _number(case[key]) and case[key] > 0, (key, case)
+    printed = capsys.readouterr().out
+    assert "ratio" in printed and "wrote" in printed
