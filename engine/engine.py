@@ -354,6 +354,11 @@ class Engine:
             num_layers=len(self.components.transformer.transformer_blocks) if explicit_blocks else None,
         )
         self.spec.check_length(request.num_frames, request.fps)
+        if request.video_decoder == "diffusion" and self.components.diffusion_decoder is None:
+            raise RequestError(
+                "the diffusion video decoder is not loaded (LTX-2.5 release folders bring it as "
+                "vae/ltx-2.5-video-vae-*.safetensors); use the conv decoder"
+            )
         return request
 
     def guidance(self, request: GenerationRequest) -> tuple[GuidanceParams, GuidanceParams]:
@@ -479,7 +484,10 @@ class Engine:
         video_latents = runtime.unpack_video(video.latent, grid)
         audio_latents = runtime.unpack_audio(audio.latent, channels)
         decode_start = time.perf_counter()
-        frames = runtime.decode_video_vae_space(runtime.denormalize_video(video_latents))
+        if request.video_decoder == "diffusion":
+            frames = runtime.decode_video_diffusion(runtime.denormalize_video(video_latents), request.seed)
+        else:
+            frames = runtime.decode_video_vae_space(runtime.denormalize_video(video_latents))
         waveform = runtime.decode_audio_vae_space(runtime.denormalize_audio(audio_latents))
         timings["decode_s"] = time.perf_counter() - decode_start
         timings["total_s"] = time.perf_counter() - started

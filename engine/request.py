@@ -13,6 +13,7 @@ import numpy as np
 from engine.errors import RequestError
 
 MAX_SIDE = 4096
+VIDEO_DECODERS = ("conv", "diffusion")
 MAX_FRAMES = 8 * 64 + 1
 
 # The fields that default to the loaded model's reference value (`ModelSpec.guidance_defaults`) when None.
@@ -64,6 +65,9 @@ class GenerationRequest:
     image: str | Path | np.ndarray | None = None  # start frame: path or HxWx3 uint8/float array
     preview_every: int = 4
     max_sequence_length: int = 1024
+    # "conv" (default) or "diffusion": LTX-2.5's diffusion video decoder, the slower quality option; it draws
+    # its own noise from `seed`
+    video_decoder: str = "conv"
 
     def with_changes(self, **changes: Any) -> GenerationRequest:
         return dataclasses.replace(self, **changes)
@@ -88,6 +92,10 @@ class GenerationRequest:
     ) -> None:
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             raise RequestError("the prompt is empty; describe the shot to generate")
+        if self.video_decoder not in VIDEO_DECODERS:
+            raise RequestError(
+                f"video decoder '{self.video_decoder}' is unknown; use one of {', '.join(VIDEO_DECODERS)}"
+            )
         for name, value in (("width", self.width), ("height", self.height)):
             if not isinstance(value, int) or value < spatial or value > MAX_SIDE:
                 raise RequestError(f"{name} {value} is out of range ({spatial}..{MAX_SIDE} pixels)")

@@ -26,7 +26,7 @@ import torch
 from diffusers.models.transformers.transformer_ltx2 import LTX2AudioVideoAttnProcessor
 
 from engine.components import ModelComponents
-from engine.errors import GenerationCancelled
+from engine.errors import GenerationCancelled, RequestError
 from engine.models import GuidanceParams, ModelSpec
 from engine.request import PreviewFrame
 from engine.text_encoder import TextEncoder
@@ -590,6 +590,19 @@ class Runtime:
         )
         with torch.no_grad():
             return vae.decode(latents.to(self.device, self.dtype), None, return_dict=False)[0]
+
+    def decode_video_diffusion(self, latents: torch.Tensor, seed: int = 0) -> torch.Tensor:
+        """LTX-2.5's diffusion decoder on VAE-space latents, as ltx-core decodes (untiled; x_t from `seed`,
+        drawn on the CPU)."""
+        from engine.diffusion_decoder import decode
+
+        model = self.components.diffusion_decoder
+        if model is None:
+            raise RequestError("this model has no diffusion video decoder; use the conv decoder")
+        torch.nn.Module.to(model, self.device, self.dtype)  # (diffusers' `to` warns about a plain cast)
+        generator = torch.Generator("cpu").manual_seed(int(seed))
+        with torch.no_grad():
+            return decode(model, latents.to(self.device, self.dtype), generator=generator, normalized=False)
 
     def decode_audio_vae_space(self, latents: torch.Tensor) -> torch.Tensor:
         """VAE-space audio latents [B, C, t, m] -> waveform [B, channels, samples]."""

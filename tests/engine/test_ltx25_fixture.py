@@ -487,6 +487,29 @@ def test_engine_from_release_folder(refs):
     )
     assert rel(velocity[0], refs["tf_video_velocity"]) < TOL  # 1.1e-7: the mask derived from positions
     assert rel(velocity[1], refs["tf_audio_velocity"]) < TOL
-    result = engine.generate(GenerationRequest(prompt="a cat", width=64, height=32, num_frames=9, steps=2))
-    assert result.frames.shape[0] == 9
+    unguided = dict(guidance_scale=1.0, audio_guidance_scale=1.0, stg_scale=0.0, audio_stg_scale=0.0)
+    unguided.update(modality_scale=1.0, audio_modality_scale=1.0)  # one transformer pass per step: fast
+    request = GenerationRequest(prompt="a cat", width=64, height=32, num_frames=9, steps=2, **unguided)
+    # The quality option end to end: the diffusion decoder decodes the final latents.
+    result = engine.generate(request.with_changes(video_decoder="diffusion"))
+    assert result.frames.shape[:3] == (9, 32, 64)
     assert result.sample_rate == engine.components.vocoder.config.output_sampling_rate
+    assert result.metadata["parameters"]["video_decoder"] == "diffusion"
+    runtime = engine.runtime
+    again = runtime.decode_video_diffusion(runtime.denormalize_video(result.video_latents), seed=0)
+    assert torch.allclose(
+        ((again[0].clamp(-1, 1) + 1) / 2).permute(1, 2, 3, 0), torch.from_numpy(result.frames)
+    )
+
+
+def test_diffusion_decoder_option_needs_the_file():
+    from engine.engine import Engine
+    from engine.errors import RequestError
+    from engine.request import GenerationRequest
+
+    engine = Engine.tiny()
+    request = GenerationRequest(prompt="a cat", width=64, height=64, num_frames=9, steps=2)
+    with pytest.raises(RequestError, match="diffusion video decoder"):
+        engine.generate(request.with_changes(video_decoder="diffusion"))
+    with pytest.raises(RequestError, match="unknown"):
+        engine.generate(request.with_changes(video_decoder="best"))
