@@ -452,7 +452,10 @@ class Runtime:
 
         def per_token(t: torch.Tensor, tokens: int) -> torch.Tensor:
             t = t.to(self.device, torch.float32).reshape(batch, -1)
-            return t.expand(batch, tokens) if t.shape[1] == 1 else t
+            if t.shape[1] == 1 or bool((t == t[:, :1]).all()):
+                # one timestep per sample: the AdaLN runs once, not once per token (same values)
+                return t[:, 0]
+            return t
 
         dtype = self.dtype
         keyframes = None
