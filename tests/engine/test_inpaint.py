@@ -196,6 +196,19 @@ def test_retake_full_mask_regenerates_every_frame_of_the_range_only(engine, sour
 # ---------------------------------------------------------------------------------------- strength
 
 
+def test_whole_clip_at_full_strength_is_text_to_video_with_the_same_sampler(engine, source):
+    """Inpainting and generation share the runtime: regenerating every token of every frame at strength 1
+    from the same seed, prompt and guidance gives generation's latents exactly."""
+    everything = np.ones((H, W), np.float32)
+    request = REQUEST.with_changes(seed=9)
+    inpainted = engine.inpaint(
+        source.frames, source.audio, source.sample_rate, everything, (0, FRAMES), request
+    )
+    generated = engine.generate(request)
+    assert torch.equal(inpainted.video_latents, generated.video_latents)
+    assert inpainted.metadata["parameters"] == generated.metadata["parameters"]
+
+
 def test_strength_zero_returns_the_source_unchanged_without_denoising(engine, source):
     steps: list[int] = []
     result = engine.inpaint(
@@ -212,7 +225,7 @@ def test_strength_zero_returns_the_source_unchanged_without_denoising(engine, so
     assert steps == []
 
 
-def test_partial_strength_stays_closer_to_thesource_latents_of(engine, source, inpainted):
+def test_partial_strength_stays_closer_to_the_source_latents(engine, source, inpainted):
     # Strength s starts the painted tokens at noise level s and blends (1 - s) of the clean latents into every
     # x0 estimate, so the result moves less from the source than a full regeneration (same seed).
     from engine.inpaint import source_latents_of
