@@ -513,3 +513,53 @@ def test_diffusion_decoder_option_needs_the_file():
         engine.generate(request.with_changes(video_decoder="diffusion"))
     with pytest.raises(RequestError, match="unknown"):
         engine.generate(request.with_changes(video_decoder="best"))
+
+
+def test_engine_runtime_stage1_with_reference_noise(refs, ref_meta):
+    """The same distilled stage 1 through the engine's own runtime (its text path, positions, keyframe marker
+    and x0 model) with the ancestral step: the engine computes what ltx-pipelines computes."""
+    from engine.engine import Engine
+    from engine.runtime import LatentState
+    from engine.sampling import euler_ancestral_step
+
+    settings = json.loads(ref_meta["e2e_settings"])
+    order = json.loads(ref_meta["e2e_noise_draw_order"])
+    draws = [refs[f"e2e_noise_{i:02d}_{kind}"] for i, kind in enumerate(order)]
+    sigmas = torch.tensor(settings["stage_1_sigmas"], dtype=torch.float32)
+    engine = Engine.from_checkpoint(LTX25_FIXTURE, device="cpu")
+    assert engine.dtype == torch.float32  # the reference ran in float32
+    runtime = engine.runtime
+    width, height, frames, fps = (
+        settings["width"] // 2,
+        settings["height"] // 2,
+        settings["num_frames"],
+        settings["frame_rate"],
+    )
+    grid = runtime.latent_grid(width, height, frames)
+    channels, audio_frames, _ = runtime.audio_latent_shape(frames, fps)
+    with torch.no_grad():
+        video_context, audio_context = runtime.encode_text(
+            ref_meta["prompt"], refs["text_token_ids"].shape[1]
+        )
+    video = LatentState.from_noise(draws[0], runtime.video_coords(grid, fps))
+    audio = LatentState.from_noise(draws[1], runtime.audio_coords(audio_frames))
+    ancestral = iter(draws[2:])
+    for step in range(len(sigmas) - 1):
+        sigma, sigma_next = sigmas[step], sigmas[step + 1]
+        with torch.no_grad():
+            v_x0, a_x0 = runtime.x0(video, audio, sigma, video_context, audio_context)
+        noise_v, noise_a = (next(ancestral), next(ancestral)) if sigma_next > 0 else (None, None)
+        video = LatentState(
+            euler_ancestral_step(video.latent, v_x0, sigma, sigma_next, noise_v),
+            video.mask,
+            video.clean,
+            video.coords,
+        )
+        audio = LatentState(
+            euler_ancestral_step(audio.latent, a_x0, sigma, sigma_next, noise_a),
+            audio.mask,
+            audio.clean,
+            audio.coords,
+        )
+    assert rel(runtime.unpack_video(video.latent, grid), refs["e2e_stage1_video_latent"]) < TOL
+    assert rel(runtime.unpack_audio(audio.latent, channels), refs["e2e_stage1_audio_latent"]) < TOL
