@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from optimum.quanto import QLinear
-from shared_fixtures import LTX2_FIXTURE, needs_ltx2_fixture
+from shared_fixtures import LTX2_CHECKPOINT, LTX2_FIXTURE, needs_ltx2_fixture
 
 import engine.components as components_module
 import engine.engine as engine_module
@@ -52,7 +52,7 @@ def test_second_launch_requantizes_from_cache_without_quantizing(tmp_path, monke
 
     def launch():
         return Engine.from_checkpoint(
-            fixture / "ltx-2-tiny-a.safetensors",
+            fixture / LTX2_CHECKPOINT,
             text_encoder=fixture / "gemma",
             quantization="int8",
             text_encoder_quantization="int8",
@@ -90,7 +90,7 @@ def test_damaged_cache_is_rebuilt_not_fatal(tmp_path):
 
     def launch():
         return Engine.from_checkpoint(
-            fixture / "ltx-2-tiny-a.safetensors",
+            fixture / LTX2_CHECKPOINT,
             text_encoder=fixture / "gemma",
             quantization="fp8",
             device="cpu",
