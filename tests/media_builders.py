@@ -180,3 +180,35 @@ def make_image(path: str | Path, size: tuple[int, int] = (64, 48)) -> Path:
     path = Path(path)
     Image.fromarray(frame_image(5, size)).save(path)
     return path
+
+
+def make_vfr_video(
+    path: str | Path,
+    durations_ms: list[int],
+    size: tuple[int, int] = (64, 48),
+    codec: str = "libx264",
+) -> tuple[Path, list[Fraction]]:
+    """Write a variable-frame-rate video: frame ``n`` shows ``frame_image(n)`` and lasts ``durations_ms[n]``
+    milliseconds (time base 1/1000, as phones and screen recorders write). Returns the path and every
+    frame's presentation time in seconds (frame ``n`` covers ``[times[n], times[n + 1])``)."""
+    path = Path(path)
+    pix_fmt, _ = _VIDEO_CODECS[codec]
+    times = [Fraction(sum(durations_ms[:n]), 1000) for n in range(len(durations_ms))]
+    average = Fraction(len(durations_ms) * 1000, sum(durations_ms))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=round(average))
+        stream.width, stream.height = size
+        stream.pix_fmt = pix_fmt
+        stream.time_base = Fraction(1, 1000)
+        stream.codec_context.time_base = Fraction(1, 1000)
+        if codec == "libx264":
+            stream.options = {"bf": "0", "crf": "18", "g": "6"}
+        for index, start in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(frame_image(index, size), format="rgb24")
+            frame.pts = int(start * 1000)
+            frame.time_base = Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path, times

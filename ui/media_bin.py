@@ -82,7 +82,10 @@ def describe_media(info: MediaInfo | None) -> str:
     if info.has_video:
         fps = float(info.fps) if info.fps else 0.0
         parts.append(f"{info.width}×{info.height}")
-        parts.append(f"{fps:.3f}".rstrip("0").rstrip(".") + " fps")
+        if info.variable_frame_rate:  # frames unevenly spaced: the rate shown is only their average
+            parts.append(f"variable frame rate (~{fps:.3f}".rstrip("0").rstrip(".") + " fps)")
+        else:
+            parts.append(f"{fps:.3f}".rstrip("0").rstrip(".") + " fps")
         parts.append(format_timecode(info.frame_count, fps or 24))
         parts.append(info.video_codec or "?")
     elif info.has_audio:

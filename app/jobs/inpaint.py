@@ -258,12 +258,15 @@ def read_source(spec: InpaintSpec, cancel: threading.Event | None = None) -> Inp
     if not mask8.any():
         raise JobError("the mask is empty: paint over the region to regenerate first (Invert selects all)")
     frames = np.empty((count, height, width, 3), np.float32)
+    fps_grid = float(info.fps or 24)
     try:
         with VideoReader(path, info) as reader:
             for index in range(count):
                 if cancel is not None and cancel.is_set():
                     raise GenerationCancelled(0)
-                frames[index] = reader.frame(index, depth=16)
+                # frame ``index`` of the (average) rate's grid, by time: a variable-rate file's frames
+                # are not evenly spaced, so the one presented at index / fps
+                frames[index] = reader.frame(reader.index_at(index / fps_grid), depth=16)
     except (MediaError, IndexError) as exc:
         raise JobError(f"the clip's media cannot be decoded ({exc}); relink it to a working file") from exc
     frames /= np.float32(65535.0)  # 16-bit code k -> float32(k / 65535): what the master writer rounds back

@@ -301,6 +301,8 @@ class TimelineCompositor:
 
     def _index_at(self, path: str, seconds: float) -> int:
         info = self._info(path)
+        if info.variable_frame_rate:  # no frame grid: the frame whose presentation time covers ``seconds``
+            return self._video_reader(path).index_at(seconds)
         index = math.floor(seconds * float(info.fps or 24) + 1e-9)
         return min(max(index, 0), max(info.frame_count - 1, 0))
 

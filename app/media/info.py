@@ -12,7 +12,9 @@ class MediaInfo:
     """Properties of a media file, as probed.
 
     ``fps`` is exact (``Fraction(24000, 1001)``); ``frame_count`` counts video frames; for audio-only files
-    ``fps`` is None and ``frame_count`` is 0. ``audio_samples`` counts samples per channel.
+    ``fps`` is None and ``frame_count`` is 0. With ``variable_frame_rate`` ``fps`` is the average rate
+    (``frame_count / duration``) and frames are found by presentation time (``VideoReader.index_at``).
+    ``audio_samples`` counts samples per channel.
     """
 
     path: str
@@ -31,6 +33,7 @@ class MediaInfo:
     audio_samples: int = 0
     size_bytes: int = 0
     mtime_ns: int = 0
+    variable_frame_rate: bool = False  # frames unevenly spaced: placed by presentation time, not by fps
 
     @property
     def duration_seconds(self) -> float:

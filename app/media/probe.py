@@ -19,6 +19,7 @@ from app.media.info import MediaInfo
 # Demuxers FFmpeg uses for single pictures and picture sequences.
 _IMAGE_FORMATS = ("image2", "_pipe", "gif", "webp", "apng")
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".exr", ".dpx", ".tga"}
+VFR_SCAN_PACKETS = 300  # packets read to tell a variable frame rate where the container does not say
 _IMAGE_CODECS = {"png", "mjpeg", "bmp", "tiff", "webp", "gif", "exr", "dpx", "targa"}
 _IMAGE_MESSAGE = (
     "'{name}' is a still image. Images are not supported as timeline clips yet; you can use it as the start "
@@ -87,24 +88,64 @@ def _video_fields(container: av.container.InputContainer, stream: av.video.Video
     rate = stream.average_rate or stream.guessed_rate or stream.base_rate
     if not rate:
         raise MediaError(f"'{name}' does not say its frame rate, so its frames cannot be placed in time.")
+    fps = Fraction(rate.numerator, rate.denominator)
     first = _first_frame(container, stream, name)
-    frame_count = stream.frames or _count_packets(container, stream)
+    frame_count = stream.frames
+    variable = False
+    # Matroska says neither frame count nor rate: every packet is demuxed anyway (no decoding), and its
+    # times tell a variable rate. Elsewhere a container whose average rate differs from its base rate may
+    # be variable: the first VFR_SCAN_PACKETS packets decide.
+    if not frame_count or (stream.base_rate and Fraction(stream.base_rate) != fps):
+        times = presentation_times(container, stream, None if not frame_count else VFR_SCAN_PACKETS)
+        variable = _irregular(times)
+        if not frame_count:
+            frame_count = len(times)
+            if variable and len(times) > 1 and stream.time_base:
+                # the container's rate guess is not the average of irregular frames; the times are
+                span = (times[-1] - times[0] + _typical_step(times)) * Fraction(stream.time_base)
+                fps = Fraction(len(times)) / span if span > 0 else fps
     if frame_count <= 1 and stream.codec_context.name in _IMAGE_CODECS:
         raise MediaError(_IMAGE_MESSAGE.format(name=name))
     return {
         "width": first.width,
         "height": first.height,
-        "fps": Fraction(rate.numerator, rate.denominator),
+        "fps": fps,
         "frame_count": int(frame_count),
         "video_codec": stream.codec_context.name,
         "pix_fmt": stream.codec_context.pix_fmt or first.format.name,
+        "variable_frame_rate": variable,
     }
 
 
-def _count_packets(container: av.container.InputContainer, stream: av.stream.Stream) -> int:
-    """Frames of a stream whose container does not say (Matroska): demux only, no decoding."""
+def presentation_times(
+    container: av.container.InputContainer, stream: av.stream.Stream, limit: int | None = None
+) -> list[int]:
+    """The sorted presentation timestamps of the stream's frames (demux only, no decoding; the first
+    ``limit`` packets when given)."""
     container.seek(0)
-    return sum(1 for packet in container.demux(stream) if packet.size)
+    times: list[int] = []
+    for packet in container.demux(stream):
+        if packet.size:
+            times.append(packet.pts if packet.pts is not None else (times[-1] + 1 if times else 0))
+            if limit is not None and len(times) >= limit:
+                break
+    times.sort()
+    return times
+
+
+def _typical_step(times: list[int]) -> int:
+    steps = sorted(b - a for a, b in zip(times, times[1:], strict=False) if b > a)
+    return steps[len(steps) // 2] if steps else 0
+
+
+def _irregular(times: list[int]) -> bool:
+    """True when frames are not evenly spaced: some step differs from the typical one by more than a
+    quarter of it (and more than two ticks: timestamps rounded to a millisecond time base jitter by one)."""
+    typical = _typical_step(times)
+    if not typical:
+        return False
+    slack = max(2, typical / 4)
+    return any(abs((b - a) - typical) > slack for a, b in zip(times, times[1:], strict=False) if b > a)
 
 
 def _audio_fields(container: av.container.InputContainer, stream: av.audio.AudioStream, name: str) -> dict:

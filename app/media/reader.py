@@ -5,12 +5,19 @@ keyframe at or before it and decoding forward. Frame indices come from presentat
 the stream's ``start_time`` (files that do not start at zero are common: cameras, transport streams, edited
 Matroska), never from counting decoded frames, so B-frame reordering and seeks land on the right picture.
 
+Variable-frame-rate files (phones, screen recordings: ``MediaInfo.variable_frame_rate``) have no frame grid:
+there a frame index is the frame's position in presentation order, and ``index_at(seconds)`` gives the frame
+whose presentation time covers a moment (the last one starting at or before it), from a table of every
+frame's timestamp read once per file (demux only). Constant-rate files keep ``floor(seconds * fps)``.
+
 A reader remembers where its decoder is: reading ``n`` then ``n + 1`` decodes one frame, it never re-seeks.
 A reader belongs to the thread that first uses it (FFmpeg contexts are not thread-safe); use one per thread.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
 import os
 import threading
 from collections.abc import Iterator
@@ -47,6 +54,8 @@ class VideoReader:
         self._time_base: Fraction = self._stream.time_base or Fraction(1, 90000)
         self._start = self._stream.start_time or 0
         self._fps = self.info.fps or Fraction(24)
+        # every frame's pts in presentation order, for variable-rate files only (None: constant rate)
+        self._times: list[int] | None = _frame_times(self.path) if self.info.variable_frame_rate else None
         self._owner: int | None = None
         self._frames: Iterator[av.VideoFrame] | None = None  # the decoder's position, None after close/EOF
         self._last_index = -1
@@ -59,7 +68,17 @@ class VideoReader:
 
     @property
     def frame_count(self) -> int:
-        return self.info.frame_count
+        return len(self._times) if self._times is not None else self.info.frame_count
+
+    def index_at(self, seconds: float) -> int:
+        """The frame shown ``seconds`` into the file, clamped to the file's frames: ``floor(seconds * fps)``
+        at a constant rate; with a variable rate, the last frame presented at or before ``seconds``."""
+        last = max(self.frame_count - 1, 0)
+        if self._times is None:
+            return min(max(math.floor(seconds * float(self._fps) + 1e-9), 0), last)
+        # a microsecond of slack: ``seconds`` is a float, and a frame starting exactly then is the one shown
+        ticks = self._start + (Fraction(seconds) + Fraction(1, 1_000_000)) / self._time_base
+        return min(max(bisect.bisect_right(self._times, ticks) - 1, 0), last)
 
     def frame(self, index: int, depth: int = 8) -> np.ndarray:
         """Frame ``index`` (0-based, in display order) as a new RGB array: uint8 for ``depth=8``, uint16
@@ -72,8 +91,8 @@ class VideoReader:
         self._check_thread()
         if depth not in (8, 16):
             raise ValueError(f"depth must be 8 or 16, not {depth}")
-        if not 0 <= index < max(self.info.frame_count, 1):
-            raise IndexError(f"frame {index} is outside 0..{self.info.frame_count - 1} of {self.path}")
+        if not 0 <= index < max(self.frame_count, 1):
+            raise IndexError(f"frame {index} is outside 0..{self.frame_count - 1} of {self.path}")
         if index == self._last_index and self._last_frame is not None:
             return self._converted(depth).copy()
         try:
@@ -114,9 +133,13 @@ class VideoReader:
         pts = frame.pts if frame.pts is not None else frame.dts
         if pts is None:
             return self._last_index + 1
+        if self._times is not None:  # its position among the file's frames
+            return min(bisect.bisect_left(self._times, pts), max(len(self._times) - 1, 0))
         return round((pts - self._start) * self._time_base * self._fps)
 
     def _pts_of(self, index: int) -> int:
+        if self._times is not None and self._times:
+            return self._times[min(index, len(self._times) - 1)]
         return self._start + int(Fraction(index) / self._fps / self._time_base)
 
     def _can_decode_forward_to(self, index: int) -> bool:
@@ -210,6 +233,26 @@ class VideoReader:
                 converter = self._converters[key] = _RgbConverter(frame, fmt)
             rgb = self._last_rgb[depth] = converter.convert(frame)
         return rgb
+
+
+_TIMES: dict[tuple[str, int, int], list[int]] = {}  # (path, size, mtime_ns) -> frame times; few VFR files
+
+
+def _frame_times(path: str) -> list[int]:
+    """Every video frame's pts in presentation order (demux only), cached per file version."""
+    from app.media.probe import presentation_times
+
+    try:
+        stat = os.stat(path)
+        key = (path, stat.st_size, stat.st_mtime_ns)
+        if key not in _TIMES:
+            with av.open(path) as container:
+                _TIMES[key] = presentation_times(container, container.streams.video[0])
+            while len(_TIMES) > 64:
+                _TIMES.pop(next(iter(_TIMES)))
+        return _TIMES[key]
+    except (OSError, av.FFmpegError) as exc:
+        raise MediaError(f"'{Path(path).name}' cannot be read any more: {exc}") from exc
 
 
 class _RgbConverter:

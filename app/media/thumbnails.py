@@ -94,7 +94,9 @@ def thumbnail(path: str | os.PathLike[str], index: int = 0, height: int = 72) ->
         info = probe_media(key[0])
         _INFOS.put(info_key, info)
     with VideoReader(key[0], info) as reader:  # type: ignore[arg-type]
-        rgb = reader.frame(min(max(index, 0), max(reader.frame_count - 1, 0)))
+        # ``index`` counts frames at the file's (average) rate; by time, so variable-rate files show the
+        # frame presented then
+        rgb = reader.frame(reader.index_at(max(index, 0) / float(info.fps or 24)))
     src_h, src_w = rgb.shape[:2]
     width = max(1, round(src_w * height / src_h))
     small = np.asarray(Image.fromarray(rgb).resize((width, height), Image.Resampling.BILINEAR))

@@ -14,7 +14,7 @@ from app.document import MediaItem, TimelineDocument
 from app.media.probe import probe_media
 from app.media.thumbnails import clear_thumbnails
 from app.media.workers import ThumbnailProvider
-from tests.media_builders import make_audio, make_corrupt, make_video
+from tests.media_builders import make_audio, make_corrupt, make_vfr_video, make_video
 from ui.media_bin import MEDIA_ID_ROLE, MEDIA_IDS_MIME, MISSING_ROLE, MediaBin
 from ui.theme import apply_dark_theme
 
@@ -83,6 +83,19 @@ def test_import_shows_resolution_fps_duration_codec(media_bin, doc, tmp_path):
     assert rows[ids[0]].splitlines()[1].startswith("64×48 · 24 fps · 00:00:02:00 · h264")
     assert "audio · 1.50 s" in rows[ids[1]]
     assert not media_bin.message_label.isVisible()
+
+
+def test_variable_frame_rate_footage_is_labelled_so(media_bin, doc, tmp_path):
+    phone, _times = make_vfr_video(tmp_path / "phone.mp4", [10, 10, 100, 40, 200, 20, 80, 40] * 4)
+    steady = make_video(tmp_path / "steady.mp4", frames=24, audio=False)
+
+    ids = media_bin.import_files([str(phone), str(steady)])
+
+    rows = _rows(media_bin)
+    facts = rows[ids[0]].splitlines()[1]
+    assert facts.startswith("64×48 · variable frame rate (~") and " fps) · " in facts, facts
+    assert "variable" not in rows[ids[1]]
+    assert "variable frame rate" in _index_of(media_bin, ids[0]).data(Qt.ItemDataRole.ToolTipRole)
 
 
 def test_dropping_files_imports_good_ones_and_reports_bad_ones(media_bin, doc, stack, tmp_path, qtbot):
