@@ -35,7 +35,9 @@ MODEL_CLASSES = {
     "vocoder": LTX2Vocoder,
 }
 
-# The flow-matching schedule LTX-2 was trained with (shift from sequence length, as in diffusers' LTX-2 docs).
+# A diffusers scheduler for code that drives diffusers' own LTX-2 pipelines with these modules. The engine
+# does not use it: it samples with the loaded version's `ModelSpec.sigma_schedule` (engine/models.py), the
+# reference's schedule (no shift by sequence length).
 SCHEDULER_CONFIG = {
     "num_train_timesteps": 1000,
     "shift": 1.0,
