@@ -21,8 +21,6 @@ from safetensors.torch import load_file, save_file
 from engine.errors import CheckpointError
 from tests.shared_fixtures import LTX25_FIXTURE, needs_ltx25_fixture
 
-pytestmark = needs_ltx25_fixture
-
 TOL = 1e-5
 
 
@@ -53,6 +51,7 @@ def components():
 # --- text path ----------
 
 
+@needs_ltx25_fixture
 def test_text_path_matches_reference(components, refs, ref_meta):
     from engine.text_encoder import encode_prompt_ltx23, gemma_hidden_states, tokenize_ltx
 
@@ -73,6 +72,7 @@ def test_text_path_matches_reference(components, refs, ref_meta):
     assert torch.equal(emb.context_mask.to(refs["context_mask"].dtype), refs["context_mask"])
 
 
+@needs_ltx25_fixture
 def test_tokenizer_prepends_bos_once(components):
     tokenizer = components.text_encoder.tokenizer
     ids = tokenizer("a cat").input_ids
@@ -102,6 +102,7 @@ def _forward(transformer, refs):
     return video, audio
 
 
+@needs_ltx25_fixture
 def test_transformer_forward_with_keyframes_mask(components, refs):
     config = components.transformer.config
     assert config.use_keyframes_abs_pos_embedding
@@ -114,6 +115,7 @@ def test_transformer_forward_with_keyframes_mask(components, refs):
     assert rel(refs["tf_audio_tokens"] - sigma * audio, refs["tf_audio_denoised"]) < TOL
 
 
+@needs_ltx25_fixture
 def test_transformer_forward_with_distilled_lora(refs):
     from engine.ltx25_layout import find_release_files, load_ltx25
 
@@ -140,6 +142,7 @@ def _stats(module) -> tuple[torch.Tensor, torch.Tensor]:
     return module.latents_mean.view(shape), module.latents_std.view(shape)
 
 
+@needs_ltx25_fixture
 def test_conv_video_decode_and_encode(components, refs):
     vae = components.vae
     mean, std = _stats(vae)
@@ -151,6 +154,7 @@ def test_conv_video_decode_and_encode(components, refs):
     assert rel(encoded, refs["video_encoded"]) < TOL  # 0.0
 
 
+@needs_ltx25_fixture
 def test_audio_vae_and_vocoder(components, refs):
     audio_vae = components.audio_vae
     latent = refs["audio_latent"]
@@ -170,6 +174,7 @@ def test_audio_vae_and_vocoder(components, refs):
     assert components.vocoder.config.output_sampling_rate == 48000
 
 
+@needs_ltx25_fixture
 def test_spatial_upsampler(components, refs):
     from engine.upsampler import upsample_latent
 
@@ -182,6 +187,7 @@ def test_spatial_upsampler(components, refs):
     assert rel(upsampled, refs["upsampled_latent"]) < TOL  # 2.7e-7
 
 
+@needs_ltx25_fixture
 def test_duration_head(components, refs):
     from engine.duration_head import predict_num_frames, predict_seconds
 
@@ -202,6 +208,7 @@ def test_duration_frames_rule():
     assert (seconds_to_num_frames(5.0, 24.0) - 1) % 8 == 0
 
 
+@needs_ltx25_fixture
 def test_diffusion_decoder_reproduces_reference(components, refs, ref_meta):
     from engine.diffusion_decoder import decode
 
@@ -254,6 +261,7 @@ def test_neighborhood_attention_matches_dense_reference():
 # --- the folder: discovery, description and errors ----------
 
 
+@needs_ltx25_fixture
 def test_describe_release_names_what_it_found():
     from engine.ltx25_layout import describe_release
 
@@ -285,6 +293,7 @@ def _rewrite(path: Path, metadata_update: dict[str, str]) -> None:
     save_file(tensors, str(path), metadata=metadata)
 
 
+@needs_ltx25_fixture
 @pytest.mark.parametrize(
     ("skip", "component"),
     [
@@ -304,6 +313,7 @@ def test_missing_component_file_is_named(tmp_path, skip, component):
     assert ".safetensors" in str(info.value)
 
 
+@needs_ltx25_fixture
 def test_optional_files_may_be_missing(tmp_path):
     from engine.ltx25_layout import find_release_files
 
@@ -313,6 +323,7 @@ def test_optional_files_may_be_missing(tmp_path):
     assert files.duration_head is None and files.loras == ()
 
 
+@needs_ltx25_fixture
 def test_pickle_component_is_refused_by_name(tmp_path):
     from engine.ltx25_layout import find_release_files
 
@@ -325,6 +336,7 @@ def test_pickle_component_is_refused_by_name(tmp_path):
     assert "pickle" in str(info.value)
 
 
+@needs_ltx25_fixture
 def test_gemma_version_mismatch_is_refused(tmp_path):
     from engine.ltx25_layout import find_release_files, load_ltx25
 
@@ -348,6 +360,7 @@ def _set_config(path: Path, section: str, key: str, value) -> None:
     _rewrite(path, {"config": json.dumps(config)})
 
 
+@needs_ltx25_fixture
 @pytest.mark.parametrize(
     ("role", "section", "key", "value"),
     [
@@ -368,6 +381,7 @@ def test_wrong_config_types_name_the_file(tmp_path, role, section, key, value):
     assert info.value.path == path, str(info.value)
 
 
+@needs_ltx25_fixture
 def test_wrong_diffusion_decoder_config_names_the_file(tmp_path):
     from engine.diffusion_decoder import load_diffusion_decoder
     from engine.ltx25_layout import find_release_files
@@ -380,6 +394,7 @@ def test_wrong_diffusion_decoder_config_names_the_file(tmp_path):
     assert info.value.path == path
 
 
+@needs_ltx25_fixture
 def test_wrong_duration_head_config_names_the_file(tmp_path):
     from engine.duration_head import load_duration_head
     from engine.ltx25_layout import find_release_files
@@ -392,6 +407,7 @@ def test_wrong_duration_head_config_names_the_file(tmp_path):
     assert info.value.path == path
 
 
+@needs_ltx25_fixture
 def test_text_encoder_without_gemma_config_is_refused(tmp_path):
     from engine.gemma4_encoder import load_packed_gemma4
     from engine.ltx25_layout import find_release_files
@@ -414,6 +430,7 @@ def test_text_encoder_without_gemma_config_is_refused(tmp_path):
 # --- end to end: the distilled stage 1 (Euler-ancestral in 2.5) with the reference's noise ----------
 
 
+@needs_ltx25_fixture
 def test_distilled_stage1_with_reference_noise(components, refs, ref_meta):
     """Stage 1 of ltx-pipelines' DistilledPipeline, driven by the stored draws, reproduces its latents."""
     from engine.sampling import euler_ancestral_step, first_frame_keyframes_mask
@@ -465,6 +482,7 @@ def test_distilled_stage1_with_reference_noise(components, refs, ref_meta):
 # --- through the engine -----------------------------------------------------------------------------
 
 
+@needs_ltx25_fixture
 def test_engine_from_release_folder(refs):
     """Engine.from_checkpoint takes the folder (text encoder found inside) and generates; its runtime gives
     the 2.5 transformer the first-frame keyframe marker ltx-core always passes."""
@@ -515,6 +533,7 @@ def test_diffusion_decoder_option_needs_the_file():
         engine.generate(request.with_changes(video_decoder="best"))
 
 
+@needs_ltx25_fixture
 def test_engine_runtime_stage1_with_reference_noise(refs, ref_meta):
     """The same distilled stage 1 through the engine's own runtime (its text path, positions, keyframe marker
     and x0 model) with the ancestral step: the engine computes what ltx-pipelines computes."""
