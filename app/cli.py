@@ -261,6 +261,7 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    from app import provenance
     from app.errors import AppError, ExportCancelled
     from app.export import preflight_destination, write_clip
     from engine.errors import EngineError, GenerationCancelled, OutOfMemoryError
@@ -316,8 +317,8 @@ def run_generate(args: argparse.Namespace) -> int:
         )
         result = engine.generate(request, on_progress=progress.stage(request.steps, "denoise"))
         progress.close()
-        metadata = dict(result.metadata)
-        metadata["prompt"] = request.prompt
+        # The one provenance record, the same keys as a clip generated in the studio.
+        metadata = provenance.file_tags(provenance.from_engine(result.metadata))
         written = write_clip(
             out,
             result.frames,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 import opentimelineio as otio
 
+from app import provenance
 from app.document.edits import EditOps
 from app.document.layout import NS, Seg, TrackLayout, clip_id, frames_of, meta, new_id, plain, rt
 from app.document.model import (
@@ -127,6 +128,7 @@ class TimelineDocument(EditOps):
         doc._subscribers = []
         rate = _rate_of(timeline, 24.0)
         _normalise(timeline, entries)
+        _migrate_provenance(timeline, entries)
         doc._adopt(timeline, rate, entries)
         return doc
 
@@ -652,3 +654,19 @@ def _check_storable(text: str, what: str) -> None:
             f"The {what} {shown} is not valid UTF-8 (bytes from another encoding), so a project cannot "
             "store it. Rename the file with ordinary characters and import it again."
         ) from None
+
+
+def _migrate_provenance(timeline: otio.schema.Timeline, entries: list) -> None:
+    """Generation records in older vocabularies (the engine's metadata as the CLI wrote it, ``checkpoint``
+    for ``checkpoint_identity``) become today's record (``app.provenance``), so nothing reads two kinds."""
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("generation"), dict):
+            entry["generation"] = provenance.normalize(entry["generation"])
+    for clip in timeline.find_clips():
+        data = meta(clip)
+        generation = data.get("generation")
+        if generation is not None and hasattr(generation, "keys"):
+            current = plain(generation)
+            migrated = provenance.normalize(current)
+            if migrated != current:
+                data["generation"] = migrated

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 from opentimelineio.opentime import RationalTime
 
+from app import provenance
 from app.document import TimelineDocument, TrackKind, VideoSample
 from app.errors import AppError, ExportCancelled, ExportError
 from app.export import presets as preset_registry
@@ -234,10 +235,10 @@ def provenance_tags(doc: TimelineDocument, first: int, end: int) -> dict[str, ob
             generation = clip.generation or _bin_generation(doc, clip.media_id)
             if not generation:
                 continue
-            model = str(generation.get("model_name") or generation.get("model") or "unknown")
+            model = provenance.model_name(generation)
             if model not in models:
                 models.append(model)
-            checkpoint = generation.get("checkpoint_identity") or generation.get("checkpoint")
+            checkpoint = provenance.checkpoint(generation)
             if checkpoint and checkpoint not in checkpoints:
                 checkpoints.append(str(checkpoint))
             record = {"clip": clip.name, "track": track.name, "model": model}

@@ -1,4 +1,4 @@
-"""AI provenance (a clip's generation parameters) written into and read back from interchange files.
+"""AI provenance (the clip's ``app.provenance`` record) written into and read back from interchange files.
 
 The LTX-2 licence forbids stripping provenance, so every format that can carry text per clip carries it:
 a human-readable statement ("AI-generated with ltx-2") plus the full generation parameters as compact
@@ -15,13 +15,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from app import provenance as record  # the one record; this module only writes it into formats
+
 TAG = "AIPROD GENERATION:"
 STATEMENT = "AI-GENERATED:"
 FCPX_KEY = "com.aiprod.generation"
 
 
 def model_name(generation: dict[str, Any]) -> str:
-    return str(generation.get("model_name") or generation.get("model") or "an AI model")
+    return record.model_name(generation, "an AI model")
 
 
 def statement(generation: dict[str, Any]) -> str:
@@ -31,7 +33,9 @@ def statement(generation: dict[str, Any]) -> str:
 
 def encode(generation: dict[str, Any]) -> str:
     """The parameters as one ASCII line of JSON (EDL comments must stay one line, and plain ASCII)."""
-    return json.dumps(generation, ensure_ascii=True, separators=(",", ":"), sort_keys=True, default=str)
+    return json.dumps(
+        record.normalize(generation), ensure_ascii=True, separators=(",", ":"), sort_keys=True, default=str
+    )
 
 
 def tagged(generation: dict[str, Any]) -> str:
@@ -49,4 +53,4 @@ def decode(text: str) -> dict[str, Any] | None:
         value = json.loads(text)
     except ValueError:
         return None  # a damaged comment loses the parameters, never the import
-    return value if isinstance(value, dict) else None
+    return record.normalize(value) if isinstance(value, dict) else None  # old vocabularies migrated

@@ -13,7 +13,6 @@ back through the undo stack. The source master is never written to: a take is al
 from __future__ import annotations
 
 import dataclasses
-import datetime as _dt
 import logging
 import math
 import os
@@ -27,7 +26,7 @@ from typing import Any
 import av
 import numpy as np
 
-from app import __version__
+from app import provenance
 from app.errors import AppError, JobError, MediaError
 from app.jobs.master import LATENTS_SUFFIX, MASTER_SUFFIX, read_latents, unique_stem, write_master
 from app.jobs.settings import TINY_IDENTITY
@@ -362,33 +361,27 @@ def run_inpaint(
 
 def inpaint_record(spec: InpaintSpec, engine: Any, source: InpaintSource) -> dict[str, Any]:
     """Everything a take was made with: the inpaint parameters, the model that ran, and the identity of
-    the model that made the source (provenance never gets stripped)."""
+    the model that made the source (provenance never gets stripped). Built by `app.provenance`."""
     from app.jobs.result import _engine_version
 
     width, height = source.size
     source_generation = spec.source_generation or {}
-    record = spec.generation_parameters()
-    record.update(
-        {
-            "width": width,
-            "height": height,
-            "frames": len(source.frames),
-            "fps": float(source.fps),
-            "model_name": getattr(engine, "model_name", spec.model),
-            "checkpoint_identity": TINY_IDENTITY
-            if spec.model == MODEL_TINY
-            else getattr(engine, "identity", ""),
-            "quantization": getattr(engine, "quantization", spec.quantization),
-            "source_model": source_generation.get("model_name", source_generation.get("model")),
-            "source_checkpoint_identity": source_generation.get("checkpoint_identity"),
-            "source_seed": source_generation.get("seed"),
-            "source_prompt": source_generation.get("prompt"),
-            "engine_version": _engine_version(),
-            "software": f"AIPROD Studio {__version__}",
-            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        }
+    parameters = spec.generation_parameters()
+    parameters.update(
+        {"width": width, "height": height, "frames": len(source.frames), "fps": float(source.fps)}
     )
-    return record
+    return provenance.build(
+        parameters,
+        model=spec.model,
+        model_name=getattr(engine, "model_name", spec.model),
+        checkpoint_identity=TINY_IDENTITY if spec.model == MODEL_TINY else getattr(engine, "identity", ""),
+        quantization=getattr(engine, "quantization", spec.quantization),
+        engine_version=_engine_version(),
+        source_model=provenance.model_name(source_generation, "") or None,
+        source_checkpoint_identity=provenance.checkpoint(source_generation),
+        source_seed=source_generation.get("seed"),
+        source_prompt=source_generation.get("prompt"),
+    )
 
 
 def build_take(media_dir: Path, spec: InpaintSpec, source: InpaintSource, result: Any, generation: dict):

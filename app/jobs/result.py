@@ -6,13 +6,12 @@ The worker calls `build_media_item` (on its thread: it writes and probes files);
 
 from __future__ import annotations
 
-import datetime as _dt
 import uuid
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from app import __version__
+from app import provenance
 from app.errors import AppError
 from app.jobs.master import unique_stem, write_master
 from app.jobs.settings import TINY_IDENTITY
@@ -21,21 +20,15 @@ from app.jobs.spec import MODEL_TINY, JobSpec
 
 def generation_record(spec: JobSpec, engine: Any) -> dict[str, Any]:
     """Everything a clip was made with: enough to regenerate it (`JobSpec.from_generation`) and to credit
-    the model (provenance never gets stripped)."""
-    record = spec.generation_parameters()
-    record.update(
-        {
-            "model_name": getattr(engine, "model_name", spec.model),
-            "checkpoint_identity": TINY_IDENTITY
-            if spec.model == MODEL_TINY
-            else getattr(engine, "identity", ""),
-            "quantization": getattr(engine, "quantization", spec.quantization),
-            "engine_version": _engine_version(),
-            "software": f"AIPROD Studio {__version__}",
-            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        }
+    the model (provenance never gets stripped). The one record `app.provenance` builds for the CLI too."""
+    return provenance.build(
+        spec.generation_parameters(),
+        model=spec.model,
+        model_name=getattr(engine, "model_name", spec.model),
+        checkpoint_identity=TINY_IDENTITY if spec.model == MODEL_TINY else getattr(engine, "identity", ""),
+        quantization=getattr(engine, "quantization", spec.quantization),
+        engine_version=_engine_version(),
     )
-    return record
 
 
 def _engine_version() -> str:
@@ -45,18 +38,8 @@ def _engine_version() -> str:
 
 
 def master_metadata(generation: dict[str, Any]) -> dict[str, object]:
-    """Container tags for the master (see app.export.encoder.build_metadata for the mandatory ones)."""
-    return {
-        "model": generation.get("model_name"),
-        "checkpoint": generation.get("checkpoint_identity"),
-        "seed": generation.get("seed"),
-        "prompt": generation.get("prompt"),
-        "negative_prompt": generation.get("negative_prompt") or None,
-        "quantization": generation.get("quantization"),
-        "engine_version": generation.get("engine_version"),
-        "software": generation.get("software"),
-        "aiprod_generation": generation,
-    }
+    """Container tags for the master: the same tags as a CLI clip's (`app.provenance.file_tags`)."""
+    return provenance.file_tags(generation)
 
 
 def build_media_item(media_dir: Path, spec: JobSpec, result: Any, generation: dict[str, Any]):

@@ -38,7 +38,10 @@ def import_files(
         if existing is not None:
             ids.append(existing)
             continue
-        item = MediaItem(id=uuid.uuid4().hex, path=info.path, name=Path(info.path).name, info=info)
+        item = MediaItem(
+            id=uuid.uuid4().hex, path=info.path, name=Path(info.path).name, info=info,
+            generation=_generation_in(info.path),
+        )  # fmt: skip
         media_id = doc.add_bin_item(item)
         by_path[os.path.normcase(info.path)] = media_id
         ids.append(media_id)
@@ -61,3 +64,18 @@ def _text_path(raw: str | bytes | os.PathLike) -> str:
             "cannot store it. Rename the file (or its folder) with ordinary characters and import it again."
         ) from None
     return path
+
+
+def _generation_in(path: str) -> dict | None:
+    """The provenance record a generated file carries (``aiprod-cli generate`` output, a studio master):
+    imported with the file, so renders and exports keep crediting the model."""
+    from app import provenance
+
+    try:
+        import av
+
+        with av.open(path) as container:
+            tags = dict(container.metadata)
+    except Exception:  # noqa: BLE001 - no readable tags: an ordinary file, probing already accepted it
+        return None
+    return provenance.from_file_tags(tags)

@@ -95,8 +95,44 @@ def test_written_files_carry_provenance(clip, request):
     assert TINY_MODEL_NAME in tags["comment"] and "AI-generated" in tags["comment"]
     assert tags["prompt"] == PROMPT
     assert tags["seed"] == "11"
-    params = json.loads(tags["parameters"])
-    assert (params["width"], params["height"], params["num_frames"], params["steps"]) == (64, 64, 9, 2)
+    record = json.loads(tags["aiprod_generation"])  # the one provenance record (app.provenance)
+    assert (record["width"], record["height"], record["frames"], record["steps"]) == (64, 64, 9, 2)
+    assert (record["model"], record["model_name"], record["seed"]) == ("tiny", TINY_MODEL_NAME, 11)
+    assert record["checkpoint_identity"] and tags["checkpoint"] == record["checkpoint_identity"]
+    assert f"checkpoint {tags['checkpoint']}" in tags["comment"]
+
+
+def test_cli_and_studio_clips_carry_the_same_provenance_keys(mov, tmp_path):
+    """One record, one way: a clip from `aiprod-cli generate` and a studio master have the same tags and
+    the same record keys (the studio's master written by app.jobs with an engine-shaped fake)."""
+    import numpy as np
+
+    from app.jobs.master import write_master
+    from app.jobs.result import generation_record, master_metadata
+    from app.jobs.spec import JobSpec
+
+    class Engine:
+        model_name, identity, quantization = TINY_MODEL_NAME, "tiny-random", "none"
+
+    spec = JobSpec(prompt=PROMPT, width=64, height=64, frames=9, fps=24.0, steps=2, seed=11, model="tiny")
+    generation = generation_record(spec, Engine())
+    studio = write_master(
+        tmp_path, "s", np.zeros((9, 64, 64, 3), np.float32), 24.0, None, 24000, master_metadata(generation)
+    )
+    # Matroska (the studio's master) stores tag names upper-case; QuickTime keeps them as written.
+    cli_tags = {k.lower(): v for k, v in probe(mov)["metadata"].items()}
+    studio_tags = {k.lower(): v for k, v in probe(studio)["metadata"].items()}
+    ignore = {"encoder", "major_brand", "minor_version", "compatible_brands", "creation_time", "handler_name"}
+    assert set(cli_tags) - ignore == set(studio_tags) - ignore
+    cli_record, studio_record = (
+        json.loads(cli_tags["aiprod_generation"]),
+        json.loads(studio_tags["aiprod_generation"]),
+    )
+    assert set(studio_record) <= set(cli_record)  # the CLI adds the engine's extra settings, loses nothing
+    for key in ("model", "model_name", "prompt", "seed", "width", "height", "frames", "steps", "fps"):
+        assert cli_record[key] == studio_record[key], key
+    # Both name the weights (the studio names the tiny model 'tiny-random', the engine 'tiny-random-seed0').
+    assert cli_record["checkpoint_identity"].startswith(studio_record["checkpoint_identity"])
 
 
 def test_nothing_but_the_clip_is_left_in_the_output_folder(mov, mp4):
@@ -339,3 +375,18 @@ def test_ctrl_c_during_encoding_exits_130_and_removes_the_partial_file(capsys, t
     assert encoded == [1, 2, 3]
     assert "interrupted" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cli_clip_imported_into_a_project_keeps_its_record(mov):
+    from app.document import TimelineDocument
+    from app.media.importer import import_files
+
+    doc = TimelineDocument(name="Film", rate=24)
+    ids, errors = import_files(doc, [mov])
+    assert not errors
+    record = doc.bin_item(ids[0]).generation
+    assert record["model_name"] == TINY_MODEL_NAME and record["seed"] == 11 and record["prompt"] == PROMPT
+    assert (
+        record["checkpoint_identity"]
+        == json.loads(probe(mov)["metadata"]["aiprod_generation"])["checkpoint_identity"]
+    )
