@@ -582,3 +582,26 @@ def test_engine_runtime_stage1_with_reference_noise(refs, ref_meta):
         )
     assert rel(runtime.unpack_video(video.latent, grid), refs["e2e_stage1_video_latent"]) < TOL
     assert rel(runtime.unpack_audio(audio.latent, channels), refs["e2e_stage1_audio_latent"]) < TOL
+
+
+@needs_ltx25_fixture
+def test_inpainting_with_the_release_folder():
+    """Inpainting runs on LTX-2.5: outside the mask the clip is bit-identical, inside it changes."""
+    import numpy as np
+
+    from engine.engine import Engine
+    from engine.request import GenerationRequest
+
+    engine = Engine.from_checkpoint(LTX25_FIXTURE, device="cpu")
+    side, frames = 2 * engine.spatial_ratio, engine.temporal_ratio + 1
+    unguided = dict(guidance_scale=1.0, audio_guidance_scale=1.0, stg_scale=0.0, audio_stg_scale=0.0)
+    request = GenerationRequest(
+        prompt="a cat", width=side, height=side, num_frames=frames, steps=2, **unguided
+    )
+    source = np.random.default_rng(0).random((frames, side, side, 3), dtype=np.float32)
+    mask = np.zeros((side, side), np.float32)
+    mask[side // 4 : 3 * side // 4, side // 4 : 3 * side // 4] = 1
+    result = engine.inpaint(source, None, engine.audio_sample_rate, mask, (0, frames), request)
+    keep = mask == 0
+    assert np.array_equal(result.frames[:, keep], source[:, keep])
+    assert not np.array_equal(result.frames[:, ~keep], source[:, ~keep])
