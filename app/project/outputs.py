@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.errors import ExportError
-from app.project.paths import PROJECT_FILE
+from app.project.paths import PROJECT_FILE, PROJECT_SUFFIX
 
 if TYPE_CHECKING:
     from app.document import TimelineDocument
@@ -100,7 +100,7 @@ def check_output_path(
     """
     target = _resolved(out)
     for folder in (target, *target.parents):
-        if _is_file(folder / PROJECT_FILE):
+        if _is_project_folder(folder):
             _refuse(out, f"inside the project folder {folder}")
     try:
         target_stat = os.stat(target)
@@ -123,9 +123,13 @@ def check_output_path(
                 _refuse(out, f"another name for {source.what}")
 
 
-def _is_file(path: Path) -> bool:
+def _is_project_folder(folder: Path) -> bool:
+    """A folder a save made: ``project.otio`` plus the ``.aiprod`` suffix or the sub-folders every save
+    creates (a stray ``project.otio`` from another tool in a home folder must not block every output)."""
     try:
-        return path.is_file()
+        if not (folder / PROJECT_FILE).is_file():
+            return False
+        return folder.suffix == PROJECT_SUFFIX or all((folder / sub).is_dir() for sub in ("media", "backups"))
     except OSError:  # a name part too long, say: not a project folder; the writer reports the name
         return False
 

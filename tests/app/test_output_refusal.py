@@ -177,3 +177,23 @@ def test_cli_generate_refuses_a_project_folder_and_its_inputs(film, tmp_path, ca
 
 def test_refusal_is_an_app_error():
     assert issubclass(OutputRefused, AppError)
+
+
+def test_a_stray_project_otio_elsewhere_does_not_block_outputs(tmp_path):
+    (tmp_path / "project.otio").write_text("{}")  # another tool's export in an ordinary folder
+    check_output_path(tmp_path / "film.mov")
+    check_output_path(tmp_path / "renders" / "film.mov")
+
+
+def test_one_atomic_writer_for_the_whole_app():
+    """Every file the app puts in place goes through app/project/atomic.py (no second implementation)."""
+    root = Path(__file__).resolve().parents[2] / "app"
+    offenders = []
+    for source in root.rglob("*.py"):
+        if source.name == "atomic.py" and source.parent.name == "project":
+            continue
+        text = source.read_text(encoding="utf-8")
+        for pattern in ("os.replace(", "os.rename(", "mkstemp(", "O_EXCL", "token_hex("):
+            if pattern in text:
+                offenders.append(f"{source.relative_to(root)}: {pattern}")
+    assert offenders == []
