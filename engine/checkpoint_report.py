@@ -373,6 +373,8 @@ def _describe_release_folder(path: Path) -> CheckpointReport:
         try:
             if "gemma_config" not in SafetensorsFile.open(text).metadata:
                 problem = f"{text.name} is not a packed Gemma 4 text encoder (no 'gemma_config' metadata)"
+            elif transformer is not None:
+                problem = _gemma_version_problem(transformer, text)
         except CheckpointError as exc:
             problem = str(exc)
     upscalers = _safetensors_in([path / "latent_upscale_models"], "*.safetensors")
@@ -390,6 +392,21 @@ def _describe_release_folder(path: Path) -> CheckpointReport:
         loras=_safetensors_in([path / "loras"], "*.safetensors"),
         missing=tuple(missing),
         notes=tuple(notes),
+    )
+
+
+def _gemma_version_problem(transformer: Path, text: Path) -> str:
+    """'' when the text encoder is the Gemma fine-tune the transformer was trained with (ltx-core's check)."""
+    from engine.gemma4_encoder import read_gemma_config
+    from engine.ltx25_layout import gemma_source_version
+
+    expected = gemma_source_version(SafetensorsFile.open(transformer))
+    actual = read_gemma_config(SafetensorsFile.open(text)).get("gemma_version")
+    if expected is None or expected == actual:
+        return ""
+    return (
+        f"{text.name} is gemma_version '{actual}' but {transformer.name} was trained with '{expected}'; "
+        "use the text encoder of the same LTX release"
     )
 
 

@@ -605,3 +605,17 @@ def test_inpainting_with_the_release_folder():
     keep = mask == 0
     assert np.array_equal(result.frames[:, keep], source[:, keep])
     assert not np.array_equal(result.frames[:, ~keep], source[:, ~keep])
+
+
+@needs_ltx25_fixture
+def test_describe_checkpoint_reports_a_gemma_version_mismatch(tmp_path):
+    from engine.checkpoint_report import describe_checkpoint
+    from engine.ltx25_layout import find_release_files
+
+    assert describe_checkpoint(LTX25_FIXTURE).text_encoder_ok
+    root = _linked_copy(tmp_path)
+    transformer = find_release_files(root).transformer
+    _rewrite(transformer, {"gemma_source_checkpoint": json.dumps({"gemma_version": "gemma4-other-v9"})})
+    report = describe_checkpoint(root)
+    assert not report.text_encoder_ok
+    assert "gemma4-other-v9" in report.text_encoder_problem
