@@ -34,7 +34,7 @@ from opentimelineio.opentime import RationalTime
 
 from app import provenance
 from app.document import TimelineDocument, TrackKind, VideoSample
-from app.errors import AppError, ExportCancelled, ExportError
+from app.errors import AppError, ExportCancelled, ExportError, MediaError
 from app.export import presets as preset_registry
 from app.export.audio_mix import SAMPLE_RATE, TimelineAudioMix
 from app.export.encoder import build_metadata, normalise_fps, preflight_destination, write_clip
@@ -42,7 +42,8 @@ from app.export.presets import ExportPreset
 from app.export.sequences import preflight_sequence, write_sequence
 from app.media.cache import FrameCache
 from app.media.compositor import TimelineCompositor
-from app.media.probe import probe_media
+from app.media.probe import path_problem, probe_media
+from app.media.verify import verify_media
 from app.project.outputs import check_output_path
 
 ProgressWithEta = Callable[[int, int, float], None]
@@ -241,7 +242,7 @@ def provenance_tags(doc: TimelineDocument, first: int, end: int) -> dict[str, ob
             checkpoint = provenance.checkpoint(generation)
             if checkpoint and checkpoint not in checkpoints:
                 checkpoints.append(str(checkpoint))
-            record = {"clip": clip.name, "track": track.name, "model": model}
+            record = {"clip": clip.name, "track": track.name, "model": model, "checkpoint": checkpoint}
             for key in ("seed", "prompt"):
                 if generation.get(key) is not None:
                     record[key] = generation[key]
@@ -328,24 +329,52 @@ def _clips_in_range(doc: TimelineDocument, first: int, end: int, kind: TrackKind
 
 
 def _check_media(doc: TimelineDocument, first: int, end: int) -> None:
+    """Every clip's file is there and decodes where the range reads it; ExportError naming clip and file.
+
+    A file that cannot be decoded would render as black frames (the viewer's fallback), so this runs
+    before the first frame: missing or unusable paths (pipes, devices, /proc), then each file used once,
+    probed afresh and decoded at the first and last frame (and sound) the range uses (app.media.verify).
+    """
     missing: list[str] = []
-    for clip in _clips_in_range(doc, first, end):
-        if clip.media_id is None:
+    spans: dict[str, dict] = {}  # path -> {"video": (start, end) seconds, "audio": ..., "clip", "track"}
+    for track in doc.tracks():
+        if not track.enabled:
             continue
-        try:
-            path = doc.bin_item(clip.media_id).path
-        except AppError:
-            path = ""
-        if not path or not Path(path).is_file():
-            name = f"'{clip.name}' ({path or 'no file'})"
-            if name not in missing:
-                missing.append(name)
+        for clip in doc.clips(track.id):
+            start = round(clip.start.value_rescaled_to(doc.rate))
+            stop = start + round(clip.duration.value_rescaled_to(doc.rate))
+            if clip.media_id is None or not (start < end and stop > first):
+                continue
+            try:
+                path = doc.bin_item(clip.media_id).path
+            except AppError:
+                path = ""
+            problem = path_problem(path) if path else "has no file"
+            if problem is not None:
+                name = f"'{clip.name}' ({path or 'no file'})"
+                if name not in missing:
+                    missing.append(name)
+                continue
+            source = round(clip.source_start.value_rescaled_to(doc.rate))
+            used = ((source + max(first - start, 0)) / doc.rate, (source + min(end, stop) - start) / doc.rate)
+            span = spans.setdefault(path, {"clip": clip.name, "track": track.name})
+            kind = "video" if track.kind == TrackKind.VIDEO else "audio"
+            old = span.get(kind)
+            span[kind] = used if old is None else (min(old[0], used[0]), max(old[1], used[1]))
     if missing:
         listed = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise ExportError(
             f"{len(missing)} clip(s) in the export range use media that is missing: {listed}. "
             f"Relink the media (or remove those clips) before exporting."
         )
+    for path, span in spans.items():
+        try:
+            verify_media(path, span.get("video"), span.get("audio"))
+        except MediaError as exc:
+            raise ExportError(
+                f"Clip '{span['clip']}' on {span['track']} uses {path}, which cannot be decoded: {exc}. "
+                "Relink it to a working file (or remove the clip) before exporting; nothing was written."
+            ) from exc
 
 
 def _check_grades(doc: TimelineDocument, first: int, end: int) -> None:

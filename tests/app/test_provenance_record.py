@@ -121,6 +121,7 @@ def test_every_format_carries_the_same_record(old_project, tmp_path):
     out = render_timeline(doc, "h264_high", tmp_path / "cut.mp4").path
     tags = probe(out)["metadata"]
     assert set(tags["checkpoint"].split("; ")) == expected
+    assert {r["checkpoint"] for r in json.loads(tags["generation"])} == expected  # per clip, too
     assert "LTX-2 19B dev" in tags["model"]
 
 
