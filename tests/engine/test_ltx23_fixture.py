@@ -581,3 +581,75 @@ def test_a_lora_is_not_fused_into_a_quantized_transformer(monolith, lora_file):
     quantize_module(transformer, "int8")
     with pytest.raises(QuantizationError, match="before quantizing"):
         fuse_lora(transformer, load_lora(lora_file))
+
+
+# ------------------------------------------------------------------------------------------ the engine
+
+
+@pytest.fixture(scope="module")
+def engine(monolith, gemma_root):
+    from engine.engine import Engine
+
+    return Engine.from_checkpoint(monolith, text_encoder=gemma_root, device="cpu")
+
+
+UNGUIDED = dict(
+    guidance_scale=1.0,
+    audio_guidance_scale=1.0,
+    stg_scale=0.0,
+    audio_stg_scale=0.0,
+    modality_scale=1.0,
+    audio_modality_scale=1.0,
+    guidance_rescale=0.0,
+    audio_guidance_rescale=0.0,
+)
+
+
+def test_the_engine_generates_with_a_23_file_and_48_khz_sound(
+    engine, monolith, reference, reference_metadata
+):
+    import numpy as np
+
+    from engine.request import GenerationRequest
+
+    assert engine.components.source == str(monolith)
+    assert engine.audio_sample_rate == _config(monolith)["vocoder"]["bwe"]["output_sampling_rate"]
+    grid = reference["e2e_stage1_video_latent"].shape[2:]
+    frames = 1 + (grid[0] - 1) * engine.temporal_ratio
+    request = GenerationRequest(
+        prompt=reference_metadata["prompt"],
+        width=grid[2] * engine.spatial_ratio,
+        height=grid[1] * engine.spatial_ratio,
+        num_frames=frames,
+        fps=24.0,
+        steps=2,
+        seed=1,
+        preview_every=0,
+        **UNGUIDED,
+    )
+    noise = [reference["e2e_noise_00_initial"], reference["e2e_noise_01_initial"]]
+    result = engine.generate(request, noise=noise)
+    assert (
+        result.frames.shape == (frames, request.height, request.width, 3) and np.isfinite(result.frames).all()
+    )
+    assert result.sample_rate == engine.audio_sample_rate
+    assert result.audio.shape[1] == round(frames / request.fps * result.sample_rate)
+
+
+def test_inpainting_with_a_23_file(engine):
+    """Outside the mask the clip is bit-identical, inside it changes."""
+    import numpy as np
+
+    from engine.request import GenerationRequest
+
+    side, frames = 2 * engine.spatial_ratio, engine.temporal_ratio + 1
+    request = GenerationRequest(
+        prompt="a cat", width=side, height=side, num_frames=frames, steps=2, **UNGUIDED
+    )
+    source = np.random.default_rng(0).random((frames, side, side, 3), dtype=np.float32)
+    mask = np.zeros((side, side), np.float32)
+    mask[side // 4 : 3 * side // 4, side // 4 : 3 * side // 4] = 1
+    result = engine.inpaint(source, None, engine.audio_sample_rate, mask, (0, frames), request)
+    keep = mask == 0
+    assert np.array_equal(result.frames[:, keep], source[:, keep])
+    assert not np.array_equal(result.frames[:, ~keep], source[:, ~keep])
