@@ -49,7 +49,7 @@ from app.document import MediaItem, TimelineDocument
 from app.errors import AppError, EditError, MediaError
 from app.media.importer import import_files
 from app.media.info import MediaInfo
-from app.media.probe import probe_media
+from app.media.probe import path_problem, probe_media
 from ui.viewer import format_timecode
 
 MEDIA_IDS_MIME = "application/x-aiprod-media-ids"
@@ -70,8 +70,9 @@ IMPORT_FILTER = (
 
 # ------------------------------------------------------------------------------------------ text helpers
 def is_missing(item: MediaItem) -> bool:
-    """A bin item is missing when its file is gone or was never readable (no probe info)."""
-    return item.info is None or not os.path.exists(item.path)
+    """A bin item is missing when its file is gone, is no regular file (a pipe, a device, /proc) or was
+    never readable (no probe info)."""
+    return item.info is None or path_problem(item.path) is not None
 
 
 def describe_media(info: MediaInfo | None) -> str:

@@ -8,6 +8,7 @@ rather than failing later in the viewer.
 from __future__ import annotations
 
 import os
+import stat
 from fractions import Fraction
 from pathlib import Path
 
@@ -27,6 +28,33 @@ _IMAGE_MESSAGE = (
 )
 
 
+# FFmpeg demuxers and decoders that turn any text file into "video" (the tty demuxer draws /etc/passwd as
+# ANSI art): never media a user meant to edit.
+_TEXT_FORMATS = ("tty",)
+_TEXT_CODECS = {"ansi", "bintext", "xbin", "idf", "text", "subrip", "ass"}
+# Pseudo file systems: their "files" are process memory, kernel state and devices, never footage.
+_SYSTEM_ROOTS = ("/proc", "/sys", "/dev")
+
+
+def path_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be a media file without opening it, or None: it does not exist, is not a regular
+    file (a folder, a pipe, a device: opening a pipe would block forever) or lies under /proc, /sys or /dev.
+    Cheap (one stat), so a project load can ask it of every bin entry."""
+    text = os.fspath(path)
+    if not text:
+        return "has no file"
+    try:
+        mode = os.stat(text).st_mode
+    except (OSError, ValueError):
+        return "is missing"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a folder, pipe or device)"
+    real = os.path.realpath(text)
+    if any(real == root or real.startswith(root + os.sep) for root in _SYSTEM_ROOTS):
+        return "is a system file (under /proc, /sys or /dev), not media"
+    return None
+
+
 def probe_media(path: str | os.PathLike[str]) -> MediaInfo:
     """Describe ``path`` (first video and first audio stream).
 
@@ -35,8 +63,11 @@ def probe_media(path: str | os.PathLike[str]) -> MediaInfo:
             streams cannot be decoded. The message names the file and says what to do.
     """
     file = Path(os.fspath(path)).expanduser()
-    if not file.is_file():
+    problem = path_problem(file)
+    if problem == "is missing":
         raise MediaError(f"'{file}' was not found. Check that the file exists and the drive is connected.")
+    if problem is not None:
+        raise MediaError(f"'{file}' {problem}; choose a video or audio file.")
     if file.suffix.lower() in _IMAGE_SUFFIXES:
         raise MediaError(_IMAGE_MESSAGE.format(name=file.name))
     stat = file.stat()
@@ -49,6 +80,11 @@ def probe_media(path: str | os.PathLike[str]) -> MediaInfo:
         ) from exc
     with container:
         format_name = container.format.name
+        codecs = {stream.codec_context.name for stream in container.streams if stream.codec_context}
+        if format_name in _TEXT_FORMATS or codecs & _TEXT_CODECS:
+            raise MediaError(
+                f"'{file.name}' is not a video or audio file (FFmpeg reads it as text); choose a media file."
+            )
         if any(marker in format_name for marker in _IMAGE_FORMATS):
             raise MediaError(_IMAGE_MESSAGE.format(name=file.name))
         video = container.streams.video[0] if container.streams.video else None

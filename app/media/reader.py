@@ -70,6 +70,12 @@ class VideoReader:
     def frame_count(self) -> int:
         return len(self._times) if self._times is not None else self.info.frame_count
 
+    @property
+    def last_decoded_index(self) -> int:
+        """The index of the frame the last ``frame()`` call decoded; lower than the index asked for when the
+        file ended first (the reader then holds its last frame), -1 before any."""
+        return self._last_index
+
     def index_at(self, seconds: float) -> int:
         """The frame shown ``seconds`` into the file, clamped to the file's frames: ``floor(seconds * fps)``
         at a constant rate; with a variable rate, the last frame presented at or before ``seconds``."""

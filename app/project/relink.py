@@ -27,8 +27,10 @@ class RelinkReport:
 
 
 def missing_media(doc: TimelineDocument) -> list[str]:
-    """Ids of bin items whose file is not on disk."""
-    return [item.id for item in doc.bin_items() if not os.path.exists(item.path)]
+    """Ids of bin items whose file is not on disk, or is no regular file (a pipe, a device, /proc)."""
+    from app.media.probe import path_problem  # imported late: PyAV is heavy
+
+    return [item.id for item in doc.bin_items() if path_problem(item.path) is not None]
 
 
 def plan_folder_search(

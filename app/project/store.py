@@ -222,5 +222,8 @@ def load_project(path: str | os.PathLike[str]) -> LoadedProject:
     meta = read_header(data, source)
     fallbacks = meta.get("absolute_paths") if isinstance(meta.get("absolute_paths"), dict) else {}
     doc = parse(data, source, ResolvedPaths(layout.folder, fallbacks), header=meta)
-    missing = [item.id for item in doc.bin_items() if not os.path.exists(item.path)]
+    from app.media.probe import path_problem  # imported late: PyAV is heavy, export-timeline needs none
+
+    # not only absent files: pipes, devices and /proc "files" are never media (and a pipe blocks a reader)
+    missing = [item.id for item in doc.bin_items() if path_problem(item.path) is not None]
     return LoadedProject(doc, layout.folder, missing, str(meta.get("app_version", "")))
