@@ -245,11 +245,10 @@ class Engine:
         else:
             spec = detect_spec(config=components.configs.get("transformer"))
         if release:
-            from engine.gemma4_encoder import load_packed_gemma4
+            from engine.ltx25_layout import load_extras
 
-            encoder = components.text_encoder
-            if encoder is None:
-                encoder = load_packed_gemma4(components.companions["text_encoder"], dtype).encoder
+            # a quantized load builds the core modules only; the folder's other parts come here
+            encoder = load_extras(components, dtype).text_encoder
             if te_mode != "none":
                 quant.quantize_module(encoder.model, te_mode, exclude=TEXT_ENCODER_KEEP_PRECISE)
         elif te_mode == "none":

@@ -377,33 +377,8 @@ def load_ltx25(
             fuse_lora(modules["transformer"], load_lora(lora_path), strength)
             fused.append(Path(lora_path))
 
-    text_encoder = None
-    if load_text_encoder and (only is None or "text_encoder" in only):
-        from engine.gemma4_encoder import load_packed_gemma4
-
-        text_encoder = load_packed_gemma4(files.text_encoder, dtype).encoder
-    diffusion_decoder = None
-    if (
-        load_diffusion_decoder
-        and files.diffusion_vae is not None
-        and (only is None or "diffusion_decoder" in only)
-    ):
-        from engine.diffusion_decoder import load_diffusion_decoder
-
-        diffusion_decoder = load_diffusion_decoder(files.diffusion_vae, dtype)
-    duration_head = None
-    if files.duration_head is not None and (only is None or "duration_head" in only):
-        from engine.duration_head import load_duration_head
-
-        duration_head = load_duration_head(files.duration_head, dtype)
-    upsampler = None
-    if files.upsamplers and (only is None or "upsampler" in only):
-        from engine.upsampler import load_upsampler
-
-        upsampler = load_upsampler(files.upsamplers[0], dtype)
-
     opened = [release.transformer, release.conv_vae, release.audio_vae, release.text_encoder]
-    return ModelComponents(
+    components = ModelComponents(
         transformer=modules.get("transformer"),
         connectors=modules.get("connectors"),
         vae=modules.get("vae"),
@@ -413,12 +388,46 @@ def load_ltx25(
         identity=file_identity(opened),
         source=str(files.folder),
         configs=configs,
-        text_encoder=text_encoder,
-        diffusion_decoder=diffusion_decoder,
-        duration_head=duration_head,
-        upsampler=upsampler,
         companions={**files.as_dict(), "fused_loras": fused},
     )
+    wanted = {"text_encoder", "diffusion_decoder", "duration_head", "upsampler"}
+    if only is not None:
+        wanted &= set(only)
+    if not load_text_encoder:
+        wanted.discard("text_encoder")
+    if not load_diffusion_decoder:
+        wanted.discard("diffusion_decoder")
+    return load_extras(components, dtype, wanted)
+
+
+EXTRAS = ("text_encoder", "diffusion_decoder", "duration_head", "upsampler")
+
+
+def load_extras(components, dtype: torch.dtype, wanted=EXTRAS):
+    """Fill the optional fields of release-folder components (those in `wanted` that are still None) from the
+    files in `components.companions`: packed Gemma 4 encoder, diffusion decoder, duration head, upsampler."""
+    paths = components.companions
+    if "text_encoder" in wanted and components.text_encoder is None and paths.get("text_encoder"):
+        from engine.gemma4_encoder import load_packed_gemma4
+
+        components.text_encoder = load_packed_gemma4(paths["text_encoder"], dtype).encoder
+    if (
+        "diffusion_decoder" in wanted
+        and components.diffusion_decoder is None
+        and paths.get("diffusion_decoder")
+    ):
+        from engine.diffusion_decoder import load_diffusion_decoder
+
+        components.diffusion_decoder = load_diffusion_decoder(paths["diffusion_decoder"], dtype)
+    if "duration_head" in wanted and components.duration_head is None and paths.get("duration_head"):
+        from engine.duration_head import load_duration_head
+
+        components.duration_head = load_duration_head(paths["duration_head"], dtype)
+    if "upsampler" in wanted and components.upsampler is None and paths.get("upsampler"):
+        from engine.upsampler import load_upsampler
+
+        components.upsampler = load_upsampler(paths["upsampler"], dtype)
+    return components
 
 
 def describe_release(folder: str | Path) -> str:
