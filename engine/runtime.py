@@ -45,19 +45,20 @@ PreviewCallback = Callable[[PreviewFrame], None]
 class SkippableSelfAttnProcessor(LTX2AudioVideoAttnProcessor):
     """LTX-2 self-attention that can be switched to its value projection (the STG perturbation).
 
-    With `skip` set, the attention output is the value projection of the input (then the gate, when the
-    model has one, and the output projection), as ltx-core's `SKIP_VIDEO_SELF_ATTN` / `SKIP_AUDIO_SELF_ATTN`.
-    Being a flag per module, video and audio can be perturbed on different blocks in one pass, as in the
-    reference.
+    With `skip` True, the attention output is the value projection of the input (then the gate, when the
+    model has one, and the output projection), as ltx-core's `SKIP_VIDEO_SELF_ATTN` / `SKIP_AUDIO_SELF_ATTN`;
+    a bool tensor [B] skips only the samples where it is True (guidance passes batched in one call). Being
+    set per module, video and audio can be perturbed on different blocks in one pass, as in the reference.
     """
 
     def __init__(self):
         super().__init__()
-        self.skip = False
+        self.skip: bool | torch.Tensor = False
 
     def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None,
                  query_rotary_emb=None, key_rotary_emb=None, perturbation_mask=None, all_perturbed=None):
-        if not self.skip:
+        skip = self.skip
+        if skip is False:
             return super().__call__(
                 attn, hidden_states, encoder_hidden_states, attention_mask, query_rotary_emb, key_rotary_emb
             )
@@ -66,7 +67,13 @@ class SkippableSelfAttnProcessor(LTX2AudioVideoAttnProcessor):
         if attn.to_gate_logits is not None:
             gates = 2.0 * torch.sigmoid(attn.to_gate_logits(hidden_states))
             out = (out.unflatten(2, (attn.heads, -1)) * gates.unsqueeze(-1)).flatten(2, 3)
-        return attn.to_out[1](attn.to_out[0](out))
+        out = attn.to_out[1](attn.to_out[0](out))
+        if skip is True:
+            return out
+        full = super().__call__(
+            attn, hidden_states, encoder_hidden_states, attention_mask, query_rotary_emb, key_rotary_emb
+        )
+        return torch.where(skip.to(out.device).view(-1, 1, 1), out, full)
 
 
 def install_stg(transformer: torch.nn.Module) -> None:
@@ -80,16 +87,18 @@ def install_stg(transformer: torch.nn.Module) -> None:
 
 
 class _Perturbed:
-    """Context: skip the video self-attention on `video_blocks` and the audio one on `audio_blocks`."""
+    """Context: skip the video self-attention on `video_blocks` and the audio one on `audio_blocks`, for
+    every sample, or for the samples where `samples` [B] is True."""
 
-    def __init__(self, transformer, video_blocks=(), audio_blocks=()):
+    def __init__(self, transformer, video_blocks=(), audio_blocks=(), samples: torch.Tensor | None = None):
         blocks = transformer.transformer_blocks
         self.processors = [blocks[i].attn1.processor for i in video_blocks if 0 <= i < len(blocks)]
         self.processors += [blocks[i].audio_attn1.processor for i in audio_blocks if 0 <= i < len(blocks)]
+        self.skip = True if samples is None else samples.bool()
 
     def __enter__(self):
         for processor in self.processors:
-            processor.skip = True
+            processor.skip = self.skip
 
     def __exit__(self, *exc):
         for processor in self.processors:
@@ -440,11 +449,13 @@ class Runtime:
         video_stg_blocks: tuple[int, ...] = (),
         audio_stg_blocks: tuple[int, ...] = (),
         isolate_modalities: bool = False,
+        stg_samples: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One transformer call: raw velocities (float32) of packed video [B, S, C] and audio [B, T, C].
 
         Timesteps are per token ([B, S] or [B, S, 1], sigma x denoise mask, in 0..1); sigmas are per sample
-        ([B]). Each stream's audio-video cross-attention AdaLN sees the other modality's sigma (ltx-core).
+        ([B], or one for all). Each stream's audio-video cross-attention AdaLN sees the other modality's
+        sigma (ltx-core). The STG blocks are perturbed for every sample, or those where `stg_samples` is True.
         """
         transformer = self.components.transformer
         scale = float(transformer.config.timestep_scale_multiplier)
@@ -465,7 +476,10 @@ class Runtime:
             # whose time bound starts where the first token's does.
             starts = video_coords[:, 0, :, 0]
             keyframes = (starts == starts[:, :1]).int().cumprod(dim=1).unsqueeze(-1).to(self.device)
-        with _Perturbed(transformer, video_stg_blocks, audio_stg_blocks):
+        def per_sample(sigma: torch.Tensor) -> torch.Tensor:
+            return sigma.to(self.device, torch.float32).reshape(-1).expand(batch)
+
+        with _Perturbed(transformer, video_stg_blocks, audio_stg_blocks, stg_samples):
             video_out, audio_out = transformer(
                 hidden_states=video.to(self.device, dtype),
                 audio_hidden_states=audio.to(self.device, dtype),
@@ -473,8 +487,8 @@ class Runtime:
                 audio_encoder_hidden_states=audio_context.to(self.device, dtype),
                 timestep=per_token(video_timesteps, video.shape[1]) * scale,
                 audio_timestep=per_token(audio_timesteps, audio.shape[1]) * scale,
-                sigma=video_sigma.to(self.device, torch.float32).reshape(batch) * scale,
-                audio_sigma=audio_sigma.to(self.device, torch.float32).reshape(batch) * scale,
+                sigma=per_sample(video_sigma) * scale,
+                audio_sigma=per_sample(audio_sigma) * scale,
                 video_coords=video_coords.to(self.device),
                 audio_coords=audio_coords.to(self.device),
                 isolate_modalities=isolate_modalities,
@@ -514,25 +528,41 @@ class Runtime:
         audio_guidance: GuidanceParams,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The guided x0 of one step: the passes ltx-pipelines runs (cond, uncond, STG-perturbed,
-        modality-isolated, each only when a scale needs it) combined by `guide`."""
+        modality-isolated, each only when a scale needs it) combined by `guide`.
+
+        Conditioned, negative and STG passes go through the transformer as one batch (as ltx-pipelines
+        batches its passes); the modality-isolated pass, which switches cross-attention off for the whole
+        call, runs on its own.
+        """
         v_ctx, a_ctx = contexts.video, contexts.audio
-        cond = self.x0(video, audio, sigma, v_ctx, a_ctx)
-        uncond = perturbed = isolated = (None, None)
+        passes = [("cond", v_ctx, a_ctx)]
         if not (math.isclose(video_guidance.cfg_scale, 1.0) and math.isclose(audio_guidance.cfg_scale, 1.0)):
             if contexts.negative_video is None:
                 raise ValueError("classifier-free guidance needs the negative prompt's contexts")
-            uncond = self.x0(video, audio, sigma, contexts.negative_video, contexts.negative_audio)
+            passes.append(("uncond", contexts.negative_video, contexts.negative_audio))
         video_stg = not math.isclose(video_guidance.stg_scale, 0.0)
         audio_stg = not math.isclose(audio_guidance.stg_scale, 0.0)
         if video_stg or audio_stg:
-            perturbed = self.x0(
-                video, audio, sigma, v_ctx, a_ctx,
-                video_stg_blocks=video_guidance.stg_blocks if video_stg else (),
-                audio_stg_blocks=audio_guidance.stg_blocks if audio_stg else (),
-            )
+            passes.append(("perturbed", v_ctx, a_ctx))
+        n = len(passes)
+        stg = torch.tensor([name == "perturbed" for name, _, _ in passes])
+        v_x0, a_x0 = self.x0(
+            _repeat(video, n),
+            _repeat(audio, n),
+            sigma,
+            torch.cat([v.to(self.device) for _, v, _ in passes]),
+            torch.cat([a.to(self.device) for _, _, a in passes]),
+            video_stg_blocks=video_guidance.stg_blocks if video_stg else (),
+            audio_stg_blocks=audio_guidance.stg_blocks if audio_stg else (),
+            stg_samples=stg if bool(stg.any()) else None,
+        )
+        out = {name: (v, a) for (name, _, _), v, a in zip(passes, v_x0.chunk(n), a_x0.chunk(n), strict=True)}
+        none = (None, None)
         video_mod, audio_mod = video_guidance.modality_scale, audio_guidance.modality_scale
         if not (math.isclose(video_mod, 1.0) and math.isclose(audio_mod, 1.0)):
-            isolated = self.x0(video, audio, sigma, v_ctx, a_ctx, isolate_modalities=True)
+            out["isolated"] = self.x0(video, audio, sigma, v_ctx, a_ctx, isolate_modalities=True)
+        cond, uncond = out["cond"], out.get("uncond", none)
+        perturbed, isolated = out.get("perturbed", none), out.get("isolated", none)
         return (
             guide(video_guidance, cond[0], uncond[0], perturbed[0], isolated[0]),
             guide(audio_guidance, cond[1], uncond[1], perturbed[1], isolated[1]),
@@ -627,6 +657,17 @@ class Runtime:
         with torch.no_grad():
             posterior = vae.encode(pixels.to(self.device, self.dtype), return_dict=True).latent_dist
             return self.normalize_video(posterior.mode())
+
+
+def _repeat(state: LatentState, n: int) -> LatentState:
+    """The state n times along the batch (one copy per guidance pass)."""
+    if n == 1:
+        return state
+
+    def rep(t: torch.Tensor) -> torch.Tensor:
+        return t.repeat(n, *([1] * (t.ndim - 1)))
+
+    return LatentState(rep(state.latent), rep(state.mask), rep(state.clean), rep(state.coords))
 
 
 def _blend_clean(x0: torch.Tensor, state: LatentState) -> torch.Tensor:

@@ -171,6 +171,30 @@ def test_stg_forward_perturbs_the_reference_block(engine, reference, metadata, r
         assert relative_error(reference[f"{key}.video_velocity"], v) > 100 * TOLERANCE
 
 
+def test_stg_on_some_samples_of_a_batch_perturbs_only_those(engine, reference, metadata, record_property):
+    """Guidance passes run as one batch: the STG sample is perturbed, the conditioned one is not."""
+    cases = [k for k in forward_cases(metadata) if f"{k}.stg_video_velocity" in reference]
+    vc, ac = _contexts(reference)
+    for key in cases:
+        block = (metadata["forward_cases"][key]["stg_block"],)
+        video, audio = _states(reference, key)
+        sigma = reference[f"{key}.sigma"]
+        v_t, a_t = video.mask * sigma, audio.mask * sigma
+
+        def two(t: torch.Tensor) -> torch.Tensor:
+            return t.repeat(2, *([1] * (t.ndim - 1)))
+
+        with torch.no_grad():
+            v, a = engine.runtime.velocity(
+                two(video.latent), two(audio.latent), two(vc), two(ac), two(v_t), two(a_t), sigma, sigma,
+                two(video.coords), two(audio.coords), video_stg_blocks=block, audio_stg_blocks=block,
+                stg_samples=torch.tensor([False, True]),
+            )
+        for name, ours in (("video_velocity", v[:1]), ("stg_video_velocity", v[1:]),
+                           ("stg_audio_velocity", a[1:])):
+            check(f"{key}.batched_{name}", ours, reference[f"{key}.{name}"], record_property)
+
+
 def test_modality_isolated_forward_matches_the_reference(engine, reference, metadata, record_property):
     cases = [k for k in forward_cases(metadata) if f"{k}.isolated_video_velocity" in reference]
     assert cases, "the reference file holds no modality-isolation case"
