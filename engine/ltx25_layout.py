@@ -41,7 +41,6 @@ VAE_DIR = "vae"
 UPSAMPLER_DIR = "latent_upscale_models"
 LORA_DIR = "loras"
 PATCH_DIR = "model_patches"
-RELEASE_DIRS = (TRANSFORMER_DIR, TEXT_ENCODER_DIR, VAE_DIR)
 GEMMA_SOURCE_KEY = "gemma_source_checkpoint"
 
 
@@ -71,16 +70,6 @@ class ReleaseFiles:
             "loras": list(self.loras),
             "duration_head": self.duration_head,
         }
-
-
-def is_release_folder(path: str | Path) -> bool:
-    """A folder in the LTX-2.5 release layout (a diffusion_models/ folder beside text_encoders/ or vae/)."""
-    path = Path(path)
-    return (
-        path.is_dir()
-        and (path / TRANSFORMER_DIR).is_dir()
-        and ((path / TEXT_ENCODER_DIR).is_dir() or (path / VAE_DIR).is_dir())
-    )
 
 
 def _safetensors(folder: Path, pattern: str) -> list[Path]:
@@ -428,21 +417,3 @@ def load_extras(components, dtype: torch.dtype, wanted=EXTRAS):
 
         components.upsampler = load_upsampler(paths["upsampler"], dtype)
     return components
-
-
-def describe_release(folder: str | Path) -> str:
-    """What a user pointed at, in one line ("LTX-2.5.0 (...), Gemma 4 text encoder OK, ..."); headers only."""
-    files = find_release_files(folder)
-    release = open_release(files)
-    parts = [f"LTX-{release.metadata.get('model_version', '2.5')} ({files.transformer.name})"]
-    try:
-        check_gemma_version(release)
-        parts.append(f"Gemma 4 text encoder OK ({files.text_encoder.name})")
-    except CheckpointError as exc:
-        parts.append(f"text encoder MISMATCH: {exc.detail}")
-    parts.append("conv video decoder")
-    parts.append("diffusion video decoder found" if files.diffusion_vae else "no diffusion video decoder")
-    parts.append("spatial upscaler x2 found" if files.upsamplers else "no spatial upscaler")
-    parts.append(f"{len(files.loras)} LoRA(s)" if files.loras else "no LoRAs")
-    parts.append("duration head found" if files.duration_head else "no duration head")
-    return ", ".join(parts)

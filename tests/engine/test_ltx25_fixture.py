@@ -262,13 +262,14 @@ def test_neighborhood_attention_matches_dense_reference():
 
 
 @needs_ltx25_fixture
-def test_describe_release_names_what_it_found():
-    from engine.ltx25_layout import describe_release
+def test_describe_checkpoint_names_what_it_found():
+    from engine.checkpoint import CheckpointLayout
+    from engine.checkpoint_report import describe_checkpoint
 
-    text = describe_release(LTX25_FIXTURE)
-    assert "Gemma 4 text encoder OK" in text
-    assert "diffusion video decoder found" in text
-    assert "duration head found" in text
+    report = describe_checkpoint(LTX25_FIXTURE)
+    assert report.layout is CheckpointLayout.RELEASE_FOLDER
+    assert report.version == "2.5" and report.text_encoder_ok
+    assert not [item for item in report.missing if item.required]
 
 
 def _linked_copy(tmp_path: Path, skip: str | None = None) -> Path:
