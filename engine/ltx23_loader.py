@@ -61,7 +61,24 @@ def build_ltx23_skeleton(name: str, config: dict, path: Path | None = None) -> t
         # diffusers 0.42.1 pads the 16 kHz stage with `self.hop_length`, an attribute it never sets; the
         # reference pads to a multiple of the hop whenever the stage's length is not one already.
         module.hop_length = config["hop_length"]
+        _computes_in_weight_dtype(module)
     return module
+
+
+def _computes_in_weight_dtype(vocoder: torch.nn.Module) -> None:
+    """Feed the vocoder its weights' dtype and hand back the caller's, as ltx-core's VocoderWithBWE does.
+
+    The reference runs the whole vocoder + BWE in float32 whatever the model dtype (bfloat16 accumulation
+    through ~100 convolutions degrades the sound), so `load_ltx23` keeps its weights in float32 and a bfloat16
+    mel from the audio decoder is upcast here, the waveform cast back.
+    """
+    inner = vocoder.forward
+
+    def forward(mel_spec: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        weight_dtype = next(vocoder.parameters()).dtype
+        return inner(mel_spec.to(weight_dtype), *args, **kwargs).to(mel_spec.dtype)
+
+    vocoder.forward = forward
 
 
 def ltx23_configs(checkpoint: SafetensorsFile) -> tuple[dict, dict[str, dict]]:
@@ -99,7 +116,9 @@ def load_ltx23(path: str | Path, dtype: torch.dtype, only: tuple[str, ...] | Non
                 "has no weights for this component", path=checkpoint.path, component=spec.name
             )
         skeleton = build_ltx23_skeleton(spec.name, configs[spec.name], checkpoint.path)
-        state = spec.rename(checkpoint.load(keys, dtype=dtype))
+        # The vocoder stays float32 (see _computes_in_weight_dtype); it is small.
+        load_dtype = torch.float32 if spec.name == "vocoder" else dtype
+        state = spec.rename(checkpoint.load(keys, dtype=load_dtype))
         modules[spec.name] = assign_state(skeleton, state, spec.name, checkpoint.path)
     leftovers = sorted(set(checkpoint.keys()) - claimed)
     if leftovers:

@@ -653,3 +653,15 @@ def test_inpainting_with_a_23_file(engine):
     keep = mask == 0
     assert np.array_equal(result.frames[:, keep], source[:, keep])
     assert not np.array_equal(result.frames[:, ~keep], source[:, ~keep])
+
+
+def test_the_vocoder_computes_in_float32_in_a_bfloat16_model(monolith, reference, record_property):
+    """As ltx-core's VocoderWithBWE: float32 inside whatever the model dtype, the caller's dtype out."""
+    loaded = load_ltx23(monolith, torch.bfloat16, only=("vocoder", "audio_vae"))
+    assert all(p.dtype == torch.float32 for p in loaded.vocoder.parameters())
+    assert all(p.dtype == torch.bfloat16 for p in loaded.audio_vae.parameters())
+    with torch.inference_mode():
+        exact = loaded.vocoder(reference["audio_mel_decoded"])
+        rounded = loaded.vocoder(reference["audio_mel_decoded"].bfloat16())
+    assert rounded.dtype == torch.bfloat16
+    _assert_matches("bf16_model_audio_waveform", exact, reference["audio_waveform"], record_property)
