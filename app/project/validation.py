@@ -201,6 +201,10 @@ def _check_media_item(item, damaged: str) -> None:
         value = getattr(info, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise ProjectError(f"{damaged} {where} has {name} {value!r}; it must be a whole number >= 0.")
+    for name in ("has_video", "has_audio", "variable_frame_rate"):
+        flag = getattr(info, name)
+        if not isinstance(flag, bool):
+            raise ProjectError(f"{damaged} {where} has {name} {flag!r}; it must be true or false.")
     if info.width > _MAX_DIMENSION or info.height > _MAX_DIMENSION:
         raise ProjectError(f"{damaged} {where} claims a picture of {info.width}x{info.height} pixels.")
     fps = info.fps

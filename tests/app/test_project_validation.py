@@ -138,6 +138,7 @@ def test_malformed_clip_metadata_is_refused(project, key, value, expected):
     ("width", 10**9, "pixels"),
     ("fps", "0/1", "damaged"),
     ("fps", "1000000/1", "frame rate"),
+    ("variable_frame_rate", "yes", "true or false"),
 ])
 def test_malformed_media_info_is_refused(project, field, value, expected):
     _edit(project, lambda data: _meta(data)["bin"][0]["info"].__setitem__(field, value))
