@@ -620,3 +620,61 @@ def test_describe_checkpoint_reports_a_gemma_version_mismatch(tmp_path):
     report = describe_checkpoint(root)
     assert not report.text_encoder_ok
     assert "gemma4-other-v9" in report.text_encoder_problem
+
+
+@needs_ltx25_fixture
+def test_distilled_stage2_with_reference_noise(components, refs, ref_meta):
+    """Stage 2 from the reference's stage-1 result: x2 upsampler, re-noise to the first stage-2 sigma with the
+    stored draws, plain Euler (ltx-pipelines' stage 2 is deterministic in every version)."""
+    from engine.sampling import euler_step, first_frame_keyframes_mask
+    from engine.upsampler import upsample_latent
+
+    settings = json.loads(ref_meta["e2e_settings"])
+    order = json.loads(ref_meta["e2e_noise_draw_order"])
+    # the last two draws: stage-2 video, then audio
+    video_noise = refs[f"e2e_noise_{len(order) - 2:02d}_{order[-2]}"]
+    audio_noise = refs[f"e2e_noise_{len(order) - 1:02d}_{order[-1]}"]
+    vae = components.vae
+    upsampled = upsample_latent(
+        refs["e2e_stage1_video_latent"], components.upsampler, vae.latents_mean, vae.latents_std
+    )
+    assert rel(upsampled, refs["e2e_upsampled_video_latent"]) < TOL  # 1.7e-7
+    sigmas = torch.tensor(settings["stage_2_sigmas"], dtype=torch.float32)
+    _, channels, frames, height, width = upsampled.shape
+    stage1_audio = refs["e2e_stage1_audio_latent"]
+    audio_channels, audio_frames, mel = stage1_audio.shape[1:]
+    start = sigmas[0]
+    video_clean = refs["e2e_upsampled_video_latent"].permute(0, 2, 3, 4, 1).reshape(1, -1, channels)
+    audio_clean = stage1_audio.permute(0, 2, 1, 3).reshape(1, audio_frames, audio_channels * mel)
+    video = (1 - start) * video_clean + start * video_noise
+    audio = (1 - start) * audio_clean + start * audio_noise
+    transformer = components.transformer
+    device = torch.device("cpu")
+    video_coords = transformer.rope.prepare_video_coords(
+        1, frames, height, width, device, fps=settings["frame_rate"]
+    )
+    audio_coords = transformer.audio_rope.prepare_audio_coords(1, audio_frames, device)
+    keyframes = first_frame_keyframes_mask(1, frames, height, width)
+    for step in range(len(sigmas) - 1):
+        sigma, sigma_next = sigmas[step], sigmas[step + 1]
+        with torch.inference_mode():
+            v, a = transformer(
+                hidden_states=video,
+                audio_hidden_states=audio,
+                encoder_hidden_states=refs["video_context"],
+                audio_encoder_hidden_states=refs["audio_context"],
+                timestep=(sigma * 1000).expand(1, video.shape[1]),
+                audio_timestep=(sigma * 1000).expand(1, audio.shape[1]),
+                sigma=(sigma * 1000).view(1),
+                audio_sigma=(sigma * 1000).view(1),
+                video_coords=video_coords,
+                audio_coords=audio_coords,
+                video_keyframes_mask=keyframes,
+                return_dict=False,
+            )
+        video = euler_step(video, video - sigma * v, float(sigma), float(sigma_next))
+        audio = euler_step(audio, audio - sigma * a, float(sigma), float(sigma_next))
+    video = video.reshape(1, frames, height, width, channels).permute(0, 4, 1, 2, 3)
+    audio = audio.reshape(1, audio_frames, audio_channels, mel).permute(0, 2, 1, 3)
+    assert rel(video, refs["e2e_final_video_latent"]) < TOL  # 9.5e-8
+    assert rel(audio, refs["e2e_final_audio_latent"]) < TOL  # 9.3e-8
