@@ -70,3 +70,27 @@ def test_cancel_stops_both_timers(qtbot) -> None:  # noqa: ANN001
     assert not autosave.pending
     qtbot.wait(250)
     assert writes == []
+
+
+def test_a_session_edited_steadily_writes_its_recovery_within_the_maximum_wait(qtbot, tmp_path, monkeypatch):  # noqa: ANN001
+    from opentimelineio.opentime import RationalTime
+
+    from app.commands import push_edit
+    from app.project import recovery
+    from app.project.session import ProjectSession
+
+    monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
+    session = ProjectSession(autosave_ms=300, autosave_max_ms=700)
+    try:
+        start = time.monotonic()
+        edits = 0
+        while not recovery.recovery_file(session.session_id).exists():
+            assert time.monotonic() - start < 0.7 + 0.5, "no recovery copy while editing steadily"
+            push_edit(
+                session.stack, session.doc, "m", lambda d, n=edits: d.add_marker(RationalTime(n, 24), "m")
+            )
+            edits += 1
+            qtbot.wait(100)  # an edit every 100 ms: the 300 ms debounce never runs out
+        assert edits >= 4
+    finally:
+        session.close()
