@@ -22,6 +22,7 @@ from diffusers.utils import logging as diffusers_logging
 from engine import quantization as quant
 from engine.checkpoint import CheckpointLayout, detect_layout
 from engine.components import ModelComponents, build_skeleton, load_diffusers_folder, load_official
+from engine.conditioning import start_image_pixels
 from engine.errors import GenerationCancelled, OutOfMemoryError, RequestError
 from engine.models import LTX_2_0, GuidanceParams, ModelSpec, detect_spec, spec_for_file
 from engine.request import GenerationRequest, GenerationResult
@@ -512,10 +513,11 @@ class Engine:
 
     def _image_condition(self, image, request: GenerationRequest, grid) -> tuple[torch.Tensor, torch.Tensor]:
         """The start image as clean tokens of latent frame 0 and a denoise mask keeping them (strength 1, as
-        the reference's image conditioning by latent replacement)."""
-        pixels = _cover(image, request.width, request.height)
-        tensor = torch.from_numpy(pixels).permute(2, 0, 1)[None, :, None].float() / 127.5 - 1
-        first = self.runtime.encode_video(tensor)  # [1, C, 1, h, w]
+        the reference's image conditioning by latent replacement), prepared as ltx-pipelines prepares it."""
+        pixels = start_image_pixels(
+            np.asarray(image, dtype=np.uint8), request.width, request.height, self.spec.default_image_crf
+        )
+        first = self.runtime.encode_video(pixels)  # [1, C, 1, h, w]
         f, h, w = grid
         clean = torch.zeros(1, first.shape[1], f, h, w, device=first.device)
         clean[:, :, :1] = first
@@ -618,15 +620,3 @@ class Engine:
         runtime = self.runtime
         waveform = runtime.decode_audio_vae_space(runtime.denormalize_audio(latents.to(self.device)))
         return waveform, self.audio_sample_rate
-
-
-def _cover(image, width: int, height: int) -> np.ndarray:
-    """Resize a PIL image to cover width x height (aspect kept) and crop the centre: [H, W, 3] uint8."""
-    import PIL.Image
-
-    scale = max(width / image.width, height / image.height)
-    size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
-    if size != (image.width, image.height):
-        image = image.resize(size, PIL.Image.Resampling.BICUBIC)
-    left, top = (image.width - width) // 2, (image.height - height) // 2
-    return np.array(image.crop((left, top, left + width, top + height)).convert("RGB"), dtype=np.uint8)

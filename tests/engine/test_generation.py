@@ -379,11 +379,11 @@ def test_image_to_video_with_previews_delivers_request_sized_images(engine, widt
 
 def test_image_to_video_keeps_the_first_latent_frame_clean(engine, start_image):
     """Image conditioning replaces latent frame 0 (denoise mask 0): it ends as the encoded image."""
-    from engine.engine import _cover
+    from engine.conditioning import start_image_pixels
 
     result = engine.generate(BASE.with_changes(image=start_image))
-    pixels = torch.from_numpy(_cover(engine._load_image(start_image), W, H))
-    encoded = engine.runtime.encode_video(pixels.permute(2, 0, 1)[None, :, None].float() / 127.5 - 1)
+    pixels = start_image_pixels(start_image, W, H, engine.spec.default_image_crf)
+    encoded = engine.runtime.encode_video(pixels)
     assert torch.allclose(result.video_latents[:, :, :1], encoded.cpu(), atol=1e-5)
     text_only = engine.generate(BASE)
     assert (text_only.video_latents[:, :, :1] - encoded.cpu()).abs().mean() > 0.1
@@ -453,3 +453,23 @@ def test_bad_guidance_and_overlong_clips_are_refused(engine, decode_calls, chang
     with pytest.raises(RequestError, match=expected):
         engine.generate(BASE.with_changes(**changes))
     assert decode_calls == []
+
+
+def test_start_image_is_compressed_like_the_reference_then_covers_the_frame():
+    from engine.conditioning import h264_round_trip, resize_and_center_crop, start_image_pixels
+
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (50, 80, 3), dtype=np.uint8)
+    assert h264_round_trip(image, 0) is image
+    compressed = h264_round_trip(image, 33)
+    assert compressed.shape == image.shape and compressed.dtype == np.uint8
+    error = np.abs(compressed.astype(int) - image).mean()
+    assert 1 < error < 100  # lossy (noise compresses badly at CRF 33), but the same picture
+    assert np.abs(h264_round_trip(image, 18).astype(int) - image).mean() < error  # lower CRF, closer
+    # Odd sizes lose the last row/column before encoding, as in ltx-pipelines.
+    assert h264_round_trip(image[:49, :79], 33).shape == (48, 78, 3)
+    covered = resize_and_center_crop(image, 64, 64)
+    assert covered.shape == (1, 3, 1, 64, 64)  # 50x80 scaled to 64x103 (ceil), centre 64 columns
+    pixels = start_image_pixels(image, 64, 64, 0)
+    assert float(pixels.min()) >= -1 and float(pixels.max()) <= 1
+    assert torch.allclose(pixels, covered / 127.5 - 1)
