@@ -178,7 +178,9 @@ def load_packed_gemma4(path: str | Path, dtype: torch.dtype = torch.float32) -> 
         config = Gemma4UnifiedConfig.from_dict(dict(config_dict))
         with init_empty_weights():
             model = Gemma4UnifiedForConditionalGeneration(config)
-    except (TypeError, ValueError, KeyError, AttributeError, AssertionError, RuntimeError) as exc:
+    # transformers' configs validate through huggingface_hub's strict dataclasses, whose errors derive from
+    # Exception only; any failure here means the metadata does not describe a model we can build.
+    except Exception as exc:
         raise CheckpointError(
             f"has a '{GEMMA_CONFIG_KEY}' that does not describe a valid Gemma 4 model ({exc})",
             path=checkpoint.path,

@@ -678,3 +678,20 @@ def test_distilled_stage2_with_reference_noise(components, refs, ref_meta):
     audio = audio.reshape(1, audio_frames, audio_channels, mel).permute(0, 2, 1, 3)
     assert rel(video, refs["e2e_final_video_latent"]) < TOL  # 9.5e-8
     assert rel(audio, refs["e2e_final_audio_latent"]) < TOL  # 9.3e-8
+
+
+@needs_ltx25_fixture
+@pytest.mark.parametrize(("key", "value"), [("hidden_size", "wide"), ("num_hidden_layers", -1)])
+def test_wrong_gemma_config_names_the_file(tmp_path, key, value):
+    from engine.gemma4_encoder import load_packed_gemma4
+    from engine.ltx25_layout import find_release_files
+
+    root = _linked_copy(tmp_path)
+    path = find_release_files(root).text_encoder
+    with safe_open(str(path), "pt") as handle:
+        config = json.loads(handle.metadata()["gemma_config"])
+    config["text_config"][key] = value
+    _rewrite(path, {"gemma_config": json.dumps(config)})
+    with pytest.raises(CheckpointError) as info:
+        load_packed_gemma4(path)
+    assert info.value.path == path
