@@ -16,6 +16,7 @@ The adapters do the parsing; this module turns what they return into what the do
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import uuid
@@ -25,13 +26,14 @@ import opentimelineio as otio
 
 from app.document import MediaItem, TimelineDocument
 from app.document.layout import NS, meta
-from app.errors import InterchangeError, MediaError
+from app.errors import InterchangeError, MediaError, ProjectError
 from app.interchange import provenance
 from app.interchange.edl import prepare_for_reader
 from app.interchange.formats import InterchangeFormat, format_for
 from app.interchange.paths import to_local_path
 from app.interchange.timeline import clips_with_ranges
 from app.media.probe import probe_media
+from app.project.validation import check_document, check_tree
 
 RationalTime = otio.opentime.RationalTime
 TimeRange = otio.opentime.TimeRange
@@ -70,6 +72,10 @@ def import_timeline(path: str | os.PathLike[str], *, rate: float | None = None) 
         doc = TimelineDocument.from_otio(timeline)
     except Exception as exc:  # a structure the document cannot hold (nested stacks in odd places...)
         raise _unreadable(file, form, exc) from exc
+    try:  # the checks a project file gets: rates, times, grades, gains... a clear error, not a crash later
+        check_document(doc, file)
+    except ProjectError as exc:
+        raise _refused(exc) from exc
     _probe_bin(doc)
     return doc
 
@@ -78,6 +84,8 @@ def import_timeline(path: str | os.PathLike[str], *, rate: float | None = None) 
 def _read(text: str, file: Path, form: InterchangeFormat, rate: float | None) -> otio.schema.Timeline:
     if not text.strip():
         raise InterchangeError(f"'{file.name}' is empty: there is no {form.label} timeline in it.")
+    if form.key == "otio":
+        _check_otio_json(text, file, form)
     options = {}
     if form.key == "edl":
         options = {"rate": rate or 24.0}
@@ -98,6 +106,26 @@ def _read(text: str, file: Path, form: InterchangeFormat, rate: float | None) ->
     if not any(True for _ in timeline.find_clips()):
         raise InterchangeError(f"'{file.name}' has no clips in it ({form.label}); nothing to import.")
     return timeline
+
+
+def _check_otio_json(text: str, file: Path, form: InterchangeFormat) -> None:
+    """OTIO's C++ reader recurses once per nesting level and overflows the stack (a crash, not an error)
+    on JSON nested ~100,000 deep; Python's parser and the project checks bound the depth and the values
+    first."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError:
+        return  # OTIO's own reader says what is wrong with it
+    except RecursionError as exc:
+        raise _unreadable(file, form, ValueError("data nested too deeply")) from exc
+    try:
+        check_tree(raw, file)
+    except ProjectError as exc:
+        raise _refused(exc) from exc
+
+
+def _refused(exc: ProjectError) -> InterchangeError:
+    return InterchangeError(f"{exc} It cannot be imported; export it again from the other application.")
 
 
 def _unreadable(file: Path, form: InterchangeFormat, exc: BaseException) -> InterchangeError:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -13,10 +15,12 @@ from opentimelineio.opentime import RationalTime
 
 from app.document import MediaItem, TimelineDocument, TrackKind
 from app.errors import InterchangeError, ProjectError
-from app.interchange import export_timeline
+from app.interchange import export_timeline, import_timeline
 from app.media.info import MediaInfo
 from app.project import load_project, save_project
 from app.project.paths import PROJECT_FILE
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -173,3 +177,34 @@ def test_an_edl_refuses_timecodes_past_24_hours_instead_of_wrapping(tmp_path):
         export_timeline(doc, tmp_path / "long.edl")
     assert not list(tmp_path.glob("long*"))
     assert export_timeline(doc, tmp_path / "long.otio")  # the formats that can hold it still work
+
+
+# ---------------------------------------------------------------------------------- interchange import
+def test_importing_an_otio_nested_too_deep_is_an_error_not_a_crash(project, tmp_path):
+    """OTIO's C++ reader overflowed the stack (SIGSEGV: the whole studio gone) on JSON nested 100,000
+    deep; run in a child process so a regression fails this test instead of killing the test run."""
+    text = (project / PROJECT_FILE).read_text()
+    deep = tmp_path / "deep.otio"
+    deep.write_text(text.replace('"extra": {}', '"extra": ' + "[" * 100_000 + "]" * 100_000, 1))
+    code = (
+        "import sys\n"
+        "from app.errors import InterchangeError\n"
+        "from app.interchange import import_timeline\n"
+        "try:\n"
+        f"    import_timeline({str(deep)!r})\n"
+        "except InterchangeError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, (run.returncode, run.stderr[-2000:])
+    assert "refused:" in run.stdout and "nested too deeply" in run.stdout, run.stdout
+
+
+@pytest.mark.parametrize("rate", [0, math.nan, 1e12])
+def test_importing_an_otio_with_impossible_rates_is_refused(project, tmp_path, rate):
+    data = json.loads((project / PROJECT_FILE).read_text())
+    _clip(data)["source_range"]["duration"]["rate"] = rate
+    foreign = tmp_path / "foreign.otio"
+    foreign.write_text(json.dumps(data))
+    with pytest.raises(InterchangeError, match="frame rate"):
+        import_timeline(foreign)
