@@ -514,11 +514,6 @@ def test_engine_from_release_folder(refs):
     assert result.frames.shape[:3] == (9, 32, 64)
     assert result.sample_rate == engine.components.vocoder.config.output_sampling_rate
     assert result.metadata["parameters"]["video_decoder"] == "diffusion"
-    runtime = engine.runtime
-    again = runtime.decode_video_diffusion(runtime.denormalize_video(result.video_latents), seed=0)
-    assert torch.allclose(
-        ((again[0].clamp(-1, 1) + 1) / 2).permute(1, 2, 3, 0), torch.from_numpy(result.frames)
-    )
 
 
 def test_diffusion_decoder_option_needs_the_file():
