@@ -233,6 +233,10 @@ class Engine:
         dtype = default_dtype(device)
         from engine.text_encoder import check_root
 
+        if not Path(path).is_dir():
+            # Name a missing or broken Gemma folder first, before the checkpoint is even opened (only a
+            # folder can be an LTX-2.5 release, which carries its own text encoder).
+            check_root(text_encoder)
         layout = detect_layout(path)
         release = layout is CheckpointLayout.RELEASE_FOLDER  # LTX-2.5: the text encoder is inside the folder
         if not release:
