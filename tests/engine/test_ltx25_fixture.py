@@ -690,3 +690,15 @@ def test_wrong_gemma_config_names_the_file(tmp_path, key, value):
     with pytest.raises(CheckpointError) as info:
         load_packed_gemma4(path)
     assert info.value.path == path
+
+
+def test_ancestral_step_reduces_to_euler_and_ends_on_x0():
+    from engine.sampling import euler_ancestral_step, euler_step
+
+    generator = torch.Generator().manual_seed(0)
+    sample, denoised = torch.randn(2, 5, 8, generator=generator), torch.randn(2, 5, 8, generator=generator)
+    plain = euler_step(sample, denoised, 0.8, 0.5)
+    assert torch.allclose(euler_ancestral_step(sample, denoised, 0.8, 0.5, None, eta=0.0), plain, atol=1e-6)
+    assert torch.equal(euler_ancestral_step(sample, denoised, 0.4, 0.0, None), denoised)
+    with pytest.raises(ValueError):
+        euler_ancestral_step(sample, denoised, 0.8, 0.5, None)
