@@ -16,6 +16,7 @@ Qt-free; both passes are linear in the size of the file.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -182,12 +183,18 @@ def _check_document(doc: TimelineDocument, source: Path) -> None:
     for marker in doc.markers():
         if not 0 <= marker.time.value <= limit:
             raise ProjectError(f"{damaged} marker '{marker.name[:60]}' is at frame {marker.time.value:g}.")
+    # Shape only: a config file or colour space that is missing on this machine must not stop the project
+    # from opening (the viewer and a render say so when they need it).
     try:
-        ColorSettings.from_dict(doc.color_settings()).resolve()
+        settings = ColorSettings.from_dict(doc.color_settings())
     except AppError as exc:
         raise ProjectError(f"{damaged} its colour settings cannot be used: {exc}") from exc
     except (TypeError, ValueError) as exc:
         raise ProjectError(f"{damaged} its colour settings cannot be used ({exc}).") from exc
+    for name, value in asdict(settings).items():
+        expected = bool if name == "bake_slow_views" else str  # the names may be None: the defaults
+        if not isinstance(value, expected) and not (value is None and expected is str):
+            raise ProjectError(f"{damaged} its colour setting {name} is {value!r}, not {expected.__name__}.")
 
 
 def _check_media_item(item, damaged: str) -> None:

@@ -155,6 +155,20 @@ def test_a_malformed_media_bin_is_refused(project, bin_value):
     _refused(project, "media bin")
 
 
+@pytest.mark.parametrize(("settings", "expected"), [
+    ({"working_space": 5}, "not str"), ({"bake_slow_views": "no"}, "not bool"),
+    ({"gamma": 2.2}, "Unknown"), ("ACES", "colour settings"),
+])
+def test_malformed_colour_settings_are_refused(project, settings, expected):
+    _edit(project, lambda data: _meta(data).__setitem__("color", settings))
+    _refused(project, expected)
+
+
+def test_a_colour_config_missing_on_this_machine_does_not_stop_the_project_opening(project):
+    _edit(project, lambda data: _meta(data).__setitem__("color", {"config": "/nowhere/config.ocio"}))
+    assert load_project(project).doc.color_settings()["config"] == "/nowhere/config.ocio"
+
+
 def test_a_number_too_large_to_store_is_refused_at_load(project):
     _edit(project, lambda data: _meta(data)["bin"][0]["extra"].__setitem__("frames", 2**64))
     _refused(project, "too large")
