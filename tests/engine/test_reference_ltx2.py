@@ -167,8 +167,8 @@ def test_stg_forward_perturbs_the_reference_block(engine, reference, metadata, r
         v, a = _velocities(engine, reference, key, video_stg_blocks=(block,), audio_stg_blocks=(block,))
         check(f"{key}.stg_video_velocity", v, reference[f"{key}.stg_video_velocity"], record_property)
         check(f"{key}.stg_audio_velocity", a, reference[f"{key}.stg_audio_velocity"], record_property)
-        # STG really perturbs: the plain velocity is measurably different.
-        assert relative_error(reference[f"{key}.video_velocity"], v) > 100 * TOLERANCE
+        # STG really perturbs: the plain velocity differs measurably (so the match above means something).
+        assert relative_error(v, reference[f"{key}.video_velocity"]) > 10 * TOLERANCE
 
 
 def test_stg_on_some_samples_of_a_batch_perturbs_only_those(engine, reference, metadata, record_property):
