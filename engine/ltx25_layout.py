@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -57,7 +57,7 @@ class ReleaseFiles:
     upsamplers: tuple[Path, ...] = ()
     loras: tuple[Path, ...] = ()
     duration_head: Path | None = None
-    other_transformers: tuple[Path, ...] = field(default=())
+    other_transformers: tuple[Path, ...] = ()
 
     def as_dict(self) -> dict:
         return {
@@ -121,6 +121,10 @@ def find_release_files(folder: str | Path) -> ReleaseFiles:
     )
     # The dev transformer is the base the LoRAs apply to; a distilled one is used when it is the only one.
     transformers.sort(key=lambda p: ("dev" not in p.name, p.name))
+    if len(transformers) > 1:
+        log.info(
+            "%s: using %s (also found %s)", folder, transformers[0].name, [p.name for p in transformers[1:]]
+        )
     text_encoders = [
         p
         for p in _required(
