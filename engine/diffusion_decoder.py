@@ -12,7 +12,8 @@ patchified pixels conditioned on that context (one x0 step as released). The mod
   height/width: replicate both edges, the odd one after), x_t is drawn on that padded stage-5 pixel canvas
   and the output is cropped back. diffusers draws on the unpadded canvas, which fails (or differs) there;
 * attention: an exact, memory-bounded eager neighbourhood attention (NATTEN `na3d` windows: centred, shifted
-  inward at the borders), so the decoder runs on CPU and on GPUs without NATTEN or compiled FlexAttention.
+  inward at the borders), so the decoder runs on CPU and on GPUs without NATTEN or compiled FlexAttention;
+  in stage 5 the width axis is edge-replicated first, as ltx-pipelines' default decode mode does.
 
 Only the untiled decode is implemented; long or large clips need the conv decoder (the default).
 """
