@@ -183,3 +183,18 @@ def test_relinking_to_something_that_is_not_media_is_refused(tmp_path):
     for target in targets:
         prepared = prepare_relinks(doc, {media_id: target})
         assert media_id in prepared.failed and not prepared.ready, target
+
+
+def test_the_studio_export_reports_the_damaged_clip_and_writes_nothing(tmp_path, qtbot):
+    from app.export.runner import ExportRunner
+
+    _folder, shot, doc = _project(tmp_path)
+    _cut_short(shot)
+    runner = ExportRunner()
+    try:
+        with qtbot.waitSignal(runner.failed, timeout=60_000) as failed:
+            runner.start(doc, "h264_high", tmp_path / "film.mp4")
+        assert "shot.mkv" in failed.args[0] and str(shot) in failed.args[0], failed.args[0]
+        assert not (tmp_path / "film.mp4").exists()
+    finally:
+        assert runner.shutdown(10_000)
