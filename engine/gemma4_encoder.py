@@ -100,11 +100,6 @@ def read_gemma_config(checkpoint: SafetensorsFile) -> dict:
     return config
 
 
-def gemma_version_of(path: str | Path) -> str | None:
-    """The `gemma_version` a packed text encoder declares (cheap: reads only the header)."""
-    return read_gemma_config(SafetensorsFile.open(path, component="text_encoder")).get("gemma_version")
-
-
 def _bytes(tensor: torch.Tensor) -> bytes:
     return tensor.to(torch.uint8).numpy().tobytes()
 
