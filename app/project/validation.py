@@ -67,6 +67,9 @@ def check_tree(raw: Any, source: Path) -> None:
                 if schema.startswith("TimeRange."):
                     _check_range(node, source, owner, key)
             label = _label(node, owner)
+            extra = node.get("metadata")
+            if isinstance(extra, dict) and not isinstance(extra.get("aiprod", {}), dict):
+                raise ProjectError(f"{source} is damaged: the AIPROD metadata of {label} is not a table.")
             prefix = "" if label != owner else f"{key}."
             stack.extend(
                 (value, depth + 1, label, f"{prefix}{name}".lstrip(".")) for name, value in node.items()

@@ -1,7 +1,7 @@
 """Damaged and hostile project files: a seeded corpus of mutations of a real saved project goes through
-load, render planning and every interchange format. The only way out of load is a ProjectError; once a
-project loaded, planning a render and exporting it either work or fail with the app's own errors (a
-clear message), never with a Python exception."""
+load, render planning and every interchange format, and a quarter of them through import as a foreign
+.otio. The only way out of load is a ProjectError; once a project loaded, planning a render and exporting
+it either work or fail with the app's own errors (a clear message), never with a Python exception."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from opentimelineio.opentime import RationalTime
 from app.document import MediaItem, TimelineDocument, TrackKind
 from app.errors import AppError, ExportCancelled, ProjectError
 from app.export import render_timeline
-from app.interchange import export_timeline
+from app.interchange import export_timeline, import_timeline
 from app.media.probe import probe_media
 from app.project import load_project, save_project
 from app.project.paths import PROJECT_FILE
@@ -31,6 +31,7 @@ SEED = 20261207
 CASES = 2500
 BUDGET_S = 50.0  # the corpus stops early on a slow machine rather than blow the suite's time
 FORMATS = (".otio", ".edl", ".xml", ".fcpxml")
+IMPORT_EVERY = 4
 
 _NUMBERS = [0, -1, 1, 2, 0.001, -0.5, 1e12, 1e308, -1e308, math.nan, math.inf, -math.inf, 2**63, -(2**63) - 1,
             2**64, 10**30, 23.976, 1e-300, 4.9e-324]
@@ -188,6 +189,13 @@ def test_a_seeded_corpus_of_damaged_projects_never_raises_anything_but_app_error
         (target / PROJECT_FILE).write_bytes(data)
         try:  # every format is exported from a quarter of the loaded cases, to fit the time
             results = _through_everything(target, out, (FORMATS[case % len(FORMATS)],))
+            if case % IMPORT_EVERY == 0:  # the same bytes as a foreign .otio through File > Import Timeline
+                (out / "foreign.otio").write_bytes(data)
+                try:
+                    import_timeline(out / "foreign.otio")
+                    results.append("imported")
+                except AppError as exc:
+                    results.append(f"import refused: {type(exc).__name__}")
         except Exception as exc:  # noqa: BLE001 - the point of the test
             results = ["crash"]
             where = [f"{Path(f.filename).name}:{f.lineno}" for f in traceback.extract_tb(exc.__traceback__)

@@ -125,6 +125,11 @@ def test_a_grade_the_renderer_cannot_use_is_refused_at_load(project, grade, expe
     _refused(project, "grade of clip 'a.mkv'", expected)
 
 
+def test_aiprod_metadata_that_is_not_a_table_is_refused(project):
+    _edit(project, lambda data: _clip(data)["metadata"].__setitem__("aiprod", 2.5))
+    _refused(project, "AIPROD metadata of clip 'a.mkv' is not a table")
+
+
 @pytest.mark.parametrize(("key", "value", "expected"), [
     ("gain_db", "loud", "value cannot be read"),
     ("gain_db", 1e300, "gain"),
@@ -212,6 +217,15 @@ def test_importing_an_otio_nested_too_deep_is_an_error_not_a_crash(project, tmp_
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, (run.returncode, run.stderr[-2000:])
     assert "refused:" in run.stdout and "nested too deeply" in run.stdout, run.stdout
+
+
+def test_importing_an_otio_whose_aiprod_metadata_is_not_a_table_is_refused(project, tmp_path):
+    data = json.loads((project / PROJECT_FILE).read_text())
+    data["metadata"]["aiprod"] = 3.5
+    foreign = tmp_path / "foreign.otio"
+    foreign.write_text(json.dumps(data))
+    with pytest.raises(InterchangeError, match="not a table"):
+        import_timeline(foreign)
 
 
 @pytest.mark.parametrize("rate", [0, math.nan, 1e12])
