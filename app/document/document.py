@@ -621,6 +621,7 @@ def _normalise(timeline: otio.schema.Timeline, bin_entries: list[dict]) -> None:
             stack.append(_new_track(kind, 1))
     _renumber(timeline)
     by_path = {entry["path"]: entry["id"] for entry in bin_entries}
+    clip_ids: set[str] = set()
     for track in stack:
         meta(track).setdefault("id", new_id())
         for item in track:
@@ -630,6 +631,9 @@ def _normalise(timeline: otio.schema.Timeline, bin_entries: list[dict]) -> None:
                 continue
             clip_data = meta(item)
             clip_data.setdefault("id", new_id())
+            if str(clip_data["id"]) in clip_ids:  # a copied clip: edits find clips by id, so it gets its own
+                clip_data["id"] = new_id()
+            clip_ids.add(str(clip_data["id"]))
             clip_data.setdefault("link_id", None)
             clip_data.setdefault("generation", None)
             if clip_data.get("media_id") is None:

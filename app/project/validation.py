@@ -159,10 +159,14 @@ def _check_document(doc: TimelineDocument, source: Path) -> None:
     limit = MAX_SECONDS * rate
     for item in doc.bin_items():
         _check_media_item(item, damaged)
+    seen: set[str] = set()
     for track in doc.tracks():
         doc.dissolves(track.id)
         for clip in doc.clips(track.id):
             where = f"clip '{clip.name[:60]}' on {track.name}"
+            if clip.id in seen:  # edits find clips by id: a shared one would move or delete the wrong clip
+                raise ProjectError(f"{damaged} {where} has the same id as another clip ({clip.id}).")
+            seen.add(clip.id)
             start, duration, source_start = (
                 clip.start.value, clip.duration.value, clip.source_start.value
             )
@@ -204,6 +208,8 @@ def _check_media_item(item, damaged: str) -> None:
     where = f"media bin entry '{item.name[:60]}'"
     if item.generation is not None and not isinstance(item.generation, dict):
         raise ProjectError(f"{damaged} the generation record of {where} is not a record.")
+    if item.take_of is not None and not isinstance(item.take_of, str):
+        raise ProjectError(f"{damaged} {where} is a take of {item.take_of!r}, which is not a media id.")
     info = item.info
     if info is None:
         return

@@ -125,6 +125,23 @@ def test_a_grade_the_renderer_cannot_use_is_refused_at_load(project, grade, expe
     _refused(project, "grade of clip 'a.mkv'", expected)
 
 
+def test_two_clips_with_one_id_get_their_own_ids(project):
+    """Edits find clips by id: a pasted copy sharing one would move or delete the wrong clip."""
+    def change(data):
+        track = data["tracks"]["children"][0]["children"]
+        track.append(json.loads(json.dumps(track[0])))  # the same clip again, after the first
+    _edit(project, change)
+    doc = load_project(project).doc
+    clips = doc.clips(doc.tracks(TrackKind.VIDEO)[0].id)
+    assert len(clips) == 2 and clips[0].id != clips[1].id
+    assert [c.start.value for c in clips] == [0, 48]
+
+
+def test_a_take_of_something_that_is_not_a_media_id_is_refused(project):
+    _edit(project, lambda data: _meta(data)["bin"][0].__setitem__("take_of", {"id": "m0"}))
+    _refused(project, "not a media id")
+
+
 def test_aiprod_metadata_that_is_not_a_table_is_refused(project):
     _edit(project, lambda data: _clip(data)["metadata"].__setitem__("aiprod", 2.5))
     _refused(project, "AIPROD metadata of clip 'a.mkv' is not a table")
