@@ -242,6 +242,7 @@ class VideoReader:
 
 
 _TIMES: dict[tuple[str, int, int], list[int]] = {}  # (path, size, mtime_ns) -> frame times; few VFR files
+_TIMES_LOCK = threading.Lock()  # readers live on the viewer's, the thumbnailers' and the export's threads
 
 
 def _frame_times(path: str) -> list[int]:
@@ -251,12 +252,16 @@ def _frame_times(path: str) -> list[int]:
     try:
         stat = os.stat(path)
         key = (path, stat.st_size, stat.st_mtime_ns)
-        if key not in _TIMES:
+        with _TIMES_LOCK:
+            times = _TIMES.get(key)
+        if times is None:
             with av.open(path) as container:
-                _TIMES[key] = presentation_times(container, container.streams.video[0])
-            while len(_TIMES) > 64:
-                _TIMES.pop(next(iter(_TIMES)))
-        return _TIMES[key]
+                times = presentation_times(container, container.streams.video[0])
+            with _TIMES_LOCK:
+                _TIMES[key] = times
+                while len(_TIMES) > 64:
+                    _TIMES.pop(next(iter(_TIMES)))
+        return times
     except (OSError, av.FFmpegError) as exc:
         raise MediaError(f"'{Path(path).name}' cannot be read any more: {exc}") from exc
 
