@@ -112,7 +112,8 @@ def test_a_range_that_avoids_the_damaged_clip_still_renders(tmp_path, capsys):
     assert out.is_file()
 
 
-def test_damaged_sound_stops_the_render_too(tmp_path, capsys):
+@pytest.mark.parametrize("damage", ["garbage", "cut short"])
+def test_damaged_sound_stops_the_render_too(tmp_path, capsys, damage):
     folder, _shot, doc = _project(tmp_path)
     music = make_audio(tmp_path / "footage" / "music.wav", seconds=2.0)
     ids, errors = import_files(doc, [music])
@@ -120,7 +121,10 @@ def test_damaged_sound_stops_the_render_too(tmp_path, capsys):
     doc.insert(ids[0], doc.add_track(TrackKind.AUDIO), RationalTime(0, 24),
                TimeRange(RationalTime(0, 24), RationalTime(40, 24)))
     save_project(doc, folder)
-    music.write_bytes(b"RIFF" + os.urandom(200))
+    if damage == "garbage":
+        music.write_bytes(b"RIFF" + os.urandom(200))
+    else:  # the header still says 2 s; the clip uses 40 frames = 1.67 s of the 1 s left
+        _cut_short(music, 0.5)
     code, err = _render(folder, tmp_path / "film.mp4", capsys)
     assert code == cli.EXIT_BAD_INPUT and "music.wav" in err, err
 
