@@ -119,8 +119,10 @@ class ModelSpec:
     video_guidance: GuidanceParams = field(default_factory=GuidanceParams)
     audio_guidance: GuidanceParams = field(default_factory=GuidanceParams)
     negative_prompt: str = REFERENCE_NEGATIVE_PROMPT
-    # with per-token timesteps (image-to-video, inpainting) each stream's audio-video cross-attention AdaLN
-    # sees the *other* modality's sigma
+    # With per-token timesteps (image-to-video, inpainting), what each stream's audio-video cross-attention
+    # AdaLNs see: "other_sigma" = both the other modality's sigma (ltx-core 1.0, which the 2.0 reference
+    # fixture reproduces); "own_timesteps_other_gate" = scale/shift the stream's own per-token timesteps, gate
+    # the other modality's sigma (ltx-core 1.1.4 on, the implementation the 2.3 and 2.5 references come from)
     cross_modal_timestep: str = "other_sigma"
     distilled_sigmas: tuple[float, ...] = DISTILLED_SIGMAS
     stage_2_distilled_sigmas: tuple[float, ...] = STAGE_2_DISTILLED_SIGMAS
@@ -226,6 +228,7 @@ LTX_2_3 = replace(
     audio_guidance=replace(_GUIDANCE_20_AUDIO, stg_blocks=(28,)),
     audio_sample_rate=48000,
     audio_bandwidth_extension=True,
+    cross_modal_timestep="own_timesteps_other_gate",
     recipes=("text-to-video", "image-to-video", "inpaint", "distilled", "two-stage"),
     conditioning=("first-frame image", "inpaint mask", "spatial upscaler x2", "LoRA"),
 )

@@ -15,6 +15,7 @@ count), so the loop is ours and the modules are diffusers'.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -103,6 +104,34 @@ class _Perturbed:
     def __exit__(self, *exc):
         for processor in self.processors:
             processor.skip = False
+
+
+# How each stream's audio-video cross-attention AdaLNs are timed when tokens have their own timesteps:
+# "other_sigma" (ltx-core 1.0): scale/shift and gate both see the other modality's sigma;
+# "own_timesteps_other_gate" (ltx-core 1.1.4 on): scale/shift see the stream's own per-token timesteps, the
+# gate the other modality's sigma. Identical when every token has the same timestep (text-to-video).
+CROSS_MODAL_TIMESTEP_RULES = ("other_sigma", "own_timesteps_other_gate")
+
+
+class _GateTimesteps:
+    """Context: feed the cross-attention gate AdaLNs the other modality's sigma (already scaled by the gate
+    multiplier), whatever timestep diffusers' transformer hands them."""
+
+    def __init__(self, transformer, video_gate: torch.Tensor, audio_gate: torch.Tensor):
+        self.hooks = []
+        self.targets = (
+            (transformer.av_cross_attn_video_a2v_gate, video_gate),
+            (transformer.av_cross_attn_audio_v2a_gate, audio_gate),
+        )
+
+    def __enter__(self):
+        for module, value in self.targets:
+            self.hooks.append(module.register_forward_pre_hook(lambda _m, args, v=value: (v, *args[1:])))
+
+    def __exit__(self, *exc):
+        for hook in self.hooks:
+            hook.remove()
+        self.hooks = []
 
 
 # ------------------------------------------------------------------------------------------------ guidance
@@ -479,7 +508,15 @@ class Runtime:
         def per_sample(sigma: torch.Tensor) -> torch.Tensor:
             return sigma.to(self.device, torch.float32).reshape(-1).expand(batch)
 
-        with _Perturbed(transformer, video_stg_blocks, audio_stg_blocks, stg_samples):
+        rule = self.spec.cross_modal_timestep
+        if rule not in CROSS_MODAL_TIMESTEP_RULES:
+            raise ValueError(f"unknown cross-modal timestep rule {rule!r}")
+        gates = contextlib.nullcontext()
+        if rule == "own_timesteps_other_gate":
+            cross = float(transformer.config.cross_attn_timestep_scale_multiplier)
+            video_gate, audio_gate = per_sample(audio_sigma) * cross, per_sample(video_sigma) * cross
+            gates = _GateTimesteps(transformer, video_gate, audio_gate)
+        with _Perturbed(transformer, video_stg_blocks, audio_stg_blocks, stg_samples), gates:
             video_out, audio_out = transformer(
                 hidden_states=video.to(self.device, dtype),
                 audio_hidden_states=audio.to(self.device, dtype),
@@ -492,7 +529,7 @@ class Runtime:
                 video_coords=video_coords.to(self.device),
                 audio_coords=audio_coords.to(self.device),
                 isolate_modalities=isolate_modalities,
-                use_cross_timestep=self.spec.cross_modal_timestep == "other_sigma",
+                use_cross_timestep=rule == "other_sigma",
                 video_keyframes_mask=keyframes,
                 return_dict=False,
             )
