@@ -26,7 +26,8 @@ EXIT_TERMINATED = 143  # SIGTERM: 128 + 15, as a shell reports a process killed 
 # Sizes used when the tiny (noise) model is asked for without explicit settings: the full-model defaults
 # would spend minutes producing noise on a CPU.
 TINY_DEFAULTS = {"width": 256, "height": 160, "frames": 25, "steps": 8}
-MODEL_DEFAULTS = {"width": 768, "height": 512, "frames": 121, "steps": 30}
+# Steps left out here take the loaded model's reference value (engine.models.ModelSpec).
+MODEL_DEFAULTS = {"width": 768, "height": 512, "frames": 121, "steps": None}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,13 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
         ".mp4 -> H.265 Main10 + AAC. Sizes must be multiples of 32 and frame counts 8k+1.",
     )
     gen.add_argument("--prompt", required=True, help="what the shot shows and sounds like")
-    gen.add_argument("--negative-prompt", default="", help="what to avoid")
+    gen.add_argument(
+        "--negative-prompt",
+        default=None,
+        help="what to avoid (default: the model's reference negative prompt; '' for none)",
+    )
     gen.add_argument(
         "--model",
         required=True,
-        help="LTX-2 .safetensors file, diffusers folder, or 'tiny' (random weights: noise)",
+        help="LTX-2.0 or 2.3 .safetensors file, LTX-2.5 release folder, diffusers folder, or 'tiny' "
+        "(random weights: noise)",
     )
-    gen.add_argument("--text-encoder", help="local Gemma-3 folder (required unless --model tiny)")
+    gen.add_argument(
+        "--text-encoder",
+        help="local Gemma-3 folder (default: the gemma-3-* folder beside the checkpoint; an LTX-2.5 "
+        "release folder carries its own)",
+    )
     gen.add_argument("--image", help="start image for image-to-video")
     gen.add_argument(
         "--quant",
@@ -57,8 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--height", type=int)
     gen.add_argument("--frames", type=int, help="frame count, 8k+1 (e.g. 121 = 5 s at 24 fps)")
     gen.add_argument("--fps", type=float, default=24.0)
-    gen.add_argument("--steps", type=int)
-    gen.add_argument("--guidance", type=float, default=4.0, help="video guidance scale (1 = off)")
+    gen.add_argument("--steps", type=int, help="denoising steps (default: the model's reference value)")
+    gen.add_argument(
+        "--guidance", type=float, default=None, help="video CFG scale, 1 = off (default: the model's)"
+    )
+    gen.add_argument(
+        "--audio-guidance", type=float, default=None, help="audio CFG scale, 1 = off (default: the model's)"
+    )
+    gen.add_argument(
+        "--stg", type=float, default=None, help="spatio-temporal guidance, 0 = off (default: the model's)"
+    )
     gen.add_argument("--seed", type=int, default=None, help="random seed (default: random, printed)")
     gen.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available)")
     gen.add_argument("--out", required=True, help="output .mov or .mp4")
@@ -286,6 +304,9 @@ def run_generate(args: argparse.Namespace) -> int:
         fps=args.fps,
         steps=chosen["steps"],
         guidance_scale=args.guidance,
+        audio_guidance_scale=args.audio_guidance,
+        stg_scale=args.stg,
+        audio_stg_scale=args.stg,
         seed=seed,
         image=args.image,
         preview_every=0,
@@ -296,6 +317,12 @@ def run_generate(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if args.image is not None and not Path(args.image).is_file():
         return _fail(f"start image {args.image} does not exist")
+    text_encoder = args.text_encoder
+    if not tiny:
+        try:
+            text_encoder = _describe_model(args.model, args.text_encoder)
+        except EngineError as exc:
+            return _fail(str(exc))
     progress = _Progress(not args.quiet)
     try:
         from engine import Engine
@@ -308,14 +335,15 @@ def run_generate(args: argparse.Namespace) -> int:
             engine = Engine.tiny(device=args.device or "cpu", quantization=args.quant)
         else:
             engine = Engine.from_checkpoint(
-                args.model, text_encoder=args.text_encoder, quantization=args.quant, device=args.device
+                args.model, text_encoder=text_encoder, quantization=args.quant, device=args.device
             )
+        steps = request.steps if request.steps is not None else engine.spec.steps
         print(
             f"aiprod-cli: seed {seed}, {request.width}x{request.height}, {request.num_frames} frames "
-            f"at {request.fps:g} fps, {request.steps} steps",
+            f"at {request.fps:g} fps, {steps} steps",
             file=sys.stderr,
         )
-        result = engine.generate(request, on_progress=progress.stage(request.steps, "denoise"))
+        result = engine.generate(request, on_progress=progress.stage(steps, "denoise"))
         progress.close()
         # The one provenance record, the same keys as a clip generated in the studio.
         metadata = provenance.file_tags(provenance.from_engine(result.metadata))
@@ -340,6 +368,32 @@ def run_generate(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     print(f"aiprod-cli: wrote {written}", file=sys.stderr)
     return EXIT_OK
+
+
+def _describe_model(model: str, text_encoder: str | None) -> str | None:
+    """Say what --model holds ("LTX-2.3 dev, Gemma 3 root OK, ...") and name each missing companion; raise
+    CheckpointError when something needed is missing. Returns the Gemma root to load (None: the model
+    carries its own text encoder)."""
+    from engine.checkpoint import CheckpointLayout
+    from engine.checkpoint_report import describe_checkpoint
+    from engine.errors import CheckpointError
+
+    report = describe_checkpoint(model, text_encoder=text_encoder)
+    needed = [str(item) for item in report.missing if item.required]
+    release = report.layout is CheckpointLayout.RELEASE_FOLDER
+    if report.text_encoder_problem and not release:
+        needed.append(f"text encoder: {report.text_encoder_problem}")
+    if needed:
+        raise CheckpointError(
+            f"{report.summary()}; {report.model_name} cannot load: missing {'; '.join(needed)} "
+            "(see README, 'Model weights')",
+            path=model,
+        )
+    for line in report.lines():  # what was found, and the optional companions that are absent
+        print(f"aiprod-cli: {line}", file=sys.stderr)
+    if text_encoder is not None or release:
+        return text_encoder
+    return str(report.text_encoder) if report.text_encoder is not None else None
 
 
 def _refuse_generate_output(out: Path, args: argparse.Namespace) -> None:

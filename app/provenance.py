@@ -94,6 +94,20 @@ def from_engine(metadata: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     )
 
 
+def resolved_parameters(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The request an engine really ran (``Engine.metadata``'s ``parameters``, every model default filled
+    in), in the record's names: what a studio record adds to the job's own fields."""
+    parameters = dict((metadata or {}).get("parameters") or {})
+    out = {
+        _FROM_REQUEST.get(key, key): value
+        for key, value in parameters.items()
+        if key not in _NOT_PROVENANCE and key != "image"
+    }
+    if (metadata or {}).get("model_version"):
+        out["model_version"] = metadata["model_version"]
+    return out
+
+
 def model_choice(name: str) -> str:
     return MODEL_TINY if "tiny" in name.lower() else MODEL_LTX2
 

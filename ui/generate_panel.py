@@ -39,7 +39,10 @@ from app.jobs import (
     JobSpec,
     frames_for_duration,
 )
+from app.jobs.settings import model_spec_for
 from app.jobs.spec import MAX_STEPS, MIN_STEPS
+
+MODEL_DEFAULT_STEPS = MIN_STEPS - 1  # the steps box's "model default" entry
 
 FPS_CHOICES = (24.0, 25.0, 30.0, 48.0, 50.0)
 MAX_SEED_UI = 2**31 - 1  # QSpinBox is 32-bit; seeds from stored clips may be larger (kept as they are)
@@ -68,7 +71,9 @@ class GeneratePanel(QWidget):
         self.prompt_edit = QPlainTextEdit(objectName="promptEdit")
         self.prompt_edit.setPlaceholderText("Describe the shot: subject, action, camera, light, sound...")
         self.negative_edit = QLineEdit(objectName="negativeEdit")
-        self.negative_edit.setPlaceholderText("What to avoid (optional)")
+        self.negative_edit.setPlaceholderText(
+            "Model default: Lightricks' reference negative prompt (type to replace it)"
+        )
 
         self.start_combo = QComboBox(objectName="startCombo")
         self.start_combo.addItem("No start image (text to video)", START_NONE)
@@ -82,7 +87,7 @@ class GeneratePanel(QWidget):
         self.image_button.clicked.connect(self._pick_image)
 
         self.duration_spin = QDoubleSpinBox(objectName="durationSpin", suffix=" s", decimals=2)
-        self.duration_spin.setRange(0.3, 21.0)
+        self.duration_spin.setRange(0.3, 20.0)  # the model's limit, set with the model
         self.duration_spin.setSingleStep(0.5)
         self.duration_spin.setValue(5.0)
         self.duration_label = QLabel(objectName="durationLabel")
@@ -92,9 +97,7 @@ class GeneratePanel(QWidget):
         self.fps_combo = QComboBox(objectName="fpsCombo")
         for fps in FPS_CHOICES:
             self.fps_combo.addItem(f"{fps:g} fps", fps)
-        self.steps_spin = QSpinBox(objectName="stepsSpin")
-        self.steps_spin.setRange(MIN_STEPS, MAX_STEPS)
-        self.steps_spin.setValue(30)
+        self.steps_spin = steps_spin("stepsSpin")
         self.seed_spin = QSpinBox(objectName="seedSpin")
         self.seed_spin.setRange(0, MAX_SEED_UI)
         self.seed_spin.setValue(random_seed())
@@ -150,6 +153,7 @@ class GeneratePanel(QWidget):
         self.fps_combo.currentIndexChanged.connect(self._update_duration)
         self.start_combo.currentIndexChanged.connect(self._update_start)
         self.model_combo.currentIndexChanged.connect(self._update_state)
+        self.model_combo.currentIndexChanged.connect(self._update_model_defaults)
         self.seed_spin.valueChanged.connect(self._forget_big_seed)
         self.set_settings(settings)
         self._update_start()
@@ -163,7 +167,12 @@ class GeneratePanel(QWidget):
         fill_model_combo(self.model_combo, settings)
         self.quant_combo.setCurrentIndex(max(0, self.quant_combo.findData(settings.quantization)))
         self._problems = settings.detect()
+        self._update_model_defaults()
         self._update_state()
+
+    def model_spec(self):
+        """The engine.models.ModelSpec of the chosen model: its defaults and length limit show here."""
+        return model_spec_for(self.model_combo.currentData() or MODEL_LTX2, self._settings)
 
     def current_spec(self) -> JobSpec:
         """The job the fields describe (no random seed drawn here)."""
@@ -185,12 +194,12 @@ class GeneratePanel(QWidget):
             raise JobError(f"start image {image} does not exist; choose another file")
         return JobSpec(
             prompt=self.prompt_edit.toPlainText().strip(),
-            negative_prompt=self.negative_edit.text().strip(),
+            negative_prompt=self.negative_edit.text().strip() or None,
             width=width,
             height=height,
             frames=frames_for_duration(self.duration_spin.value(), fps),
             fps=fps,
-            steps=self.steps_spin.value(),
+            steps=steps_value(self.steps_spin),
             seed=self._big_seed if self._big_seed is not None else self.seed_spin.value(),
             model=self.model_combo.currentData(),
             quantization=self.quant_combo.currentData(),
@@ -220,7 +229,9 @@ class GeneratePanel(QWidget):
     def load_spec(self, spec: JobSpec) -> None:
         """Fill the fields from a spec (regenerate from a clip); its seed is locked so the result matches."""
         self.prompt_edit.setPlainText(spec.prompt)
-        self.negative_edit.setText(spec.negative_prompt)
+        negative = spec.negative_prompt or ""
+        # the model's own negative prompt shows as the placeholder, not as text the user seems to have typed
+        self.negative_edit.setText("" if negative == self.model_spec().negative_prompt else negative)
         index = self.size_combo.findData(_size_key(spec.width, spec.height))
         if index < 0:
             self.size_combo.addItem(
@@ -234,7 +245,7 @@ class GeneratePanel(QWidget):
             fps_index = self.fps_combo.count() - 1
         self.fps_combo.setCurrentIndex(fps_index)
         self.duration_spin.setValue(spec.frames / spec.fps)
-        self.steps_spin.setValue(spec.steps)
+        set_steps(self.steps_spin, spec.steps)
         self.seed_spin.setValue(min(spec.seed, MAX_SEED_UI))
         self._big_seed = spec.seed if spec.seed > MAX_SEED_UI else None
         self.seed_lock.setChecked(True)
@@ -268,6 +279,13 @@ class GeneratePanel(QWidget):
         else:
             self.show_message("")
 
+    def _update_model_defaults(self) -> None:
+        """Show the chosen model's reference steps and limit the duration to its positional range."""
+        spec = self.model_spec()
+        show_model_steps(self.steps_spin, spec)
+        self.duration_spin.setMaximum(spec.max_seconds)
+        self.duration_spin.setToolTip(f"{spec.name} makes clips of up to {spec.max_seconds:g} s")
+
     def _update_duration(self) -> None:
         fps = float(self.fps_combo.currentData())
         frames = frames_for_duration(self.duration_spin.value(), fps)
@@ -299,11 +317,35 @@ def fill_model_combo(combo: QComboBox, settings: EngineSettings) -> None:
     current = combo.currentData()
     combo.blockSignals(True)
     combo.clear()
-    combo.addItem("LTX-2 (checkpoint from Settings)", MODEL_LTX2)
+    name = settings.model_spec().name if settings.checkpoint.strip() else "LTX-2"
+    combo.addItem(f"{name} (checkpoint from Settings)", MODEL_LTX2)
     if settings.developer_tiny:
         combo.addItem("Test model: random weights (generates noise)", MODEL_TINY)
     combo.setCurrentIndex(max(0, combo.findData(current)))
     combo.blockSignals(False)
+
+
+def steps_spin(name: str) -> QSpinBox:
+    """A steps box whose lowest entry reads "model default (N)": None in the job, the model's reference
+    steps (shared by the generate and inpaint panels)."""
+    spin = QSpinBox(objectName=name)
+    spin.setRange(MODEL_DEFAULT_STEPS, MAX_STEPS)
+    spin.setValue(MODEL_DEFAULT_STEPS)
+    return spin
+
+
+def show_model_steps(spin: QSpinBox, spec) -> None:
+    """Name `spec`'s (engine.models.ModelSpec) reference steps on the box's model-default entry."""
+    spin.setSpecialValueText(f"model default ({spec.steps})")
+    spin.setToolTip(f"{spec.name}'s reference value is {spec.steps} steps; set a number to override it")
+
+
+def steps_value(spin: QSpinBox) -> int | None:
+    return None if spin.value() == MODEL_DEFAULT_STEPS else spin.value()
+
+
+def set_steps(spin: QSpinBox, steps: int | None) -> None:
+    spin.setValue(MODEL_DEFAULT_STEPS if steps is None else int(steps))
 
 
 def _size_key(width: int, height: int) -> str:

@@ -33,8 +33,16 @@ from PySide6.QtWidgets import (
 from app.document import DocumentChange, TimelineDocument
 from app.errors import AppError, JobError
 from app.jobs import MODEL_LTX2, QUANTIZATION_MODES, EngineSettings, InpaintSpec
-from app.jobs.spec import MAX_STEPS, MIN_STEPS
-from ui.generate_panel import MAX_SEED_UI, fill_model_combo, random_seed
+from app.jobs.settings import model_spec_for
+from ui.generate_panel import (
+    MAX_SEED_UI,
+    fill_model_combo,
+    random_seed,
+    set_steps,
+    show_model_steps,
+    steps_spin,
+    steps_value,
+)
 from ui.mask_painter import MaskPainter, mask_range_for
 
 MasksDir = Callable[[], "str | os.PathLike[str]"]
@@ -73,7 +81,9 @@ class InpaintPanel(QWidget):
         self.prompt_edit.setPlaceholderText("What the painted region should show...")
         self.prompt_edit.setMaximumHeight(90)
         self.negative_edit = QLineEdit(objectName="inpaintNegative")
-        self.negative_edit.setPlaceholderText("What to avoid (optional)")
+        self.negative_edit.setPlaceholderText(
+            "Model default: Lightricks' reference negative prompt (type to replace it)"
+        )
         self.strength_spin = QDoubleSpinBox(objectName="inpaintStrength", decimals=2)
         self.strength_spin.setRange(0.0, 1.0)
         self.strength_spin.setSingleStep(0.05)
@@ -81,9 +91,7 @@ class InpaintPanel(QWidget):
         self.strength_spin.setToolTip(
             "How much of the region to regenerate: 1 replaces it, lower values keep more of the original"
         )
-        self.steps_spin = QSpinBox(objectName="inpaintSteps")
-        self.steps_spin.setRange(MIN_STEPS, MAX_STEPS)
-        self.steps_spin.setValue(30)
+        self.steps_spin = steps_spin("inpaintSteps")
         self.seed_spin = QSpinBox(objectName="inpaintSeed")
         self.seed_spin.setRange(0, MAX_SEED_UI)
         self.seed_spin.setValue(random_seed())
@@ -128,6 +136,7 @@ class InpaintPanel(QWidget):
         layout.addStretch(1)
 
         self.model_combo.currentIndexChanged.connect(self._update_state)
+        self.model_combo.currentIndexChanged.connect(self._update_model_defaults)
         # The document outlives views: unsubscribe when this widget goes (the lambda holds no `self`).
         unsubscribe = doc.subscribe(self._on_document_changed)
         self.destroyed.connect(lambda *_: unsubscribe())
@@ -151,11 +160,13 @@ class InpaintPanel(QWidget):
     def load_parameters(self, generation: dict) -> None:
         """Fill the fields from an inpaint take's stored parameters (seed locked), for another try."""
         self.prompt_edit.setPlainText(str(generation.get("prompt", "")))
-        self.negative_edit.setText(str(generation.get("negative_prompt", "")))
+        negative = str(generation.get("negative_prompt") or "")
+        model_default = model_spec_for(self.model_combo.currentData() or MODEL_LTX2, self._settings)
+        self.negative_edit.setText("" if negative == model_default.negative_prompt else negative)
         if "strength" in generation:
             self.strength_spin.setValue(float(generation["strength"]))
-        if "steps" in generation:
-            self.steps_spin.setValue(int(generation["steps"]))
+        if generation.get("steps") is not None:
+            set_steps(self.steps_spin, int(generation["steps"]))
         if "seed" in generation:
             self.seed_spin.setValue(min(int(generation["seed"]), self.seed_spin.maximum()))
             self.seed_lock.setChecked(True)
@@ -171,6 +182,7 @@ class InpaintPanel(QWidget):
         self._settings = settings
         fill_model_combo(self.model_combo, settings)
         self._problems = settings.detect()
+        self._update_model_defaults()
         self._update_state()
 
     def frame_range(self) -> tuple[int, int] | None:
@@ -208,9 +220,9 @@ class InpaintPanel(QWidget):
             Path(self._masks_dir()),
             prompt=self.prompt_edit.toPlainText().strip(),
             mask={"id": clip.mask["id"], "in": span[0], "out": span[1]},
-            negative_prompt=self.negative_edit.text().strip(),
+            negative_prompt=self.negative_edit.text().strip() or None,
             seed=int(self.seed_spin.value()),
-            steps=int(self.steps_spin.value()),
+            steps=steps_value(self.steps_spin),
             strength=round(float(self.strength_spin.value()), 4),
             regenerate_audio=self.audio_check.isChecked(),
             place=self.place_check.isChecked(),
@@ -241,6 +253,11 @@ class InpaintPanel(QWidget):
         self.message_label.setProperty("state", "error" if error else "info")
 
     # -------------------------------------------------------------------------------------------- inside
+    def _update_model_defaults(self) -> None:
+        show_model_steps(
+            self.steps_spin, model_spec_for(self.model_combo.currentData() or MODEL_LTX2, self._settings)
+        )
+
     def _clip_model(self) -> str | None:
         try:
             clip = self._doc.clip(self._clip_id)

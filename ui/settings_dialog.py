@@ -1,6 +1,7 @@
 """Settings: where the LTX-2 checkpoint and the Gemma root are, quantization, developer mode.
 
-The dialog checks the paths as they are typed (file headers only, no loading) and says what is missing,
+The dialog checks the paths as they are typed (file headers only, no loading), says what it found
+("LTX-2.3 dev, Gemma 3 root OK, spatial upscaler x2 found, no LoRAs") and names each missing companion file,
 so a user learns that the model cannot load before pressing Generate, not minutes after.
 """
 
@@ -48,9 +49,13 @@ class SettingsDialog(QDialog):
         self.setObjectName("settingsDialog")
         self._store = store
         self.checkpoint_edit = QLineEdit(settings.checkpoint, objectName="checkpointEdit")
-        self.checkpoint_edit.setPlaceholderText("ltx-2-19b-dev.safetensors or a diffusers folder")
+        self.checkpoint_edit.setPlaceholderText(
+            "ltx-2.3-22b-dev.safetensors, an LTX-2.5 release folder or a diffusers folder"
+        )
         self.gemma_edit = QLineEdit(settings.gemma_root, objectName="gemmaEdit")
-        self.gemma_edit.setPlaceholderText("folder with config.json, tokenizer and *.safetensors")
+        self.gemma_edit.setPlaceholderText(
+            "found beside the checkpoint or inside an LTX-2.5 folder; else the Gemma-3 folder"
+        )
         file_button = QPushButton("File...", objectName="checkpointFileButton")
         folder_button = QPushButton("Folder...", objectName="checkpointFolderButton")
         gemma_button = QPushButton("Folder...", objectName="gemmaFolderButton")
@@ -100,13 +105,17 @@ class SettingsDialog(QDialog):
         )
 
     def refresh_status(self) -> list[str]:
-        problems = self.settings().detect()
+        settings = self.settings()
+        problems = settings.detect()
+        summary = settings.summary()
+        lines = [f"Found: {summary}."] if summary else []
         if problems:
-            self.status_label.setText("\n".join(f"\u2022 {p}" for p in problems))
+            lines += [f"\u2022 {p}" for p in problems]
             self.status_label.setProperty("state", "problem")
         else:
-            self.status_label.setText("The checkpoint and the text encoder were found; the model can load.")
+            lines.append("The checkpoint and the text encoder were found; the model can load.")
             self.status_label.setProperty("state", "ok")
+        self.status_label.setText("\n".join(lines))
         return problems
 
     def accept(self) -> None:
@@ -124,7 +133,9 @@ class SettingsDialog(QDialog):
             self.checkpoint_edit.setText(path)
 
     def _pick_checkpoint_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "LTX-2 diffusers folder", self.checkpoint_edit.text())
+        path = QFileDialog.getExistingDirectory(
+            self, "LTX-2.5 release folder or diffusers folder", self.checkpoint_edit.text()
+        )
         if path:
             self.checkpoint_edit.setText(path)
 

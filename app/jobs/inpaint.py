@@ -30,7 +30,7 @@ from app import provenance
 from app.errors import AppError, JobError, MediaError
 from app.jobs.master import LATENTS_SUFFIX, MASTER_SUFFIX, read_latents, unique_stem, write_master
 from app.jobs.settings import TINY_IDENTITY
-from app.jobs.spec import MAX_SEED, MAX_STEPS, MIN_STEPS, MODEL_LTX2, MODEL_TINY
+from app.jobs.spec import MAX_SEED, MAX_STEPS, MIN_STEPS, MODEL_LTX2, MODEL_TINY, optional
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +54,14 @@ class InpaintSpec:
     source_path: str
     masks_dir: str
     root_media_id: str = ""  # the original every take hangs under (default: media_id)
-    negative_prompt: str = ""
+    negative_prompt: str | None = None  # None (and steps, guidance): the model's reference value
     seed: int = 0
-    steps: int = 30
+    steps: int | None = None
     strength: float = 1.0
     regenerate_audio: bool = False
     place: bool = True  # switch the clip to the take when it is done
-    guidance: float = 4.0
-    audio_guidance: float = 7.0
+    guidance: float | None = None
+    audio_guidance: float | None = None
     model: str = MODEL_LTX2
     quantization: str = "none"
     width: int = 0
@@ -149,7 +149,8 @@ class InpaintSpec:
             raise JobError(f"unknown model {self.model!r}; choose the LTX-2 checkpoint or the test model")
         if not isinstance(self.prompt, str) or not self.prompt.strip():
             raise JobError("the prompt is empty; describe what the painted region should show")
-        if not isinstance(self.steps, int) or not MIN_STEPS <= self.steps <= MAX_STEPS:
+        steps = self.steps
+        if steps is not None and (not isinstance(steps, int) or not MIN_STEPS <= steps <= MAX_STEPS):
             raise JobError(f"steps {self.steps} is out of range ({MIN_STEPS}..{MAX_STEPS})")
         if not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
             raise JobError(f"seed {self.seed} must be a whole number from 0 to 2^63-1")
@@ -170,9 +171,9 @@ class InpaintSpec:
             height=int(height),
             num_frames=int(frames),
             fps=float(fps),
-            steps=int(self.steps),
-            guidance_scale=float(self.guidance),
-            audio_guidance_scale=float(self.audio_guidance),
+            steps=optional(int, self.steps),
+            guidance_scale=optional(float, self.guidance),
+            audio_guidance_scale=optional(float, self.audio_guidance),
             seed=int(self.seed),
             preview_every=self.preview_every,
         )
@@ -189,11 +190,11 @@ class InpaintSpec:
             "prompt": self.prompt,
             "negative_prompt": self.negative_prompt,
             "seed": int(self.seed),
-            "steps": int(self.steps),
+            "steps": optional(int, self.steps),
             "strength": float(self.strength),
             "regenerate_audio": bool(self.regenerate_audio),
-            "guidance": float(self.guidance),
-            "audio_guidance": float(self.audio_guidance),
+            "guidance": optional(float, self.guidance),
+            "audio_guidance": optional(float, self.audio_guidance),
             "model": self.model,
             "quantization": self.quantization,
         }
@@ -359,14 +360,21 @@ def run_inpaint(
     )
 
 
-def inpaint_record(spec: InpaintSpec, engine: Any, source: InpaintSource) -> dict[str, Any]:
+def inpaint_record(
+    spec: InpaintSpec, engine: Any, source: InpaintSource, result: Any = None
+) -> dict[str, Any]:
     """Everything a take was made with: the inpaint parameters, the model that ran, and the identity of
-    the model that made the source (provenance never gets stripped). Built by `app.provenance`."""
+    the model that made the source (provenance never gets stripped). Built by `app.provenance`. With the
+    engine's `result`, the values left to the model (None) are recorded as the engine resolved them."""
     from app.jobs.result import _engine_version
 
     width, height = source.size
     source_generation = spec.source_generation or {}
     parameters = spec.generation_parameters()
+    if result is not None:
+        for key, value in provenance.resolved_parameters(getattr(result, "metadata", None)).items():
+            if parameters.get(key) is None:
+                parameters[key] = value
     parameters.update(
         {"width": width, "height": height, "frames": len(source.frames), "fps": float(source.fps)}
     )

@@ -20,9 +20,10 @@ from PySide6.QtGui import QImage
 
 from app.errors import JobError
 from app.jobs.inpaint import InpaintSpec
-from app.jobs.settings import EngineSettings
+from app.jobs.settings import EngineSettings, model_spec_for
 from app.jobs.spec import MODEL_TINY, JobSpec
 from app.jobs.worker import EngineFactory, EngineWorker, WorkItem
+from engine.errors import EngineError
 
 
 class JobStatus(enum.Enum):
@@ -114,6 +115,11 @@ class JobQueue(QObject):
     def set_media_dir(self, media_dir: MediaDir) -> None:
         self._media_dir = media_dir
 
+    def model_spec(self, model: str):
+        """The engine.models.ModelSpec a job for `model` runs with: the length limit and every default the
+        job leaves to the model (the tiny test model is built as LTX-2.0)."""
+        return model_spec_for(model, self._settings)
+
     def problems(self, model: str) -> list[str]:
         """Why a job for `model` cannot start now (empty: it can)."""
         if model == MODEL_TINY:
@@ -131,8 +137,15 @@ class JobQueue(QObject):
         problems = self.problems(spec.model)
         if problems:
             raise JobError(" ".join(problems))
+        model_spec = self.model_spec(spec.model)
+        if isinstance(spec, JobSpec):
+            try:
+                model_spec.check_length(int(spec.frames), float(spec.fps))
+            except EngineError as exc:
+                raise JobError(f"cannot generate: {exc}") from exc
         job_id = f"job{next(self._ids)}"
-        self._jobs[job_id] = Job(id=job_id, spec=spec, steps=spec.steps)
+        steps = spec.steps if spec.steps is not None else model_spec.steps
+        self._jobs[job_id] = Job(id=job_id, spec=spec, steps=steps)
         self._waiting.append(job_id)
         self.job_added.emit(job_id)
         self._next()

@@ -18,11 +18,20 @@ from app.jobs.settings import TINY_IDENTITY
 from app.jobs.spec import MODEL_TINY, JobSpec
 
 
-def generation_record(spec: JobSpec, engine: Any) -> dict[str, Any]:
+def generation_record(spec: JobSpec, engine: Any, result: Any = None) -> dict[str, Any]:
     """Everything a clip was made with: enough to regenerate it (`JobSpec.from_generation`) and to credit
-    the model (provenance never gets stripped). The one record `app.provenance` builds for the CLI too."""
+    the model (provenance never gets stripped). The one record `app.provenance` builds for the CLI too.
+
+    With the engine's `result`, the values the job left to the model (steps, guidance, STG, negative
+    prompt: None in the spec) are recorded as the engine resolved them, so a regeneration is exact."""
+    parameters = spec.generation_parameters()
+    if result is not None:
+        resolved = provenance.resolved_parameters(getattr(result, "metadata", None))
+        for key, value in resolved.items():
+            if parameters.get(key) is None:
+                parameters[key] = value
     return provenance.build(
-        spec.generation_parameters(),
+        parameters,
         model=spec.model,
         model_name=getattr(engine, "model_name", spec.model),
         checkpoint_identity=TINY_IDENTITY if spec.model == MODEL_TINY else getattr(engine, "identity", ""),

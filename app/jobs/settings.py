@@ -35,33 +35,96 @@ class EngineSettings:
     def with_changes(self, **changes: object) -> EngineSettings:
         return replace(self, **changes)
 
+    def report(self):
+        """What the checkpoint path holds (engine.checkpoint_report.CheckpointReport), from file headers and
+        folder listings only; raises engine.errors.CheckpointError when the path itself is unusable."""
+        from engine.checkpoint_report import describe_checkpoint
+
+        gemma = self.gemma_root.strip()
+        return describe_checkpoint(
+            Path(self.checkpoint).expanduser(), text_encoder=Path(gemma).expanduser() if gemma else None
+        )
+
+    def text_encoder_path(self, report=None) -> Path | None:
+        """The Gemma root to load: the one set in Settings, else the one found beside the checkpoint or
+        inside an LTX-2.5 release folder (None when the folder carries its own packed encoder)."""
+        if self.gemma_root.strip():
+            return Path(self.gemma_root).expanduser()
+        report = report if report is not None else self.report()
+        if report.layout.name == "RELEASE_FOLDER":
+            return None
+        return report.text_encoder
+
+    def model_spec(self):
+        """The engine.models.ModelSpec of the configured checkpoint (LTX-2.0's when it cannot be read):
+        the studio's defaults (steps, guidance, negative prompt, length limit) come from it."""
+        from engine.errors import CheckpointError
+        from engine.models import LTX_2_0, SPECS
+
+        if self.checkpoint.strip():
+            try:
+                version = self.report().version
+            except (CheckpointError, OSError):
+                version = None
+            if version in SPECS:
+                return SPECS[version]
+        return LTX_2_0
+
+    def summary(self) -> str:
+        """One line on what the checkpoint is ("LTX-2.3 dev, Gemma 3 root OK, ..."); empty when unset or
+        unreadable (detect() says why)."""
+        from engine.errors import CheckpointError
+
+        if not self.checkpoint.strip():
+            return ""
+        try:
+            return self.report().summary()
+        except (CheckpointError, OSError):
+            return ""
+
     def detect(self) -> list[str]:
         """Problems that stop the real model from loading, each saying what to do. Empty: ready."""
-        from engine.checkpoint import detect_layout
         from engine.errors import CheckpointError, TextEncoderError
         from engine.text_encoder import check_root
 
         problems: list[str] = []
+        report = None
         if not self.checkpoint.strip():
             problems.append(
                 "No LTX-2 checkpoint is set: open Settings and choose the .safetensors file "
-                "(or diffusers folder) you downloaded (see README, 'Model weights')."
+                "(LTX-2.0 or 2.3), the LTX-2.5 release folder or a diffusers folder you downloaded "
+                "(see README, 'Model weights')."
             )
         else:
             try:
-                detect_layout(Path(self.checkpoint).expanduser())
-            except CheckpointError as exc:
+                report = self.report()
+            except (CheckpointError, OSError) as exc:
                 problems.append(f"LTX-2 checkpoint: {exc}. Choose another file in Settings.")
-        if not self.gemma_root.strip():
-            problems.append(
-                "No Gemma text encoder folder is set: open Settings and choose the local Gemma-3 folder "
-                "(config.json, tokenizer and *.safetensors)."
-            )
-        else:
+        if report is not None:
+            for item in report.missing:
+                if not item.required:
+                    continue
+                if item.role == "text encoder" and self.gemma_root.strip():
+                    continue  # said below, with what is wrong in the folder that was set
+                problems.append(
+                    f"{report.model_name}: missing {item}. Put it in place or set it in Settings."
+                )
+            if report.text_encoder_problem and not self.gemma_root.strip():
+                problems.append(f"Text encoder: {report.text_encoder_problem}.")
+        gemma = self.gemma_root.strip()
+        if gemma:
             try:
-                check_root(Path(self.gemma_root).expanduser())
+                check_root(Path(gemma).expanduser())
             except (TextEncoderError, CheckpointError) as exc:
                 problems.append(f"Gemma text encoder: {exc}. Choose the right folder in Settings.")
+            else:
+                if report is not None and report.text_encoder_problem:
+                    problems.append(f"Gemma text encoder: {report.text_encoder_problem}.")
+        elif report is None and self.checkpoint.strip() == "":
+            problems.append(
+                "No Gemma text encoder folder is set: open Settings and choose the local Gemma-3 folder "
+                "(config.json, tokenizer and *.safetensors); an LTX-2.5 release folder carries its own."
+            )
         if self.quantization not in QUANTIZATION_MODES:
             problems.append(
                 f"Unknown quantization {self.quantization!r}; choose one of {', '.join(QUANTIZATION_MODES)}."
@@ -100,3 +163,11 @@ def _as_bool(value: object) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
+
+
+def model_spec_for(model: str, settings: EngineSettings):
+    """The engine.models.ModelSpec a job for `model` ("ltx2" or "tiny") runs with: its length limit and
+    every default a job leaves to the model. The tiny test model is built as LTX-2.0."""
+    from engine.models import LTX_2_0
+
+    return LTX_2_0 if model == "tiny" else settings.model_spec()

@@ -15,11 +15,14 @@ from typing import Any
 import numpy as np
 
 from app.errors import JobError
+from engine.models import LTX_2_0 as _GRID
 
 MODEL_LTX2 = "ltx2"
 MODEL_TINY = "tiny"
-SPATIAL = 32  # LTX-2 VAE: pixels per latent cell
-TEMPORAL = 8  # LTX-2 VAE: frames per latent frame (plus the first)
+# The latent grid every LTX-2 version shares (engine.models.ModelSpec): pixels per latent cell, frames per
+# latent frame (plus the first).
+SPATIAL = _GRID.spatial_ratio
+TEMPORAL = _GRID.temporal_ratio
 MIN_STEPS = 2  # one step divides by zero in LTX-2's schedule (the engine refuses it too)
 MAX_STEPS = 200
 MAX_SEED = 2**63 - 1
@@ -63,15 +66,17 @@ class JobSpec:
     """
 
     prompt: str
-    negative_prompt: str = ""
+    # None: the loaded model's reference value (engine.models.ModelSpec: steps, CFG, negative prompt); the
+    # clip's record stores what was really used, so a regeneration is exact
+    negative_prompt: str | None = None
     width: int = 768
     height: int = 512
     frames: int = 121
     fps: float = 24.0
-    steps: int = 30
+    steps: int | None = None
     seed: int = 0
-    guidance: float = 4.0
-    audio_guidance: float = 7.0
+    guidance: float | None = None
+    audio_guidance: float | None = None
     model: str = MODEL_LTX2
     quantization: str = "none"
     image: str | None = None
@@ -106,9 +111,9 @@ class JobSpec:
             height=int(self.height),
             num_frames=int(self.frames),
             fps=float(self.fps),
-            steps=int(self.steps),
-            guidance_scale=float(self.guidance),
-            audio_guidance_scale=float(self.audio_guidance),
+            steps=optional(int, self.steps),
+            guidance_scale=optional(float, self.guidance),
+            audio_guidance_scale=optional(float, self.audio_guidance),
             seed=int(self.seed),
             image=image,
             preview_every=self.preview_every if preview else 0,
@@ -140,10 +145,10 @@ class JobSpec:
             "height": int(self.height),
             "frames": int(self.frames),
             "fps": float(self.fps),
-            "steps": int(self.steps),
+            "steps": optional(int, self.steps),
             "seed": int(self.seed),
-            "guidance": float(self.guidance),
-            "audio_guidance": float(self.audio_guidance),
+            "guidance": optional(float, self.guidance),
+            "audio_guidance": optional(float, self.audio_guidance),
             "model": self.model,
             "quantization": self.quantization,
             "image": self.image
@@ -165,15 +170,15 @@ class JobSpec:
             image = None
         values: dict[str, Any] = {
             "prompt": str(generation["prompt"]),
-            "negative_prompt": str(generation.get("negative_prompt", "")),
+            "negative_prompt": optional(str, generation.get("negative_prompt")),
             "width": int(generation.get("width", 768)),
             "height": int(generation.get("height", 512)),
             "frames": int(generation.get("frames", 121)),
             "fps": float(generation.get("fps", 24.0)),
-            "steps": int(generation.get("steps", 30)),
+            "steps": optional(int, generation.get("steps")),
             "seed": int(generation.get("seed", 0)),
-            "guidance": float(generation.get("guidance", 4.0)),
-            "audio_guidance": float(generation.get("audio_guidance", 7.0)),
+            "guidance": optional(float, generation.get("guidance")),
+            "audio_guidance": optional(float, generation.get("audio_guidance")),
             "model": str(generation.get("model", MODEL_LTX2)),
             "quantization": str(generation.get("quantization", "none")),
             "image": image,
@@ -182,3 +187,8 @@ class JobSpec:
             values["model"] = MODEL_TINY if "tiny" in values["model"] else MODEL_LTX2
         values.update(overrides)
         return cls(**values)
+
+
+def optional(kind, value):
+    """`kind(value)`, keeping None (a model default) as None."""
+    return None if value is None else kind(value)

@@ -39,7 +39,7 @@ def default_engine_factory(model: str, settings: EngineSettings, quantization: s
         return Engine.tiny(device="cpu", quantization=quantization)
     return Engine.from_checkpoint(
         Path(settings.checkpoint).expanduser(),
-        text_encoder=Path(settings.gemma_root).expanduser(),
+        text_encoder=settings.text_encoder_path(),
         quantization=quantization,
     )
 
@@ -121,7 +121,7 @@ class EngineWorker(QObject):
                 result = self._generate(engine, item)
                 self.stage.emit(job_id, "saving the clip")
                 media = build_media_item(
-                    item.media_dir, item.spec, result, generation_record(item.spec, engine)
+                    item.media_dir, item.spec, result, generation_record(item.spec, engine, result)
                 )
         except BaseException as exc:  # noqa: B036 -- every failure must reach the UI, never kill the thread
             self._report(job_id, exc)
@@ -197,7 +197,7 @@ class EngineWorker(QObject):
         on_progress, on_preview = self._callbacks(job_id)
         result = run_inpaint(engine, spec, source, on_progress, on_preview, item.cancel)
         self.stage.emit(job_id, "saving the clip")
-        return build_take(item.media_dir, spec, source, result, inpaint_record(spec, engine, source))
+        return build_take(item.media_dir, spec, source, result, inpaint_record(spec, engine, source, result))
 
     def _report(self, job_id: str, exc: BaseException) -> None:
         from engine.errors import CheckpointError, GenerationCancelled, QuantizationError, TextEncoderError

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -115,7 +116,13 @@ def test_cli_and_studio_clips_carry_the_same_provenance_keys(mov, tmp_path):
         model_name, identity, quantization = TINY_MODEL_NAME, "tiny-random", "none"
 
     spec = JobSpec(prompt=PROMPT, width=64, height=64, frames=9, fps=24.0, steps=2, seed=11, model="tiny")
-    generation = generation_record(spec, Engine())
+    # the worker records what the engine resolved (the model's defaults for what the job left unset)
+    from engine.models import LTX_2_0
+
+    resolved = spec.to_request(preview=False).with_defaults(LTX_2_0.guidance_defaults())
+    result = SimpleNamespace(metadata={"parameters": resolved.parameters(), "model_version": "2.0"})
+    generation = generation_record(spec, Engine(), result)
+    assert generation["negative_prompt"] == LTX_2_0.negative_prompt and generation["guidance"] == 3.0
     studio = write_master(
         tmp_path, "s", np.zeros((9, 64, 64, 3), np.float32), 24.0, None, 24000, master_metadata(generation)
     )
@@ -258,25 +265,42 @@ def test_missing_start_image(capsys, tmp_path, engine_loads):
     assert engine_loads == []
 
 
-def test_real_model_without_a_text_encoder(capsys, tmp_path):
+def test_missing_model_file(capsys, tmp_path, engine_loads):
     model = tmp_path / "ltx-2-19b-dev.safetensors"
-    _bad_input(
-        capsys,
-        _generate_argv(tmp_path / "x.mov", model=str(model)),
-        "no text encoder given",
-        "--text-encoder",
+    _bad_input(capsys, _generate_argv(tmp_path / "x.mov", model=str(model)), str(model), "does not exist")
+    assert engine_loads == []
+
+
+def _lone_checkpoint(tmp_path: Path) -> Path:
+    """The shared LTX-2.0 checkpoint alone in a folder (no Gemma root beside it)."""
+    from tests.shared_fixtures import LTX2_CHECKPOINT, LTX2_FIXTURE
+
+    if LTX2_FIXTURE is None:
+        pytest.skip("the shared LTX-2.0 fixture is not available")
+    model = tmp_path / "models" / LTX2_CHECKPOINT
+    model.parent.mkdir()
+    model.symlink_to(LTX2_FIXTURE / LTX2_CHECKPOINT)
+    return model
+
+
+def test_real_model_without_a_text_encoder_names_what_to_get(capsys, tmp_path, engine_loads):
+    model = _lone_checkpoint(tmp_path)
+    err = _bad_input(
+        capsys, _generate_argv(tmp_path / "x.mov", model=str(model)), "LTX-2.0", "Gemma 3", "--text-encoder"
     )
+    assert "cannot load" in err and engine_loads == []
 
 
-def test_nonexistent_text_encoder_folder(capsys, tmp_path):
-    model = tmp_path / "ltx-2-19b-dev.safetensors"
+def test_nonexistent_text_encoder_folder(capsys, tmp_path, engine_loads):
+    model = _lone_checkpoint(tmp_path)
     gemma = tmp_path / "gemma-3-12b-it"
     _bad_input(
         capsys,
         _generate_argv(tmp_path / "x.mov", model=str(model), text_encoder=str(gemma)),
         str(gemma),
-        "does not exist",
+        "not a folder",
     )
+    assert engine_loads == []
 
 
 @pytest.mark.parametrize("name", ["ltx-2.ckpt", "ltx-2-disguised.safetensors"])
@@ -315,6 +339,7 @@ def test_a_multi_line_engine_error_is_printed_on_one_line(capsys, tmp_path, fake
         raise CheckpointError("could not be read (first line\n  second line)", path=model)
 
     monkeypatch.setattr(Engine, "from_checkpoint", classmethod(broken))
+    monkeypatch.setattr(cli, "_describe_model", lambda _model, text_encoder: text_encoder)
     argv = _generate_argv(tmp_path / "x.mov", model=str(model), text_encoder=str(fake_gemma))
     _bad_input(capsys, argv, str(model), "first line second line")
 
@@ -390,3 +415,33 @@ def test_a_cli_clip_imported_into_a_project_keeps_its_record(mov):
         record["checkpoint_identity"]
         == json.loads(probe(mov)["metadata"]["aiprod_generation"])["checkpoint_identity"]
     )
+
+
+# ---------------------------------------------------------------------------------- the released layouts
+
+
+def _release_model(version: str) -> Path:
+    from tests import shared_fixtures as fixtures
+
+    if version == "2.3":
+        if fixtures.LTX23_FIXTURE is None:
+            pytest.skip("the shared LTX-2.3 fixture is not available")
+        return fixtures.ltx23_monolith(fixtures.LTX23_FIXTURE)
+    if fixtures.LTX25_FIXTURE is None:
+        pytest.skip("the shared LTX-2.5 fixture is not available")
+    return fixtures.LTX25_FIXTURE
+
+
+@pytest.mark.parametrize("version", ["2.3", "2.5"])
+def test_generate_from_a_release_says_what_it_found_and_needs_no_text_encoder_flag(capsys, tmp_path, version):
+    """A 2.3 single file (Gemma root beside it) and a 2.5 release folder (encoder inside) generate with no
+    --text-encoder; the CLI first says what it found, and the clip records the model version."""
+    out = tmp_path / "clip.mov"
+    code = cli.main(_generate_argv(out, model=str(_release_model(version)), steps="2"))
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_OK, err
+    assert f"aiprod-cli: LTX-{version}" in err
+    assert ("Gemma 3 root OK" if version == "2.3" else "Gemma 4 text encoder OK") in err
+    assert "spatial upscaler x2 found" in err
+    record = json.loads(probe(out)["metadata"]["aiprod_generation"])
+    assert record["model_version"] == version and record["steps"] == 2

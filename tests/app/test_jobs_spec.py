@@ -126,3 +126,35 @@ def test_apply_result_without_a_place_only_fills_the_bin(tmp_path, qapp):
     assert all(doc.clips(t.id) == [] for t in doc.tracks())
     stack.undo()
     assert doc.bin_items() == []
+
+
+def test_settings_accept_each_release_layout_and_say_what_they_found(tmp_path):
+    """A 2.0/2.3 single file with its Gemma root beside it and a 2.5 release folder need no Gemma setting;
+    the summary names the version; the model spec follows the file; a lone file names the missing root."""
+    from engine.models import SPECS
+    from tests import shared_fixtures as fx
+
+    cases = []
+    if fx.LTX2_FIXTURE is not None:
+        cases.append(("2.0", fx.LTX2_FIXTURE / fx.LTX2_CHECKPOINT))
+    if fx.LTX23_FIXTURE is not None:
+        cases.append(("2.3", fx.ltx23_monolith(fx.LTX23_FIXTURE)))
+    if fx.LTX25_FIXTURE is not None:
+        cases.append(("2.5", fx.LTX25_FIXTURE))
+    if not cases:
+        pytest.skip("no shared fixture available")
+    for version, path in cases:
+        settings = EngineSettings(checkpoint=str(path))
+        assert settings.detect() == [], (version, settings.detect())
+        assert settings.summary().startswith(f"LTX-{version}")
+        assert settings.model_spec() is SPECS[version]
+        if version == "2.5":
+            assert settings.text_encoder_path() is None  # the packed encoder inside the folder
+        else:
+            assert settings.text_encoder_path() is not None and settings.text_encoder_path().is_dir()
+    version, path = cases[0]
+    if version != "2.5":
+        lone = tmp_path / path.name
+        lone.symlink_to(path)
+        problems = EngineSettings(checkpoint=str(lone)).detect()
+        assert any("Gemma" in p and "missing" in p for p in problems), problems

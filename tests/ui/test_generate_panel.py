@@ -185,3 +185,33 @@ def test_settings_dialog_says_what_is_missing_and_saves_to_the_given_store(qtbot
         dialog.accept()
     saved = EngineSettings.load(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     assert saved == changed.args[0] and saved.quantization == "int4" and saved.developer_tiny
+
+
+def test_steps_and_negative_prompt_default_to_the_models_reference_values(qtbot):
+    """Left alone, the steps box and the negative prompt are the loaded model's reference values (None in
+    the job, filled in by the engine); the box names the value for the chosen model's version."""
+    from engine.models import LTX_2_0, LTX_2_3
+    from tests.shared_fixtures import LTX23_FIXTURE, ltx23_monolith
+
+    panel = GeneratePanel(DEV)
+    qtbot.addWidget(panel)
+    _tiny_setup(panel)
+    panel.steps_spin.setValue(panel.steps_spin.minimum())
+    assert panel.steps_spin.text() == f"model default ({LTX_2_0.steps})"
+    spec = panel.current_spec()
+    assert spec.steps is None and spec.negative_prompt is None and spec.guidance is None
+    assert spec.to_request().with_defaults(LTX_2_0.guidance_defaults()).steps == LTX_2_0.steps
+    panel.steps_spin.setValue(12)
+    panel.negative_edit.setText("fog")
+    assert (panel.current_spec().steps, panel.current_spec().negative_prompt) == (12, "fog")
+    # a regenerated clip's record holds the resolved values; the model's own negative prompt stays hidden
+    panel.load_spec(spec.with_changes(steps=None, negative_prompt=LTX_2_0.negative_prompt))
+    assert panel.current_spec().steps is None and panel.negative_edit.text() == ""
+    assert panel.duration_spin.maximum() == LTX_2_0.max_seconds
+
+    if LTX23_FIXTURE is None:
+        return
+    panel.set_settings(DEV.with_changes(checkpoint=str(ltx23_monolith(LTX23_FIXTURE))))
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("ltx2"))
+    assert panel.model_combo.currentText().startswith("LTX-2.3")
+    assert panel.steps_spin.text() == f"model default ({LTX_2_3.steps})"
