@@ -20,6 +20,8 @@ import sys
 import threading
 from pathlib import Path
 
+from engine.quantization_modes import QUANTIZATION_MODES
+
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_TERMINATED = 143  # SIGTERM: 128 + 15, as a shell reports a process killed by it
 
@@ -60,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--quant",
         default="none",
-        choices=["none", "fp8", "int8", "int4"],
+        choices=list(QUANTIZATION_MODES),
         help="transformer weight quantization (cached on disk after the first run)",
     )
     gen.add_argument("--width", type=int)

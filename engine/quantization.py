@@ -51,10 +51,10 @@ from typing import Any
 import torch
 
 from engine.errors import QuantizationError
+from engine.quantization_modes import QUANTIZATION_MODES
 
 log = logging.getLogger(__name__)
 
-QUANTIZATION_MODES = ("none", "fp8", "int8", "int4")
 # Bump whenever what `save` writes (or how `load_into` reads it) changes: old cache files are then ignored.
 CACHE_FORMAT_VERSION = 1
 

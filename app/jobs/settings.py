@@ -11,14 +11,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-# "none" keeps the checkpoint's precision (bf16 on a GPU); the label says so in the UI.
-QUANTIZATION_MODES = ("none", "fp8", "int8", "int4")
-QUANTIZATION_LABELS = {
-    "none": "bf16 (full precision)",
-    "fp8": "fp8 (about half the memory)",
-    "int8": "int8",
-    "int4": "int4 (least memory)",
-}
+from engine.quantization_modes import QUANTIZATION_MODES
+
 TINY_IDENTITY = "tiny-random"
 _GROUP = "engine"
 
