@@ -9,7 +9,7 @@ queue.submit(InpaintSpec.for_clip(doc, clip_id, session.masks_dir, prompt="a red
 from app.jobs.inpaint import InpaintSpec, apply_inpaint_result, read_audio_exact, switch_take
 from app.jobs.queue import Job, JobQueue, JobStatus
 from app.jobs.result import apply_result, build_media_item, generation_record
-from app.jobs.settings import QUANTIZATION_LABELS, QUANTIZATION_MODES, TINY_IDENTITY, EngineSettings
+from app.jobs.settings import TINY_IDENTITY, EngineSettings
 from app.jobs.spec import (
     MODEL_LTX2,
     MODEL_TINY,
@@ -20,6 +20,7 @@ from app.jobs.spec import (
     snap_side,
 )
 from app.jobs.worker import EngineWorker, WorkItem
+from engine.quantization_modes import QUANTIZATION_LABELS, QUANTIZATION_MODES
 
 __all__ = [
     "EngineSettings",
