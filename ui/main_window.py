@@ -149,6 +149,10 @@ class MainWindow(QMainWindow):
         self.inpaint_dock = self._dock("Inpaint", "inpaintDock", Qt.DockWidgetArea.RightDockWidgetArea)
         self.queue_dock = self._dock("Jobs", "jobQueueDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.timeline_dock = self._dock("Timeline", "timelineDock", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.central_host = self._new_host("centralHost")
+        self.setCentralWidget(self.central_host)
+        for dock in self._session_docks():
+            dock.setWidget(self._new_host(f"{dock.objectName()}Host"))
         self.generate_dock.setWidget(self.generate_panel)
         self.queue_dock.setWidget(self.job_queue_view)
         self.tabifyDockWidget(self.generate_dock, self.inspector_dock)
@@ -179,6 +183,14 @@ class MainWindow(QMainWindow):
             self.bin_dock, self.inspector_dock, self.inpaint_dock, self.generate_dock, self.queue_dock,
             self.timeline_dock,
         ]  # fmt: skip
+
+    @staticmethod
+    def _new_host(name: str) -> QWidget:
+        host = QWidget(objectName=name)
+        layout = QVBoxLayout(host)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        return host
 
     def _dock(self, title: str, name: str, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self, objectName=name)
@@ -307,7 +319,11 @@ class MainWindow(QMainWindow):
         return self.project.session
 
     def _bind_session(self, session: ProjectSession) -> None:
-        """Rebuild the document panels around ``session`` (its document and undo stack)."""
+        """Rebuild the document panels around ``session`` (its document and undo stack).
+
+        The new panels go into hosts that live as long as the window (`_host`): replacing the central
+        widget or a dock's widget itself makes the window's layout size its areas anew from the new
+        widgets' size hints, which squeezed the viewer to a strip after every Open or recovery."""
         self._teardown_session_panels()
         doc, stack = session.doc, session.stack
         self.undo_group.addStack(stack)
@@ -316,13 +332,13 @@ class MainWindow(QMainWindow):
         self.player = TimelinePlayer(doc, parent=self)
         self.viewer = Viewer(self.player)
         self.viewer.setObjectName("viewer")
-        self.setCentralWidget(self.viewer)
+        self._host(self.central_host).addWidget(self.viewer)
 
         self.timeline = TimelineView(doc, stack, thumbnails=self.thumbnails)
         self.timeline.setObjectName("timelineView")
-        self.timeline_dock.setWidget(self.timeline)
+        self._host(self.timeline_dock.widget()).addWidget(self.timeline)
         self.media_bin = MediaBin(doc, stack, thumbnails=self.thumbnails)
-        self.bin_dock.setWidget(self.media_bin)
+        self._host(self.bin_dock.widget()).addWidget(self.media_bin)
         self.inspector = Inspector(doc, undo_stack=stack)
         self.takes_switcher = TakesSwitcher(doc, stack)
         self.takes_switcher.failed.connect(self.show_message)
@@ -331,7 +347,7 @@ class MainWindow(QMainWindow):
         box_layout.setContentsMargins(0, 0, 0, 0)
         box_layout.addWidget(self.takes_switcher)
         box_layout.addWidget(self.inspector, 1)
-        self.inspector_dock.setWidget(inspector_box)
+        self._host(self.inspector_dock.widget()).addWidget(inspector_box)
 
         self.mask_painter = MaskPainter(self.viewer, doc, stack, lambda: MaskStore(self.session.masks_dir))
         self.inpaint_panel = InpaintPanel(doc, self.engine_settings, painter=self.mask_painter)
@@ -339,7 +355,7 @@ class MainWindow(QMainWindow):
         self.inpaint_panel.settings_requested.connect(self.open_settings)
         self.viewer.marks_changed.connect(self.inpaint_panel.set_range)
         self.inpaint_panel.set_range(self.viewer.in_point, self.viewer.out_point)
-        self.inpaint_dock.setWidget(self.inpaint_panel)
+        self._host(self.inpaint_dock.widget()).addWidget(self.inpaint_panel)
         self.mask_painter.painting_changed.connect(lambda on: self._show_painted_clip() if on else None)
 
         self.timeline.playhead_changed.connect(self._on_timeline_playhead)
@@ -370,10 +386,20 @@ class MainWindow(QMainWindow):
             self.player.shutdown()
             self.player.deleteLater()
             self.player = None
-        for dock in (self.timeline_dock, self.bin_dock, self.inspector_dock, self.inpaint_dock):
-            old = dock.widget()
-            if old is not None:
+        for host in (self.central_host, *(d.widget() for d in self._session_docks())):
+            layout = host.layout()
+            while layout.count():
+                old = layout.takeAt(0).widget()
+                old.hide()
+                old.setParent(None)
                 old.deleteLater()
+
+    def _session_docks(self) -> list[QDockWidget]:
+        return [self.timeline_dock, self.bin_dock, self.inspector_dock, self.inpaint_dock]
+
+    @staticmethod
+    def _host(host: QWidget) -> QVBoxLayout:
+        return host.layout()
 
     # ------------------------------------------------------------------------------ playhead
     def playhead(self) -> int:

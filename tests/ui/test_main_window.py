@@ -99,7 +99,7 @@ def test_window_has_the_editor_docks_and_menus(window):
     assert window.windowTitle() == "Untitled — AIPROD Studio"
     docks = {dock.objectName() for dock in window.findChildren(QDockWidget)}
     assert {"mediaBinDock", "timelineDock", "inspectorDock", "generateDock", "jobQueueDock"} <= docks
-    assert window.centralWidget() is window.viewer
+    assert window.centralWidget().isAncestorOf(window.viewer)
     menus = [action.menu().title() for action in window.menuBar().actions()]
     assert menus == ["&File", "&Edit", "&Playback", "&View", "&Colour", "&Generate", "&Help"]
     assert window.statusBar().findChild(QLabel, "versionLabel").text() == f"version {__version__}"
