@@ -88,6 +88,7 @@ class Inspector(QWidget):
     """Shows one clip (`show_clip`) or one bin item (`show_media`); `clear()` shows nothing."""
 
     regenerate_requested = Signal(dict)
+    clip_shown = Signal(object)  # the clip on show, or None (a bin item, nothing): the take switcher follows
 
     def __init__(
         self, doc: TimelineDocument, parent: QWidget | None = None, undo_stack: QUndoStack | None = None
@@ -161,8 +162,11 @@ class Inspector(QWidget):
                 return None
         return self._media_id
 
+    def shown_clip_id(self) -> str | None:
+        return self._clip_id
+
     def clear(self) -> None:
-        self._clip_id = self._media_id = None
+        self._set_subject(None, None)
         self._show_grade(None)
         self._show_rows("", [], None)
 
@@ -172,7 +176,7 @@ class Inspector(QWidget):
         except AppError:
             self.clear()
             return
-        self._clip_id, self._media_id = clip_id, None
+        self._set_subject(clip_id, None)
         rate = self._doc.rate
         end = clip.start.value + clip.duration.value
         rows = [("Timeline in", self._tc(clip.start.value, rate)), ("Timeline out", self._tc(end, rate))]
@@ -186,7 +190,9 @@ class Inspector(QWidget):
         media = self._media(clip.media_id)
         if media is not None:
             rows = [("Path", media.path), *rows, *self._info_rows(media)]
-            generation = generation or media.generation
+            # The clip records how its first media was made; after a take switch or an inpaint the media
+            # on show is another take, and its own record is the one that describes the picture.
+            generation = media.generation or generation
         self._show_rows(clip.name, rows, generation)
 
     def show_media(self, media_id: str) -> None:
@@ -194,7 +200,7 @@ class Inspector(QWidget):
         if media is None:
             self.clear()
             return
-        self._clip_id, self._media_id = None, media_id
+        self._set_subject(None, media_id)
         self._show_grade(None)
         rows = [("Path", media.path), ("Kind", media.kind)]
         if media.take_of:
@@ -204,6 +210,12 @@ class Inspector(QWidget):
         self._show_rows(media.name, rows, media.generation)
 
     # ----------------------------------------------------------------------------------------- helpers
+    def _set_subject(self, clip_id: str | None, media_id: str | None) -> None:
+        changed = clip_id != self._clip_id or (clip_id is None and media_id != self._media_id)
+        self._clip_id, self._media_id = clip_id, media_id
+        if changed:
+            self.clip_shown.emit(clip_id)
+
     def _media(self, media_id: str | None):  # -> MediaItem | None
         if not media_id:
             return None

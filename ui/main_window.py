@@ -342,6 +342,10 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector(doc, undo_stack=stack)
         self.takes_switcher = TakesSwitcher(doc, stack)
         self.takes_switcher.failed.connect(self.show_message)
+        # One subject for the whole inspector dock: the switcher shows the takes of the clip the inspector
+        # shows, whichever way it got there (timeline, bin, undo, a finished inpaint), and hides otherwise.
+        self.inspector.clip_shown.connect(self._show_takes_of)
+        self._show_takes_of(self.inspector.shown_clip_id())
         inspector_box = QWidget(objectName="inspectorBox")
         box_layout = QVBoxLayout(inspector_box)
         box_layout.setContentsMargins(0, 0, 0, 0)
@@ -428,7 +432,7 @@ class MainWindow(QMainWindow):
         if self.inspector is None:
             return
         clip_id = ids[0] if ids else None
-        for panel in (self.mask_painter, self.inpaint_panel, self.takes_switcher):
+        for panel in (self.mask_painter, self.inpaint_panel):
             if panel is not None:
                 panel.set_clip(clip_id)
         if self.mask_painter is not None and self.mask_painter.painting:
@@ -438,6 +442,11 @@ class MainWindow(QMainWindow):
             self.inspector_dock.raise_()
         else:
             self.inspector.clear()
+
+    def _show_takes_of(self, clip_id: str | None) -> None:
+        if self.takes_switcher is not None:
+            self.takes_switcher.set_clip(clip_id)
+            self.takes_switcher.setVisible(clip_id is not None)
 
     def _on_bin_selection(self, ids: list) -> None:
         if self.inspector is not None and ids:

@@ -110,3 +110,133 @@ def test_recovery_keeps_the_viewers_height(qtbot, settings_path, answers, tmp_pa
         assert second.session.doc.markers() and second.viewer.height() == height
     finally:
         second.shutdown()
+
+
+# ------------------------------------------------------------------- 4: the inspector shows one thing
+def _add_media(doc, path: Path, name: str, **fields) -> str:  # noqa: ANN001
+    import uuid
+
+    from app.document import MediaItem
+    from app.media.probe import probe_media
+
+    item = MediaItem(id=uuid.uuid4().hex, path=str(path), name=name, info=probe_media(path), **fields)
+    return doc.add_bin_item(item)
+
+
+@pytest.fixture
+def takes(window, tmp_path):  # noqa: ANN001, ANN201
+    """A generated clip on V1 (with an inpaint take in the bin) and another bin item."""
+    from opentimelineio.opentime import RationalTime
+
+    from app.document import TrackKind
+    from tests.media_builders import make_video
+
+    doc, stack = window.session.doc, window.session.stack
+    video = lambda name: make_video(tmp_path / f"{name}.mkv", frames=24, size=(64, 48), codec="ffv1")  # noqa: E731
+    original = _add_media(doc, video("shot"), "shot", generation={"prompt": "a lighthouse", "seed": 1})
+    take = _add_media(
+        doc, video("take"), "shot_take1", take_of=original, take=1,
+        generation={"prompt": "a red scarf", "seed": 2},
+    )
+    other = _add_media(doc, video("other"), "other", generation={"prompt": "a forest", "seed": 3})
+    track = doc.tracks(TrackKind.VIDEO)[0].id
+
+    def place(d):  # noqa: ANN001, ANN202 - as apply_result does: the clip records its generation
+        [clip_id, *_] = d.insert(original, track, RationalTime(0, d.rate))
+        d.set_clip_generation(clip_id, d.bin_item(original).generation)
+        return clip_id
+
+    clip_id = push_edit(stack, doc, "Place", place)
+    stack.clear()
+    settle()
+    return clip_id, original, take, other
+
+
+def inspected(window) -> dict:  # noqa: ANN001
+    """What the inspector dock shows: the switcher's clip/media (None when hidden), the details' subject."""
+    switcher, inspector = window.takes_switcher, window.inspector
+    shown_switcher = not switcher.isHidden()
+    return {
+        "switcher_clip": switcher.clip_id if shown_switcher else None,
+        "switcher_media": switcher.current_media_id() if shown_switcher else None,
+        "clip": inspector.shown_clip_id(),
+        "media": inspector.shown_media_id(),
+        "prompt": inspector.field_text("Prompt"),
+    }
+
+
+def assert_one_subject(window, clip_id, media_id) -> None:  # noqa: ANN001
+    seen = inspected(window)
+    prompt = window.session.doc.bin_item(media_id).generation["prompt"]
+    if clip_id is None:
+        assert seen == {"switcher_clip": None, "switcher_media": None, "clip": None, "media": media_id,
+                        "prompt": prompt}  # fmt: skip
+    else:
+        assert seen == {"switcher_clip": clip_id, "switcher_media": media_id, "clip": clip_id,
+                        "media": media_id, "prompt": prompt}  # fmt: skip
+
+
+def test_a_bin_item_chosen_after_a_clip_replaces_the_whole_inspector(window, takes):
+    clip_id, original, _take, other = takes
+    window.timeline.select([clip_id])
+    assert_one_subject(window, clip_id, original)
+    window.media_bin.select(other)
+    assert_one_subject(window, None, other)  # no take switcher of the clip left above the bin item
+
+
+def test_a_drag_from_the_bin_shows_the_dropped_clip(window, takes, qtbot):
+    from PySide6.QtCore import QMimeData, QPointF, Qt
+    from PySide6.QtGui import QDropEvent
+
+    from ui.timeline.drops import MEDIA_IDS_MIME
+
+    clip_id, original, _take, other = takes
+    window.timeline.select([clip_id])
+    window.media_bin.select(other)  # pressing on the bin item to drag it selects it
+    mime = QMimeData()
+    mime.setData(MEDIA_IDS_MIME, other.encode())
+    timeline = window.timeline
+    timeline._ensure_synced()  # noqa: SLF001
+    row = timeline._rows[-1] if timeline._rows[-1].top < timeline._rows[0].top else timeline._rows[0]  # noqa: SLF001
+    x = timeline.width() - 40
+    point = timeline.mapFromScene(QPointF(0, row.top + row.height / 2))
+    event = QDropEvent(
+        QPointF(x, point.y()), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    timeline.dropEvent(event)
+    settle()
+    [dropped] = timeline.selected_clip_ids()[:1]
+    assert window.session.doc.clip(dropped).media_id == other
+    assert_one_subject(window, dropped, other)
+
+
+def test_a_take_switch_and_its_undo_show_the_take_on_show(window, takes):
+    clip_id, original, take, _other = takes
+    window.timeline.select([clip_id])
+    assert window.takes_switcher.switch_to(take)
+    settle()
+    assert_one_subject(window, clip_id, take)  # the details are the take's, not the clip's first record
+    window.session.stack.undo()
+    settle()
+    assert_one_subject(window, clip_id, original)
+    window.session.stack.undo()  # nothing left to undo past the fixture's clean stack: still one subject
+    window.media_bin.select(take)
+    assert_one_subject(window, None, take)
+
+
+def test_a_finished_inpaint_shows_the_new_take_in_the_inspector(window, takes, tmp_path):
+    from dataclasses import replace
+
+    from app.jobs import apply_inpaint_result
+
+    clip_id, original, take, _other = takes
+    window.timeline.select([clip_id])
+    doc = window.session.doc
+    fresh = replace(doc.bin_item(take), id="f" * 32, take=2, generation={"prompt": "a blue hat", "seed": 4})
+    apply_inpaint_result(window.session.stack, doc, fresh, clip_id)
+    settle()
+    assert_one_subject(window, clip_id, fresh.id)
+    window.session.stack.undo()  # the take leaves the bin: the clip shows its original again
+    settle()
+    assert_one_subject(window, clip_id, original)
