@@ -27,7 +27,9 @@ from app.document.model import (
     TrackKind,
     VideoSample,
 )
+from app.document.properties import PropertyOps
 from app.document.resolve import resolve_audio, resolve_video
+from app.document.sequence import SequenceSettings
 from app.errors import EditError
 from app.media.info import MediaInfo
 
@@ -36,15 +38,105 @@ TimeRange = otio.opentime.TimeRange
 PathMap = Callable[[str], str]
 
 
-class TimelineDocument(EditOps):
+class TimelineDocument(EditOps, PropertyOps):
     """The editable timeline and media bin of one project (see docs/editor-architecture.md)."""
 
-    def __init__(self, name: str = "Untitled", rate: float = 24) -> None:
+    def __init__(
+        self, name: str = "Untitled", rate: float = 24, sequence: SequenceSettings | None = None
+    ) -> None:
+        """``sequence`` fixes the frame size, rate (it wins over ``rate``) and audio rate; without it the
+        document derives them as older projects did (see ``sequence_settings``) until they are set."""
         self._subscribers: list[Callable[[DocumentChange], None]] = []
         timeline = otio.schema.Timeline(name=name)
         for kind in (TrackKind.VIDEO, TrackKind.AUDIO):
             timeline.tracks.append(_new_track(kind, 1))
+        if sequence is not None:
+            meta(timeline)["sequence"] = sequence.to_dict()
+            rate = sequence.rate
         self._adopt(timeline, float(rate))
+
+    # ------------------------------------------------------------------------------------ sequence
+    def has_sequence_settings(self) -> bool:
+        """True once the settings were chosen (a new project, the dialog, the CLI, or a loaded project)."""
+        return "sequence" in (self._timeline.metadata.get(NS) or {})
+
+    def sequence_settings(self) -> SequenceSettings:
+        """The frame size, rate and audio rate everything plays and exports at.
+
+        Never chosen (a project from before sequence settings): what such a project showed, i.e. the first
+        video clip's size (1280 x 720 on an empty timeline), the timeline rate and 48 kHz.
+        """
+        stored = (self._timeline.metadata.get(NS) or {}).get("sequence")
+        if stored is not None:
+            settings = SequenceSettings.from_dict(plain(stored))
+            return settings if settings.rate == self._rate else SequenceSettings(
+                settings.width, settings.height, self._rate, settings.audio_rate
+            )
+        from app.document.sequence import settings_for_media
+
+        for track in self.tracks(TrackKind.VIDEO):
+            for clip in self.clips(track.id):
+                item = self._bin.get(clip.media_id or "")
+                info = item.info if item is not None else None
+                if info is not None and info.has_video and info.width and info.height:
+                    width, height = settings_for_media(info.width, info.height, None).size
+                    return SequenceSettings(width, height, self._rate, 48000)
+        return SequenceSettings(1280, 720, self._rate if 1 <= self._rate <= 240 else 24.0, 48000)
+
+    def set_sequence_settings(self, settings: SequenceSettings) -> None:
+        """Change the sequence's size, rate and audio rate (undoable through a snapshot command).
+
+        A new rate keeps every clip, gap, dissolve and marker at the same *time*: positions and lengths
+        are rescaled to the new rate and rounded to whole frames (a clip keeps at least one frame and never
+        runs past its media). Emits "reset".
+        """
+        if not isinstance(settings, SequenceSettings):
+            settings = SequenceSettings.from_dict(settings)
+        if abs(settings.rate - self._rate) > 1e-9:
+            self._rescale(settings.rate)
+        meta(self._timeline)["sequence"] = settings.to_dict()
+        self._emit("reset")
+
+    def _rescale(self, new_rate: float) -> None:
+        old_rate = self._rate
+        k = new_rate / old_rate
+        layouts = [TrackLayout.read(track, old_rate) for track in self._timeline.tracks]
+        for layout in layouts:
+            for seg in layout.segs:
+                start, end = round(seg.start * k), round(seg.end * k)
+                seg.src = int(math.floor(seg.src * k + 1e-9))
+                item = self._bin.get(seg.media_id or "")
+                frames = None
+                if item is not None:
+                    self._rate = new_rate  # _media_frames counts at the new rate
+                    frames = self._media_frames(item)
+                    self._rate = old_rate
+                seg.avail = None if frames is None else (0, frames)
+                end = max(end, start + 1)
+                if frames is not None:
+                    end = min(end, start + max(frames - seg.src, 1))
+                seg.start, seg.dur = start, end - start
+            for dis in layout.dissolves:
+                dis.frames = max(1, round(dis.frames * k))
+            layout.rate = new_rate
+            layout.settle_dissolves()
+        for layout in layouts:
+            layout.detach()
+        for layout in layouts:
+            layout.write()
+            for seg in layout.segs:
+                ref = seg.clip.media_reference
+                if isinstance(ref, otio.schema.ExternalReference):
+                    ref.available_range = (
+                        None if seg.avail is None else TimeRange(rt(0, new_rate), rt(seg.avail[1], new_rate))
+                    )
+        for marker in self._timeline.tracks.markers:
+            frame = round(marker.marked_range.start_time.to_seconds() * new_rate)
+            marker.marked_range = TimeRange(rt(frame, new_rate), rt(0, new_rate))
+        self._rate = new_rate
+        meta(self._timeline)["rate"] = new_rate
+        self._timeline.global_start_time = rt(0, new_rate)
+        self._reindex()
 
     # ------------------------------------------------------------------------------------ state
     @property
@@ -142,8 +234,18 @@ class TimelineDocument(EditOps):
             index = counts[track_kind]
             counts[track_kind] += 1
             if kind is None or kind == track_kind:
+                data = meta(track)
                 out.append(
-                    TrackInfo(str(meta(track)["id"]), track_kind, track.name, index, bool(track.enabled))
+                    TrackInfo(
+                        str(data["id"]),
+                        track_kind,
+                        track.name,
+                        index,
+                        bool(track.enabled),
+                        float(data.get("volume_db", 0.0)),
+                        bool(data.get("mute", False)),
+                        bool(data.get("solo", False)),
+                    )
                 )
         return out
 
@@ -432,8 +534,9 @@ class TimelineDocument(EditOps):
         """Every enabled audio track's clips that sound in [start, end), crossfade handles included."""
         first = int(math.floor(start.value_rescaled_to(self._rate) + 1e-6))
         last = int(math.ceil(end.value_rescaled_to(self._rate) - 1e-6))
-        layouts = [self._cached_layout(info.id) for info in self.tracks(TrackKind.AUDIO) if info.enabled]
-        return resolve_audio(layouts, first, last, self._rate)
+        audible = self.audible_tracks()
+        layouts = [self._cached_layout(track_id) for track_id, _ in audible]
+        return resolve_audio(layouts, first, last, self._rate, [db for _, db in audible])
 
     # ------------------------------------------------------------------------------------ internals
     def _adopt(self, timeline: otio.schema.Timeline, rate: float, entries: list | None = None) -> None:
@@ -545,6 +648,10 @@ class TimelineDocument(EditOps):
             grade=None if grade is None else plain(grade),
             gain_db=float(data.get("gain_db", 0.0)),
             mask=None if mask is None else plain(mask),
+            transform=None if data.get("transform") is None else plain(data["transform"]),
+            fade_in=int(data.get("fade_in", 0)),
+            fade_out=int(data.get("fade_out", 0)),
+            title=None if data.get("title") is None else plain(data["title"]),
         )
 
     def _reference(self, item: MediaItem) -> otio.schema.ExternalReference:

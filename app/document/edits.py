@@ -188,6 +188,10 @@ class EditOps:
     def _source_frames(self: TimelineDocument, item, source_range: TimeRange | None) -> tuple[int, int]:
         frames = self._media_frames(item)
         if source_range is None:
+            if item.info is not None and item.info.still:
+                from app.document.properties import still_frames
+
+                return 0, still_frames(self.rate)  # a still lasts 5 s until trimmed
             if frames is None:
                 raise EditError(
                     f"The length of '{item.name}' is unknown; give a source range or relink the media."

@@ -36,6 +36,9 @@ class TrackInfo:
     name: str
     index: int  # position among the tracks of its kind, 0 = V1/A1 (bottom)
     enabled: bool
+    volume_db: float = 0.0  # audio tracks: level change in dB
+    mute: bool = False
+    solo: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,10 @@ class ClipInfo:
     grade: dict | None = None  # app.color.Grade.to_dict(); None = ungraded
     gain_db: float = 0.0  # audio clips: level change in dB
     mask: dict | None = None  # inpainting mask: {"id": mask file id, "in": frame, "out": frame, ...}
+    transform: dict | None = None  # app.media.transform.ClipTransform.to_dict(); None = fit
+    fade_in: int = 0  # sound fade in, frames
+    fade_out: int = 0  # sound fade out, frames
+    title: dict | None = None  # a title clip's app.media.title.TitleSpec.to_dict() (no media)
 
     @property
     def end(self) -> RationalTime:
@@ -94,6 +101,10 @@ class VideoSample:
     seconds: float
     mix: tuple[str, float, float] | None = None
     mix_clip_id: str | None = None  # the clip ``mix`` shows (for its grade)
+    transform: dict | None = None  # how the picture sits in the frame (None: fit)
+    mix_transform: dict | None = None
+    # titles above the picture, bottom first: (title dict, seconds into the title clip, its length in s)
+    overlays: tuple[tuple[dict, float, float], ...] = ()
 
 
 @dataclass(frozen=True)

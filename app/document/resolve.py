@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import opentimelineio as otio
 
-from app.document.layout import NS, Dis, Seg, TrackLayout, rt
+from app.document.layout import NS, Dis, Seg, TrackLayout, plain, rt
 from app.document.model import AudioSegment, VideoSample
 
 
@@ -27,15 +27,44 @@ def _dissolves_by_clip(layout: TrackLayout) -> tuple[dict[str, Dis], dict[str, D
     return heads, tails
 
 
+def _transform(seg: Seg) -> dict | None:
+    value = seg.clip.metadata[NS].get("transform")
+    return None if value is None else plain(value)
+
+
+def _title(seg: Seg) -> dict | None:
+    value = seg.clip.metadata[NS].get("title")
+    return None if value is None else plain(value)
+
+
 def resolve_video(layouts: list[TrackLayout], frame: int, rate: float) -> VideoSample | None:
-    """The sample of the first layout (top track first) with a clip at ``frame``.
+    """The sample of the first layout (top track first) with a picture clip at ``frame``.
 
     Inside a dissolve [cut - in, cut + out) the frame mixes both clips; the second clip's weight grows
     as (k + 1) / (d + 1) over the d frames, so no frame of the dissolve is a pure picture of either clip.
+    Title clips above the picture are drawn over it (``overlays``); titles over nothing show on black
+    (``path`` empty).
     """
+    overlays: list[tuple[dict, float, float]] = []
+    sample = _resolve_picture(layouts, frame, rate, overlays)
+    if not overlays:
+        return sample
+    overlays.reverse()  # bottom first
+    if sample is None:
+        return VideoSample("", "", 0.0, overlays=tuple(overlays))
+    return VideoSample(**{**sample.__dict__, "overlays": tuple(overlays)})
+
+
+def _resolve_picture(
+    layouts: list[TrackLayout], frame: int, rate: float, overlays: list[tuple[dict, float, float]]
+) -> VideoSample | None:
     for layout in layouts:
         seg = layout.at(frame)
         if seg is None:
+            continue
+        title = _title(seg)
+        if title is not None:
+            overlays.append((title, (frame - seg.start) / rate, seg.dur / rate))
             continue
         heads, tails = _dissolves_by_clip(layout)
         by_id = {s.id: s for s in layout.segs}
@@ -59,15 +88,23 @@ def resolve_video(layouts: list[TrackLayout], frame: int, rate: float) -> VideoS
                 _seconds(seg, frame, rate),
                 (_path(other), _seconds(other, frame, rate), weight),
                 other.id,
+                _transform(seg),
+                _transform(other),
             )
-        return VideoSample(seg.id, _path(seg), _seconds(seg, frame, rate))
+        return VideoSample(seg.id, _path(seg), _seconds(seg, frame, rate), transform=_transform(seg))
     return None
 
 
-def resolve_audio(layouts: list[TrackLayout], first: int, last: int, rate: float) -> list[AudioSegment]:
-    """Every clip sounding in [first, last) frames, each extended by its crossfade handles."""
+def resolve_audio(
+    layouts: list[TrackLayout], first: int, last: int, rate: float, track_db: list[float] | None = None
+) -> list[AudioSegment]:
+    """Every clip sounding in [first, last) frames, each extended by its crossfade handles.
+
+    A segment's gain is its clip's gain plus its track's volume (``track_db``, one per layout); its
+    fades are the crossfade at a dissolve or the clip's own fade, whichever is longer."""
     out: list[AudioSegment] = []
-    for layout in layouts:
+    for number, layout in enumerate(layouts):
+        track_gain = track_db[number] if track_db else 0.0
         heads, tails = _dissolves_by_clip(layout)
         for seg in layout.segs:
             head, tail = heads.get(seg.id), tails.get(seg.id)
@@ -76,6 +113,15 @@ def resolve_audio(layouts: list[TrackLayout], first: int, last: int, rate: float
             end = seg.end + (tail.out_frames if tail else 0)
             if end <= first or start >= last:
                 continue
+            data = seg.clip.metadata[NS]
+            fade_in = max(
+                head.frames if head else 0, lead + int(data.get("fade_in", 0)) if data.get("fade_in") else 0
+            )
+            trail = end - seg.end
+            fade_out = max(
+                tail.frames if tail else 0,
+                trail + int(data.get("fade_out", 0)) if data.get("fade_out") else 0,
+            )
             out.append(
                 AudioSegment(
                     clip_id=seg.id,
@@ -83,9 +129,9 @@ def resolve_audio(layouts: list[TrackLayout], first: int, last: int, rate: float
                     timeline_start=rt(start, rate),
                     source_seconds=(seg.src - lead) / rate,
                     duration=rt(end - start, rate),
-                    fade_in=rt(head.frames if head else 0, rate),
-                    fade_out=rt(tail.frames if tail else 0, rate),
-                    gain_db=float(seg.clip.metadata[NS].get("gain_db", 0.0)),
+                    fade_in=rt(fade_in, rate),
+                    fade_out=rt(fade_out, rate),
+                    gain_db=float(data.get("gain_db", 0.0)) + track_gain,
                 )
             )
     out.sort(key=lambda s: s.timeline_start.value)

@@ -16,12 +16,11 @@ from app.document import AudioSegment, TimelineDocument
 from app.errors import MediaError
 from app.export.encoder import AudioStream
 from app.media.audio import AudioReader
+from app.media.levels import db_to_gain, segment_gain
+
+__all__ = ["SAMPLE_RATE", "TimelineAudioMix", "db_to_gain"]
 
 SAMPLE_RATE = 48_000
-
-
-def db_to_gain(db: float) -> float:
-    return 10.0 ** (db / 20.0)
 
 
 class TimelineAudioMix:
@@ -66,13 +65,7 @@ class TimelineAudioMix:
             if sound is None:
                 continue  # missing media is silent, as it is black in the picture
             times = into + np.arange(n, dtype=np.float64) / self.rate
-            gain = np.full(n, db_to_gain(getattr(seg, "gain_db", 0.0)), np.float64)
-            fade_in, fade_out = seg.fade_in.to_seconds(), seg.fade_out.to_seconds()
-            if fade_in > 0:
-                gain *= np.clip(times / fade_in, 0.0, 1.0)
-            if fade_out > 0:
-                gain *= np.clip((seg_end - seg_start - times) / fade_out, 0.0, 1.0)
-            out[:, k0 - first : k1 - first] += sound[:, :n] * gain.astype(np.float32)
+            out[:, k0 - first : k1 - first] += sound[:, :n] * segment_gain(seg, times)
         np.clip(out, -1.0, 1.0, out=out)
         return out
 

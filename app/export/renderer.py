@@ -43,6 +43,8 @@ from app.export.sequences import preflight_sequence, write_sequence
 from app.media.cache import FrameCache
 from app.media.compositor import TimelineCompositor
 from app.media.probe import path_problem, probe_media
+from app.media.title import coverage as title_coverage
+from app.media.transform import ClipTransform
 from app.media.verify import verify_media
 from app.project.outputs import check_output_path
 
@@ -115,19 +117,28 @@ class TimelineRenderer:
         out = np.zeros((height, width), np.float32)
         if sample is None:
             return out
-        parts = [(sample.path, 1.0)]
+        parts = [(sample.path, 1.0, sample.transform)]
         if sample.mix is not None:
-            parts = [(sample.path, 1.0 - sample.mix[2]), (sample.mix[0], sample.mix[2])]
-        for path, weight in parts:
-            x0, y0, x1, y1 = self._picture_rect(path)
+            parts = [
+                (sample.path, 1.0 - sample.mix[2], sample.transform),
+                (sample.mix[0], sample.mix[2], sample.mix_transform),
+            ]
+        for path, weight, transform in parts:
+            if not path:  # a title over nothing
+                continue
+            x0, y0, x1, y1 = self._picture_rect(path, transform)
             out[y0:y1, x0:x1] += np.float32(weight)
-        return np.clip(out, 0.0, 1.0)
+        out = np.clip(out, 0.0, 1.0)
+        if sample.overlays:
+            titles = title_coverage(sample.overlays, width, height)
+            out = out + titles * (1.0 - out)
+        return out
 
     def close(self) -> None:
         self.compositor.close()
 
-    def _picture_rect(self, path: str) -> tuple[int, int, int, int]:
-        """Where ``app.media.compositor.letterbox`` puts a picture from ``path`` in the output frame."""
+    def _picture_rect(self, path: str, transform: dict | None = None) -> tuple[int, int, int, int]:
+        """Where the compositor (``app.media.transform.place``) puts a picture from ``path`` in the frame."""
         width, height = self.size
         if path not in self._media_sizes:
             try:
@@ -138,10 +149,18 @@ class TimelineRenderer:
         src = self._media_sizes[path]
         if src is None:  # unreadable media shows black over the whole frame: opaque
             return 0, 0, width, height
-        scale = min(width / src[0], height / src[1])
-        fit_w, fit_h = max(1, round(src[0] * scale)), max(1, round(src[1] * scale))
-        x0, y0 = (width - fit_w) // 2, (height - fit_h) // 2
-        return x0, y0, x0 + fit_w, y0 + fit_h
+        scaled = getattr(self.compositor, "scaled_transform", None)
+        if scaled is not None:
+            transform = scaled(transform, width, height)
+        return ClipTransform.from_dict(transform).coverage(src[0], src[1], width, height)
+
+
+def audio_rate(doc: TimelineDocument) -> int:
+    """The export's sample rate: the sequence's (48 kHz for projects from before sequence settings)."""
+    try:
+        return doc.sequence_settings().audio_rate
+    except AppError:
+        return SAMPLE_RATE
 
 
 def render_timeline(
@@ -176,7 +195,7 @@ def render_timeline(
     rate = normalise_fps(doc.rate)
     renderer = TimelineRenderer(doc, size, alpha=chosen.alpha)
     width, height = renderer.size
-    mix = TimelineAudioMix(doc, first / float(rate), end / float(rate), SAMPLE_RATE)
+    mix = TimelineAudioMix(doc, first / float(rate), end / float(rate), audio_rate(doc))
     channels = 0 if mix.silent else 2
     try:
         _preflight(chosen, dest, doc, first, end, width, height, rate, channels)
@@ -300,7 +319,7 @@ def _preflight(
                 f"An image sequence is written into a folder; give a folder name without "
                 f"'{dest.suffix}', e.g. '{dest.with_suffix('').name}'."
             )
-        needed = seq.estimate_bytes(width, height, count, count / float(rate), channels, SAMPLE_RATE)
+        needed = seq.estimate_bytes(width, height, count, count / float(rate), channels, audio_rate(doc))
         preflight_sequence(dest, seq, needed)
     else:
         fmt = preset.delivery_format()
@@ -311,7 +330,7 @@ def _preflight(
             )
         preflight_destination(
             dest, width=width, height=height, frame_count=count, fps=rate,
-            audio_channels=channels, sample_rate=SAMPLE_RATE, delivery=fmt,
+            audio_channels=channels, sample_rate=audio_rate(doc), delivery=fmt,
         )  # fmt: skip
     _check_media(doc, first, end)
     _check_grades(doc, first, end)

@@ -32,8 +32,11 @@ from app.errors import ColorError, MediaError
 from app.media.audio import AudioReader
 from app.media.cache import FrameCache
 from app.media.info import MediaInfo
+from app.media.levels import segment_gain
 from app.media.probe import probe_media
 from app.media.reader import VideoReader
+from app.media.title import composite
+from app.media.transform import place
 
 if TYPE_CHECKING:
     from app.document import AudioSegment, TimelineDocument, VideoSample
@@ -64,22 +67,10 @@ class TimelineCompositor:
 
     # ------------------------------------------------------------------------------------------ picture
     def frame_size(self) -> tuple[int, int]:
-        """(width, height): the given size, else that of the first video clip's media, else 1280 x 720."""
+        """(width, height): the given size, else the sequence settings' (``doc.sequence_settings()``)."""
         if self._size is not None:
             return self._size
-        from app.document import TrackKind
-
-        for track in self.doc.tracks(TrackKind.VIDEO):
-            for clip in self.doc.clips(track.id):
-                if clip.media_id is None:
-                    continue
-                try:
-                    info = self.doc.bin_item(clip.media_id).info
-                except Exception:  # noqa: BLE001 - a clip whose media left the bin has no size to offer
-                    continue
-                if info is not None and info.has_video and info.width and info.height:
-                    return info.width, info.height
-        return DEFAULT_SIZE
+        return self.doc.sequence_settings().size
 
     def frame_at(self, t: RationalTime | int) -> np.ndarray:
         """The picture at timeline time ``t`` (a RationalTime, or a frame number at the timeline rate)."""
@@ -100,14 +91,16 @@ class TimelineCompositor:
         pipeline = self.pipeline(self.doc.color_settings()) if self.graded else None
         grades = self.grades_for(sample)
         picture = self._fitted_float(
-            sample.path, sample.seconds, width, height, pipeline, grades[sample.clip_id]
+            sample.path, sample.seconds, width, height, pipeline, grades.get(sample.clip_id), sample.transform
         )
         if sample.mix is not None:
             path_b, seconds_b, weight = sample.mix
             grade_b = grades.get(sample.mix_clip_id) if sample.mix_clip_id else None
-            other = self._fitted_float(path_b, seconds_b, width, height, pipeline, grade_b)
+            other = self._fitted_float(
+                path_b, seconds_b, width, height, pipeline, grade_b, sample.mix_transform
+            )
             picture = picture * np.float32(1.0 - weight) + other * np.float32(weight)
-        return picture
+        return composite(picture, sample.overlays, width, height)
 
     def frame_for(
         self,
@@ -126,13 +119,17 @@ class TimelineCompositor:
         if grades is None:
             grades = self.grades_for(sample)
         pipeline = self._viewer_pipeline(color) if self.graded else None
-        picture = self._fitted(sample.path, sample.seconds, width, height, pipeline, sample.clip_id, grades)
+        picture = self._fitted(
+            sample.path, sample.seconds, width, height, pipeline, sample.clip_id, grades, sample.transform
+        )
         if sample.mix is not None:
             path_b, seconds_b, weight = sample.mix
-            other = self._fitted(path_b, seconds_b, width, height, pipeline, sample.mix_clip_id, grades)
+            other = self._fitted(
+                path_b, seconds_b, width, height, pipeline, sample.mix_clip_id, grades, sample.mix_transform
+            )
             mixed = picture.astype(np.float32) * (1.0 - weight) + other.astype(np.float32) * weight
             picture = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
-        return picture
+        return composite(picture, sample.overlays, width, height)
 
     # ------------------------------------------------------------------------------------------ grading
     def grades_for(self, sample: VideoSample | None) -> dict[str, dict | None]:
@@ -142,6 +139,8 @@ class TimelineCompositor:
         ids = [sample.clip_id] + ([sample.mix_clip_id] if sample.mix_clip_id else [])
         grades: dict[str, dict | None] = {}
         for clip_id in ids:
+            if not clip_id:  # a title over nothing
+                continue
             try:
                 grades[clip_id] = self.doc.clip(clip_id).grade
             except Exception:  # noqa: BLE001 - a clip edited away meanwhile shows ungraded
@@ -219,13 +218,17 @@ class TimelineCompositor:
         pipeline: GradePipeline | None = None,
         clip_id: str | None = None,
         grades: Mapping[str, Any] | None = None,
+        transform: dict | None = None,
     ) -> np.ndarray:
+        if not path:  # nothing under a title
+            return np.zeros((height, width, 3), np.uint8)
         try:
             source = self.source_frame(path, seconds)
         except MediaError:
             # A missing or broken file shows as black here; the bin and the timeline flag it to the user.
             return np.zeros((height, width, 3), np.uint8)
-        return letterbox(self._graded_uint8(source, pipeline, clip_id, grades or {}), width, height)
+        picture = self._graded_uint8(source, pipeline, clip_id, grades or {})
+        return place(picture, width, height, self.scaled_transform(transform, width, height))
 
     def _fitted_float(
         self,
@@ -235,14 +238,33 @@ class TimelineCompositor:
         height: int,
         pipeline: GradePipeline | None,
         grade: dict | None,
+        transform: dict | None = None,
     ) -> np.ndarray:
+        if not path:
+            return np.zeros((height, width, 3), np.float32)
         try:
             source = self.source_frame_float(path, seconds)
         except MediaError:
             return np.zeros((height, width, 3), np.float32)
         if pipeline is not None and grade is not None and not pipeline.is_identity(grade):
             source = pipeline.render(source, grade)
-        return letterbox_float(source, width, height)
+        return place(source, width, height, self.scaled_transform(transform, width, height))
+
+    def scaled_transform(self, transform: dict | None, width: int, height: int) -> dict | None:
+        """``transform`` for a frame of ``width`` x ``height``: positions are in sequence pixels, so a
+        render at another size (an export scaled down, a viewer preview) moves them in proportion."""
+        if not transform or not (transform.get("x") or transform.get("y")):
+            return transform
+        seq_w, seq_h = self._sequence_size()
+        if (seq_w, seq_h) == (width, height):
+            return transform
+        return {**transform, "x": transform["x"] * width / seq_w, "y": transform["y"] * height / seq_h}
+
+    def _sequence_size(self) -> tuple[int, int]:
+        cached = getattr(self._local, "sequence_size", None)
+        if cached is None:
+            cached = self.doc.sequence_settings().size
+        return cached
 
     # -------------------------------------------------------------------------------------------- sound
     def audio(self, start: RationalTime | float, end: RationalTime | float, rate: int = 48000) -> np.ndarray:
@@ -278,13 +300,7 @@ class TimelineCompositor:
             except MediaError:
                 continue  # missing media is silent, as it is black in the picture
             times = lo + np.arange(n) / rate - seg_start  # seconds into the segment
-            gain = np.ones(n, np.float32)
-            fade_in, fade_out = seg.fade_in.to_seconds(), seg.fade_out.to_seconds()
-            if fade_in > 0:
-                gain *= np.clip(times / fade_in, 0.0, 1.0)
-            if fade_out > 0:
-                gain *= np.clip((seg_end - seg_start - times) / fade_out, 0.0, 1.0)
-            out[:, first : first + n] += sound[:, :n] * gain
+            out[:, first : first + n] += sound[:, :n] * segment_gain(seg, times)
         np.clip(out, -1.0, 1.0, out=out)
         return out
 

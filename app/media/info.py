@@ -34,6 +34,7 @@ class MediaInfo:
     size_bytes: int = 0
     mtime_ns: int = 0
     variable_frame_rate: bool = False  # frames unevenly spaced: placed by presentation time, not by fps
+    still: bool = False  # a single picture (PNG, JPEG, TIFF, EXR): shown for as long as its clip lasts
 
     @property
     def duration_seconds(self) -> float:

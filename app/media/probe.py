@@ -22,10 +22,7 @@ _IMAGE_FORMATS = ("image2", "_pipe", "gif", "webp", "apng")
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".exr", ".dpx", ".tga"}
 VFR_SCAN_PACKETS = 300  # packets read to tell a variable frame rate where the container does not say
 _IMAGE_CODECS = {"png", "mjpeg", "bmp", "tiff", "webp", "gif", "exr", "dpx", "targa"}
-_IMAGE_MESSAGE = (
-    "'{name}' is a still image. Images are not supported as timeline clips yet; you can use it as the start "
-    "image in the Generate panel."
-)
+STILL_CODECS = {"png", "mjpeg", "tiff", "exr"}  # the still formats the timeline takes (8-16 bit, EXR float)
 
 
 # FFmpeg demuxers and decoders that turn any text file into "video" (the tty demuxer draws /etc/passwd as
@@ -68,9 +65,9 @@ def probe_media(path: str | os.PathLike[str]) -> MediaInfo:
         raise MediaError(f"'{file}' was not found. Check that the file exists and the drive is connected.")
     if problem is not None:
         raise MediaError(f"'{file}' {problem}; choose a video or audio file.")
-    if file.suffix.lower() in _IMAGE_SUFFIXES:
-        raise MediaError(_IMAGE_MESSAGE.format(name=file.name))
     stat = file.stat()
+    if file.suffix.lower() in _IMAGE_SUFFIXES:
+        return probe_still(file, stat)
     try:
         container = av.open(str(file))
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
@@ -86,7 +83,7 @@ def probe_media(path: str | os.PathLike[str]) -> MediaInfo:
                 f"'{file.name}' is not a video or audio file (FFmpeg reads it as text); choose a media file."
             )
         if any(marker in format_name for marker in _IMAGE_FORMATS):
-            raise MediaError(_IMAGE_MESSAGE.format(name=file.name))
+            return probe_still(file, stat)
         video = container.streams.video[0] if container.streams.video else None
         audio = container.streams.audio[0] if container.streams.audio else None
         if video is None and audio is None:
@@ -105,6 +102,50 @@ def probe_media(path: str | os.PathLike[str]) -> MediaInfo:
         mtime_ns=stat.st_mtime_ns,
         **fields,  # type: ignore[arg-type]
     )
+
+
+def probe_still(file: Path, stat: os.stat_result) -> MediaInfo:
+    """A still picture (PNG, JPEG, TIFF, EXR) as one-frame video without a rate (``still=True``): its clip
+    lasts as long as it is trimmed to. The picture is decoded once here so a damaged file is refused now.
+
+    Raises:
+        MediaError: the file is not a picture the timeline takes, or it does not decode.
+    """
+    try:
+        container = av.open(str(file))
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
+        raise MediaError(f"'{file.name}' cannot be read as a picture (it may be damaged): {exc}") from exc
+    with container:
+        if not container.streams.video:
+            raise MediaError(f"'{file.name}' holds no picture; choose a PNG, JPEG, TIFF or EXR file.")
+        stream = container.streams.video[0]
+        codec = stream.codec_context.name
+        if codec not in STILL_CODECS:
+            raise MediaError(
+                f"'{file.name}' is a {codec.upper()} picture; the timeline takes PNG, JPEG, TIFF and EXR "
+                "stills (convert it to PNG)."
+            )
+        try:
+            frame = next(container.decode(stream), None)
+        except (av.FFmpegError, ValueError) as exc:
+            raise MediaError(f"'{file.name}' is damaged: its picture does not decode ({exc}).") from exc
+        if frame is None or not frame.width or not frame.height:
+            raise MediaError(f"'{file.name}' is damaged: it holds no decodable picture.")
+        return MediaInfo(
+            path=str(file.resolve()),
+            container=container.format.name,
+            has_video=True,
+            has_audio=False,
+            width=int(frame.width),
+            height=int(frame.height),
+            fps=None,
+            frame_count=1,
+            video_codec=codec,
+            pix_fmt=frame.format.name,
+            size_bytes=stat.st_size,
+            mtime_ns=stat.st_mtime_ns,
+            still=True,
+        )
 
 
 def _first_frame(container: av.container.InputContainer, stream: av.stream.Stream, name: str) -> av.Frame:
@@ -141,7 +182,9 @@ def _video_fields(container: av.container.InputContainer, stream: av.video.Video
                 span = (times[-1] - times[0] + _typical_step(times)) * Fraction(stream.time_base)
                 fps = Fraction(len(times)) / span if span > 0 else fps
     if frame_count <= 1 and stream.codec_context.name in _IMAGE_CODECS:
-        raise MediaError(_IMAGE_MESSAGE.format(name=name))
+        raise MediaError(
+            f"'{name}' is a single picture inside a video file; save it as a PNG, JPEG, TIFF or EXR still."
+        )
     return {
         "width": first.width,
         "height": first.height,

@@ -54,6 +54,12 @@ def _check_video(path: str | os.PathLike[str], info: MediaInfo, start: float, en
 
     name = Path(os.fspath(path)).name
     with VideoReader(path, info) as reader:
+        if info.still:  # one picture, shown for any span
+            try:
+                reader.frame(0)
+            except MediaError as exc:
+                raise MediaError(f"'{name}' no longer decodes: {exc}") from exc
+            return
         wanted_last = _index_unclamped(info, end)
         if wanted_last is not None and wanted_last - FRAME_SLACK > reader.frame_count - 1:
             raise MediaError(

@@ -21,7 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from app.document import TimelineDocument
+from app.document import TimelineDocument, TrackKind
 from app.errors import AppError, ProjectError
 
 MAX_PROJECT_BYTES = 512 * 1024 * 1024  # a 30,000-entry bin is ~30 MB; anything this big is not a project
@@ -29,8 +29,16 @@ MAX_DEPTH = 64  # our files nest ~12 deep (timeline > stack > track > clip > met
 MIN_RATE, MAX_RATE = 1.0, 1000.0  # timeline frames per second
 MAX_TIME_RATE = 1_000_000.0  # a RationalTime's rate (audio sample rates included)
 MAX_SECONDS = 7 * 24 * 3600.0  # any time or duration in a project: a week
-_MEDIA_INTS = ("width", "height", "frame_count", "sample_rate", "channels", "audio_samples", "size_bytes",
-               "mtime_ns")
+_MEDIA_INTS = (
+    "width",
+    "height",
+    "frame_count",
+    "sample_rate",
+    "channels",
+    "audio_samples",
+    "size_bytes",
+    "mtime_ns",
+)
 _MAX_DIMENSION = 65536
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -167,9 +175,7 @@ def _check_document(doc: TimelineDocument, source: Path) -> None:
             if clip.id in seen:  # edits find clips by id: a shared one would move or delete the wrong clip
                 raise ProjectError(f"{damaged} {where} has the same id as another clip ({clip.id}).")
             seen.add(clip.id)
-            start, duration, source_start = (
-                clip.start.value, clip.duration.value, clip.source_start.value
-            )
+            start, duration, source_start = (clip.start.value, clip.duration.value, clip.source_start.value)
             if not (0 <= start <= limit and 0 < duration <= limit and abs(source_start) <= limit):
                 raise ProjectError(
                     f"{damaged} {where} is placed at frame {start:g} for {duration:g} frames from source "
@@ -187,6 +193,15 @@ def _check_document(doc: TimelineDocument, source: Path) -> None:
             mask = clip.mask
             if mask is not None and (not isinstance(mask, dict) or not isinstance(mask.get("id"), str)):
                 raise ProjectError(f"{damaged} the inpainting mask of {where} is not a mask record.")
+            _check_clip_look(clip, where, damaged)
+        if track.kind is TrackKind.AUDIO and not -60.0 <= track.volume_db <= 12.0:
+            raise ProjectError(
+                f"{damaged} track {track.name} has the volume {track.volume_db!r} dB (not -60 to +12)."
+            )
+    try:
+        doc.sequence_settings()  # stored: checked; absent (an older project): derived as it always was
+    except AppError as exc:
+        raise ProjectError(f"{damaged} its sequence settings cannot be used: {exc}") from exc
     for marker in doc.markers():
         if not 0 <= marker.time.value <= limit:
             raise ProjectError(f"{damaged} marker '{marker.name[:60]}' is at frame {marker.time.value:g}.")
@@ -202,6 +217,25 @@ def _check_document(doc: TimelineDocument, source: Path) -> None:
         expected = bool if name == "bake_slow_views" else str  # the names may be None: the defaults
         if not isinstance(value, expected) and not (value is None and expected is str):
             raise ProjectError(f"{damaged} its colour setting {name} is {value!r}, not {expected.__name__}.")
+
+
+def _check_clip_look(clip, where: str, damaged: str) -> None:
+    """A clip's transform, title and fades: the values the compositor and the mix read."""
+    from app.media.title import TitleSpec
+    from app.media.transform import ClipTransform
+
+    try:
+        if clip.transform is not None:
+            ClipTransform.from_dict(clip.transform)
+        if clip.title is not None:
+            TitleSpec.from_dict(clip.title)
+    except AppError as exc:
+        raise ProjectError(f"{damaged} {where} cannot be shown: {exc}") from exc
+    length = int(clip.duration.value)
+    if not (0 <= clip.fade_in and 0 <= clip.fade_out and clip.fade_in + clip.fade_out <= length):
+        raise ProjectError(
+            f"{damaged} {where} has fades of {clip.fade_in} + {clip.fade_out} frames ({length} long)."
+        )
 
 
 def _check_media_item(item, damaged: str) -> None:

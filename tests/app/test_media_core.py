@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from media_builders import decoded_index, make_audio, make_corrupt, make_image, make_video  # noqa: E402
+from media_builders import decoded_index, make_audio, make_corrupt, make_video  # noqa: E402
 
 from app.errors import MediaError  # noqa: E402
 from app.media.audio import AudioReader, read_audio  # noqa: E402
@@ -64,8 +64,7 @@ def _empty(path: Path) -> Path:
     [
         (lambda d: d / "missing.mp4", "not found"),
         (lambda d: make_corrupt(d / "bad.mp4"), "cannot be read"),
-        (lambda d: make_image(d / "still.png"), "start image"),
-        (lambda d: Path(make_image(d / "still2.png")).rename(d / "disguised.mov"), "start image"),
+        (lambda d: Path(make_corrupt(d / "broken.png")), "is damaged"),
         (lambda d: _empty(d / "empty.mp4"), "cannot be read"),
     ],
 )

@@ -49,12 +49,13 @@ def test_import_keeps_going_past_bad_files(clips):
     document = TimelineDocument()
     paths = [clips["bad"], clips["a"], clips["still"], clips["a"], "/nonexistent/x.mov"]
     ids, errors = import_files(document, paths)
-    assert len(ids) == 2 and ids[0] == ids[1]  # the same file twice is one bin item
-    assert [item.name for item in document.bin_items()] == ["a.mp4"]
+    assert len(ids) == 3 and ids[0] == ids[2]  # the same file twice is one bin item
+    assert [item.name for item in document.bin_items()] == ["a.mp4", "still.png"]  # stills are clips now
     assert document.bin_items()[0].info.frame_count == 48
+    assert document.bin_items()[1].info.still
     messages = [str(e) for e in errors]
-    assert len(messages) == 3
-    assert "bad.mp4" in messages[0] and "start image" in messages[1] and "not found" in messages[2]
+    assert len(messages) == 2
+    assert "bad.mp4" in messages[0] and "not found" in messages[1]
 
 
 def test_compositor_shows_each_clip_letterboxed_and_black_after(doc):
