@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.cli import TINY_DEFAULTS
 from app.errors import JobError
 from app.jobs import (
     MODEL_LTX2,
@@ -45,6 +46,13 @@ from app.jobs.spec import MAX_STEPS, MIN_STEPS
 MODEL_DEFAULT_STEPS = MIN_STEPS - 1  # the steps box's "model default" entry
 
 FPS_CHOICES = (24.0, 25.0, 30.0, 48.0, 50.0)
+# What the panel starts a model with (the CLI's defaults): the tiny test model at 768x512 x 121 frames
+# x 30 steps would take minutes to make noise, so it gets the small size and length the CLI gives it.
+MODEL_FIELD_DEFAULTS = {
+    MODEL_LTX2: {"width": 768, "height": 512, "frames": 121, "steps": None},
+    MODEL_TINY: dict(TINY_DEFAULTS),
+}
+STATE_GROUP = "generate"  # QSettings group of the panel's last settings
 MAX_SEED_UI = 2**31 - 1  # QSpinBox is 32-bit; seeds from stored clips may be larger (kept as they are)
 START_NONE, START_FILE, START_VIEWER = "none", "file", "viewer"
 
@@ -67,6 +75,7 @@ class GeneratePanel(QWidget):
         self._current_frame = current_frame
         self._problems: list[str] = []
         self._big_seed: int | None = None
+        self._loading = False
 
         self.prompt_edit = QPlainTextEdit(objectName="promptEdit")
         self.prompt_edit.setPlaceholderText("Describe the shot: subject, action, camera, light, sound...")
@@ -154,6 +163,8 @@ class GeneratePanel(QWidget):
         self.start_combo.currentIndexChanged.connect(self._update_start)
         self.model_combo.currentIndexChanged.connect(self._update_state)
         self.model_combo.currentIndexChanged.connect(self._update_model_defaults)
+        self.model_combo.currentIndexChanged.connect(self._apply_model_field_defaults)
+        self.prompt_edit.textChanged.connect(self._recheck_after_error)
         self.seed_spin.valueChanged.connect(self._forget_big_seed)
         self.set_settings(settings)
         self._update_start()
@@ -162,11 +173,16 @@ class GeneratePanel(QWidget):
     # --- public ---------------------------------------------------------------------------------------------
 
     def set_settings(self, settings: EngineSettings) -> None:
-        """Re-check the model files and offer the test model only in developer mode."""
+        """Re-check the model files and offer the test model only in developer mode; when the real model
+        cannot load and the test model is offered, choose the test model (with its small defaults), so
+        turning developer mode on is enough to generate."""
         self._settings = settings
         fill_model_combo(self.model_combo, settings)
         self.quant_combo.setCurrentIndex(max(0, self.quant_combo.findData(settings.quantization)))
         self._problems = settings.detect()
+        tiny = self.model_combo.findData(MODEL_TINY)
+        if self._problems and tiny >= 0 and self.model_combo.currentData() == MODEL_LTX2:
+            self.model_combo.setCurrentIndex(tiny)  # emits: the tiny model's defaults and message follow
         self._update_model_defaults()
         self._update_state()
 
@@ -209,10 +225,9 @@ class GeneratePanel(QWidget):
         )
 
     def request_generate(self) -> JobSpec | None:
-        """Check the fields and emit `generate_requested`; on a problem, say what to fix and emit nothing."""
-        if not self.seed_lock.isChecked():
-            self._big_seed = None
-            self.seed_spin.setValue(random_seed())
+        """Check the fields and emit `generate_requested`; on a problem, say what to fix and emit nothing.
+        An unlocked seed is drawn anew only for a generation that is really queued (a refused one keeps
+        the seed on show)."""
         try:
             spec = self.current_spec()
             spec.validate()
@@ -222,12 +237,20 @@ class GeneratePanel(QWidget):
         if spec.model == MODEL_LTX2 and self._problems:
             self._update_state()
             return None
+        if not self.seed_lock.isChecked():
+            self._big_seed = None
+            self.seed_spin.setValue(random_seed())
+            spec = spec.with_changes(seed=self.seed_spin.value())
         self.show_message(f"Queued: seed {spec.seed}, {spec.width}x{spec.height}, {spec.frames} frames.")
         self.generate_requested.emit(spec)
         return spec
 
     def load_spec(self, spec: JobSpec) -> None:
-        """Fill the fields from a spec (regenerate from a clip); its seed is locked so the result matches."""
+        """Fill the fields from a spec (regenerate from a clip), its seed included; the seed lock stays as
+        the user set it (Regenerate chooses new seed or same seed itself, and says which)."""
+        self._loading = True  # the model goes first: its defaults must not overwrite the spec's fields
+        self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(spec.model)))
+        self._loading = False
         self.prompt_edit.setPlainText(spec.prompt)
         negative = spec.negative_prompt or ""
         # the model's own negative prompt shows as the placeholder, not as text the user seems to have typed
@@ -248,11 +271,58 @@ class GeneratePanel(QWidget):
         set_steps(self.steps_spin, spec.steps)
         self.seed_spin.setValue(min(spec.seed, MAX_SEED_UI))
         self._big_seed = spec.seed if spec.seed > MAX_SEED_UI else None
-        self.seed_lock.setChecked(True)
-        self.model_combo.setCurrentIndex(max(0, self.model_combo.findData(spec.model)))
         self.quant_combo.setCurrentIndex(max(0, self.quant_combo.findData(spec.quantization)))
         self.start_combo.setCurrentIndex(self.start_combo.findData(START_FILE if spec.image else START_NONE))
         self.image_edit.setText(spec.image or "")
+
+    def save_state(self, store: QSettings) -> None:
+        """Remember the last settings (not the prompt's start image data) for the next launch."""
+        store.beginGroup(STATE_GROUP)
+        try:
+            for key, value in (
+                ("prompt", self.prompt_edit.toPlainText()),
+                ("negative", self.negative_edit.text()),
+                ("model", self.model_combo.currentData()),
+                ("size", self.size_combo.currentData()),
+                ("fps", float(self.fps_combo.currentData())),
+                ("duration", self.duration_spin.value()),
+                ("steps", self.steps_spin.value()),
+                ("seed", self.seed_spin.value()),
+                ("seed_locked", self.seed_lock.isChecked()),
+                ("quantization", self.quant_combo.currentData()),
+                ("place", self.place_check.isChecked()),
+            ):
+                store.setValue(key, value)
+        finally:
+            store.endGroup()
+
+    def restore_state(self, store: QSettings) -> None:
+        """The settings `save_state` left; a value that no longer fits (a model no longer offered, a size
+        no longer listed) keeps what the panel has."""
+        store.beginGroup(STATE_GROUP)
+        try:
+            if not store.contains("model"):
+                return
+            value = store.value
+            self._loading = True
+            try:
+                _choose(self.model_combo, str(value("model")))
+            finally:
+                self._loading = False
+            self.prompt_edit.setPlainText(str(value("prompt", "") or ""))
+            self.negative_edit.setText(str(value("negative", "") or ""))
+            _choose(self.size_combo, str(value("size")))
+            _choose(self.fps_combo, _float(value("fps"), 24.0))
+            self.duration_spin.setValue(_float(value("duration"), self.duration_spin.value()))
+            self.steps_spin.setValue(int(_float(value("steps"), self.steps_spin.value())))
+            locked = _bool(value("seed_locked", False))
+            self.seed_lock.setChecked(locked)
+            if locked:
+                self.seed_spin.setValue(int(_float(value("seed"), self.seed_spin.value())))
+            _choose(self.quant_combo, str(value("quantization")))
+            self.place_check.setChecked(_bool(value("place", True)))
+        finally:
+            store.endGroup()
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message_label.setText(text)
@@ -278,6 +348,24 @@ class GeneratePanel(QWidget):
             self.show_message("Test model: random weights, the result is noise (developer mode).")
         else:
             self.show_message("")
+
+    def _apply_model_field_defaults(self) -> None:
+        """A model chosen by hand (or for the user) starts at its size, length and steps; filling the
+        fields from a clip or the last session keeps theirs."""
+        if self._loading:
+            return
+        defaults = MODEL_FIELD_DEFAULTS.get(self.model_combo.currentData())
+        if defaults is None:
+            return
+        _choose(self.size_combo, _size_key(defaults["width"], defaults["height"]))
+        fps = float(self.fps_combo.currentData())
+        self.duration_spin.setValue(defaults["frames"] / fps)
+        set_steps(self.steps_spin, defaults["steps"])
+
+    def _recheck_after_error(self) -> None:
+        # A refusal ("prompt is empty") goes once the user edits; the model's state message comes back.
+        if self.message_label.property("state") == "error":
+            self._update_state()
 
     def _update_model_defaults(self) -> None:
         """Show the chosen model's reference steps and limit the duration to its positional range."""
@@ -346,6 +434,26 @@ def steps_value(spin: QSpinBox) -> int | None:
 
 def set_steps(spin: QSpinBox, steps: int | None) -> None:
     spin.setValue(MODEL_DEFAULT_STEPS if steps is None else int(steps))
+
+
+def _choose(combo: QComboBox, data: object) -> None:
+    index = combo.findData(data)
+    if index >= 0:
+        combo.setCurrentIndex(index)
+
+
+def _float(value: object, default: float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _bool(value: object) -> bool:
+    # INI-backed QSettings hand booleans back as the strings "true"/"false".
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
 
 
 def _size_key(width: int, height: int) -> str:

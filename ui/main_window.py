@@ -31,6 +31,7 @@ from app import __version__
 from app.commands import push_edit
 from app.document import TrackKind
 from app.errors import AppError
+from app.document import placement
 from app.jobs import EngineSettings, JobQueue, JobSpec, apply_result
 from app.jobs.inpaint import InpaintSpec, apply_inpaint_result
 from app.masks import MaskStore
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
 
         # Panels that outlive a session.
         self.generate_panel = GeneratePanel(self.engine_settings, current_frame=self._current_frame)
+        self.generate_panel.restore_state(self.settings)  # the last launch's model and settings
         self.generate_panel.generate_requested.connect(self.submit_job)
         self.generate_panel.settings_requested.connect(self.open_settings)
         self.job_queue_view = JobQueueView(self.jobs)
@@ -490,31 +492,22 @@ class MainWindow(QMainWindow):
             self.show_message("Select a clip in the media bin first.")
             return []
         doc = self.session.doc
-        at = RationalTime(self.playhead(), doc.rate)
         media_ids = self.media_bin.selected_ids()
-        target = doc.tracks(TrackKind.VIDEO)[0].id
+        frame = self.playhead()
 
-        def apply(document) -> list[str]:
-            created: list[str] = []
-            position = at
-            for media_id in media_ids:
-                item = document.bin_item(media_id)
-                if item.info is not None and not item.info.has_video:
-                    track = document.tracks(TrackKind.AUDIO)[0].id
-                else:
-                    track = target
-                edit = document.overwrite if overwrite else document.insert
-                ids = edit(media_id, track, position)
-                created.extend(ids)
-                position = position + document.clip(ids[0]).duration
-            return created
+        def apply(document) -> list[str]:  # pictures on V1, sound-only media on A1, one after another
+            return placement.place_one_after_another(document, media_ids, None, frame, overwrite)
 
         text = "Overwrite" if overwrite else "Insert"
         try:
-            return push_edit(self.session.stack, doc, f"{text} at playhead", apply)
+            created = push_edit(self.session.stack, doc, f"{text} at playhead", apply)
         except AppError as exc:
             self.show_message(str(exc))
             return []
+        end = placement.end_of(doc, created)
+        if end is not None:
+            self.seek(end)  # the playhead moves past what was inserted
+        return created
 
     def _import_media(self) -> None:
         if self.media_bin is not None:
@@ -530,6 +523,7 @@ class MainWindow(QMainWindow):
         except AppError as exc:
             self.generate_panel.show_message(str(exc), error=True)
             return None
+        self.generate_panel.save_state(self.settings)  # a crash later still remembers what was asked
         self.queue_dock.raise_()
         self.show_message(f"Queued {spec.display_name()}")
         return job_id
@@ -583,9 +577,16 @@ class MainWindow(QMainWindow):
             return
         place_at = None
         if job.spec.place_on_timeline:
-            place_at = RationalTime(self.playhead(), self.session.doc.rate)
+            # appended after the last clip of V1 (queued jobs land in queue order), or at the playhead
+            # when asked -- never inside a shot (app.document.placement.place_generated)
+            at_playhead = self.generated_at_playhead
+            place_at = RationalTime(self.playhead(), self.session.doc.rate) if at_playhead else "append"
         try:
-            apply_result(self.session.stack, self.session.doc, item, place_at=place_at)
+            created = apply_result(self.session.stack, self.session.doc, item, place_at=place_at)
+            if place_at is not None and place_at != "append":
+                end = placement.end_of(self.session.doc, created)
+                if end is not None:
+                    self.seek(end)  # the playhead moves past the insert
         except AppError as exc:
             # The insert was impossible (e.g. no room): keep the clip, in the bin alone.
             apply_result(self.session.stack, self.session.doc, item)
@@ -672,6 +673,7 @@ class MainWindow(QMainWindow):
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState(STATE_VERSION))
+        self.generate_panel.save_state(self.settings)
         self.settings.sync()
 
     def reset_layout(self) -> None:

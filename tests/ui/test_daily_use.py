@@ -240,3 +240,70 @@ def test_a_finished_inpaint_shows_the_new_take_in_the_inspector(window, takes, t
     window.session.stack.undo()  # the take leaves the bin: the clip shows its original again
     settle()
     assert_one_subject(window, clip_id, original)
+
+
+# ------------------------------------------------------------------ 7: first run and the next launch
+def test_developer_mode_alone_makes_generate_possible_with_small_defaults(window):
+    from app.jobs import EngineSettings
+
+    panel = window.generate_panel
+    assert not panel.generate_button.isEnabled()  # no checkpoint yet
+    assert "Cannot generate yet" in panel.message_label.text()
+    window.apply_engine_settings(EngineSettings(developer_tiny=True))  # ticking Developer mode in Settings
+    assert panel.model_combo.currentData() == "tiny"
+    assert panel.generate_button.isEnabled()
+    assert "Cannot generate yet" not in panel.message_label.text()
+    spec = panel.current_spec()
+    assert (spec.width, spec.height, spec.frames, spec.steps) == (256, 160, 25, 8)  # the CLI's tiny defaults
+
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("ltx2"))  # back to the real model
+    spec = panel.current_spec()
+    assert (spec.width, spec.height, spec.frames, spec.steps) == (768, 512, 121, None)  # None: model default
+
+
+def test_model_generate_settings_and_engine_settings_survive_a_relaunch(qtbot, settings_path, answers):
+    from app.jobs import EngineSettings
+
+    first = open_window(qtbot, settings_path, answers)
+    first.apply_engine_settings(EngineSettings(developer_tiny=True, quantization="none"))
+    panel = first.generate_panel
+    panel.prompt_edit.setPlainText("a lighthouse at dusk")
+    panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
+    panel.fps_combo.setCurrentIndex(panel.fps_combo.findData(25.0))
+    panel.duration_spin.setValue(2.0)
+    panel.steps_spin.setValue(3)
+    panel.seed_lock.setChecked(True)
+    panel.seed_spin.setValue(4321)
+    panel.place_check.setChecked(False)
+    asked = panel.current_spec()
+    first.close()
+
+    second = open_window(qtbot, settings_path, answers)
+    try:
+        assert second.engine_settings.developer_tiny
+        again = second.generate_panel
+        assert again.model_combo.currentData() == "tiny"
+        assert again.current_spec() == asked
+        assert again.seed_lock.isChecked()
+    finally:
+        second.shutdown()
+
+
+# ------------------------------------------------------------------------- 11: the Generate panel's words
+def test_a_refusal_goes_once_the_prompt_is_typed_and_keeps_the_seed(qtbot):
+    from app.jobs import EngineSettings
+    from ui.generate_panel import GeneratePanel
+
+    panel = GeneratePanel(EngineSettings(developer_tiny=True))  # alone: nothing is queued for real
+    qtbot.addWidget(panel)
+    panel.prompt_edit.setPlainText("")
+    seed = panel.seed_spin.value()
+    assert not panel.seed_lock.isChecked()
+    assert panel.request_generate() is None
+    assert "prompt" in panel.message_label.text().lower()
+    assert panel.seed_spin.value() == seed  # a refused Generate draws no new seed
+    panel.prompt_edit.setPlainText("a lighthouse")
+    assert "prompt" not in panel.message_label.text().lower()
+    assert panel.message_label.property("state") != "error"
+    spec = panel.request_generate()
+    assert spec is not None and spec.seed == panel.seed_spin.value()  # a queued one does (unlocked)

@@ -88,7 +88,7 @@ def test_start_image_from_the_viewers_current_frame(qtbot):
     assert spec.generation_parameters()["image"] == "<frame>"
 
 
-def test_regenerate_loads_a_clips_parameters_with_the_seed_locked(qtbot):
+def test_regenerate_loads_a_clips_parameters_and_leaves_the_lock_alone(qtbot):
     panel = GeneratePanel(DEV)
     qtbot.addWidget(panel)
     _tiny_setup(panel)
@@ -96,6 +96,9 @@ def test_regenerate_loads_a_clips_parameters_with_the_seed_locked(qtbot):
     other = GeneratePanel(DEV)
     qtbot.addWidget(other)
     other.load_spec(original)
+    assert not other.seed_lock.isChecked()  # issue 13: it used to tick Lock silently
+    assert other.current_spec() == original.with_changes(place_on_timeline=other.place_check.isChecked())
+    other.seed_lock.setChecked(True)  # the user's choice: this seed again
     again = other.request_generate()
     assert again == original.with_changes(place_on_timeline=other.place_check.isChecked())
 
