@@ -25,13 +25,15 @@ from engine.components import ModelComponents, build_skeleton, load_diffusers_fo
 from engine.conditioning import start_image_pixels
 from engine.errors import GenerationCancelled, OutOfMemoryError, RequestError
 from engine.models import LTX_2_0, GuidanceParams, ModelSpec, detect_spec, spec_for_file
-from engine.request import GenerationRequest, GenerationResult
+from engine.recipes import NoiseSource, Stage, plan_stages, total_steps
+from engine.request import GenerationRequest, GenerationResult, LoraChoice
 from engine.runtime import (
     LatentState,
     PreviewCallback,
     ProgressCallback,
     PromptContexts,
     Runtime,
+    StageCallback,
     StepInfo,
     StepReporter,
     fit_length,
@@ -50,7 +52,8 @@ log = logging.getLogger(__name__)
 
 ENGINE_VERSION = "0.2.0"
 MODEL_NAME = "Lightricks LTX-2"
-
+# Prompt contexts kept per (prompt, negative prompt, length, text encoder): a new seed skips Gemma.
+PROMPT_CACHE_SIZE = 8
 
 
 # Layers that stay in full precision when the transformer is quantized: the input/output projections and the
@@ -68,6 +71,17 @@ TRANSFORMER_KEEP_PRECISE = [
 # to the embeddings.
 TEXT_ENCODER_KEEP_PRECISE = ["lm_head", "*vision_tower*", "*multi_modal_projector*"]
 NON_TRANSFORMER = ("connectors", "vae", "audio_vae", "vocoder")
+# The distilled recipes run without guidance (one conditioned pass per step), as ltx-pipelines' distilled one.
+DISTILLED_GUIDANCE = {
+    "guidance_scale": 1.0,
+    "audio_guidance_scale": 1.0,
+    "stg_scale": 0.0,
+    "audio_stg_scale": 0.0,
+    "modality_scale": 1.0,
+    "audio_modality_scale": 1.0,
+    "guidance_rescale": 0.0,
+    "audio_guidance_rescale": 0.0,
+}
 
 
 def _loader(layout: CheckpointLayout):
@@ -89,24 +103,84 @@ def _load_components(
     mode: str,
     cache: quant.QuantizedCache,
     device: torch.device,
+    loras: list | None = None,
 ) -> ModelComponents:
-    """Load every component; a quantized transformer comes from the cache when one exists for this file."""
+    """Load every component; a quantized transformer comes from the cache when one exists for this file
+    (and LoRA set: LoRAs are fused before quantizing)."""
     load = _loader(layout)
     if mode == "none":
         return load(path, dtype)
     components = load(path, dtype, only=NON_TRANSFORMER)
     config = components.configs["transformer"]
-    components.transformer = _quantize_with_cache(
+    components.transformer = quantized_transformer(
         lambda: load(path, dtype, only=("transformer",)).transformer,
         lambda: build_skeleton("transformer", config),
         mode,
         cache,
         components.identity,
-        "transformer",
         device,
-        exclude=TRANSFORMER_KEEP_PRECISE,
+        loras or [],
     )
     return components
+
+
+def _lora_key(loras: list) -> tuple:
+    """What identifies a fused LoRA set: each file's identity and strength, in order."""
+    return tuple((str(lora.path), lora.identity, float(strength)) for lora, strength in loras)
+
+
+def _load_lora_files(choices) -> list:
+    """[(LoraFile, strength)] of LoraChoice items (or (path, strength) pairs); errors name the file."""
+    from engine.lora import load_lora
+
+    out = []
+    for choice in choices:
+        path, strength = (choice.path, choice.strength) if isinstance(choice, LoraChoice) else choice
+        out.append((load_lora(path), float(strength)))
+    return out
+
+
+def quantized_transformer(load_full, build, mode, cache, identity, device, loras) -> torch.nn.Module:
+    """A quantized transformer with `loras` fused before quantizing, from the on-disk cache keyed by the
+    checkpoint's identity plus every LoRA file's identity and strength (switching back to a used set is a
+    cache read, not a re-fuse and re-quantize)."""
+    from engine.lora import fuse_loras
+
+    key = identity
+    if loras:
+        sets = ";".join(f"{ident}@{strength:g}" for _, ident, strength in _lora_key(loras))
+        key = f"{identity}|loras:{sets}"
+
+    def load_fused():
+        module = load_full()
+        if loras:
+            fuse_loras(module, loras)
+        return module
+
+    return _quantize_with_cache(
+        load_fused, build, mode, cache, key, "transformer", device, exclude=TRANSFORMER_KEEP_PRECISE
+    )
+
+
+def _attach_release_companions(components, path, layout, dtype, upsampler, text_encoder) -> None:
+    """The spatial upsampler beside a single-file checkpoint (or the one named), and the LoRAs found there."""
+    from engine.upsampler import load_upsampler
+
+    if upsampler is not None:
+        components.upsampler = load_upsampler(upsampler, dtype)
+        components.companions["upsampler"] = Path(upsampler)
+    if layout in (CheckpointLayout.OFFICIAL_SINGLE_FILE, CheckpointLayout.LTX23_SINGLE_FILE):
+        from engine.checkpoint_report import describe_checkpoint
+
+        try:
+            report = describe_checkpoint(path, text_encoder=text_encoder)
+        except Exception as exc:  # noqa: BLE001 -- the report is a convenience; loading already succeeded
+            log.warning("could not look for companions beside %s (%s)", path, exc)
+            return
+        if components.upsampler is None and report.upscalers:
+            components.upsampler = load_upsampler(report.upscalers[0], dtype)
+            components.companions["upsampler"] = report.upscalers[0]
+        components.companions.setdefault("loras", list(report.loras))
 
 
 def _quantize_with_cache(
@@ -207,6 +281,14 @@ class Engine:
             offload_text_encoder=self.offload_text_encoder,
             vae_memory_budget=vae_memory_budget,
         )
+        self._prompt_cache: dict[tuple, PromptContexts] = {}
+        self.prompt_encodings = 0  # how many times the text encoder ran (the cache's misses)
+        from engine.lora import LoraSwitcher
+
+        self._lora_switcher = LoraSwitcher(components.transformer)
+        self._quantized_loras: tuple = ()  # the set fused into a quantized transformer before quantizing
+        self._reload_transformer = None  # set by from_checkpoint: () -> full-precision transformer
+        self._quant_cache: quant.QuantizedCache | None = None
 
     # --- construction ---------------------------------------------------------------------------------------
 
@@ -221,11 +303,18 @@ class Engine:
         text_encoder_quantization: str = "none",
         cache_dir: str | Path | None = None,
         vae_memory_budget: int | None = None,
+        upsampler: str | Path | None = None,
+        loras: list[LoraChoice] | None = None,
     ) -> Engine:
         """Load an official single-file checkpoint or a diffusers folder, plus a local Gemma-3 root.
 
         Nothing is fetched from any hub. With `quantization` other than "none" the transformer is quantized
         with optimum-quanto and cached on disk, keyed by the checkpoint's identity, so later launches skip it.
+
+        The release's x2 latent spatial upsampler (the two-stage recipe needs it) is found beside the
+        checkpoint (a 2.0/2.3 file's folder, a 2.5 folder's `latent_upscale_models/`) unless `upsampler`
+        names one. `loras` (LoraChoice) are fused from the start; for a quantized model they are fused
+        before quantizing (see `set_loras`). `engine.available_loras` lists the LoRAs found beside it.
         """
         mode = quant.parse_mode(quantization)
         te_mode = quant.parse_mode(text_encoder_quantization)
@@ -242,7 +331,8 @@ class Engine:
         if not release:
             check_root(text_encoder)  # fail before spending minutes on the transformer
         cache = quant.QuantizedCache(Path(cache_dir) if cache_dir else quant.default_cache_root())
-        components = _load_components(path, layout, dtype, mode, cache, device)
+        lora_files = _load_lora_files(loras or [])  # a bad file fails before the minutes of loading
+        components = _load_components(path, layout, dtype, mode, cache, device, lora_files)
         if layout in (CheckpointLayout.OFFICIAL_SINGLE_FILE, CheckpointLayout.LTX23_SINGLE_FILE):
             spec = spec_for_file(path)
         elif release:
@@ -271,7 +361,8 @@ class Engine:
                 exclude=TEXT_ENCODER_KEEP_PRECISE,
             )
             encoder = TextEncoder(model, load_tokenizer(root), str(root))
-        return cls(
+        _attach_release_companions(components, path, layout, dtype, upsampler, text_encoder)
+        engine = cls(
             components,
             encoder,
             device=device,
@@ -280,6 +371,15 @@ class Engine:
             vae_memory_budget=vae_memory_budget,
             spec=spec,
         )
+        load = _loader(layout)
+        engine._reload_transformer = lambda: load(path, dtype, only=("transformer",)).transformer
+        engine._quant_cache = cache
+        if lora_files:
+            if mode == "none":
+                engine._lora_switcher.apply(lora_files)
+            else:
+                engine._quantized_loras = _lora_key(lora_files)
+        return engine
 
     @classmethod
     def tiny(
@@ -344,12 +444,94 @@ class Engine:
     def last_tile_plan(self) -> TilePlan | None:
         return self.runtime.last_tile_plan
 
+    @property
+    def upsampler(self):
+        """The x2 latent spatial upsampler (engine.upsampler.LatentUpsampler) or None."""
+        return self.components.upsampler
+
+    @property
+    def available_loras(self) -> list[Path]:
+        """LoRA files found beside the checkpoint (the release's distilled LoRA, for example)."""
+        return [Path(p) for p in self.components.companions.get("loras", []) or []]
+
+    @property
+    def active_loras(self) -> list[dict]:
+        """The LoRAs fused now: [{"path", "identity", "strength"}]."""
+        active = self._quantized_loras if self.quantization != "none" else self._lora_switcher.active
+        return [{"path": p, "identity": i, "strength": s} for p, i, s in active]
+
+    @property
+    def default_recipe(self) -> str:
+        """"distilled" for a distilled checkpoint (by its file name, as Lightricks names them) or a dev one
+        with the distilled LoRA fused; "full" otherwise."""
+        source = Path(self.components.companions.get("transformer") or self.components.source).name.lower()
+        loras = [Path(d["path"]).name.lower() for d in self.active_loras]
+        if "distilled" in source or any("distilled" in name for name in loras):
+            return "distilled"
+        return "full"
+
+    def recipes(self) -> list[str]:
+        """The recipes this engine can run now (two-stage needs the upsampler)."""
+        names = [r for r in self.spec.recipes if r in ("full", "distilled", "two-stage")]
+        return [r for r in names if r != "two-stage" or self.upsampler is not None]
+
+    # --- LoRAs ----------------------------------------------------------------------------------------------
+
+    def set_loras(self, loras) -> None:
+        """Make `loras` (LoraChoice items, or (path, strength) pairs) the fused set; [] removes every LoRA.
+
+        Unquantized: the targeted weights' originals are kept and restored exactly before the next set is
+        fused (no reload). Quantized: the transformer is reloaded from the checkpoint, the set fused before
+        quantizing, and the result cached on disk keyed by checkpoint + LoRA files + strengths, so switching
+        back to a used set reads the cache. A bad file raises CheckpointError and changes nothing.
+        """
+        files = _load_lora_files(loras)
+        if self.quantization == "none":
+            self._lora_switcher.apply(files)
+            return
+        key = _lora_key(files)
+        if key == self._quantized_loras:
+            return
+        if self._reload_transformer is None:
+            raise RequestError(
+                "LoRAs cannot be changed on this quantized model (it was not loaded from a checkpoint); "
+                "load it without quantization"
+            )
+        config = self.components.configs["transformer"]
+        transformer = quantized_transformer(
+            self._reload_transformer,
+            lambda: build_skeleton("transformer", config),
+            self.quantization,
+            self._quant_cache,
+            self.components.identity,
+            self.device,
+            files,
+        ).to(self.device)
+        from engine.runtime import install_stg
+
+        install_stg(transformer)
+        self.components.transformer = transformer
+        self._quantized_loras = key
+
     # --- requests -------------------------------------------------------------------------------------------
 
     def resolve(self, request: GenerationRequest) -> GenerationRequest:
         """`request` with the loaded model's reference values for every unset field, validated."""
         if request.max_sequence_length == GenerationRequest.max_sequence_length:
             request = request.with_changes(max_sequence_length=self.max_sequence_length)
+        if request.recipe is None:
+            request = request.with_changes(recipe=self.default_recipe)
+        if request.recipe not in ("full", None) and request.recipe in self.spec.recipes:
+            if request.steps is not None:
+                raise RequestError(
+                    f"the {request.recipe} recipe has fixed sigmas ({len(self.spec.distilled_sigmas) - 1} "
+                    "steps); leave steps unset or use the full recipe"
+                )
+            request = request.with_changes(steps=len(self.spec.distilled_sigmas) - 1)
+            unset = {k: v for k, v in DISTILLED_GUIDANCE.items() if getattr(request, k) is None}
+            request = request.with_changes(**unset)
+        elif request.recipe not in self.spec.recipes and request.recipe in ("distilled", "two-stage", "full"):
+            raise RequestError(f"{self.spec.name} has no {request.recipe} recipe")
         explicit_blocks = request.stg_blocks is not None
         request = request.with_defaults(self.spec.guidance_defaults())
         request.validate(
@@ -358,6 +540,12 @@ class Engine:
             num_layers=len(self.components.transformer.transformer_blocks) if explicit_blocks else None,
         )
         self.spec.check_length(request.num_frames, request.fps)
+        if request.recipe == "two-stage" and self.upsampler is None:
+            raise RequestError(
+                "the two-stage recipe needs the release's x2 latent spatial upsampler (e.g. "
+                "ltx-2.3-spatial-upscaler-x2-1.1.safetensors beside the checkpoint, or a 2.5 folder's "
+                "latent_upscale_models/); put it there or pass upsampler= / --upsampler"
+            )
         if request.video_decoder == "diffusion" and self.components.diffusion_decoder is None:
             raise RequestError(
                 "the diffusion video decoder is not loaded (LTX-2.5 release folders bring it as "
@@ -389,9 +577,17 @@ class Engine:
         guided = not (
             math.isclose(request.guidance_scale, 1.0) and math.isclose(request.audio_guidance_scale, 1.0)
         )
-        return self.runtime.encode_prompts(
-            request.prompt, request.negative_prompt if guided else None, request.max_sequence_length
-        )
+        negative = request.negative_prompt if guided else None
+        encoder = self.text_encoder
+        key = (request.prompt, negative, request.max_sequence_length, encoder.source, id(encoder.model))
+        cached = self._prompt_cache.pop(key, None)
+        if cached is None:
+            cached = self.runtime.encode_prompts(request.prompt, negative, request.max_sequence_length)
+            self.prompt_encodings += 1
+        self._prompt_cache[key] = cached  # most recently used last
+        while len(self._prompt_cache) > PROMPT_CACHE_SIZE:
+            self._prompt_cache.pop(next(iter(self._prompt_cache)))
+        return cached
 
     def initial_noise(
         self, request: GenerationRequest, video_tokens: int, audio_tokens: int, noise=None
@@ -431,19 +627,31 @@ class Engine:
         on_preview: PreviewCallback | None = None,
         cancel: threading.Event | None = None,
         noise: list[torch.Tensor] | None = None,
+        on_stage: StageCallback | None = None,
     ) -> GenerationResult:
         """Generate one clip with sound. Raises GenerationCancelled (nothing decoded) if `cancel` is set.
 
-        `noise`, when given, replaces the seed's draw: [video, audio] initial noise in the reference's packed
-        token layout ([1, F*H*W, 128] frame-major, [1, T, 128] channel-major), as Lightricks' pipelines
-        draw it.
+        `noise`, when given, replaces the seed's draws: every draw of the recipe in the reference's order and
+        packed token layout ([1, F*H*W (+ keyframe tokens), 128] frame-major, [1, T, 128] channel-major):
+        full: [video, audio]; distilled: [video, audio] plus, for LTX-2.5's ancestral sampler, a video and an
+        audio draw per step but the last; two-stage: stage 1's draws, then stage 2's [video, audio].
+        `on_progress(step, steps)` counts over all stages; `on_stage(StageProgress)` says which stage.
         """
         request = self.resolve(request)
+        if request.loras is not None:
+            self.set_loras(request.loras)
+        # the clip records the LoRAs really fused (the engine's set when the request named none)
+        request = request.with_changes(
+            loras=tuple(LoraChoice(d["path"], d["strength"]) for d in self.active_loras)
+        )
         image = self._load_image(request.image) if request.image is not None else None
+        keyframes = [(self._load_image(k.image), k.frame, float(k.strength)) for k in request.keyframes]
+        if image is not None:
+            keyframes.insert(0, (image, 0, 1.0))
         if cancel is not None and cancel.is_set():
             raise GenerationCancelled(0)
         try:
-            return self._generate(request, image, on_progress, on_preview, cancel, noise)
+            return self._generate(request, keyframes, on_progress, on_preview, cancel, noise, on_stage)
         except torch.OutOfMemoryError as exc:
             raise OutOfMemoryError(
                 f"out of {self.device.type.upper()} memory at {request.width}x{request.height}, "
@@ -451,42 +659,70 @@ class Engine:
                 "fewer frames or a smaller size"
             ) from exc
 
-    def _generate(self, request, image, on_progress, on_preview, cancel, noise) -> GenerationResult:
+    def _generate(self, request, keyframes, on_progress, on_preview, cancel, noise, on_stage):
         runtime = self.runtime
         timings: dict[str, float] = {}
         started = time.perf_counter()
-        grid = runtime.latent_grid(request.width, request.height, request.num_frames)
+        stages = plan_stages(
+            self.spec, request.recipe, request.width, request.height, self.spec.sigmas(request.steps)
+        )
         channels, audio_frames, _ = runtime.audio_latent_shape(request.num_frames, request.fps)
-        video_noise, audio_noise = self.initial_noise(request, math.prod(grid), audio_frames, noise)
+        draws = NoiseSource(request.seed, noise)
         contexts = self.encode_prompts(request)
         timings["text_encoder_s"] = time.perf_counter() - started
 
-        clean = mask = None
-        if image is not None:
-            clean, mask = self._image_condition(image, request, grid)
-        video = LatentState.from_noise(
-            video_noise.to(self.device), runtime.video_coords(grid, request.fps), clean, mask
+        previews: dict = {}
+        reporter = StepReporter(
+            total_steps(stages),
+            on_progress,
+            on_preview,
+            cancel,
+            request.preview_every,
+            lambda info: previews["stage"](info),  # the current stage's grid
         )
-        audio = LatentState.from_noise(audio_noise.to(self.device), runtime.audio_coords(audio_frames))
-
-        def preview(info: StepInfo) -> np.ndarray:
-            return to_uint8(runtime.decode_frame(info.video_x0, grid, grid[0] // 2))
-
-        steps = request.steps
-        reporter = StepReporter(steps, on_progress, on_preview, cancel, request.preview_every, preview)
+        reporter.on_stage = on_stage
         video_guidance, audio_guidance = self.guidance(request)
         denoise_start = time.perf_counter()
         reporter.start = denoise_start
-        with torch.no_grad():
-            video, audio = runtime.denoise(
-                video, audio, self.spec.sigmas(steps), contexts, video_guidance, audio_guidance, reporter
+        offset = 0
+        video_latents = audio_tokens = None
+        for stage in stages:
+            grid = runtime.latent_grid(stage.width, stage.height, request.num_frames)
+            tokens = math.prod(grid)
+            conditioning = self._keyframe_condition(keyframes, request, stage, grid)
+            video, audio = self._stage_state(
+                stage, grid, conditioning, video_latents, audio_tokens, audio_frames, request, draws
             )
+
+            def preview(info: StepInfo, grid=grid, tokens=tokens) -> np.ndarray:
+                return to_uint8(runtime.decode_frame(info.video_x0[:, :tokens], grid, grid[0] // 2))
+
+            previews["stage"] = preview
+            reporter.begin_stage(stage.index, stage.count, stage.steps, offset, reporter.total)
+            plain = GuidanceParams()
+            with torch.no_grad():
+                video, audio = runtime.denoise(
+                    video,
+                    audio,
+                    torch.tensor(stage.sigmas, dtype=torch.float32),
+                    contexts,
+                    video_guidance if stage.guided else plain,
+                    audio_guidance if stage.guided else plain,
+                    reporter,
+                    sampler=stage.sampler,
+                    draw_noise=lambda shape, what, n=stage.index: draws.draw(
+                        shape, f"stage {n} ancestral {what} noise", ancestral=True
+                    ),
+                )
+            offset += stage.steps
+            video_latents = runtime.unpack_video(video.latent[:, :tokens], grid)  # keyframe tokens dropped
+            audio_tokens = audio.latent
+        draws.check_used_up()
         timings["denoise_s"] = time.perf_counter() - denoise_start
         timings["preview_s"] = reporter.spent
         self.last_preview_stats = reporter.stats(timings["denoise_s"])
 
-        video_latents = runtime.unpack_video(video.latent, grid)
-        audio_latents = runtime.unpack_audio(audio.latent, channels)
+        audio_latents = runtime.unpack_audio(audio_tokens, channels)
         decode_start = time.perf_counter()
         if request.video_decoder == "diffusion":
             frames = runtime.decode_video_diffusion(runtime.denormalize_video(video_latents), request.seed)
@@ -502,6 +738,10 @@ class Engine:
             round(request.num_frames / request.fps * self.audio_sample_rate),
         )
         metadata = self.metadata(request)
+        metadata["stages"] = [
+            {"width": st.width, "height": st.height, "steps": st.steps, "sampler": st.sampler}
+            for st in stages
+        ]
         if noise is not None:
             metadata["noise"] = "caller-supplied"
         return GenerationResult(
@@ -515,19 +755,77 @@ class Engine:
             timings=timings,
         )
 
-    def _image_condition(self, image, request: GenerationRequest, grid) -> tuple[torch.Tensor, torch.Tensor]:
-        """The start image as clean tokens of latent frame 0 and a denoise mask keeping them (strength 1, as
-        the reference's image conditioning by latent replacement), prepared as ltx-pipelines prepares it."""
-        pixels = start_image_pixels(
-            np.asarray(image, dtype=np.uint8), request.width, request.height, self.spec.default_image_crf
-        )
-        first = self.runtime.encode_video(pixels)  # [1, C, 1, h, w]
+    def _stage_state(self, stage: Stage, grid, conditioning, previous_video, previous_audio, audio_frames,
+                     request, draws: NoiseSource) -> tuple[LatentState, LatentState]:
+        """The latent states a stage starts from, as ltx-pipelines builds them: noise (stage 1) or the
+        upsampled previous latent blended with fresh noise at the stage's first sigma (the reference's
+        noiser: x = lerp(clean, lerp(x, noise, s0), mask)); conditioned tokens keep their clean values."""
+        runtime = self.runtime
+        clean, mask, extra_clean, extra_mask, extra_coords = conditioning
+        coords = torch.cat([runtime.video_coords(grid, request.fps), extra_coords.to(self.device)], dim=2)
+        channels = int(self.components.transformer.config.in_channels)
+        audio_channels = int(self.components.transformer.config.audio_in_channels)
+        n = stage.index
+        total = clean.shape[1] + extra_clean.shape[1]
+        video_noise = draws.draw((1, total, channels), f"stage {n} video noise").to(self.device)
+        audio_noise = draws.draw((1, audio_frames, audio_channels), f"stage {n} audio noise").to(self.device)
+        if stage.upsample:
+            from engine.upsampler import upsample_latent
+
+            vae = self.components.vae
+            upsampled = upsample_latent(previous_video, self.upsampler, vae.latents_mean, vae.latents_std)
+            base = runtime.pack_video(upsampled.to(self.device).float())
+            start = float(stage.sigmas[0])
+            video_base = torch.cat([base, torch.zeros_like(extra_clean)], dim=1)
+            video_noise = (1 - start) * video_base + start * video_noise
+            audio_clean = previous_audio.to(self.device).float()
+            audio_noise = (1 - start) * audio_clean + start * audio_noise
+            # where nothing conditions a token, its "clean" value is the upsampled latent (unused: mask 1)
+            clean = torch.where(mask < 1, clean, base)
+        else:
+            audio_clean = None
+        full_clean = torch.cat([clean, extra_clean], dim=1)
+        full_mask = torch.cat([mask, extra_mask], dim=1)
+        video = LatentState.from_noise(video_noise, coords, full_clean, full_mask)
+        audio = LatentState.from_noise(audio_noise, runtime.audio_coords(audio_frames), audio_clean)
+        return video, audio
+
+    def _keyframe_condition(self, keyframes, request: GenerationRequest, stage: Stage, grid):
+        """Keyframe images as ltx-pipelines conditions on them: frame 0 by replacing latent frame 0 (denoise
+        mask 1 - strength), any other frame by appending its encoded image as guiding tokens placed at that
+        pixel frame (one-frame time bounds, no attention mask), as `VideoConditionByKeyframeIndex` does.
+
+        Returns (clean [1,S,C], mask [1,S,1], extra clean [1,K,C], extra mask [1,K,1], extra coords)."""
+        runtime = self.runtime
         f, h, w = grid
-        clean = torch.zeros(1, first.shape[1], f, h, w, device=first.device)
-        clean[:, :, :1] = first
-        mask = torch.ones(1, 1, f, h, w, device=first.device)
-        mask[:, :, :1] = 0
-        return self.runtime.pack_video(clean), self.runtime.pack_video(mask)
+        channels = int(self.components.transformer.config.in_channels)
+        clean = torch.zeros(1, channels, f, h, w, device=self.device)
+        mask = torch.ones(1, 1, f, h, w, device=self.device)
+        extra_clean, extra_mask, extra_coords = [], [], []
+        for image, frame, strength in keyframes:
+            pixels = start_image_pixels(
+                np.asarray(image, dtype=np.uint8), stage.width, stage.height, self.spec.default_image_crf
+            )
+            encoded = runtime.encode_video(pixels).float()  # [1, C, 1, h, w]
+            if frame == 0:
+                clean[:, :, :1] = encoded
+                mask[:, :, :1] = 1.0 - strength
+                continue
+            tokens = runtime.pack_video(encoded)
+            extra_clean.append(tokens)
+            extra_mask.append(torch.full_like(tokens[..., :1], 1.0 - strength))
+            coords = runtime.video_coords((1, h, w), request.fps).clone()
+            coords[:, 0, :, 0] = frame / request.fps
+            coords[:, 0, :, 1] = (frame + 1) / request.fps
+            extra_coords.append(coords)
+        empty = torch.zeros(1, 0, channels, device=self.device)
+        return (
+            runtime.pack_video(clean),
+            runtime.pack_video(mask),
+            torch.cat(extra_clean, dim=1) if extra_clean else empty,
+            torch.cat(extra_mask, dim=1) if extra_mask else empty[..., :1],
+            torch.cat(extra_coords, dim=2) if extra_coords else torch.zeros(1, 3, 0, 2, device=self.device),
+        )
 
     # --- inpainting -----------------------------------------------------------------------------------------
 
@@ -587,6 +885,8 @@ class Engine:
             "device": self.device.type,
             "dtype": str(self.dtype).replace("torch.", ""),
             "seed": request.seed,
+            "recipe": request.recipe,
+            "loras": self.active_loras,
             "parameters": request.parameters(),
             "engine_version": ENGINE_VERSION,
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),

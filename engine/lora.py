@@ -89,17 +89,8 @@ def diffusers_parameter(module_name: str) -> str:
     return next(iter(ltx23_layout.rename_transformer({official: None})))
 
 
-def fuse_lora(
-    transformer: torch.nn.Module,
-    lora: LoraFile,
-    strength: float = 1.0,
-    aggregation_dtype: torch.dtype = torch.bfloat16,
-) -> list[str]:
-    """Add `strength * B @ A` to each target weight of a diffusers LTX-2 transformer, in place.
-
-    Returns the diffusers parameter names changed. A target the transformer lacks, or whose shape differs, is
-    a `CheckpointError` naming the LoRA file (a LoRA for another model version or size).
-    """
+def _plan(transformer: torch.nn.Module, lora: LoraFile) -> list[tuple]:
+    """(diffusers parameter name, weight, A, B) per target of `lora`, every target checked first."""
     params = dict(transformer.named_parameters())
     plan = []
     for name, (a, b) in lora.factors.items():
@@ -124,11 +115,93 @@ def fuse_lora(
                 f"({type(weight.data).__name__}); fuse LoRAs before quantizing the transformer"
             )
         plan.append((target, weight, a, b))
+    return plan
+
+
+def fuse_loras(
+    transformer: torch.nn.Module,
+    loras: list[tuple[LoraFile, float]],
+    aggregation_dtype: torch.dtype = torch.bfloat16,
+    before_change=None,
+) -> list[str]:
+    """Fuse several LoRAs at once, as ltx-core's `apply_loras`: per target weight the products
+    `(B * strength) @ A` are summed in the aggregation dtype (the first formed with `matmul`, the others added
+    with `addmm_`), then the weight is added into that sum and the result stored.
+
+    Every file is checked against the transformer before any weight changes. `before_change(name, weight)`
+    is called once per weight about to change (to keep the original for unfusing). Returns the diffusers
+    parameter names changed.
+    """
+    per_target: dict[str, list] = {}
+    weights: dict[str, torch.nn.Parameter] = {}
+    for lora, strength in loras:
+        for target, weight, a, b in _plan(transformer, lora):
+            per_target.setdefault(target, []).append((a, b, float(strength)))
+            weights[target] = weight
     with torch.no_grad():
-        for _, weight, a, b in plan:
-            a = a.to(device=weight.device, dtype=aggregation_dtype)
-            b = b.to(device=weight.device, dtype=aggregation_dtype)
-            delta = torch.matmul(b * strength, a).to(aggregation_dtype)
+        for target, products in per_target.items():
+            weight = weights[target]
+            if before_change is not None:
+                before_change(target, weight)
+            delta = None
+            for a, b, strength in products:
+                a = a.to(device=weight.device, dtype=aggregation_dtype)
+                b = b.to(device=weight.device, dtype=aggregation_dtype)
+                if delta is None:
+                    delta = torch.matmul(b * strength, a).to(aggregation_dtype)
+                else:
+                    delta.addmm_(b, a, alpha=strength)
             delta.add_(weight)  # accumulates in the aggregation dtype, as the reference does
             weight.copy_(delta.to(weight.dtype))
-    return [target for target, *_ in plan]
+    return list(per_target)
+
+
+def fuse_lora(
+    transformer: torch.nn.Module,
+    lora: LoraFile,
+    strength: float = 1.0,
+    aggregation_dtype: torch.dtype = torch.bfloat16,
+) -> list[str]:
+    """Add `strength * B @ A` to each target weight of a diffusers LTX-2 transformer, in place.
+
+    Returns the diffusers parameter names changed. A target the transformer lacks, or whose shape differs, is
+    a `CheckpointError` naming the LoRA file (a LoRA for another model version or size).
+    """
+    return fuse_loras(transformer, [(lora, strength)], aggregation_dtype)
+
+
+class LoraSwitcher:
+    """Unfused switching between LoRA sets on an unquantized transformer.
+
+    Before a weight first changes its original is kept (on the CPU); `apply` restores every kept weight
+    exactly, then fuses the new set, so going back to no LoRAs gives the checkpoint's weights bit for bit.
+    Costs one copy of the targeted weights (the attention and FFN matrices a LoRA touches).
+    """
+
+    def __init__(self, transformer: torch.nn.Module):
+        self.transformer = transformer
+        self.originals: dict[str, torch.Tensor] = {}
+        self.active: tuple[tuple[str, str, float], ...] = ()  # (path, identity, strength) per LoRA
+
+    def _keep(self, name: str, weight: torch.Tensor) -> None:
+        if name not in self.originals:
+            self.originals[name] = weight.detach().to("cpu", copy=True)
+
+    def restore(self) -> None:
+        params = dict(self.transformer.named_parameters())
+        with torch.no_grad():
+            for name, original in self.originals.items():
+                params[name].copy_(original.to(params[name].device))
+        self.active = ()
+
+    def apply(self, loras: list[tuple[LoraFile, float]]) -> None:
+        """Make `loras` (file, strength) the fused set; nothing changes when every file is refused."""
+        key = tuple((str(lora.path), lora.identity, float(strength)) for lora, strength in loras)
+        if key == self.active:
+            return
+        for lora, _ in loras:  # check every file before any weight changes
+            _plan(self.transformer, lora)
+        self.restore()
+        if loras:
+            fuse_loras(self.transformer, loras, before_change=self._keep)
+        self.active = key

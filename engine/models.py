@@ -133,7 +133,10 @@ class ModelSpec:
     # text encoder family
     text_encoder: str = "gemma3"
     # what the studio can do with this version
-    recipes: tuple[str, ...] = ("text-to-video", "image-to-video", "inpaint")
+    # the generation recipes (engine/recipes.py); every version's release has a distilled checkpoint (or
+    # LoRA) and an x2 latent spatial upsampler
+    recipes: tuple[str, ...] = ("full", "distilled", "two-stage")
+    tasks: tuple[str, ...] = ("text-to-video", "image-to-video", "keyframes", "extend", "inpaint")
     conditioning: tuple[str, ...] = ("first-frame image", "inpaint mask")
     default_image_crf: int = 33
     has_duration_head: bool = False
@@ -229,7 +232,6 @@ LTX_2_3 = replace(
     audio_sample_rate=48000,
     audio_bandwidth_extension=True,
     cross_modal_timestep="own_timesteps_other_gate",
-    recipes=("text-to-video", "image-to-video", "inpaint", "distilled", "two-stage"),
     conditioning=("first-frame image", "inpaint mask", "spatial upscaler x2", "LoRA"),
 )
 

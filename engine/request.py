@@ -32,6 +32,27 @@ MODEL_DEFAULTS = (
 )
 
 
+RECIPES = ("full", "distilled", "two-stage")
+
+
+@dataclass(frozen=True)
+class LoraChoice:
+    """One LoRA file and the strength it is fused at (1 = as trained, 0 = off, negative = inverted)."""
+
+    path: str | Path
+    strength: float = 1.0
+
+
+@dataclass(frozen=True, eq=False)  # an array image has no plain equality
+class Keyframe:
+    """An image the clip must pass through at pixel frame `frame` (0 = first, num_frames - 1 = last), held
+    with `strength` (1 = the frame is the image, 0 = no pull). `image`: a path or an HxWx3 array."""
+
+    image: str | Path | np.ndarray
+    frame: int = 0
+    strength: float = 1.0
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     """One text-to-video (or image-to-video, with `image`) generation with joint audio.
@@ -68,6 +89,13 @@ class GenerationRequest:
     # "conv" (default) or "diffusion": LTX-2.5's diffusion video decoder, the slower quality option; it draws
     # its own noise from `seed`
     video_decoder: str = "conv"
+    # "full" (the dev model's guided steps), "distilled" (the distilled sigmas, no guidance) or "two-stage"
+    # (distilled stage 1 at half size, the x2 latent upsampler, a 3-step refine at full size); None = the
+    # loaded model's default (see Engine.default_recipe)
+    recipe: str | None = None
+    # None: keep the engine's fused set; () removes every LoRA
+    loras: tuple[LoraChoice, ...] | None = None
+    keyframes: tuple[Keyframe, ...] = ()
 
     def with_changes(self, **changes: Any) -> GenerationRequest:
         return dataclasses.replace(self, **changes)
@@ -104,6 +132,16 @@ class GenerationRequest:
                 raise RequestError(
                     f"{name} {value} is not a multiple of {spatial}; use {low} or {low + spatial}"
                 )
+        if self.recipe is not None and self.recipe not in RECIPES:
+            raise RequestError(f"recipe '{self.recipe}' is unknown; use one of {', '.join(RECIPES)}")
+        if self.recipe == "two-stage":
+            for name, value in (("width", self.width), ("height", self.height)):
+                if isinstance(value, int) and value % (2 * spatial):
+                    low = max(2 * spatial, value // (2 * spatial) * 2 * spatial)
+                    raise RequestError(
+                        f"{name} {value} is not a multiple of {2 * spatial}: the two-stage recipe generates "
+                        f"at half size first; use {low} or {low + 2 * spatial}"
+                    )
         frames = self.num_frames
         if not isinstance(frames, int) or frames < 1 or frames > MAX_FRAMES:
             raise RequestError(f"frame count {frames} is out of range (1..{MAX_FRAMES})")
@@ -149,6 +187,30 @@ class GenerationRequest:
             raise RequestError(f"seed {self.seed} must be an integer from 0 to 2^63-1")
         if not isinstance(self.preview_every, int) or self.preview_every < 0:
             raise RequestError("preview_every must be 0 (off) or a positive number of steps")
+        for lora in self.loras or ():
+            if not isinstance(lora, LoraChoice):
+                raise RequestError(f"LoRA {lora!r} must be a LoraChoice(path, strength)")
+            strength = lora.strength
+            if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not (
+                math.isfinite(strength) and -4.0 <= strength <= 4.0
+            ):
+                raise RequestError(f"LoRA {lora.path}: strength {strength} is out of range (-4..4)")
+        for keyframe in self.keyframes:
+            if not isinstance(keyframe, Keyframe):
+                raise RequestError(f"keyframe {keyframe!r} must be a Keyframe(image, frame, strength)")
+            index = keyframe.frame
+            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < frames:
+                raise RequestError(
+                    f"keyframe at frame {index} is outside the clip (frames 0..{frames - 1}); "
+                    "use a frame index inside it"
+                )
+            strength = keyframe.strength
+            if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not (
+                math.isfinite(strength) and 0.0 <= strength <= 1.0
+            ):
+                raise RequestError(f"keyframe at frame {index}: strength {strength} is out of range (0..1)")
+        if self.image is not None and any(k.frame == 0 for k in self.keyframes):
+            raise RequestError("both a start image and a keyframe at frame 0 were given; use one of them")
         if max_sequence_length is not None and self.max_sequence_length % max_sequence_length:
             raise RequestError(
                 f"max_sequence_length {self.max_sequence_length} must be a multiple of {max_sequence_length}"
@@ -160,10 +222,19 @@ class GenerationRequest:
         if params["stg_blocks"] is not None:
             params["stg_blocks"] = list(params["stg_blocks"])
         image = params.pop("image")
-        params["image"] = (
-            str(image) if isinstance(image, (str, Path)) else ("<array>" if image is not None else None)
-        )
+        params["image"] = _image_name(image)
+        params["loras"] = [
+            {"path": str(lora.path), "strength": float(lora.strength)} for lora in self.loras or ()
+        ]
+        params["keyframes"] = [
+            {"image": _image_name(k.image), "frame": int(k.frame), "strength": float(k.strength)}
+            for k in self.keyframes
+        ]
         return params
+
+
+def _image_name(image: Any) -> str | None:
+    return str(image) if isinstance(image, (str, Path)) else ("<array>" if image is not None else None)
 
 
 def _blocks(value: Any) -> tuple[int, ...]:

@@ -30,6 +30,7 @@ from engine.components import ModelComponents
 from engine.errors import GenerationCancelled, RequestError
 from engine.models import GuidanceParams, ModelSpec
 from engine.request import PreviewFrame
+from engine.sampling import euler_ancestral_step
 from engine.text_encoder import TextEncoder
 from engine.tiling import TilePlan, apply_plan, available_memory, plan_tiles
 
@@ -37,6 +38,7 @@ from engine.tiling import TilePlan, apply_plan, available_memory, plan_tiles
 PREVIEW_BUDGET = 0.05
 
 ProgressCallback = Callable[[int, int], None]
+SAMPLERS = ("euler", "euler_ancestral")
 PreviewCallback = Callable[[PreviewFrame], None]
 
 
@@ -204,11 +206,34 @@ class StepInfo:
     audio_x0: torch.Tensor
 
 
+@dataclass(frozen=True)
+class StageProgress:
+    """Where a multi-stage run is: stage `stage` of `stages`, step `step` of that stage's `steps`."""
+
+    stage: int
+    stages: int
+    step: int
+    steps: int
+
+    def label(self) -> str:
+        """"stage 1/2, step 5/8" (or "step 5/8" for a one-stage recipe)."""
+        step = f"step {self.step}/{self.steps}"
+        return f"stage {self.stage}/{self.stages}, {step}" if self.stages > 1 else step
+
+
+StageCallback = Callable[[StageProgress], None]
+
+
 class StepReporter:
     """Progress, cancel and throttled previews for one denoising run (generation and inpainting alike).
 
     `make_preview(info)` returns an [H, W, 3] uint8 image; previews come every `every` steps, never on the
     last step, and are skipped when they would take more than PREVIEW_BUDGET of the elapsed time.
+
+    A recipe with several stages (two-stage: half size, then the refine) runs one denoising loop per stage
+    on the same reporter: `begin_stage` tells it which; `on_progress` then receives the step over all stages
+    (step 9 of 11 = stage 2, step 1 of 3), so a progress bar and an ETA need nothing more, and `on_stage`
+    (optional) a `StageProgress` after every step.
     """
 
     def __init__(
@@ -232,13 +257,21 @@ class StepReporter:
         self.spent = 0.0
         self.last_cost: float | None = None
         self.count = 0
+        self.total = steps
+        self.offset = 0
+        self.stage = (1, 1, steps)
+        self.on_stage: StageCallback | None = None
+
+    def begin_stage(self, stage: int, stages: int, steps: int, offset: int, total: int) -> None:
+        """The next loop is stage `stage` of `stages`, `steps` steps after `offset` of `total` overall."""
+        self.stage, self.offset, self.total = (stage, stages, steps), offset, total
 
     def check_cancel(self, step: int) -> None:
         if self.cancel is not None and self.cancel.is_set():
             raise GenerationCancelled(step)
 
     def due(self, step: int) -> bool:
-        if self.every <= 0 or step % self.every or step >= self.steps:
+        if self.every <= 0 or step % self.every or step >= self.total:
             return False
         if self.last_cost is None:
             return True
@@ -246,12 +279,17 @@ class StepReporter:
         return self.spent + self.last_cost <= self.budget * (elapsed + self.last_cost)
 
     def __call__(self, info: StepInfo) -> None:
+        step = self.offset + info.step
+        total = max(self.total, step)
         if self.on_progress is not None:
-            self.on_progress(info.step, info.steps)
-        self.check_cancel(info.step)
-        if self.on_preview is not None and self.due(info.step):
+            self.on_progress(step, total)
+        if self.on_stage is not None:
+            stage, stages, _ = self.stage
+            self.on_stage(StageProgress(stage, stages, info.step, info.steps))
+        self.check_cancel(step)
+        if self.on_preview is not None and self.due(step):
             t0 = time.perf_counter()
-            self.on_preview(PreviewFrame(info.step, info.steps, self.make_preview(info)))
+            self.on_preview(PreviewFrame(step, total, self.make_preview(info)))
             cost = time.perf_counter() - t0
             self.spent += cost
             self.last_cost = cost
@@ -614,8 +652,18 @@ class Runtime:
         video_guidance: GuidanceParams,
         audio_guidance: GuidanceParams,
         on_step: Callable[[StepInfo], None] | None = None,
+        *,
+        sampler: str = "euler",
+        draw_noise: Callable[[tuple[int, ...], str], torch.Tensor] | None = None,
     ) -> tuple[LatentState, LatentState]:
-        """ltx-pipelines' `euler_denoising_loop` over `sigmas` (from noise down to 0)."""
+        """ltx-pipelines' `euler_denoising_loop` over `sigmas` (from noise down to 0), or with
+        `sampler="euler_ancestral"` its `euler_ancestral_denoising_loop`: every step but the last draws fresh
+        noise through `draw_noise(shape, "video" | "audio")` (video first, as the reference's generator), and
+        kept tokens are blended back to their clean values after the re-noising."""
+        if sampler not in SAMPLERS:
+            raise ValueError(f"unknown sampler {sampler!r}")
+        if sampler == "euler_ancestral" and draw_noise is None:
+            raise ValueError("the ancestral sampler needs a noise source")
         sigmas = sigmas.to(torch.float32)
         steps = len(sigmas) - 1
         for i in range(steps):
@@ -623,8 +671,14 @@ class Runtime:
             v_x0, a_x0 = self.guided_x0(video, audio, sigma, contexts, video_guidance, audio_guidance)
             v_x0 = _blend_clean(v_x0, video)
             a_x0 = _blend_clean(a_x0, audio)
-            video = replace(video, latent=_euler(video.latent, v_x0, sigma, sigma_next))
-            audio = replace(audio, latent=_euler(audio.latent, a_x0, sigma, sigma_next))
+            if sampler == "euler_ancestral" and float(sigma_next) > 0:
+                v_noise = draw_noise(tuple(video.latent.shape), "video")
+                a_noise = draw_noise(tuple(audio.latent.shape), "audio")
+                video = replace(video, latent=_ancestral(video, v_x0, sigma, sigma_next, v_noise))
+                audio = replace(audio, latent=_ancestral(audio, a_x0, sigma, sigma_next, a_noise))
+            else:
+                video = replace(video, latent=_euler(video.latent, v_x0, sigma, sigma_next))
+                audio = replace(audio, latent=_euler(audio.latent, a_x0, sigma, sigma_next))
             if on_step is not None:
                 on_step(StepInfo(i + 1, steps, v_x0, a_x0))
         return video, audio
@@ -711,6 +765,13 @@ def _blend_clean(x0: torch.Tensor, state: LatentState) -> torch.Tensor:
     """ltx-pipelines' post_process_latent: kept tokens (mask 0) are their clean values."""
     mask = state.mask.to(x0.device)
     return x0 * mask + state.clean.to(x0.device).float() * (1 - mask)
+
+
+def _ancestral(state: LatentState, x0: torch.Tensor, sigma, sigma_next, noise: torch.Tensor) -> torch.Tensor:
+    """One ancestral step (engine/sampling.py), then kept tokens back to their clean values, as the
+    reference's ancestral loop re-applies the conditioning mask after the re-noising."""
+    stepped = euler_ancestral_step(state.latent.to(x0.device).float(), x0, sigma, sigma_next, noise.to(x0))
+    return _blend_clean(stepped, state)
 
 
 def _euler(sample: torch.Tensor, x0: torch.Tensor, sigma: torch.Tensor, sigma_next: torch.Tensor):
