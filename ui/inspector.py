@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication, QUndoStack
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -87,7 +88,7 @@ def _text(value: Any) -> str:
 class Inspector(QWidget):
     """Shows one clip (`show_clip`) or one bin item (`show_media`); `clear()` shows nothing."""
 
-    regenerate_requested = Signal(dict)
+    regenerate_requested = Signal(dict, bool)  # the generation, same seed (False: a new seed, a new take)
     clip_shown = Signal(object)  # the clip on show, or None (a bin item, nothing): the take switcher follows
 
     def __init__(
@@ -116,14 +117,20 @@ class Inspector(QWidget):
         self._form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
 
         self.regenerate_button = QPushButton("Regenerate", objectName="regenerateButton")
-        self.regenerate_button.setToolTip("Queue a new generation with these parameters")
+        self.regenerate_button.setToolTip(
+            "Queue a new take with these parameters and a new seed (tick 'Same seed' to repeat this one)"
+        )
         self.regenerate_button.clicked.connect(self._regenerate)
+        # Same seed makes the same picture: useful after changing a setting by hand, not as a default.
+        self.same_seed_check = QCheckBox("Same seed", objectName="sameSeedCheck")
+        self.same_seed_check.setToolTip("Regenerate with this clip's seed: the same settings, the same take")
         self.copy_seed_button = QPushButton("Copy seed", objectName="copySeedButton")
         self.copy_seed_button.clicked.connect(self._copy_seed)
         self._actions = QWidget()
         actions = QHBoxLayout(self._actions)
         actions.setContentsMargins(10, 6, 10, 8)
         actions.addWidget(self.regenerate_button)
+        actions.addWidget(self.same_seed_check)
         actions.addWidget(self.copy_seed_button)
         actions.addStretch(1)
 
@@ -286,7 +293,7 @@ class Inspector(QWidget):
 
     def _regenerate(self) -> None:
         if self._generation:
-            self.regenerate_requested.emit(dict(self._generation))
+            self.regenerate_requested.emit(dict(self._generation), self.same_seed_check.isChecked())
 
     def _copy_seed(self) -> None:
         if self._generation and self._generation.get("seed") is not None:

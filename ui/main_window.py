@@ -29,9 +29,8 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.commands import push_edit
-from app.document import TrackKind
+from app.document import TrackKind, placement
 from app.errors import AppError
-from app.document import placement
 from app.jobs import EngineSettings, JobQueue, JobSpec, apply_result
 from app.jobs.inpaint import InpaintSpec, apply_inpaint_result
 from app.masks import MaskStore
@@ -39,7 +38,7 @@ from app.media.workers import ThumbnailProvider, TimelinePlayer
 from app.project.session import ProjectSession
 from ui.color_settings_dialog import ColorSettingsDialog
 from ui.export_dialog import ExportDialog
-from ui.generate_panel import GeneratePanel
+from ui.generate_panel import GeneratePanel, random_seed
 from ui.inpaint_panel import InpaintPanel
 from ui.inspector import Inspector
 from ui.interchange_actions import InterchangeActions
@@ -307,6 +306,12 @@ class MainWindow(QMainWindow):
         generate.setShortcut(QKeySequence("Ctrl+Return"))
         settings = gen_menu.addAction("Model &Settings…", self.open_settings)
         settings.setObjectName("settingsAction")
+        # Generated clips go after the last clip of V1 unless this is ticked (issue 13: placement).
+        self.generated_at_playhead = False
+        self.at_playhead_action = gen_menu.addAction("Place Generated Clips at the &Playhead")
+        self.at_playhead_action.setObjectName("generatedAtPlayheadAction")
+        self.at_playhead_action.setCheckable(True)
+        self.at_playhead_action.toggled.connect(lambda on: setattr(self, "generated_at_playhead", bool(on)))
 
         help_menu = bar.addMenu("&Help")
         self.shortcuts_action = help_menu.addAction("&Keyboard Shortcuts", self.show_shortcuts)
@@ -538,10 +543,10 @@ class MainWindow(QMainWindow):
         self.show_message("Queued an inpaint")
         return job_id
 
-    def regenerate(self, generation: dict) -> str | None:
-        """A new take from a clip's stored parameters (same seed), loaded into the panel and queued.
-
-        The take is filed under the original clip in the bin (takes of a take go to the same original).
+    def regenerate(self, generation: dict, same_seed: bool = False) -> str | None:
+        """A new take from a clip's stored parameters, loaded into the panel and queued: with a new seed
+        unless `same_seed` (then the take repeats the clip, bit for bit); the panel and the status bar say
+        which. The take is filed under the original clip in the bin (takes of a take go to the same original).
         """
         if generation.get("kind") == "inpaint":
             # An inpaint take is redone from its source, not generated anew: switch the clip back to the
@@ -567,8 +572,20 @@ class MainWindow(QMainWindow):
         except (AppError, KeyError, TypeError, ValueError) as exc:
             self.show_message(f"Cannot regenerate this clip: {exc}")
             return None
+        if not same_seed:
+            spec = spec.with_changes(seed=random_seed())
         self.generate_panel.load_spec(spec)
-        return self.submit_job(spec)
+        job_id = self.submit_job(spec)
+        if job_id is not None:
+            text = (
+                f"Regenerating with the same seed {spec.seed}: the take repeats this clip"
+                if same_seed
+                else f"Regenerating with a new seed {spec.seed} (was {generation.get('seed', '?')}; "
+                "tick 'Same seed' in the inspector to repeat the clip)"
+            )
+            self.generate_panel.show_message(text)
+            self.show_message(text)
+        return job_id
 
     def _on_job_finished(self, job_id: str, item) -> None:
         job = self.jobs.job(job_id)

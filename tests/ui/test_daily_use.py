@@ -307,3 +307,57 @@ def test_a_refusal_goes_once_the_prompt_is_typed_and_keeps_the_seed(qtbot):
     assert panel.message_label.property("state") != "error"
     spec = panel.request_generate()
     assert spec is not None and spec.seed == panel.seed_spin.value()  # a queued one does (unlocked)
+
+
+# ----------------------------------------------------------------- 8: Regenerate makes a new take
+class InstantEngine:
+    model_name, identity, quantization = "fake", "fake", "none"
+
+    def generate(self, request, on_progress=None, on_preview=None, cancel=None):  # noqa: ANN001, ANN201
+        import numpy as np
+
+        from engine.request import GenerationResult
+
+        for step in range(1, request.steps + 1):
+            on_progress(step, request.steps)
+        frames = np.full((request.num_frames, request.height, request.width, 3), 0.5, np.float32)
+        return GenerationResult(frames, np.zeros((2, 9000), np.float32), 48000, request.fps, {})
+
+
+@pytest.fixture
+def instant(qtbot, settings_path, answers):  # noqa: ANN001, ANN201
+    from app.jobs import EngineSettings
+
+    window = open_window(qtbot, settings_path, answers, engine_factory=lambda *_: InstantEngine())
+    window.apply_engine_settings(EngineSettings(developer_tiny=True))
+    panel = window.generate_panel
+    panel.prompt_edit.setPlainText("a lighthouse in a storm")
+    panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
+    panel.duration_spin.setValue(0.3)
+    panel.steps_spin.setValue(2)
+    yield window
+    window.shutdown()
+
+
+def test_regenerate_offers_a_new_seed_and_says_so_without_locking_the_panel(instant, qtbot):
+    window, panel = instant, instant.generate_panel
+    with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as first:
+        panel.request_generate()
+    original = first.args[1]
+    window.media_bin.select(original.id)
+    assert not window.inspector.same_seed_check.isChecked()
+    status: list[str] = []
+    window.statusBar().messageChanged.connect(status.append)
+    with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as second:
+        window.inspector.regenerate_button.click()
+    take = second.args[1]
+    assert take.generation["seed"] != original.generation["seed"]
+    assert not panel.seed_lock.isChecked()
+    said = f"new seed {take.generation['seed']}"
+    assert said in panel.message_label.text() and any(said in text for text in status)
+
+    window.inspector.same_seed_check.setChecked(True)  # the explicit choice: the same take again
+    with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as third:
+        window.inspector.regenerate_button.click()
+    assert third.args[1].generation["seed"] == original.generation["seed"]
+    assert "same seed" in panel.message_label.text() and not panel.seed_lock.isChecked()

@@ -113,7 +113,11 @@ def test_regenerate_emits_the_generation_dict_and_copy_seed_copies(inspector, ge
     inspector.show_media(generated[0])
     with qtbot.waitSignal(inspector.regenerate_requested) as emitted:
         inspector.regenerate_button.click()
-    assert emitted.args == [GENERATION]
+    assert emitted.args == [GENERATION, False]  # a new seed unless "Same seed" is ticked
+    inspector.same_seed_check.setChecked(True)
+    with qtbot.waitSignal(inspector.regenerate_requested) as emitted:
+        inspector.regenerate_button.click()
+    assert emitted.args == [GENERATION, True]
 
     inspector.copy_seed_button.click()
     assert QGuiApplication.clipboard().text() == "1234567"

@@ -327,6 +327,7 @@ def test_regenerate_from_the_inspector_files_a_new_take_with_the_same_seed(qtbot
         original = first.args[1]
         window.timeline.select([clips(window)[0].id])
         window.inspector.show_clip(clips(window)[0].id)
+        window.inspector.same_seed_check.setChecked(True)  # the default is a new seed (issue 13)
         with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as second:
             window.inspector.regenerate_button.click()
         take = second.args[1]
