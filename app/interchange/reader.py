@@ -328,7 +328,11 @@ def _probe_bin(doc: TimelineDocument) -> None:
     for item in doc.bin_items():
         extra = {k: v for k, v in item.extra.items() if k not in ("missing", "unreadable")}
         info = None
-        if not Path(item.path).is_file():
+        try:
+            present = Path(item.path).is_file()
+        except (OSError, ValueError):  # a name too long for the file system, a NUL byte...
+            present = False
+        if not present:
             extra["missing"] = True
         else:
             try:

@@ -84,14 +84,16 @@ def build_media_item(media_dir: Path, spec: JobSpec, result: Any, generation: di
 def apply_result(
     stack: Any, doc: Any, item: Any, place_at: Any = None, track_id: str | None = None
 ) -> list[str]:
-    """Add a finished clip to the bin and, if `place_at` (RationalTime) is given, insert it there on
-    `track_id` (default: the first video track) -- as one undoable command. Returns the new clip ids.
+    """Add a finished clip to the bin and, if `place_at` is given, put it on `track_id` (default: the first
+    video track) -- as one undoable command. Returns the new clip ids. `place_at` "append": after the last
+    clip of the track; a RationalTime: inserted there, or at the end of the shot it falls inside (never
+    cutting it; app.document.placement.place_generated).
 
     A new take of an existing item gets the next take number. Raises EditError (nothing pushed) if the
     insert is impossible; the caller may then add the clip to the bin alone.
     """
     from app.commands import push_edit
-    from app.document import TrackKind
+    from app.document import TrackKind, placement
 
     if item.take_of is not None:
         try:
@@ -104,7 +106,10 @@ def apply_result(
         if place_at is None:
             return []
         target = track_id or document.tracks(TrackKind.VIDEO)[0].id
-        return list(document.insert(media_id, target, place_at))
+        if isinstance(place_at, str):
+            return list(placement.place_generated(document, media_id, target))
+        frame = round(place_at.rescaled_to(document.rate).value)
+        return list(placement.place_generated(document, media_id, target, playhead=frame))
 
     text = f"Generate {item.name}" + (" onto the timeline" if place_at is not None else "")
     return push_edit(stack, doc, text, apply)

@@ -1,40 +1,25 @@
 """Turning a drop on the timeline into edits: media-bin ids or files from the file manager.
 
-Every drop is one undo step: the import (for files) and all inserts run inside one push_edit. A drop that
-cannot be used leaves the document as it was and the view says why through its `message` signal.
+Every drop is one undo step: the import (for files) and all inserts run inside one push_edit (which puts
+the document back if a step fails part way). Where clips land is `app.document.placement.drop`; a
+`track_id` of None (a drop below the last track or above the top one) makes a new track. A drop that cannot
+be used leaves the document as it was and the view says why through its `message` signal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData
 
 from app.commands import push_edit
+from app.document import placement
 from app.errors import AppError, EditError
-from ui.timeline.geometry import frame_time, to_frames
 
 if TYPE_CHECKING:
     from ui.timeline.view import TimelineView
 
 MEDIA_IDS_MIME = "application/x-aiprod-media-ids"
-
-
-def all_or_nothing(apply: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """Wrap a several-step edit so a failure part way restores the document (push_edit does not undo the
-    steps that already ran when `apply` raises; each single document edit is atomic on its own)."""
-
-    def run(doc: Any) -> Any:
-        before = doc.snapshot()
-        try:
-            return apply(doc)
-        except EditError:
-            if doc.snapshot() != before:
-                doc.restore(before)
-            raise
-
-    return run
 
 
 def media_ids_from_mime(mime: QMimeData) -> list[str]:
@@ -46,26 +31,8 @@ def paths_from_mime(mime: QMimeData) -> list[str]:
     return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
 
 
-def _place_one_after_another(
-    doc, media_ids: list[str], track_id: str, frame: int, overwrite: bool
-) -> list[str]:
-    """Insert (or overwrite) each item at the end of the previous one; returns every created clip id."""
-    rate = float(doc.rate)
-    at = frame
-    created: list[str] = []
-    for media_id in media_ids:
-        place = doc.overwrite if overwrite else doc.insert
-        ids = place(media_id, track_id, frame_time(at, rate))
-        if not ids:
-            continue
-        created.extend(ids)
-        first = doc.clip(ids[0])
-        at = to_frames(first.start, rate) + to_frames(first.duration, rate)
-    return created
-
-
 def drop_media_ids(
-    view: TimelineView, media_ids: list[str], track_id: str, frame: int, overwrite: bool
+    view: TimelineView, media_ids: list[str], track_id: str | None, frame: int, overwrite: bool
 ) -> list[str]:
     doc = view.document()
     known = []
@@ -84,14 +51,16 @@ def drop_media_ids(
             view.undo_stack(),
             doc,
             text,
-            all_or_nothing(lambda d: _place_one_after_another(d, known, track_id, frame, overwrite)),
+            lambda d: placement.drop(d, known, track_id, frame, overwrite),
         )
     except EditError as error:
         view.message.emit(str(error))
         return []
 
 
-def drop_files(view: TimelineView, paths: list[str], track_id: str, frame: int, overwrite: bool) -> list[str]:
+def drop_files(
+    view: TimelineView, paths: list[str], track_id: str | None, frame: int, overwrite: bool
+) -> list[str]:
     """Import the files into the bin and place them, all as one undo step; unusable files are reported."""
     from app.media.importer import import_files  # imported late: the view works without app.media
 
@@ -106,10 +75,10 @@ def drop_files(view: TimelineView, paths: list[str], track_id: str, frame: int, 
         problems.extend(str(error) for error in errors)
         if not media_ids:
             raise EditError("None of the dropped files could be imported. " + " ".join(problems))
-        return _place_one_after_another(d, media_ids, track_id, frame, overwrite)
+        return placement.drop(d, media_ids, track_id, frame, overwrite)
 
     try:
-        created = push_edit(view.undo_stack(), doc, "Import and place files", all_or_nothing(apply))
+        created = push_edit(view.undo_stack(), doc, "Import and place files", apply)
     except EditError as error:
         view.message.emit(str(error))
         return []

@@ -22,9 +22,9 @@ from PySide6.QtGui import QColor, QMouseEvent, QPen
 from PySide6.QtWidgets import QApplication, QGraphicsRectItem, QWidget
 
 from app.commands import push_edit
+from app.document.placement import move_clips_by
 from app.errors import EditError
 from ui.timeline.geometry import CLIP_MARGIN, frame_time, row_at, to_frames
-from ui.timeline.group_move import move_clips_by
 from ui.timeline.items import ClipItem
 
 if TYPE_CHECKING:

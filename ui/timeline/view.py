@@ -2,8 +2,9 @@
 
 This module owns the state (document -> scene items, selection, zoom, playhead) and the edits behind the
 main window's shortcuts. The mouse gestures live in ui/timeline/gestures.py (TrackGestures for the tracks,
-RulerGestures for the ruler), snapping in snapping.py, drops in drops.py, the multi-clip move in
-group_move.py. Every edit goes through `_edit` (app.commands.push_edit): one gesture, one undo step.
+RulerGestures for the ruler), snapping in snapping.py, drops in drops.py; where clips land and the multi-clip
+move are app.document.placement. Every edit goes through `_edit` (app.commands.push_edit): one gesture, one
+undo step.
 
 Conventions, as a Premiere/Resolve user expects them:
 
@@ -31,7 +32,8 @@ Ruler: drag a marker's flag   moves the marker on release (snaps to edit points 
 Ruler: double-click a marker  puts the playhead on it
 Ruler: right-click            ruler_context_actions(x): go to / remove the marker there, or add one
 Drop bin items / files        inserted at the drop frame on the track under the cursor (Ctrl:
-                              overwrite); files are imported first; import + inserts are one step
+                              overwrite); below the last track or above the top one: on a new track;
+                              files are imported first; import + inserts are one step
 + / - keys, Ctrl+wheel        zoom around the playhead / around the mouse; Backslash zooms to fit
 ============================  ==========================================================================
 
@@ -78,7 +80,6 @@ from app.errors import AppError, EditError
 from ui.timeline.art import ClipArt
 from ui.timeline.drops import (
     MEDIA_IDS_MIME,
-    all_or_nothing,
     drop_files,
     drop_media_ids,
     media_ids_from_mime,
@@ -608,6 +609,7 @@ class TimelineView(QGraphicsView):
             event.ignore()
             return
         track_id, frame = target
+        track_id = track_id or None  # "": outside the tracks, a new one is made
         mime = event.mimeData()
         overwrite = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         if mime.hasFormat(MEDIA_IDS_MIME):
@@ -625,16 +627,19 @@ class TimelineView(QGraphicsView):
             event.ignore()
 
     def _drop_target(self, viewport_pos: QPointF) -> tuple[str, int] | None:
+        """(track id, frame) under the drop; the track id is "" below the last track or above the top one
+        (the drop makes a new track there)."""
         pos = self.mapToScene(viewport_pos.toPoint())
         row = row_at(self._rows, pos.y())
-        if row is None and self._rows:
+        outside = bool(self._rows) and (pos.y() < self._rows[0].top or pos.y() >= self._rows[-1].bottom + 4)
+        if row is None and self._rows and not outside:
             row = min(self._rows, key=lambda r: min(abs(pos.y() - r.top), abs(pos.y() - r.bottom)))
-        if row is None:
+        if row is None and not outside:
             return None
         frame = max(0, int(round(pos.x() / self._ppf)))
         if self._snapping:
             frame = self._snap.frame(frame, self._snap.targets())
-        return row.track_id, frame
+        return ("" if outside else row.track_id), frame
 
     def _show_drop(self, viewport_pos: QPointF) -> None:
         target = self._drop_target(viewport_pos)
@@ -642,8 +647,13 @@ class TimelineView(QGraphicsView):
             self._drop_marker.hide()
             return
         track_id, frame = target
-        row = next(r for r in self._rows if r.track_id == track_id)
-        self._drop_marker.setRect(frame * self._ppf, row.top, max(2.0, self.rate() * self._ppf), row.height)
+        row = next((r for r in self._rows if r.track_id == track_id), None)
+        if row is None:  # a new track: the marker sits under the last row
+            last = self._rows[-1]
+            top, height = last.bottom + 4, last.height
+        else:
+            top, height = row.top, row.height
+        self._drop_marker.setRect(frame * self._ppf, top, max(2.0, self.rate() * self._ppf), height)
         self._drop_marker.show()
 
     # ------------------------------------------------------------------------------------- keys, wheel
@@ -753,9 +763,9 @@ class TimelineView(QGraphicsView):
     # ---------------------------------------------------------------------------------------- helpers
     def _edit(self, text: str, apply, merge_key: str | None = None) -> bool:
         """push_edit (one undo step); False when the edit was impossible: a message says why and the
-        document is unchanged (all_or_nothing undoes the first steps of a several-step edit)."""
+        document is unchanged (EditCommand undoes the first steps of a several-step edit)."""
         try:
-            push_edit(self._stack, self._doc, text, all_or_nothing(apply), merge_key=merge_key)
+            push_edit(self._stack, self._doc, text, apply, merge_key=merge_key)
         except EditError as error:
             self.message.emit(str(error))
             return False
