@@ -61,3 +61,16 @@ def resize_and_center_crop(image: np.ndarray, width: int, height: int) -> torch.
 def start_image_pixels(image: np.ndarray, width: int, height: int, crf: int) -> torch.Tensor:
     """The start frame [1, 3, 1, height, width] in -1..1, ready for the video VAE's encoder."""
     return resize_and_center_crop(h264_round_trip(image, crf), width, height) / 127.5 - 1.0
+
+
+def clip_pixels(frames: np.ndarray, width: int, height: int) -> torch.Tensor:
+    """A clip's frames [K, H, W, 3] float 0..1 -> [1, 3, K, height, width] in -1..1 for the video VAE's
+    encoder: no compression round trip (they are already video), resized only when the size differs."""
+    video = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32)).permute(3, 0, 1, 2)  # [3,K,H,W]
+    if video.shape[-2:] != (height, width):
+        video = torch.stack(
+            [resize_and_center_crop(frame.permute(1, 2, 0).numpy() * 255.0, width, height)[0, :, 0] / 255.0
+             for frame in video.unbind(1)],
+            dim=1,
+        )
+    return video[None] * 2.0 - 1.0

@@ -22,11 +22,11 @@ from diffusers.utils import logging as diffusers_logging
 from engine import quantization as quant
 from engine.checkpoint import CheckpointLayout, detect_layout
 from engine.components import ModelComponents, build_skeleton, load_diffusers_folder, load_official
-from engine.conditioning import start_image_pixels
+from engine.conditioning import clip_pixels, start_image_pixels
 from engine.errors import GenerationCancelled, OutOfMemoryError, RequestError
 from engine.models import LTX_2_0, GuidanceParams, ModelSpec, detect_spec, spec_for_file
 from engine.recipes import NoiseSource, Stage, plan_stages, total_steps
-from engine.request import GenerationRequest, GenerationResult, LoraChoice
+from engine.request import GenerationRequest, GenerationResult, Keyframe, LoraChoice
 from engine.runtime import (
     LatentState,
     PreviewCallback,
@@ -645,7 +645,7 @@ class Engine:
             loras=tuple(LoraChoice(d["path"], d["strength"]) for d in self.active_loras)
         )
         image = self._load_image(request.image) if request.image is not None else None
-        keyframes = [(self._load_image(k.image), k.frame, float(k.strength)) for k in request.keyframes]
+        keyframes = [(self._load_keyframe(k), k.frame, float(k.strength)) for k in request.keyframes]
         if image is not None:
             keyframes.insert(0, (image, 0, 1.0))
         if cancel is not None and cancel.is_set():
@@ -668,6 +668,7 @@ class Engine:
         )
         channels, audio_frames, _ = runtime.audio_latent_shape(request.num_frames, request.fps)
         draws = NoiseSource(request.seed, noise)
+        draws.expect(stages)
         contexts = self.encode_prompts(request)
         timings["text_encoder_s"] = time.perf_counter() - started
 
@@ -803,13 +804,17 @@ class Engine:
         mask = torch.ones(1, 1, f, h, w, device=self.device)
         extra_clean, extra_mask, extra_coords = [], [], []
         for image, frame, strength in keyframes:
-            pixels = start_image_pixels(
-                np.asarray(image, dtype=np.uint8), stage.width, stage.height, self.spec.default_image_crf
-            )
-            encoded = runtime.encode_video(pixels).float()  # [1, C, 1, h, w]
+            if isinstance(image, np.ndarray) and image.ndim == 4:  # a clip's frames (extend)
+                encoded = runtime.encode_video(clip_pixels(image, stage.width, stage.height)).float()
+            else:
+                pixels = start_image_pixels(
+                    np.asarray(image, dtype=np.uint8), stage.width, stage.height, self.spec.default_image_crf
+                )
+                encoded = runtime.encode_video(pixels).float()  # [1, C, 1, h, w]
             if frame == 0:
-                clean[:, :, :1] = encoded
-                mask[:, :, :1] = 1.0 - strength
+                span = encoded.shape[2]
+                clean[:, :, :span] = encoded
+                mask[:, :, :span] = 1.0 - strength
                 continue
             tokens = runtime.pack_video(encoded)
             extra_clean.append(tokens)
@@ -891,6 +896,47 @@ class Engine:
             "engine_version": ENGINE_VERSION,
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }
+
+    def _load_keyframe(self, keyframe: Keyframe):
+        """A keyframe's image (PIL), or a clip's frames [K, H, W, 3] float 0..1 (K = 8m+1, frame 0 only)."""
+        image = keyframe.image
+        if isinstance(image, np.ndarray) and image.ndim == 4:
+            count = image.shape[0]
+            if keyframe.frame != 0 or (count - 1) % self.temporal_ratio or image.shape[3] != 3:
+                raise RequestError(
+                    f"a clip used as conditioning must start at frame 0 and have {self.temporal_ratio}k+1 "
+                    f"RGB frames; got {count} frames at frame {keyframe.frame}"
+                )
+            frames = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)
+            if not np.isfinite(frames).all():
+                raise RequestError("the conditioning clip contains NaN or infinite values")
+            return np.clip(frames, 0.0, 1.0)
+        return self._load_image(image)
+
+    def suggest_duration(self, prompt: str, fps: float = 24.0, max_sequence_length: int | None = None):
+        """LTX-2.5's duration head: (seconds, frame count on the 8k+1 grid at `fps`) for `prompt`, from its
+        text contexts (cached like a generation's). Raises RequestError when the model has no head."""
+        from engine.duration_head import predict_seconds, seconds_to_num_frames
+
+        head = self.components.duration_head
+        if head is None:
+            raise RequestError(
+                f"{self.spec.name} has no duration head (LTX-2.5 release folders bring it as "
+                "model_patches/ltx-2.5-duration-head-*.safetensors); choose a duration"
+            )
+        request = GenerationRequest(prompt=prompt, guidance_scale=1.0, audio_guidance_scale=1.0)
+        if max_sequence_length is not None:
+            request = request.with_changes(max_sequence_length=max_sequence_length)
+        elif request.max_sequence_length == GenerationRequest.max_sequence_length:
+            request = request.with_changes(max_sequence_length=self.max_sequence_length)
+        request.validate()
+        contexts = self.encode_prompts(request)
+        weight = next(head.parameters())
+        seconds = float(
+            predict_seconds(head, contexts.video.to(weight), contexts.audio.to(weight)).reshape(-1)[0]
+        )
+        frames = seconds_to_num_frames(seconds, fps, self.temporal_ratio)
+        return seconds, min(frames, self.spec.max_frames_at(fps))
 
     def _load_image(self, image) -> object:
         import PIL.Image

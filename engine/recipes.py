@@ -100,13 +100,26 @@ class NoiseSource:
         tensor = torch.as_tensor(self.given[index])
         if tuple(tensor.shape) != tuple(shape):
             raise RequestError(
-                f"noise tensor {index + 1} (the {what}) has shape {tuple(tensor.shape)}; this request needs "
+                f"the {what} has shape {tuple(tensor.shape)} (noise tensor {index + 1}); this request needs "
                 f"{tuple(shape)} (packed tokens [1, tokens, channels], as the reference pipeline draws them)"
             )
         if not torch.isfinite(tensor).all():
-            raise RequestError(f"noise tensor {index + 1} (the {what}) contains NaN or infinite values")
+            raise RequestError(f"the {what} contains NaN or infinite values (noise tensor {index + 1})")
         self.used += 1
         return tensor.float()
+
+    def expect(self, stages: Sequence[Stage]) -> None:
+        """Refuse a caller's list of the wrong length before any work."""
+        if self.given is None:
+            return
+        count = sum(
+            2 + (2 * (stage.steps - 1) if stage.sampler == "euler_ancestral" else 0) for stage in stages
+        )
+        if len(self.given) != count:
+            what = "two tensors (video tokens, then audio tokens)" if count == 2 else f"{count} tensors"
+            raise RequestError(
+                f"noise must be {what} for this recipe, in the reference's draw order; got {len(self.given)}"
+            )
 
     def check_used_up(self) -> None:
         if self.given is not None and self.used != len(self.given):

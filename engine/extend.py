@@ -1,0 +1,138 @@
+"""Extend a clip forward or backward by a number of seconds, as a new take that joins the original.
+
+Forward: the new clip starts with the source's last `context` frames (8m+1 of them) as conditioning — their
+latents replace the new clip's first latent frames with denoise mask 0, as ltx-pipelines conditions on a
+start image, extended to several latent frames — and continues for the requested length; the take is what
+comes after them, so it joins the source's last frame. Those conditioned frames decode to the source's frames
+up to the video VAE's round trip (`ExtendResult.context_error` measures it against the source).
+
+Backward: the new clip ends on the source's first frame as a keyframe (a guiding latent placed at the last
+frame, ltx-pipelines' `VideoConditionByKeyframeIndex`), and the take is everything before it.
+
+Sound: the model generates the new part's sound together with its picture (conditioned on the same frames);
+the source's own sound is not encoded into the conditioning (no audio-encoder path yet), so the join of the
+two sounds is the model's continuation of the picture, not of the waveform.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.errors import RequestError
+from engine.request import GenerationRequest, GenerationResult, Keyframe
+
+if TYPE_CHECKING:
+    from engine.engine import Engine
+
+DIRECTIONS = ("forward", "backward")
+DEFAULT_CONTEXT_FRAMES = 9  # two latent frames: the last 9 frames condition a forward extension
+
+
+@dataclass
+class ExtendResult:
+    """The new take (frames and sound to place beside the source) and how it was made."""
+
+    frames: np.ndarray  # [N, H, W, 3] float32 0..1, the take only (no conditioning frames)
+    audio: np.ndarray  # [channels, samples] matching the take's duration
+    sample_rate: int
+    fps: float
+    direction: str
+    metadata: dict[str, Any]
+    generated: GenerationResult = field(repr=False)  # the whole generated clip, conditioning frames included
+    context_frames: int = 0
+    context_error: float | None = None  # max abs difference of the conditioned frames from the source's
+
+
+def extension_frames(seconds: float, fps: float, temporal: int = 8) -> int:
+    """New frames for about `seconds` at `fps`: a positive multiple of the latent frame (8)."""
+    if not (isinstance(seconds, (int, float)) and np.isfinite(seconds) and seconds > 0):
+        raise RequestError(f"extend by {seconds} s: give a positive number of seconds")
+    return max(1, round(seconds * fps / temporal)) * temporal
+
+
+def extend_clip(
+    engine: Engine,
+    source_frames: np.ndarray,
+    seconds: float,
+    request: GenerationRequest,
+    direction: str = "forward",
+    context_frames: int = DEFAULT_CONTEXT_FRAMES,
+    on_progress=None,
+    on_preview=None,
+    cancel: threading.Event | None = None,
+    on_stage=None,
+) -> ExtendResult:
+    """Generate the extension of `source_frames` ([F, H, W, 3] float 0..1 or uint8) by about `seconds`.
+
+    `request` supplies the prompt, seed, recipe, LoRAs and guidance; its size and length are taken from the
+    source and `seconds`. Raises RequestError for bad input, GenerationCancelled when cancelled.
+    """
+    if direction not in DIRECTIONS:
+        raise RequestError(f"direction '{direction}' is unknown; use forward or backward")
+    frames = np.asarray(source_frames)
+    if frames.ndim != 4 or frames.shape[3] != 3 or frames.shape[0] < 1:
+        raise RequestError(f"the source must be frames [F, H, W, 3]; got shape {frames.shape}")
+    if frames.dtype == np.uint8:
+        frames = frames.astype(np.float32) / 255.0
+    frames = np.clip(frames.astype(np.float32), 0.0, 1.0)
+    height, width = frames.shape[1:3]
+    temporal = engine.temporal_ratio
+    new = extension_frames(seconds, request.fps, temporal)
+    if direction == "forward":
+        context = min(int(context_frames), frames.shape[0])
+        context = (context - 1) // temporal * temporal + 1
+        if context < 1:
+            raise RequestError("the source has no frame to continue from")
+        tail = frames[-context:]
+        keyframes = (Keyframe(tail, 0, 1.0),)
+        total = context + new
+    else:
+        context = 1
+        total = new + 1
+        keyframes = (Keyframe((frames[0] * 255).round().astype(np.uint8), total - 1, 1.0),)
+    generation = request.with_changes(width=width, height=height, num_frames=total, keyframes=keyframes)
+    result = engine.generate(generation, on_progress, on_preview, cancel, on_stage=on_stage)
+    rate, fps = result.sample_rate, result.fps
+    if direction == "forward":
+        take = result.frames[context:]
+        start = round(context / fps * rate)
+        audio = result.audio[:, start : start + round(len(take) / fps * rate)]
+        error = float(np.abs(result.frames[:context] - tail).max())
+    else:
+        take = result.frames[:new]
+        audio = result.audio[:, : round(new / fps * rate)]
+        error = None
+    metadata = dict(result.metadata)
+    metadata["extend"] = {
+        "direction": direction,
+        "seconds": float(seconds),
+        "new_frames": int(len(take)),
+        "context_frames": int(context),
+    }
+    return ExtendResult(
+        frames=np.ascontiguousarray(take),
+        audio=np.ascontiguousarray(audio),
+        sample_rate=rate,
+        fps=fps,
+        direction=direction,
+        metadata=metadata,
+        generated=result,
+        context_frames=context,
+        context_error=error,
+    )
+
+
+def vae_round_trip_error(engine: Engine, frames: np.ndarray) -> float:
+    """Max abs difference between `frames` ([K, H, W, 3] float 0..1, K = 8m+1) and their VAE encode/decode:
+    the bound a conditioned frame can be held to."""
+    from engine.conditioning import clip_pixels
+
+    height, width = frames.shape[1:3]
+    latents = engine.runtime.encode_video(clip_pixels(frames, width, height))
+    decoded = engine.decode_video(latents)[0]
+    decoded = ((decoded.float().clamp(-1, 1) + 1) / 2).permute(1, 2, 3, 0).cpu().numpy()
+    return float(np.abs(decoded - frames).max())
