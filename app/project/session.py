@@ -58,6 +58,8 @@ class ProjectSession(QObject):
             self._adopt.append(self._path)
         self._forced_dirty = False
         self._last_dirty = False
+        self._saving_as: str | None = None
+        self._follow_folder_name()
         self._closed = False
         self._lock = recovery.SessionLock(self.session_id).acquire()
         self._autosave = Autosave(self._write_recovery, autosave_ms, self, max_wait_ms=autosave_max_ms)
@@ -136,7 +138,19 @@ class ProjectSession(QObject):
         if path is None and self._path is None:
             raise ProjectError("This project has not been saved yet; choose where to save it (Save As).")
         target = project_layout(path if path is not None else self._path)
-        result = save_project(self.doc, target.folder, adopt_from=self._adopt)
+        # The file, EDLs, export tags and recovery say "MyFilm" after a Save As "MyFilm"; a failed save
+        # leaves the name as it was.
+        old_name, self._saving_as = self.doc.name, target.name
+        try:
+            self._follow_folder_name()
+            result = save_project(self.doc, target.folder, adopt_from=self._adopt)
+        except BaseException:
+            self._saving_as = None
+            if self.doc.name != old_name:
+                self.doc.name = old_name
+            raise
+        finally:
+            self._saving_as = None
         if target.folder not in self._adopt:
             self._adopt.append(target.folder)
         path_changed = target.folder != self._path
@@ -178,8 +192,17 @@ class ProjectSession(QObject):
         else:  # undone back to the saved state: the project file already holds it
             recovery.remove_recovery(self.session_id)
 
-    def _on_document_changed(self, _change: DocumentChange) -> None:
+    def _on_document_changed(self, change: DocumentChange) -> None:
+        if change.kind == "reset":  # an undo restores a snapshot taken before a Save As: keep the name
+            self._follow_folder_name()
         self._autosave.schedule()
+
+    def _follow_folder_name(self) -> None:
+        """The document is named after its project folder (``MyFilm.aiprod`` -> "MyFilm"): the name the
+        export metadata, the EDL title and the recovery list read. Never-saved documents keep theirs."""
+        name = self._saving_as or (self.layout.name if self.layout is not None else None)
+        if name is not None and self.doc.name != name:
+            self.doc.name = name
 
     def _update_dirty(self, *_args: object, force_title: bool = False) -> None:
         dirty = self.dirty

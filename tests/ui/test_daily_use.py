@@ -361,3 +361,39 @@ def test_regenerate_offers_a_new_seed_and_says_so_without_locking_the_panel(inst
         window.inspector.regenerate_button.click()
     assert third.args[1].generation["seed"] == original.generation["seed"]
     assert "same seed" in panel.message_label.text() and not panel.seed_lock.isChecked()
+
+
+# ---------------------------------------------------------------- 10: the document follows its project
+def test_after_save_as_every_output_names_the_project(window, answers, tmp_path, qtbot, takes):
+    from app.export.renderer import provenance_tags
+    from app.interchange.writer import export_timeline
+    from app.project import find_recoverable
+
+    answers.save_path = str(tmp_path / "MyFilm.aiprod")
+    assert window.project.save_as()
+    doc = window.session.doc
+    assert doc.name == "MyFilm" and window.windowTitle().startswith("MyFilm")
+    [edl] = export_timeline(doc, tmp_path / "cut.edl")
+    assert "TITLE: MyFilm" in edl.read_text()
+    assert provenance_tags(doc, 0, 24)["title"] == "MyFilm"
+
+    push_edit(window.session.stack, doc, "Marker", lambda d: d.add_marker(d.duration()))
+    window.session.stack.undo()  # restores a snapshot: the name stays the project's
+    assert doc.name == "MyFilm"
+    push_edit(window.session.stack, doc, "Marker", lambda d: d.add_marker(d.duration()))
+    window.session.flush_autosave()
+    window.session._lock.release()  # noqa: SLF001 - as if the process had died
+    [entry] = find_recoverable()
+    assert entry.name == "MyFilm"
+
+
+def test_a_project_saved_as_untitled_opens_under_its_folders_name(window, answers, tmp_path):
+    from app.document import TimelineDocument
+    from app.project.store import load_project, save_project
+
+    save_project(TimelineDocument(name="Untitled"), tmp_path / "Old.aiprod")  # an older studio's file
+    assert window.project.open_project(str(tmp_path / "Old.aiprod"))
+    assert window.session.doc.name == "Old"
+    answers.save_path = str(tmp_path / "Renamed.aiprod")
+    assert window.project.save_as()
+    assert load_project(tmp_path / "Renamed.aiprod").doc.name == "Renamed"
