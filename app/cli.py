@@ -4,6 +4,8 @@ render machines.
     aiprod-cli generate --model tiny --prompt "..." --out clip.mov
     aiprod-cli render Film.aiprod --preset prores_422_hq --out film.mov [--in 00:00:01:00 --out-point 96]
     aiprod-cli export-timeline Film.aiprod --out film.edl
+    aiprod-cli new-project Film.aiprod --size 1920x1080 --fps 29.97
+    aiprod-cli add Film.aiprod shot.mov still.png music.wav [--track V1]
 
 Exit codes: 0 success; 2 bad input (one line on stderr, no traceback); 1 the run failed (e.g. out of
 memory); 130 interrupted with Ctrl-C; 143 terminated (SIGTERM). Output is written to a temporary name and
@@ -83,6 +85,42 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available)")
     gen.add_argument("--out", required=True, help="output .mov or .mp4")
     gen.add_argument("--quiet", action="store_true", help="no progress bars")
+    _recipe_arguments(gen)
+    gen.add_argument(
+        "--keyframe",
+        action="append",
+        default=[],
+        metavar="FILE@FRAME[:STRENGTH]",
+        help="condition on an image at a frame index (0 = first, -1 = last), strength 0..1 (default 1); "
+        "repeat for several",
+    )
+    gen.add_argument(
+        "--duration",
+        help="length in seconds, or 'auto': LTX-2.5's duration head suggests it from the prompt "
+        "(overrides --frames)",
+    )
+
+    ext = commands.add_parser(
+        "extend",
+        help="continue a clip forward (or backward) by N seconds as a new file",
+        description="Extend a clip: the new clip is conditioned on the source's last frames (first frame "
+        "with --backward) and written as a file of its own (the extension only), with sound.",
+    )
+    ext.add_argument("clip", help="the clip to extend (a video file)")
+    ext.add_argument("--seconds", type=float, required=True, help="how much to add")
+    ext.add_argument("--backward", action="store_true", help="extend before the clip's first frame")
+    ext.add_argument("--out", required=True, help="output .mov or .mp4")
+    ext.add_argument(
+        "--model", required=True, help="the model (as for generate; 'tiny' = random weights, noise)"
+    )
+    ext.add_argument("--text-encoder", help="local Gemma-3 folder (as for generate)")
+    ext.add_argument("--prompt", help="what happens next (default: the clip's own prompt, if it has one)")
+    ext.add_argument("--seed", type=int, default=None, help="random seed (default: random, printed)")
+    ext.add_argument("--steps", type=int, help="denoising steps (full recipe)")
+    ext.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available)")
+    ext.add_argument("--quant", default="none", choices=list(QUANTIZATION_MODES))
+    ext.add_argument("--quiet", action="store_true", help="no progress bars")
+    _recipe_arguments(ext)
 
     render = commands.add_parser(
         "render",
@@ -111,7 +149,78 @@ def build_parser() -> argparse.ArgumentParser:
     )
     interchange.add_argument("project", help="a Name.aiprod project folder or its project.otio")
     interchange.add_argument("--out", required=True, help="FILE.otio, FILE.edl, FILE.xml or FILE.fcpxml")
+    from app.plan_command import add_plan_parser
+
+    add_plan_parser(commands)
+    from app.cli_project import add_parsers  # new-project, add (headless project building)
+
+    add_parsers(commands)
     return parser
+
+
+def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--recipe",
+        choices=["full", "distilled", "two-stage"],
+        help="full: the dev model's guided steps; distilled: 8 fixed steps, no guidance; two-stage: half "
+        "size, x2 latent upsampler, 3-step refine (sizes multiples of 64). Default: the model's",
+    )
+    parser.add_argument(
+        "--lora",
+        action="append",
+        default=[],
+        metavar="FILE[:STRENGTH]",
+        help="fuse a LoRA (.safetensors) at a strength (default 1); repeat for several",
+    )
+    parser.add_argument(
+        "--upsampler", help="the x2 latent spatial upsampler file (default: the one beside the checkpoint)"
+    )
+
+
+def parse_lora(text: str):
+    """'FILE[:STRENGTH]' -> LoraChoice; a Windows drive colon is part of the file name."""
+    from engine.request import LoraChoice
+
+    path, strength = _split_number(text, ":", 1.0, "LoRA", "FILE[:STRENGTH]")
+    if not Path(path).is_file():
+        raise ValueError(f"LoRA file {path} does not exist")
+    return LoraChoice(path, strength)
+
+
+def parse_keyframe(text: str, frames: int):
+    """'FILE@FRAME[:STRENGTH]' -> Keyframe; FRAME may count from the end (-1 = the last frame)."""
+    from engine.request import Keyframe
+
+    rest, strength = _split_number(text, ":", 1.0, "keyframe", "FILE@FRAME[:STRENGTH]")
+    if "@" not in rest:
+        raise ValueError(f"keyframe '{text}' has no frame index; write FILE@FRAME[:STRENGTH]")
+    path, _, index_text = rest.rpartition("@")
+    try:
+        index = int(index_text)
+    except ValueError:
+        raise ValueError(f"keyframe '{text}': frame '{index_text}' is not a whole number") from None
+    if index < 0:
+        index += frames
+    if not 0 <= index < frames:
+        raise ValueError(
+            f"keyframe '{text}': frame {index_text} is outside the clip (frames 0..{frames - 1})"
+        )
+    if not Path(path).is_file():
+        raise ValueError(f"keyframe image {path} does not exist")
+    return Keyframe(path, index, strength)
+
+
+def _split_number(text: str, sep: str, default: float, what: str, form: str) -> tuple[str, float]:
+    head, found, tail = text.rpartition(sep)
+    if not found or not head or "/" in tail or "\\" in tail:
+        return text, default
+    try:
+        value = float(tail)
+    except ValueError:
+        if len(head) == 1:  # 'C:\\...' on Windows
+            return text, default
+        raise ValueError(f"{what} '{text}': strength '{tail}' is not a number; write {form}") from None
+    return head, value
 
 
 def parse_timecode(text: str, rate: float) -> int:
@@ -297,6 +406,19 @@ def run_generate(args: argparse.Namespace) -> int:
     chosen = {
         name: defaults[name] if getattr(args, name) is None else getattr(args, name) for name in defaults
     }
+    auto_duration = str(args.duration or "").strip().lower() == "auto"
+    if args.duration is not None and not auto_duration:
+        try:
+            chosen["frames"] = _frames_for(float(args.duration), args.fps)
+        except ValueError:
+            return _fail(f"--duration {args.duration!r} is neither a number of seconds nor 'auto'")
+    if args.recipe in ("distilled", "two-stage") and args.steps is None:
+        chosen["steps"] = None  # the distilled recipes have fixed sigmas
+    try:
+        loras = tuple(parse_lora(text) for text in args.lora) if args.lora else None
+        keyframes = tuple(parse_keyframe(text, chosen["frames"]) for text in args.keyframe)
+    except ValueError as exc:
+        return _fail(str(exc))
     request = GenerationRequest(
         prompt=args.prompt,
         negative_prompt=args.negative_prompt,
@@ -304,6 +426,9 @@ def run_generate(args: argparse.Namespace) -> int:
         height=chosen["height"],
         num_frames=chosen["frames"],
         fps=args.fps,
+        recipe=args.recipe,
+        loras=loras,
+        keyframes=keyframes,
         steps=chosen["steps"],
         guidance_scale=args.guidance,
         audio_guidance_scale=args.audio_guidance,
@@ -337,12 +462,22 @@ def run_generate(args: argparse.Namespace) -> int:
             engine = Engine.tiny(device=args.device or "cpu", quantization=args.quant)
         else:
             engine = Engine.from_checkpoint(
-                args.model, text_encoder=text_encoder, quantization=args.quant, device=args.device
+                args.model,
+                text_encoder=text_encoder,
+                quantization=args.quant,
+                device=args.device,
+                upsampler=args.upsampler,
             )
-        steps = request.steps if request.steps is not None else engine.spec.steps
+        if auto_duration:
+            seconds, frames = engine.suggest_duration(request.prompt, request.fps)
+            print(f"aiprod-cli: the duration head suggests {seconds:.2f} s ({frames} frames)",
+                  file=sys.stderr)
+            request = request.with_changes(num_frames=frames)
+        resolved = engine.resolve(request)
+        steps = _total_steps(engine, resolved)
         print(
             f"aiprod-cli: seed {seed}, {request.width}x{request.height}, {request.num_frames} frames "
-            f"at {request.fps:g} fps, {steps} steps",
+            f"at {request.fps:g} fps, {resolved.recipe} recipe, {steps} steps",
             file=sys.stderr,
         )
         result = engine.generate(request, on_progress=progress.stage(steps, "denoise"))
@@ -369,6 +504,115 @@ def run_generate(args: argparse.Namespace) -> int:
         progress.close()
         return _fail(str(exc))
     print(f"aiprod-cli: wrote {written}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _frames_for(seconds: float, fps: float) -> int:
+    """Frames for about `seconds` at `fps` on LTX-2's 8k+1 grid."""
+    if not seconds > 0:
+        raise ValueError(seconds)
+    return max(1, round(seconds * fps / 8)) * 8 + 1
+
+
+def _total_steps(engine, resolved) -> int:
+    from engine.recipes import plan_stages, total_steps
+
+    sigmas = engine.spec.sigmas(resolved.steps)
+    return total_steps(plan_stages(engine.spec, resolved.recipe, resolved.width, resolved.height, sigmas))
+
+
+def run_extend(args: argparse.Namespace) -> int:
+    from app import provenance
+    from app.errors import AppError, ExportCancelled, JobError
+    from app.export import preflight_destination, write_clip
+    from app.jobs.extend import read_clip
+    from engine.errors import EngineError, GenerationCancelled, OutOfMemoryError
+    from engine.request import GenerationRequest
+
+    out = Path(args.out)
+    preflight_destination(out)
+    from app.project.outputs import Source, check_output_path
+
+    check_output_path(out, sources=[Source(Path(args.clip), "the clip to extend")])
+    if not args.seconds > 0:
+        return _fail(f"--seconds {args.seconds:g}: give a positive number of seconds")
+    try:
+        clip = read_clip(args.clip)
+    except (JobError, AppError) as exc:
+        return _fail(str(exc))
+    prompt = args.prompt or (clip.generation or {}).get("prompt")
+    if not prompt:
+        return _fail(f"{args.clip} records no prompt; say what happens next with --prompt")
+    try:
+        loras = tuple(parse_lora(text) for text in args.lora) if args.lora else None
+    except ValueError as exc:
+        return _fail(str(exc))
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    tiny = args.model == "tiny"
+    text_encoder = args.text_encoder
+    progress = _Progress(not args.quiet)
+    try:
+        from engine import Engine
+        from engine.extend import extend_clip
+
+        if not tiny:
+            text_encoder = _describe_model(args.model, args.text_encoder)
+            engine = Engine.from_checkpoint(
+                args.model,
+                text_encoder=text_encoder,
+                quantization=args.quant,
+                device=args.device,
+                upsampler=args.upsampler,
+            )
+        else:
+            print("aiprod-cli: using the tiny random model: the output is noise", file=sys.stderr)
+            engine = Engine.tiny(device=args.device or "cpu", quantization=args.quant)
+        height, width = clip.frames.shape[1:3]
+        request = GenerationRequest(
+            prompt=prompt,
+            width=width,
+            height=height,
+            fps=clip.fps,
+            seed=seed,
+            steps=args.steps,
+            recipe=args.recipe,
+            loras=loras,
+            preview_every=0,
+        )
+        direction = "backward" if args.backward else "forward"
+        print(
+            f"aiprod-cli: extending {Path(args.clip).name} {direction} by {args.seconds:g} s, seed {seed}",
+            file=sys.stderr,
+        )
+        result = extend_clip(
+            engine, clip.frames, args.seconds, request, direction, on_progress=progress.stage(0, "denoise")
+        )
+        progress.close()
+        record = provenance.from_engine(
+            result.metadata,
+            extended_from=str(Path(args.clip).resolve()),
+            source_checkpoint_identity=provenance.checkpoint(clip.generation),
+        )
+        written = write_clip(
+            out,
+            result.frames,
+            result.fps,
+            audio=result.audio,
+            sample_rate=result.sample_rate,
+            metadata=provenance.file_tags(record),
+            on_progress=progress.stage(len(result.frames), "encode"),
+        )
+        progress.close()
+    except (GenerationCancelled, ExportCancelled):
+        progress.close()
+        return _fail("cancelled; no file written", EXIT_INTERRUPTED)
+    except OutOfMemoryError as exc:
+        progress.close()
+        return _fail(str(exc), EXIT_FAILED)
+    except (EngineError, AppError) as exc:
+        progress.close()
+        return _fail(str(exc))
+    print(f"aiprod-cli: wrote {written} ({len(result.frames)} new frames)", file=sys.stderr)
     return EXIT_OK
 
 
@@ -407,6 +651,8 @@ def _refuse_generate_output(out: Path, args: argparse.Namespace) -> None:
         (args.model if args.model != "tiny" else None, "the model checkpoint"),
         (args.text_encoder, "the text encoder"),
         (args.image, "the start image"),
+        *[(text.rpartition("@")[0] or text, "a keyframe image") for text in args.keyframe],
+        *[(text, "a LoRA") for text in args.lora if Path(text).exists()],
     ]
     check_output_path(out, sources=[Source(Path(path), what) for path, what in inputs if path])
 
@@ -440,12 +686,23 @@ def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "generate":
             return run_generate(args)
+        if args.command == "extend":
+            return run_extend(args)
         if args.command == "render":
             return run_render(args)
         if args.command == "presets":
             return run_presets(args)
         if args.command == "export-timeline":
             return run_export_timeline(args)
+        if args.command in ("new-project", "add"):
+            from app import cli_project
+
+            run = cli_project.run_new_project if args.command == "new-project" else cli_project.run_add
+            return run(args)
+        if args.command == "plan":
+            from app.plan_command import run_plan
+
+            return run_plan(args)
     except KeyboardInterrupt as exc:
         if isinstance(exc, _Terminated):
             raise

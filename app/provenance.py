@@ -90,6 +90,10 @@ def from_engine(metadata: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
         model_source=metadata.get("model_source"),
         device=metadata.get("device"),
         dtype=metadata.get("dtype"),
+        recipe=metadata.get("recipe"),
+        stages=metadata.get("stages"),
+        loras_fused=metadata.get("loras") or None,  # each LoRA's file identity and strength
+        extend=metadata.get("extend"),
         **extra,
     )
 

@@ -1,0 +1,170 @@
+"""Extending a clip: reading its frames and sound, and the job the studio queues for it.
+
+The engine does the work (engine/extend.py); this reads the source (any file the media layer decodes), names
+what a user can fix when it cannot be read, and describes the resulting take for the bin and the timeline.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app import provenance
+from app.errors import JobError, MediaError
+from app.jobs.spec import MODEL_LTX2, JobSpec
+
+MAX_EXTEND_SECONDS = 20.0
+
+
+@dataclass
+class ClipSource:
+    """A clip read for extending: frames [F, H, W, 3] float32 0..1, its sound and its record."""
+
+    path: Path
+    frames: np.ndarray
+    audio: np.ndarray | None
+    sample_rate: int
+    fps: float
+    generation: dict | None = None
+
+
+def read_clip(path: str | Path, cancel: threading.Event | None = None) -> ClipSource:
+    """Every frame of `path` (16-bit decode, float 0..1) and its sound; JobError saying what to do."""
+    from app.jobs.inpaint import read_audio_exact
+    from app.media.importer import _generation_in
+    from app.media.probe import probe_media
+    from app.media.reader import VideoReader
+    from engine.errors import GenerationCancelled
+
+    path = Path(path)
+    if not path.is_file():
+        raise JobError(f"the clip {path} does not exist; relink it or choose another")
+    try:
+        info = probe_media(path)
+    except MediaError as exc:
+        raise JobError(f"the clip's media cannot be read ({exc}); relink it to a working file") from exc
+    if not info.has_video or not info.width or not info.height or not info.frame_count:
+        raise JobError(f"'{path.name}' has no video to extend")
+    count, height, width = int(info.frame_count), int(info.height), int(info.width)
+    fps = float(info.fps or 24.0)
+    frames = np.empty((count, height, width, 3), np.float32)
+    try:
+        with VideoReader(path, info) as reader:
+            for index in range(count):
+                if cancel is not None and cancel.is_set():
+                    raise GenerationCancelled(0)
+                frames[index] = reader.frame(reader.index_at(index / fps), depth=16)
+    except (MediaError, IndexError) as exc:
+        raise JobError(f"the clip's media cannot be decoded ({exc}); relink it to a working file") from exc
+    frames /= np.float32(65535.0)
+    audio, rate = read_audio_exact(path)
+    return ClipSource(path, frames, audio, rate, fps, _generation_in(str(path)))
+
+
+@dataclass(frozen=True)
+class ExtendSpec:
+    """Extend the clip `clip_id` (its media file `source_path`) by `seconds`, forward or backward."""
+
+    source_path: str
+    seconds: float
+    direction: str = "forward"
+    clip_id: str | None = None
+    media_id: str | None = None
+    prompt: str = ""
+    seed: int = 0
+    recipe: str | None = None
+    loras: tuple[tuple[str, float], ...] = ()
+    model: str = MODEL_LTX2
+    quantization: str = "none"
+    preview_every: int = 2
+    name: str = ""
+    source_generation: dict | None = field(default=None, compare=False)
+
+    def display_name(self) -> str:
+        return self.name or f"{Path(self.source_path).stem}_ext"
+
+    def check(self) -> None:
+        if self.direction not in ("forward", "backward"):
+            raise JobError(f"extend direction '{self.direction}' is unknown; choose forward or backward")
+        if not (0 < float(self.seconds) <= MAX_EXTEND_SECONDS):
+            raise JobError(f"extend by {self.seconds:g} s: choose 0.1 to {MAX_EXTEND_SECONDS:g} seconds")
+        if not self.prompt.strip():
+            raise JobError("say what happens in the extension (the prompt is empty)")
+
+    def to_request(self, width: int, height: int, fps: float):
+        from engine.request import GenerationRequest, LoraChoice
+
+        return GenerationRequest(
+            prompt=self.prompt,
+            width=width,
+            height=height,
+            fps=fps,
+            seed=int(self.seed),
+            recipe=self.recipe,
+            loras=tuple(LoraChoice(p, s) for p, s in self.loras) if self.loras else None,
+            preview_every=self.preview_every,
+        )
+
+    def as_job(self) -> JobSpec:
+        """The generation-job view the queue's rows show (prompt, model, name)."""
+        return JobSpec(prompt=self.prompt, model=self.model, quantization=self.quantization,
+                       name=self.display_name(), seed=int(self.seed))
+
+
+def run_extend(engine: Any, spec: ExtendSpec, source: ClipSource, on_progress=None, on_preview=None,
+               cancel=None, on_stage=None):
+    from engine.extend import extend_clip
+
+    height, width = source.frames.shape[1:3]
+    return extend_clip(
+        engine,
+        source.frames,
+        float(spec.seconds),
+        spec.to_request(width, height, source.fps),
+        spec.direction,
+        on_progress=on_progress,
+        on_preview=on_preview,
+        cancel=cancel,
+        on_stage=on_stage,
+    )
+
+
+def extend_record(spec: ExtendSpec, engine: Any, source: ClipSource, result: Any) -> dict[str, Any]:
+    """The take's provenance: the engine's record plus where it was extended from."""
+    generation = source.generation or spec.source_generation or {}
+    return provenance.from_engine(
+        result.metadata,
+        extended_from=spec.media_id or str(source.path),
+        extend_direction=spec.direction,
+        extend_seconds=float(spec.seconds),
+        source_checkpoint_identity=provenance.checkpoint(generation),
+        source_prompt=generation.get("prompt"),
+    )
+
+
+def build_extension(media_dir: Path, spec: ExtendSpec, source: ClipSource, result: Any, generation: dict):
+    """Write the extension's lossless master as a new file and describe it as a bin item."""
+    from app.document import MediaItem
+    from app.jobs.master import unique_stem, write_master
+    from app.jobs.result import master_metadata
+    from app.media.probe import probe_media
+
+    media_dir = Path(media_dir)
+    stem = unique_stem(media_dir, spec.display_name())
+    path = write_master(
+        media_dir, stem, result.frames, result.fps, result.audio, int(result.sample_rate),
+        master_metadata(generation),
+    )
+    return MediaItem(
+        id=uuid.uuid4().hex,
+        path=str(path.resolve()),
+        name=stem,
+        info=probe_media(path),
+        generation=dict(generation, sample_rate=int(result.sample_rate)),
+        kind="generated",
+    )
