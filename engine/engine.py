@@ -246,8 +246,14 @@ class Engine:
         max_sequence_length: int = 1024,
         model_name: str = MODEL_NAME,
         spec: ModelSpec | None = None,
+        memory_plan=None,
     ):
         self.device = torch.device(device) if device is not None else default_device()
+        # engine.planner.MemoryPlan: where the transformer and text encoder go (None: all resident)
+        self.memory_plan = memory_plan
+        self.transformer_placement = memory_plan.transformer if memory_plan is not None else "resident"
+        if memory_plan is not None and memory_plan.text_encoder == "cpu":
+            offload_text_encoder = False  # it stays on the CPU and encodes there
         self.dtype = dtype or default_dtype(self.device)
         self.components = components
         self.text_encoder = text_encoder
@@ -263,12 +269,17 @@ class Engine:
             # A missing compiler or unwritable kernel folder becomes a clear error here, not a crash later.
             quant.ensure_kernels(quantization, self.device)
         for name, module in components.modules().items():
-            module.to(self.device)
+            if name != "transformer" or self.transformer_placement == "resident":
+                module.to(self.device)
             if name != "transformer" or quantization == "none":
                 # LTX-2's classes list no modules that must stay fp32, so diffusers' warning about
                 # casting with `.to()` does not apply; keep it off the user's console.
                 with _diffusers_quiet():
                     module.to(self.dtype)
+        if self.transformer_placement != "resident":
+            from engine.placement import place_transformer
+
+            place_transformer(components.transformer, self.transformer_placement, self.device)
         text_encoder.model.to("cpu" if self.offload_text_encoder else self.device)
         if spec is None:
             spec = detect_spec(config=components.configs.get("transformer"))
@@ -305,6 +316,7 @@ class Engine:
         vae_memory_budget: int | None = None,
         upsampler: str | Path | None = None,
         loras: list[LoraChoice] | None = None,
+        memory_plan=None,
     ) -> Engine:
         """Load an official single-file checkpoint or a diffusers folder, plus a local Gemma-3 root.
 
@@ -315,6 +327,10 @@ class Engine:
         checkpoint (a 2.0/2.3 file's folder, a 2.5 folder's `latent_upscale_models/`) unless `upsampler`
         names one. `loras` (LoraChoice) are fused from the start; for a quantized model they are fused
         before quantizing (see `set_loras`). `engine.available_loras` lists the LoRAs found beside it.
+
+        `memory_plan` (engine.planner.MemoryPlan) places the transformer (resident, streamed block by block,
+        or layer by layer) and the text encoder; on CUDA without one, `engine.planner.plan_for_device` plans
+        the version's default size with the free VRAM and RAM.
         """
         mode = quant.parse_mode(quantization)
         te_mode = quant.parse_mode(text_encoder_quantization)
@@ -362,6 +378,10 @@ class Engine:
             )
             encoder = TextEncoder(model, load_tokenizer(root), str(root))
         _attach_release_companions(components, path, layout, dtype, upsampler, text_encoder)
+        if memory_plan is None and device.type == "cuda":
+            from engine.planner import plan_for_device
+
+            memory_plan = plan_for_device(path, text_encoder, mode, device, text_encoder_quantization=te_mode)
         engine = cls(
             components,
             encoder,
@@ -370,6 +390,7 @@ class Engine:
             quantization=mode,
             vae_memory_budget=vae_memory_budget,
             spec=spec,
+            memory_plan=memory_plan,
         )
         load = _loader(layout)
         engine._reload_transformer = lambda: load(path, dtype, only=("transformer",)).transformer
@@ -582,7 +603,12 @@ class Engine:
         key = (request.prompt, negative, request.max_sequence_length, encoder.source, id(encoder.model))
         cached = self._prompt_cache.pop(key, None)
         if cached is None:
-            cached = self.runtime.encode_prompts(request.prompt, negative, request.max_sequence_length)
+            from engine.placement import on_device_while
+
+            # with a streamed transformer the connectors come to the GPU only while prompts are encoded
+            streamed = self.transformer_placement != "resident"
+            with on_device_while(self.components.connectors, self.device, streamed):
+                cached = self.runtime.encode_prompts(request.prompt, negative, request.max_sequence_length)
             self.prompt_encodings += 1
         self._prompt_cache[key] = cached  # most recently used last
         while len(self._prompt_cache) > PROMPT_CACHE_SIZE:
