@@ -524,7 +524,11 @@ class ExportDialog(QDialog):
     def _on_progress(self, done: int, total: int, eta: float) -> None:
         self.progress_bar.setRange(0, max(1, total))
         self.progress_bar.setValue(done)
-        self.eta_label.setText(f"Frame {done} of {total} — {format_eta(eta)} left")
+        left = "estimating the time left" if eta < 0 else f"{format_eta(eta)} left"
+        self.eta_label.setText(f"Frame {done} of {total} — {left}")
+        if self._runner is not None and not self._runner.cancelling:  # "Starting…" ends at the first frame
+            target = self.destination()
+            self.status_label.setText(f"Exporting {target.name if target else ''}…")
 
     def _on_finished(self, report: RenderReport) -> None:
         self._written = Path(report.path)

@@ -632,7 +632,10 @@ class MainWindow(QMainWindow):
         dialog.export_finished.connect(lambda path: self.show_message(f"Exported {path}"))
         dialog.finished.connect(lambda _result: self._forget_export_dialog(dialog))
         self.export_dialog = dialog
-        dialog.open()
+        # show(), not open(): open() makes a dialog window-modal, and the export then blocked the whole
+        # editor for as long as it ran. Modeless, the editor stays usable while it renders.
+        dialog.setWindowModality(Qt.WindowModality.NonModal)
+        dialog.show()
         return dialog
 
     def _forget_export_dialog(self, dialog: ExportDialog) -> None:

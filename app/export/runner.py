@@ -5,7 +5,8 @@ The export core (``app.export.render_timeline``) is Qt-free and takes plain call
 and anything else with an event loop drive exports through :class:`ExportRunner`:
 
     runner = ExportRunner(parent=window)
-    runner.progress.connect(...)      # (done_frames, total_frames, eta_seconds), on the UI thread
+    runner.progress.connect(...)      # (done_frames, total_frames, eta_seconds), on the UI thread; the ETA
+                                      # is app.export.eta.SmoothedEta's (-1 while estimating)
     runner.finished.connect(...)      # RenderReport
     runner.failed.connect(...)        # a message a user can act on
     runner.cancelled.connect(...)     # nothing was written
@@ -32,6 +33,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.document import TimelineDocument
 from app.errors import AppError, ExportCancelled
+from app.export.eta import SmoothedEta
 from app.export.presets import ExportPreset
 from app.export.renderer import render_timeline
 
@@ -71,8 +73,10 @@ class _ExportWorker(QObject):
     @Slot(object)
     def run(self, request: ExportRequest) -> None:
         last_emit = [0.0]
+        smoothed = SmoothedEta()
 
-        def on_progress(done: int, total: int, eta: float) -> None:
+        def on_progress(done: int, total: int, _eta: float) -> None:
+            eta = smoothed.update(int(done), int(total))  # every frame counts in the average
             now = time.monotonic()
             if done >= total or now - last_emit[0] >= PROGRESS_INTERVAL_S:
                 last_emit[0] = now

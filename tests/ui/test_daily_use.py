@@ -397,3 +397,36 @@ def test_a_project_saved_as_untitled_opens_under_its_folders_name(window, answer
     answers.save_path = str(tmp_path / "Renamed.aiprod")
     assert window.project.save_as()
     assert load_project(tmp_path / "Renamed.aiprod").doc.name == "Renamed"
+
+
+# -------------------------------------------------------------------- 9: the export runs beside the editor
+def test_the_export_dialog_leaves_the_editor_usable_while_it_renders(window, takes, tmp_path, qtbot):
+    import threading
+
+    from PySide6.QtCore import Qt
+
+    gate = threading.Event()
+    dialog = window.open_export_dialog()
+    assert dialog.windowModality() == Qt.WindowModality.NonModal and not dialog.isModal()
+    assert QApplication.activeModalWidget() is None
+
+    def render(doc, preset, out_path, *, on_progress, cancel, **_range):  # noqa: ANN001, ANN202
+        for done in range(1, 5):
+            on_progress(done, 8, -1.0)
+        gate.wait(10)
+        raise AssertionError("the test cancels first")
+
+    dialog._runner = None  # noqa: SLF001
+    dialog._render = render  # noqa: SLF001
+    dialog.set_destination(str(tmp_path / "film.mov"))
+    dialog.start_export()
+    assert dialog.status_label.text() == "Starting…"
+    qtbot.waitUntil(lambda: dialog.progress_bar.value() >= 1, timeout=10_000)
+    assert dialog.status_label.text() == "Exporting film.mov…"
+    assert QApplication.activeModalWidget() is None
+    clip_id = takes[0]
+    window.timeline.select([clip_id])  # the editor answers while the export runs
+    assert window.inspector.shown_clip_id() == clip_id
+    dialog.cancel_export()
+    gate.set()
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)

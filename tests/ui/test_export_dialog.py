@@ -241,7 +241,9 @@ def test_progress_shows_frames_and_eta_while_running(qtbot, make_dialog, doc, tm
         dialog.export_button.click()
         qtbot.waitUntil(lambda: dialog.progress_bar.value() == 1, timeout=TIMEOUT_MS)
         assert dialog.progress_bar.maximum() == 4
-        assert dialog.eta_label.text() == "Frame 1 of 4 — 1:15 left"
+        # the time left is the runner's smoothed estimate (app.export.eta), not the renderer's raw one
+        assert dialog.eta_label.text() == "Frame 1 of 4 — estimating the time left"
+        assert dialog.status_label.text() == "Exporting a.mov…"  # no longer "Starting…"
         gate.set()
     assert dialog.progress_bar.value() == 4
 
