@@ -1,0 +1,57 @@
+"""The engine follows a memory plan: a streamed (block-level group offload) or layer-by-layer transformer
+gives exactly the clip a resident one gives. On the CPU the offload hooks run without a CUDA stream, so this
+checks the hook path and the engine's wiring; the copy overlap itself needs a GPU
+(benchmarks/gpu_suite.py)."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from engine import Engine, GenerationRequest
+from engine.placement import on_device_while, place_transformer
+from engine.tiny import TINY_MAX_SEQUENCE, tiny_components, tiny_text_encoder
+
+
+def _engine(placement: str | None) -> Engine:
+    plan = None if placement is None else types.SimpleNamespace(transformer=placement, text_encoder="cpu")
+    return Engine(
+        tiny_components(0), tiny_text_encoder(0), device="cpu", memory_plan=plan,
+        max_sequence_length=TINY_MAX_SEQUENCE,
+    )
+
+
+REQUEST = GenerationRequest(prompt="waves", width=64, height=64, num_frames=9, steps=2, seed=3,
+                            guidance_scale=1.0, audio_guidance_scale=1.0, stg_scale=0.0, audio_stg_scale=0.0,
+                            modality_scale=1.0, audio_modality_scale=1.0)
+
+
+@pytest.mark.parametrize("placement", ["streamed", "sequential"])
+def test_offloaded_transformer_gives_the_resident_clip(placement):
+    resident = _engine(None).generate(REQUEST)
+    engine = _engine(placement)
+    assert engine.transformer_placement == placement
+    assert engine.offload_text_encoder is False  # the plan put the text encoder on the CPU
+    offloaded = engine.generate(REQUEST)
+    np.testing.assert_array_equal(offloaded.frames, resident.frames)
+    np.testing.assert_array_equal(offloaded.audio, resident.audio)
+
+
+def test_place_transformer_installs_group_offload_hooks():
+    transformer = tiny_components(0).transformer
+    calls = []
+    transformer.enable_group_offload = lambda **kw: calls.append(kw)
+    place_transformer(transformer, "streamed", torch.device("cpu"))
+    assert calls == [{"onload_device": torch.device("cpu"), "offload_device": torch.device("cpu"),
+                      "offload_type": "block_level", "use_stream": False, "num_blocks_per_group": 1}]
+    with pytest.raises(ValueError, match="placement"):
+        place_transformer(transformer, "floating", torch.device("cpu"))
+
+
+def test_on_device_while_is_a_no_op_off_cuda():
+    module = torch.nn.Linear(2, 2)
+    with on_device_while(module, torch.device("cpu")):
+        assert module.weight.device.type == "cpu"
