@@ -80,11 +80,14 @@ class JobRow(QFrame):
 
     def update_from(self, job: Job) -> None:
         spec = job.spec
-        detail = f"{spec.width}x{spec.height}, {spec.frames} frames, seed {spec.seed}"
+        detail = getattr(spec, "detail", None)  # an extend job says what it extends
+        if not detail:
+            detail = f"{spec.width}x{spec.height}, {spec.frames} frames, seed {spec.seed}"
         self.status.setText(f"{job.message or job.status.value} \u2014 {detail}")
         self.progress.setRange(0, max(1, job.steps))
         self.progress.setValue(job.step)
-        self.progress.setFormat(f"step {job.step} / {job.steps}")
+        # a recipe with stages says which: "stage 1/2, step 5/8"
+        self.progress.setFormat(job.step_label or f"step {job.step} / {job.steps}")
         self.eta.setText(format_eta(job.eta_seconds) if not job.status.finished else "")
         self.error.setText(job.error)
         self.error.setVisible(bool(job.error))

@@ -85,8 +85,17 @@ class ExtendSpec:
     name: str = ""
     source_generation: dict | None = field(default=None, compare=False)
 
+    steps: int | None = None  # the queue's progress total until the engine reports the recipe's
+
     def display_name(self) -> str:
         return self.name or f"{Path(self.source_path).stem}_ext"
+
+    @property
+    def detail(self) -> str:
+        return f"extend {self.direction} by {float(self.seconds):g} s, seed {self.seed}"
+
+    def validate(self) -> None:
+        self.check()
 
     def check(self) -> None:
         if self.direction not in ("forward", "backward"):
@@ -168,3 +177,24 @@ def build_extension(media_dir: Path, spec: ExtendSpec, source: ClipSource, resul
         generation=dict(generation, sample_rate=int(result.sample_rate)),
         kind="generated",
     )
+
+
+# --- back on the UI thread ----------------------------------------------------------------------------------
+
+
+def apply_extend_result(stack: Any, doc: Any, item: Any, clip_id: str | None, direction: str) -> list[str]:
+    """Add a finished extension to the bin and join it to `clip_id` on the timeline -- one undo step: after
+    the clip (forward) or before it (backward), rippling what follows. Undo takes it off the timeline and
+    out of the bin (its file stays on disk). `clip_id` None (the clip was edited away) only files it.
+    Returns the new clip ids (video first). Raises EditError (nothing pushed) when it cannot be placed."""
+    from app.commands import push_edit
+
+    def apply(document: Any) -> list[str]:
+        media_id = document.add_bin_item(item)
+        if clip_id is None:
+            return []
+        clip = document.clip(clip_id)
+        at = clip.end if direction == "forward" else clip.start
+        return document.insert(media_id, clip.track_id, at)
+
+    return push_edit(stack, doc, f"Extend {item.name}", apply)

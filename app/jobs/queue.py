@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from app.errors import JobError
+from app.jobs.extend import ExtendSpec
 from app.jobs.inpaint import InpaintSpec
 from app.jobs.settings import EngineSettings, model_spec_for
 from app.jobs.spec import MODEL_TINY, JobSpec
@@ -45,11 +46,12 @@ class Job:
     """A job as the views show it. Mutated only by the JobQueue, on its thread."""
 
     id: str
-    spec: JobSpec | InpaintSpec
+    spec: JobSpec | InpaintSpec | ExtendSpec
     status: JobStatus = JobStatus.QUEUED
     step: int = 0
     steps: int = 0
     eta_seconds: float | None = None
+    step_label: str = ""  # "stage 1/2, step 5/8" while a recipe with stages runs
     message: str = "waiting"
     error: str = ""
     preview: QImage | None = None
@@ -95,6 +97,7 @@ class JobQueue(QObject):
         self._worker.started.connect(self._on_started)
         self._worker.stage.connect(self._on_stage)
         self._worker.progress.connect(self._on_progress)
+        self._worker.step_label.connect(self._on_step_label)
         self._worker.preview.connect(self._on_preview)
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
@@ -128,7 +131,7 @@ class JobQueue(QObject):
             return []
         return self._settings.detect()
 
-    def submit(self, spec: JobSpec | InpaintSpec) -> str:
+    def submit(self, spec: JobSpec | InpaintSpec | ExtendSpec) -> str:
         """Queue a generation or an inpaint (same worker, same signals); raises JobError (nothing queued)
         when it cannot run as asked. A finished inpaint's item goes through `apply_inpaint_result`."""
         if self._shut_down:
@@ -229,6 +232,10 @@ class JobQueue(QObject):
         self._update(
             job_id, status=JobStatus.RUNNING, step=step, steps=steps, eta_seconds=eta if eta >= 0 else None
         )
+
+    @Slot(str, str)
+    def _on_step_label(self, job_id: str, label: str) -> None:
+        self._update(job_id, step_label=label)
 
     @Slot(str, QImage)
     def _on_preview(self, job_id: str, image: QImage) -> None:

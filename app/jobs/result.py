@@ -37,6 +37,9 @@ def generation_record(spec: JobSpec, engine: Any, result: Any = None) -> dict[st
         checkpoint_identity=TINY_IDENTITY if spec.model == MODEL_TINY else getattr(engine, "identity", ""),
         quantization=getattr(engine, "quantization", spec.quantization),
         engine_version=_engine_version(),
+        # each fused LoRA's file identity and strength, and the recipe's stages, as the engine ran them
+        loras_fused=(getattr(result, "metadata", None) or {}).get("loras") or None,
+        stages=(getattr(result, "metadata", None) or {}).get("stages"),
     )
 
 

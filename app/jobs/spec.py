@@ -85,6 +85,11 @@ class JobSpec:
     name: str = ""
     take_of: str | None = None  # media id this job is a new take of (regenerate)
     preview_every: int = 2
+    # engine recipe ("full" | "distilled" | "two-stage"; None: the model's default), the LoRAs to fuse
+    # ((path, strength); the job's list is the whole set: empty = none), keyframes ((path, frame, strength))
+    recipe: str | None = None
+    loras: tuple[tuple[str, float], ...] = ()
+    keyframes: tuple[tuple[str, int, float], ...] = ()
 
     @property
     def duration_seconds(self) -> float:
@@ -101,17 +106,22 @@ class JobSpec:
 
     def to_request(self, preview: bool = True):
         """The engine request for this job (engine.request.GenerationRequest)."""
-        from engine.request import GenerationRequest
+        from engine.request import GenerationRequest, Keyframe, LoraChoice
 
         image = self.image_array if self.image_array is not None else self.image
+        distilled = self.recipe in ("distilled", "two-stage")
         return GenerationRequest(
+            recipe=self.recipe,
+            loras=tuple(LoraChoice(str(path), float(strength)) for path, strength in self.loras),
+            keyframes=tuple(Keyframe(str(path), int(frame), float(strength)) for path, frame, strength in
+                            self.keyframes),
             prompt=self.prompt,
             negative_prompt=self.negative_prompt,
             width=int(self.width),
             height=int(self.height),
             num_frames=int(self.frames),
             fps=float(self.fps),
-            steps=optional(int, self.steps),
+            steps=None if distilled else optional(int, self.steps),  # fixed sigmas
             guidance_scale=optional(float, self.guidance),
             audio_guidance_scale=optional(float, self.audio_guidance),
             seed=int(self.seed),
@@ -154,6 +164,12 @@ class JobSpec:
             "image": self.image
             if self.image is not None
             else ("<frame>" if self.image_array is not None else None),
+            "recipe": self.recipe,
+            "loras": [{"path": str(path), "strength": float(strength)} for path, strength in self.loras],
+            "keyframes": [
+                {"image": str(path), "frame": int(frame), "strength": float(strength)}
+                for path, frame, strength in self.keyframes
+            ],
         }
 
     @classmethod
@@ -182,6 +198,17 @@ class JobSpec:
             "model": str(generation.get("model", MODEL_LTX2)),
             "quantization": str(generation.get("quantization", "none")),
             "image": image,
+            "recipe": optional(str, generation.get("recipe")),
+            "loras": tuple(
+                (str(lora["path"]), float(lora.get("strength", 1.0)))
+                for lora in generation.get("loras") or ()
+                if isinstance(lora, dict) and lora.get("path")
+            ),
+            "keyframes": tuple(
+                (str(k["image"]), int(k.get("frame", 0)), float(k.get("strength", 1.0)))
+                for k in generation.get("keyframes") or ()
+                if isinstance(k, dict) and k.get("image") not in (None, "<array>")
+            ),
         }
         if values["model"] not in (MODEL_LTX2, MODEL_TINY):  # e.g. a display name from an older record
             values["model"] = MODEL_TINY if "tiny" in values["model"] else MODEL_LTX2

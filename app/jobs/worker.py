@@ -8,6 +8,7 @@ callables and a threading.Event; they turn into queued signals that the JobQueue
 from __future__ import annotations
 
 import gc
+import inspect
 import logging
 import threading
 import time
@@ -21,6 +22,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from app.errors import AppError, JobError
+from app.jobs.extend import ExtendSpec
 from app.jobs.inpaint import InpaintSpec, build_take, inpaint_record, read_source, run_inpaint
 from app.jobs.result import build_media_item, generation_record
 from app.jobs.settings import EngineSettings
@@ -49,7 +51,7 @@ class WorkItem:
     """One job handed to the worker: what to make, with which settings, where to put it."""
 
     job_id: str
-    spec: JobSpec | InpaintSpec
+    spec: JobSpec | InpaintSpec | ExtendSpec
     settings: EngineSettings
     media_dir: Path
     cancel: threading.Event = field(default_factory=threading.Event)
@@ -87,6 +89,7 @@ class EngineWorker(QObject):
     started = Signal(str)  # job id
     stage = Signal(str, str)  # job id, what is happening ("loading the model", "denoising", ...)
     progress = Signal(str, int, int, float)  # job id, step, steps, ETA in seconds (-1: unknown yet)
+    step_label = Signal(str, str)  # job id, "stage 1/2, step 5/8" (a recipe with stages) or "step 5/8"
     preview = Signal(str, QImage)  # built on this thread
     finished = Signal(str, object)  # job id, MediaItem
     failed = Signal(str, str)  # job id, message a user can act on
@@ -112,6 +115,8 @@ class EngineWorker(QObject):
         try:
             if isinstance(item.spec, InpaintSpec):
                 media = self._inpaint(item)
+            elif isinstance(item.spec, ExtendSpec):
+                media = self._extend(item)
             else:
                 engine = self._engine_for(item)
                 if item.cancel.is_set():
@@ -162,6 +167,10 @@ class EngineWorker(QObject):
         self._engine_key = key
         return self._engine
 
+    def _on_stage(self, job_id: str) -> Callable[[Any], None]:
+        """The engine's per-step stage report (engine.runtime.StageProgress) as a queued signal."""
+        return lambda progress: self.step_label.emit(job_id, progress.label())
+
     def _callbacks(self, job_id: str) -> tuple[Callable[[int, int], None], Callable[[Any], None]]:
         """Progress (with ETA) and preview callables for the engine; they only emit queued signals."""
         clock = StepClock()
@@ -178,7 +187,29 @@ class EngineWorker(QObject):
 
     def _generate(self, engine: Any, item: WorkItem) -> Any:
         on_progress, on_preview = self._callbacks(item.job_id)
-        return engine.generate(item.spec.to_request(), on_progress, on_preview, item.cancel)
+        extra = {}
+        if "on_stage" in inspect.signature(engine.generate).parameters:  # test doubles may lack it
+            extra["on_stage"] = self._on_stage(item.job_id)
+        return engine.generate(item.spec.to_request(), on_progress, on_preview, item.cancel, **extra)
+
+    def _extend(self, item: WorkItem) -> Any:
+        """Read the source first (a missing file fails before a model load), extend, write the new clip."""
+        from app.jobs.extend import build_extension, extend_record, read_clip, run_extend
+        from engine.errors import GenerationCancelled
+
+        job_id, spec = item.job_id, item.spec
+        self.stage.emit(job_id, "reading the clip")
+        source = read_clip(spec.source_path, item.cancel)
+        engine = self._engine_for(item)
+        if item.cancel.is_set():
+            raise GenerationCancelled(0)
+        self.stage.emit(job_id, "denoising")
+        on_progress, on_preview = self._callbacks(job_id)
+        stages = self._on_stage(job_id)
+        result = run_extend(engine, spec, source, on_progress, on_preview, item.cancel, stages)
+        self.stage.emit(job_id, "saving the clip")
+        record = extend_record(spec, engine, source, result)
+        return build_extension(item.media_dir, spec, source, result, record)
 
     def _inpaint(self, item: WorkItem) -> Any:
         """Read and check the source first (a bad mask or a missing file fails before a slow model load),

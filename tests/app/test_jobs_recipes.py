@@ -1,0 +1,89 @@
+"""The studio's queue runs the recipes, LoRAs, keyframes and extend through the real engines: the two-stage
+recipe with a LoRA and keyframes on the LTX-2.3 release fixture, extend on the tiny model, each finished job a
+playable file with sound (probed), the queue showing the stage, and the extension joined to its clip as one
+undo step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtGui import QUndoStack
+
+from app.document import TimelineDocument
+from app.export import probe
+from app.jobs import EngineSettings, JobQueue, JobSpec
+from app.jobs.extend import ExtendSpec, apply_extend_result
+from app.jobs.result import apply_result
+from tests import shared_fixtures as fixtures
+
+
+@pytest.fixture()
+def still(tmp_path):
+    path = tmp_path / "key.png"
+    Image.fromarray((np.random.default_rng(2).random((64, 128, 3)) * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def test_two_stage_job_with_a_lora_and_keyframes_on_the_23_release(qtbot, tmp_path, still, qapp):
+    if fixtures.LTX23_FIXTURE is None:
+        pytest.skip("the shared LTX-2.3 fixture is not available")
+    monolith = fixtures.ltx23_monolith(fixtures.LTX23_FIXTURE)
+    lora = sorted(fixtures.LTX23_FIXTURE.glob("*lora*.safetensors"))[0]
+    queue = JobQueue(EngineSettings(checkpoint=str(monolith)), tmp_path / "media")
+    try:
+        spec = JobSpec(
+            prompt="a cat", width=128, height=64, frames=9, fps=24.0, seed=4, recipe="two-stage",
+            loras=((str(lora), 0.5),), keyframes=((str(still), 0, 1.0), (str(still), 8, 0.6)),
+        )
+        labels: list[str] = []
+        queue.job_changed.connect(lambda job_id: labels.append(queue.job(job_id).step_label))
+        with qtbot.waitSignal(queue.job_finished, timeout=120_000) as finished:
+            queue.submit(spec)
+        item = finished.args[1]
+    finally:
+        assert queue.shutdown(30_000)
+    assert "stage 1/2, step 1/8" in labels and "stage 2/2, step 3/3" in labels
+    info = probe(item.path)
+    assert (info["width"], info["height"], info["frame_count"]) == (128, 64, 9)
+    assert info["channels"] == 2 and info["sample_rate"] == 48000
+    record = item.generation
+    assert record["recipe"] == "two-stage" and record["loras"] == [{"path": str(lora), "strength": 0.5}]
+    assert record["loras_fused"][0]["strength"] == 0.5 and record["loras_fused"][0]["identity"]
+    assert [k["frame"] for k in record["keyframes"]] == [0, 8]
+    again = JobSpec.from_generation(record)  # a regenerate keeps recipe, LoRAs and keyframes
+    assert again.recipe == "two-stage" and again.loras == spec.loras and again.keyframes == spec.keyframes
+
+
+def test_extend_job_joins_the_clip_as_one_undo_step(qtbot, tmp_path, qapp):
+    queue = JobQueue(EngineSettings(developer_tiny=True), tmp_path / "media")
+    doc, stack = TimelineDocument(rate=24), QUndoStack()
+    try:
+        source_spec = JobSpec(prompt="a cat", width=64, height=64, frames=17, fps=24.0, steps=2, seed=1,
+                              model="tiny", recipe="distilled")
+        with qtbot.waitSignal(queue.job_finished, timeout=60_000) as finished:
+            queue.submit(source_spec)
+        clip_ids = apply_result(stack, doc, finished.args[1], place_at="append")
+        clip = doc.clip(clip_ids[0])
+        extend = ExtendSpec(source_path=finished.args[1].path, seconds=0.5, clip_id=clip.id, prompt="a cat",
+                            seed=3, model="tiny", recipe="distilled")
+        with qtbot.waitSignal(queue.job_finished, timeout=60_000) as done:
+            queue.submit(extend)
+        item = done.args[1]
+    finally:
+        assert queue.shutdown(30_000)
+    info = probe(item.path)
+    assert info["frame_count"] == 16 and info["channels"] == 2
+    assert item.generation["extend"]["direction"] == "forward"
+    before = doc.snapshot()
+    count = stack.count()
+    new_ids = apply_extend_result(stack, doc, item, clip.id, "forward")
+    assert stack.count() == count + 1
+    joined = doc.clip(new_ids[0])
+    assert joined.start == clip.end and joined.track_id == clip.track_id
+    stack.undo()
+    assert doc.snapshot() == before
+    stack.redo()
+    assert doc.clip(new_ids[0]).start == clip.end
+    with pytest.raises(Exception, match="extend by"):
+        ExtendSpec(source_path="x.mov", seconds=0, prompt="a").validate()
