@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.document import TimelineDocument, TrackKind
 from app.errors import AppError
+from ui.clip_properties import ClipPropertiesPanel
 from ui.grade_panel import GradePanel
 from ui.viewer import format_timecode
 
@@ -143,6 +144,9 @@ class Inspector(QWidget):
         body_layout.addWidget(self._form_host)
         self.grade_panel = GradePanel(doc, undo_stack, body)
         body_layout.addWidget(self.grade_panel)
+        # transform (pictures), gain and fades (sound), text (titles): issue 13
+        self.clip_properties = ClipPropertiesPanel(doc, self.grade_panel.undo_stack, body)
+        body_layout.addWidget(self.clip_properties)
         body_layout.addStretch(1)
 
         scroll = QScrollArea()
@@ -220,6 +224,8 @@ class Inspector(QWidget):
     def _set_subject(self, clip_id: str | None, media_id: str | None) -> None:
         changed = clip_id != self._clip_id or (clip_id is None and media_id != self._media_id)
         self._clip_id, self._media_id = clip_id, media_id
+        if clip_id != self.clip_properties.clip_id:
+            self.clip_properties.set_clip(clip_id)
         if changed:
             self.clip_shown.emit(clip_id)
 

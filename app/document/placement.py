@@ -170,3 +170,22 @@ def move_clips_by(doc: TimelineDocument, clip_ids: Iterable[str], delta: int) ->
         if left_id not in present:
             doc.add_dissolve(left_id, duration, linked=False)
     return ids
+
+
+def add_title(doc: TimelineDocument, frame: int, title: dict, frames: int | None = None) -> str:
+    """A title at ``frame`` on the lowest video track above V1 that is free for its length (4 s by default),
+    else on a new video track on top: a title never covers or cuts a shot. Returns the clip id."""
+    from app.document.properties import DEFAULT_TITLE_SECONDS
+
+    length = frames if frames is not None else round(DEFAULT_TITLE_SECONDS * doc.rate)
+    target = None
+    for track in doc.tracks(TrackKind.VIDEO)[1:]:
+        if all(
+            frames_of(c.end, doc.rate) <= frame or frames_of(c.start, doc.rate) >= frame + length
+            for c in doc.clips(track.id)
+        ):
+            target = track.id
+            break
+    if target is None:
+        target = doc.add_track(TrackKind.VIDEO)
+    return doc.insert_title(target, _at(frame, doc.rate), title, _at(length, doc.rate))

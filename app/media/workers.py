@@ -19,6 +19,7 @@ from PySide6.QtGui import QImage
 from app.errors import AppError
 from app.media.cache import FrameCache
 from app.media.compositor import TimelineCompositor
+from app.media.levels import PeakMeter
 from app.media.thumbnails import cached_thumbnail, thumbnail
 from app.media.waveform import cached_waveform, waveform_peaks
 
@@ -134,7 +135,7 @@ class _DecodeWorker(QObject):
     """Lives on the player's QThread: decodes requested frames first, then read-ahead one frame at a time."""
 
     rendered = Signal(int, int, QImage)  # generation, frame, image
-    audio_ready = Signal(int, bytes)
+    audio_ready = Signal(int, float, bytes)  # generation, timeline seconds of the first sample, float32 LR
 
     def __init__(self, compositor: TimelineCompositor, shared: _Shared) -> None:
         super().__init__()
@@ -164,7 +165,7 @@ class _DecodeWorker(QObject):
             sound = self._compositor.audio_for(segments, start, end, rate)  # type: ignore[arg-type]
         except AppError:
             sound = np.zeros((2, max(round((end - start) * rate), 0)), np.float32)
-        self.audio_ready.emit(generation, np.ascontiguousarray(sound.T).tobytes())
+        self.audio_ready.emit(generation, float(start), np.ascontiguousarray(sound.T).tobytes())
 
     @Slot()
     def close(self) -> None:
@@ -205,6 +206,7 @@ class TimelinePlayer(QObject):
     frame_ready = Signal(int, QImage)
     position_changed = Signal(int)
     playing_changed = Signal(bool)
+    levels = Signal(object)  # app.media.levels.MeterReading of the sound at the playhead, while playing
     _render = Signal(int, int, object, object)
     _prefetch = Signal(int, object, object)
     _mix = Signal(int, float, float, object, int)
@@ -246,6 +248,11 @@ class TimelinePlayer(QObject):
         self._sample_rate = sample_rate
         self._audio = _AudioOut(sample_rate) if audio else None
         self._audio_cursor = 0.0
+        # The meter hears what is played: the same mixed blocks, fed when the playhead reaches them (the
+        # mix runs AUDIO_LEAD_SECONDS ahead). It runs without an output device too (silent playback).
+        self.meter = PeakMeter(sample_rate)
+        self._metering = False
+        self._meter_queue: deque[tuple[float, np.ndarray]] = deque()
 
     # ---------------------------------------------------------------------------------------- state
     @property
@@ -383,6 +390,7 @@ class TimelinePlayer(QObject):
             return
         self._plan_ahead()
         self._feed_audio()
+        self._feed_meter()
 
     def _plan_ahead(self) -> None:
         ahead = max(1, round(READ_AHEAD_SECONDS * self.doc.rate))  # type: ignore[attr-defined]
@@ -423,17 +431,27 @@ class TimelinePlayer(QObject):
 
     # ---------------------------------------------------------------------------------------- audio
     def _start_audio(self) -> None:
-        if self._audio is None or self._speed != 1 or not self._audio.start():
+        if self._speed != 1:
             return
+        if self._audio is not None:
+            self._audio.start()
+        self._metering = True
+        self.meter.reset()
+        self._meter_queue.clear()
         self._audio_cursor = self._position / self.doc.rate  # type: ignore[attr-defined]
         self._feed_audio()
 
     def _stop_audio(self) -> None:
         if self._audio is not None:
             self._audio.stop()
+        if self._metering:
+            self._metering = False
+            self._meter_queue.clear()
+            self.meter.reset()
+            self.levels.emit(self.meter.reading())  # silence: the bars drop when playback stops
 
     def _feed_audio(self) -> None:
-        if self._audio is None or not self._audio.running or self._speed != 1:
+        if not self._metering or self._speed != 1:
             return
         now = self._anchor_frame / self.doc.rate + self._clock.elapsed() / 1000.0  # type: ignore[attr-defined]
         rate = self.doc.rate  # type: ignore[attr-defined]
@@ -445,10 +463,26 @@ class TimelinePlayer(QObject):
             self._mix.emit(self._shared.generation, start, end, segments, self._sample_rate)
             self._audio_cursor = end
 
-    @Slot(int, bytes)
-    def _on_audio(self, generation: int, data: bytes) -> None:
-        if generation == self._shared.generation and self._audio is not None and self._speed == 1:
+    @Slot(int, float, bytes)
+    def _on_audio(self, generation: int, start: float, data: bytes) -> None:
+        if generation != self._shared.generation or self._speed != 1:
+            return
+        if self._audio is not None and self._audio.running:
             self._audio.write(data)
+        if self._metering:
+            self._meter_queue.append((start, np.frombuffer(data, np.float32).reshape(-1, 2).T))
+
+    def _feed_meter(self) -> None:
+        """Feed the meter every mixed block the playhead has reached; emit ``levels``."""
+        if not self._metering or not self._meter_queue:
+            return
+        now = self._anchor_frame / self.doc.rate + self._clock.elapsed() / 1000.0  # type: ignore[attr-defined]
+        fed = False
+        while self._meter_queue and self._meter_queue[0][0] <= now:
+            self.meter.feed(self._meter_queue.popleft()[1])
+            fed = True
+        if fed:
+            self.levels.emit(self.meter.reading())
 
 
 class _AudioOut:

@@ -1,7 +1,9 @@
 """Track headers left of the tracks (V2, V1 above A1, A2) and the playhead timecode in the corner.
 
-A click on the right end of a header (its on/off/mute label) toggles the track (hide a video track,
-mute an audio track) through an undoable command, as the eye and speaker buttons do in Premiere and Resolve.
+A click on the right end of a video header (its on/off label) shows or hides the track through an undoable
+command, as the eye button does in Premiere and Resolve. An audio header has M (mute) and S (solo) buttons
+and its volume in dB: the mouse wheel over the volume changes it by 1 dB (Shift: 0.1 dB), a double-click
+sets it back to 0 dB; each is an undoable edit.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
 from ui.timeline.geometry import timecode
@@ -24,6 +26,19 @@ AUDIO_HEADER = QColor(40, 58, 50)
 TEXT = QColor(222, 223, 226)
 DIM_TEXT = QColor(120, 122, 128)
 TIMECODE = QColor(235, 120, 110)
+MUTE_ON = QColor(214, 80, 70)
+SOLO_ON = QColor(226, 190, 60)
+BUTTON_OFF = QColor(64, 74, 70)
+
+
+def audio_buttons(rect: QRectF) -> dict[str, QRectF]:
+    """Where an audio header's M and S buttons and volume readout are (header coordinates)."""
+    y = rect.bottom() - 20
+    return {
+        "mute": QRectF(rect.left() + 6, y, 16, 15),
+        "solo": QRectF(rect.left() + 25, y, 16, 15),
+        "volume": QRectF(rect.left() + 43, y, rect.width() - 45, 15),
+    }
 
 
 class TrackHeaders(QWidget):
@@ -53,12 +68,15 @@ class TrackHeaders(QWidget):
             painter.setBrush(VIDEO_HEADER if row.is_video else AUDIO_HEADER)
             painter.drawRoundedRect(rect, 3, 3)
             painter.setPen(TEXT if row.enabled else DIM_TEXT)
+            if not row.is_video:
+                self._paint_audio(painter, rect, row, font)
+                continue
             painter.drawText(
                 rect.adjusted(8, 0, 0, 0),
                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                 row.name,
             )
-            state = ("on" if row.enabled else "off") if row.is_video else ("" if row.enabled else "mute")
+            state = "on" if row.enabled else "off"
             if state:
                 small = QFont(font)
                 small.setPixelSize(9)
@@ -72,13 +90,77 @@ class TrackHeaders(QWidget):
                 painter.setFont(font)
         painter.end()
 
+    def _paint_audio(self, painter: QPainter, rect: QRectF, row, font: QFont) -> None:
+        try:
+            info = self._view.document().track_info(row.track_id)
+        except Exception:  # noqa: BLE001 - a track removed meanwhile: the next repaint drops it
+            return
+        painter.drawText(
+            rect.adjusted(8, 4, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, row.name
+        )
+        small = QFont(font)
+        small.setPixelSize(10)
+        painter.setFont(small)
+        spots = audio_buttons(rect)
+        for key, label, on, colour in (
+            ("mute", "M", info.mute or not info.enabled, MUTE_ON),
+            ("solo", "S", info.solo, SOLO_ON),
+        ):
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(colour if on else BUTTON_OFF)
+            painter.drawRoundedRect(spots[key], 2, 2)
+            painter.setPen(QColor(20, 20, 20) if on else TEXT)
+            painter.drawText(spots[key], Qt.AlignmentFlag.AlignCenter, label)
+        painter.setPen(TEXT)
+        volume = "0 dB" if info.volume_db == 0 else f"{info.volume_db:+.1f} dB"
+        painter.drawText(spots["volume"], Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, volume)
+        painter.setFont(font)
+
+    def _hit(self, pos) -> tuple[object, QRectF] | None:
+        y = pos.y() - self._ruler_height
+        for row in self._view.rows():
+            top = self._view.scene_y_to_viewport_y(row.top)
+            if top <= y < top + row.height:
+                return row, QRectF(2, top + self._ruler_height, self.width() - 4, row.height)
+        return None
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mousePressEvent(event)
-        y = event.position().y() - self._ruler_height
-        for row in self._view.rows():
-            top = self._view.scene_y_to_viewport_y(row.top)
-            if top <= y < top + row.height and event.position().x() >= self.width() - 40:
-                self._view.toggle_track(row.track_id)
-                break
+        hit = self._hit(event.position())
+        if hit is not None:
+            row, rect = hit
+            if row.is_video:
+                if event.position().x() >= self.width() - 40:
+                    self._view.toggle_track(row.track_id)
+            else:
+                spots = audio_buttons(rect)
+                if spots["mute"].contains(event.position()):
+                    self._view.toggle_mute(row.track_id)
+                elif spots["solo"].contains(event.position()):
+                    self._view.toggle_solo(row.track_id)
+        self.update()
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        hit = self._hit(event.position())
+        if (
+            hit is not None
+            and not hit[0].is_video
+            and audio_buttons(hit[1])["volume"].contains(event.position())
+        ):
+            self._view.set_track_volume(hit[0].track_id, 0.0)
+            self.update()
+        event.accept()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt override)
+        hit = self._hit(event.position())
+        if hit is None or hit[0].is_video:
+            return super().wheelEvent(event)
+        step = 0.1 if event.modifiers() & Qt.KeyboardModifier.ShiftModifier else 1.0
+        notches = event.angleDelta().y() / 120
+        if notches:
+            info = self._view.document().track_info(hit[0].track_id)
+            self._view.set_track_volume(hit[0].track_id, info.volume_db + step * notches)
+            self.update()
         event.accept()

@@ -344,6 +344,23 @@ class TimelineView(QGraphicsView):
                 action = "Unmute" if not row.enabled else "Mute"
             self._edit(f"{action} {row.name}", lambda d: d.set_track_enabled(track_id, not row.enabled))
 
+    def toggle_mute(self, track_id: str) -> None:
+        info = self._doc.track_info(track_id)
+        verb = "Unmute" if info.mute else "Mute"
+        self._edit(f"{verb} {info.name}", lambda d: d.set_track_audio(track_id, mute=not info.mute))
+
+    def toggle_solo(self, track_id: str) -> None:
+        info = self._doc.track_info(track_id)
+        verb = "Unsolo" if info.solo else "Solo"
+        self._edit(f"{verb} {info.name}", lambda d: d.set_track_audio(track_id, solo=not info.solo))
+
+    def set_track_volume(self, track_id: str, volume_db: float) -> None:
+        """An audio track's volume in dB (-60..+12); a run of changes (a wheel turn) is one undo step."""
+        info = self._doc.track_info(track_id)
+        volume = max(-60.0, min(12.0, round(float(volume_db), 1)))
+        apply = lambda d: d.set_track_audio(track_id, volume_db=volume)  # noqa: E731
+        self._edit(f"{info.name} volume", apply, f"volume:{track_id}")
+
     # --------------------------------------------------------------------------- mapping (ruler, headers)
     def frame_to_viewport_x(self, frame: float) -> float:
         return frame * self._ppf - self.horizontalScrollBar().value()

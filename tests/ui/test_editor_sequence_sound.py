@@ -1,0 +1,192 @@
+"""Issue 13 UI: the Sequence Settings dialog, inspector transform / sound / title fields, track header
+mute/solo/volume, the stereo level meter fed by the player, and drops below the last track."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QUndoStack, QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from media_builders import make_audio  # noqa: E402
+from timeline_helpers import fake_media, make_view, point, rt, track_id  # noqa: E402
+
+from app.commands import push_edit  # noqa: E402
+from app.document import TimelineDocument, TrackKind  # noqa: E402
+from app.document.sequence import SequenceSettings  # noqa: E402
+from app.media.importer import import_files  # noqa: E402
+from app.media.levels import MeterReading  # noqa: E402
+from app.media.workers import TimelinePlayer  # noqa: E402
+from ui.clip_properties import ClipPropertiesPanel  # noqa: E402
+from ui.level_meter import LevelMeter  # noqa: E402
+from ui.sequence_dialog import SequenceSettingsDialog  # noqa: E402
+from ui.timeline.ruler import RULER_HEIGHT  # noqa: E402
+from ui.timeline.track_headers import TrackHeaders, audio_buttons  # noqa: E402
+
+MIME = "application/x-aiprod-media-ids"
+
+
+# ----------------------------------------------------------------------------------- sequence dialog
+def test_sequence_dialog_presets_refusal_and_match_first_clip(qtbot):
+    first = SequenceSettings(1280, 720, 25.0, 48000)
+    dialog = SequenceSettingsDialog(SequenceSettings(1920, 1080, 24.0, 48000), first)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.preset.setCurrentIndex(dialog.preset.findData("9:16 vertical"))
+    assert (dialog.width_box.value(), dialog.height_box.value()) == (1080, 1920)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    dialog.width_box.setValue(1081)  # odd: refused with the core's message
+    assert not ok.isEnabled() and "even" in dialog.problem.text()
+    assert dialog.preset.currentData() == "Custom"
+    dialog.match_button.click()
+    assert dialog.settings() == first and ok.isEnabled()
+    dialog.rate.setCurrentIndex(dialog.rate.findText("29.97 fps"))
+    with qtbot.waitSignal(dialog.settings_chosen) as chosen:
+        ok.click()
+    assert chosen.args[0] == SequenceSettings(1280, 720, 30000 / 1001, 48000)
+
+
+# ------------------------------------------------------------------------------------- inspector
+def test_clip_properties_edit_transform_sound_and_title_undoably(qtbot, tmp_path):
+    doc = TimelineDocument(name="P", sequence=SequenceSettings(640, 360, 24.0, 48000))
+    stack = QUndoStack()
+    picture = fake_media(doc, "pic", 48)
+    sound = fake_media(doc, "snd", 48, audio=True, video=False)
+    (clip,) = doc.insert(picture, track_id(doc, "V1"), rt(0))
+    (audio,) = doc.insert(sound, track_id(doc, "A1"), rt(0))
+    title = doc.insert_title(doc.add_track(TrackKind.VIDEO), rt(0), {"text": "Hi"})
+    panel = ClipPropertiesPanel(doc, stack)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_clip(clip)
+    assert panel.picture.isVisible() and not panel.sound.isVisible() and not panel.title.isVisible()
+    panel.mode.setCurrentText("Fill")
+    panel.scale.setValue(150)
+    panel.crops[0].setValue(10)
+    assert doc.clip(clip).transform == {
+        "mode": "fill",
+        "scale": 1.5,
+        "x": 0.0,
+        "y": 0.0,
+        "crop": [0.1, 0, 0, 0],
+    }
+    while stack.canUndo():
+        stack.undo()
+    assert doc.clip(clip).transform is None and panel.mode.currentText() == "Fit"  # follows the undo
+    panel.set_clip(audio)
+    assert panel.sound.isVisible() and not panel.picture.isVisible()
+    panel.gain.setValue(-6.0)
+    panel.fade_in.setValue(12)
+    assert doc.clip(audio).gain_db == -6.0 and doc.clip(audio).fade_in == 12
+    panel.fade_out.setValue(40)  # 12 + 40 > 48 frames: refused, the field goes back
+    assert "longer than the clip" in panel.message.text()
+    assert doc.clip(audio).fade_out == 0 and panel.fade_out.value() == 0
+    panel.set_clip(title)
+    assert panel.title.isVisible() and panel.text.text() == "Hi"
+    panel.text.setText("Hello there")
+    panel.text.editingFinished.emit()
+    assert doc.clip(title).title["text"] == "Hello there"
+    panel.color.setText("not a colour")
+    panel.color.editingFinished.emit()
+    assert "colour" in panel.message.text() and doc.clip(title).title["color"] == "#ffffff"
+
+
+# ---------------------------------------------------------------------------------- track headers
+def test_audio_track_header_mute_solo_and_volume(qtbot):
+    doc = TimelineDocument(name="H", rate=24)
+    stack = QUndoStack()
+    view = make_view(qtbot, doc, stack, (900, 300))
+    headers = view.findChild(TrackHeaders)
+    view.clip_item("")
+    row = next(r for r in view.rows() if r.name == "A1")
+    top = view.scene_y_to_viewport_y(row.top) + RULER_HEIGHT
+    spots = audio_buttons(QRectF(2, top, headers.width() - 4, row.height))
+    a1 = track_id(doc, "A1")
+    QTest.mouseClick(
+        headers, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, spots["mute"].center().toPoint()
+    )
+    assert doc.track_info(a1).mute
+    QTest.mouseClick(
+        headers, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, spots["solo"].center().toPoint()
+    )
+    assert doc.track_info(a1).solo
+    where = spots["volume"].center()
+    for _ in range(3):  # three wheel notches down: -3 dB, one undo step
+        wheel = QWheelEvent(
+            where,
+            headers.mapToGlobal(where),
+            QPoint(),
+            QPoint(0, -120),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QApplication.sendEvent(headers, wheel)
+    assert doc.track_info(a1).volume_db == -3.0
+    stack.undo()
+    assert doc.track_info(a1).volume_db == 0.0 and doc.track_info(a1).solo
+    stack.undo()
+    stack.undo()
+    assert not doc.track_info(a1).mute and not doc.track_info(a1).solo
+
+
+# ---------------------------------------------------------------------------------- drops
+def _drop(view, mime: QMimeData, pos: QPoint) -> bool:  # noqa: ANN001
+    actions, buttons, mods = (
+        Qt.DropAction.CopyAction,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(view.viewport(), QDragEnterEvent(QPointF(pos), actions, mime, buttons, mods))
+    QApplication.sendEvent(view.viewport(), QDragMoveEvent(QPointF(pos), actions, mime, buttons, mods))
+    event = QDropEvent(QPointF(pos), actions, mime, buttons, Qt.KeyboardModifier.ControlModifier)
+    QApplication.sendEvent(view.viewport(), event)
+    return event.isAccepted()
+
+
+def test_a_drop_below_the_last_track_makes_a_track_and_leaves_a1_alone(qtbot):
+    doc = TimelineDocument(name="D", rate=24)
+    stack = QUndoStack()
+    view = make_view(qtbot, doc, stack, (900, 420))
+    song = fake_media(doc, "song", 96, audio=True, video=False)
+    voice = fake_media(doc, "voice", 96, audio=True, video=False)
+    push_edit(stack, doc, "insert", lambda d: d.insert(voice, track_id(doc, "A1"), rt(0)))
+    QApplication.processEvents()
+    below = point(view, 10, "A1", dy=80)  # well under the last row
+    mime = QMimeData()
+    mime.setData(MIME, song.encode())
+    assert _drop(view, mime, below)
+    assert [c.name for c in doc.clips(track_id(doc, "A1"))] == ["voice"]  # not overwritten
+    assert [c.name for c in doc.clips(track_id(doc, "A2"))] == ["song"]
+    assert stack.count() == 2
+    stack.undo()
+    assert len(doc.tracks(TrackKind.AUDIO)) == 1
+
+
+# ------------------------------------------------------------------------------------- meter
+def test_level_meter_follows_the_player_while_playing(qtbot, tmp_path):
+    doc = TimelineDocument(name="M", sequence=SequenceSettings(64, 48, 24.0, 48000))
+    ids, _ = import_files(doc, [make_audio(tmp_path / "tone.wav", seconds=2.0)])
+    doc.insert(ids[0], track_id(doc, "A1"), rt(0))
+    player = TimelinePlayer(doc, audio=False)
+    meter = LevelMeter()
+    qtbot.addWidget(meter)
+    player.levels.connect(meter.set_levels)
+    try:
+        with qtbot.waitSignal(player.levels, timeout=5000) as got:
+            player.play()
+        reading = got.args[0]
+        assert isinstance(reading, MeterReading)
+        assert reading.peak[0] == pytest.approx(-6.02, abs=0.3)  # the 0.5 sine
+        assert meter.peak[0] == pytest.approx(-6.02, abs=0.3)
+        with qtbot.waitSignal(player.levels, timeout=2000) as stopped:
+            player.pause()
+        assert stopped.args[0].peak[0] < -80  # bars drop when playback stops
+    finally:
+        player.shutdown()
