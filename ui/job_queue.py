@@ -1,11 +1,15 @@
-"""The job queue view: one row per job with its preview, progress, ETA, status and a cancel button.
+"""The job queue view: one row per job with its preview, progress, ETA, status and a cancel button,
+newest at the top; below them the history of earlier generations (app.jobs.history, kept across launches),
+each finished one with "Reuse these settings".
 
 Rows repaint from JobQueue signals only; the view never touches the worker.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import datetime
+
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QFrame,
@@ -20,7 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.jobs import Job, JobQueue, JobStatus
+from app.errors import JobError
+from app.jobs import Job, JobQueue, JobSpec, JobStatus
+from app.jobs.history import HistoryEntry, JobHistory
 
 THUMB_W, THUMB_H = 96, 54
 
@@ -36,8 +42,23 @@ def format_eta(seconds: float | None) -> str:
     return f"about {seconds} s left"
 
 
+def _narrow(label: QLabel) -> QLabel:
+    """Text that wraps instead of widening the row: the queue usually lives in a narrow dock, and a row
+    wider than the dock was cut off on the right (the scroll area never scrolls sideways)."""
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
+
+
+def _spec_detail(parameters: dict) -> str:
+    size = f"{parameters.get('width')}x{parameters.get('height')}"
+    return f"{size}, {parameters.get('frames')} frames, seed {parameters.get('seed')}"
+
+
 class JobRow(QFrame):
-    """One job: thumbnail | title, status, progress, ETA, error | cancel."""
+    """One job: thumbnail | title, status, progress, ETA, error | cancel / reuse."""
+
+    reuse_requested = Signal(object)  # JobSpec
 
     def __init__(self, job: Job, queue: JobQueue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,20 +82,26 @@ class JobRow(QFrame):
         self.error.setStyleSheet("color: #ff8a80;")
         self.cancel_button = QPushButton("Cancel", objectName="jobCancel")
         self.cancel_button.clicked.connect(lambda: queue.cancel(self.job_id))
+        self.reuse_button = QPushButton("Reuse these settings", objectName="jobReuse")
+        self.reuse_button.setToolTip("Put this job's prompt and settings in the Generate panel")
+        self._spec = job.spec
+        self.reuse_button.clicked.connect(lambda: self.reuse_requested.emit(self._spec))
 
-        # Text wraps instead of widening the row: the queue usually lives in a narrow dock.
-        for label in (self.title, self.status):
-            label.setWordWrap(True)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        for label in (self.title, self.status, self.eta, self.error):
+            _narrow(label)
         self.progress.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.eta, 1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.reuse_button)
         grid = QGridLayout(self)
-        grid.addWidget(self.thumbnail, 0, 0, 4, 1, Qt.AlignmentFlag.AlignTop)
-        grid.addWidget(self.title, 0, 1, 1, 2)
-        grid.addWidget(self.status, 1, 1, 1, 2)
-        grid.addWidget(self.progress, 2, 1, 1, 2)
-        grid.addWidget(self.eta, 3, 1)
-        grid.addWidget(self.cancel_button, 3, 2)
-        grid.addWidget(self.error, 4, 0, 1, 3)
+        grid.addWidget(self.thumbnail, 0, 0, 3, 1, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.title, 0, 1)
+        grid.addWidget(self.status, 1, 1)
+        grid.addWidget(self.progress, 2, 1)
+        grid.addLayout(buttons, 3, 0, 1, 2)
+        grid.addWidget(self.error, 4, 0, 1, 2)
         grid.setColumnStretch(1, 1)
         self.update_from(job)
 
@@ -93,6 +120,7 @@ class JobRow(QFrame):
         self.error.setVisible(bool(job.error))
         self.cancel_button.setEnabled(not job.status.finished)
         self.cancel_button.setVisible(not job.status.finished)
+        self.reuse_button.setVisible(job.status.finished and isinstance(job.spec, JobSpec))
         if job.preview is not None and not job.preview.isNull():
             pixmap = QPixmap.fromImage(job.preview).scaled(
                 THUMB_W,
@@ -105,29 +133,101 @@ class JobRow(QFrame):
             self.progress.setValue(self.progress.maximum())
 
 
-class JobQueueView(QWidget):
-    """Lists the queue's jobs, newest at the bottom; 'Clear finished' drops done/failed/cancelled rows."""
+class HistoryRow(QFrame):
+    """A generation from the history: thumbnail | prompt, outcome and settings, when | reuse."""
 
-    def __init__(self, queue: JobQueue, parent: QWidget | None = None) -> None:
+    reuse_requested = Signal(object)  # JobSpec
+
+    def __init__(self, entry: HistoryEntry, history: JobHistory, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("historyRow")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.entry = entry
+        self.thumbnail = QLabel(objectName="historyPreview")
+        self.thumbnail.setFixedSize(THUMB_W, THUMB_H)
+        self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.thumbnail.setStyleSheet("background: #111;")
+        path = history.thumbnail_path(entry)
+        if path is not None:
+            pixmap = QPixmap(str(path))
+            if not pixmap.isNull():
+                self.thumbnail.setPixmap(
+                    pixmap.scaled(
+                        THUMB_W, THUMB_H, Qt.AspectRatioMode.KeepAspectRatio,
+                        Qt.TransformationMode.SmoothTransformation,
+                    )
+                )  # fmt: skip
+        prompt = entry.prompt if len(entry.prompt) <= 60 else entry.prompt[:57] + "..."
+        self.title = _narrow(QLabel(prompt, objectName="historyTitle"))
+        self.title.setToolTip(entry.prompt)
+        when = datetime.datetime.fromtimestamp(entry.finished_at).strftime("%Y-%m-%d %H:%M")
+        text = f"{entry.status} \u2014 {_spec_detail(entry.parameters)} \u2014 {when}"
+        self.status = _narrow(QLabel(text, objectName="historyStatus"))
+        self.status.setToolTip(entry.error or entry.media_path)
+        self.reuse_button = QPushButton("Reuse these settings", objectName="historyReuse")
+        self.reuse_button.setToolTip("Put this generation's prompt and settings in the Generate panel")
+        self.reuse_button.clicked.connect(self._reuse)
+        self.error = _narrow(QLabel(objectName="historyError"))
+        self.error.setStyleSheet("color: #ff8a80;")
+        grid = QGridLayout(self)
+        grid.addWidget(self.thumbnail, 0, 0, 3, 1, Qt.AlignmentFlag.AlignTop)
+        grid.addWidget(self.title, 0, 1)
+        grid.addWidget(self.status, 1, 1)
+        grid.addWidget(self.reuse_button, 2, 1, Qt.AlignmentFlag.AlignRight)
+        grid.setColumnStretch(1, 1)
+        grid.addWidget(self.error, 3, 0, 1, 2)
+        self.error.setVisible(False)
+
+    def _reuse(self) -> None:
+        try:
+            spec = self.entry.spec()
+        except JobError as exc:
+            self.error.setText(str(exc))
+            self.error.setVisible(True)
+            return
+        self.reuse_requested.emit(spec)
+
+
+class JobQueueView(QWidget):
+    """Lists the queue's jobs, newest at the top (scrolled into view), then the history of earlier ones;
+    'Clear finished' drops done/failed/cancelled rows and the history."""
+
+    reuse_requested = Signal(object)  # JobSpec: "Reuse these settings" on a job or a history entry
+
+    def __init__(
+        self, queue: JobQueue, parent: QWidget | None = None, *, history: JobHistory | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("jobQueueView")
         self._queue = queue
+        self._history = history
+        self._history_rows: list[HistoryRow] = []
         self._rows: dict[str, JobRow] = {}
         self.empty_label = QLabel(
             "No generations yet. Write a prompt and press Generate.", objectName="jobsEmpty"
         )
         self.empty_label.setWordWrap(True)
         self.clear_button = QPushButton("Clear finished", objectName="clearFinished")
-        self.clear_button.clicked.connect(queue.clear_finished)
+        self.clear_button.setToolTip("Remove finished jobs and the history of earlier ones (clips stay)")
+        self.clear_button.clicked.connect(self._clear_finished)
         self._list = QWidget()
         self._list_layout = QVBoxLayout(self._list)
         self._list_layout.setContentsMargins(0, 0, 0, 0)
         self._list_layout.addWidget(self.empty_label)
+        self._live_layout = QVBoxLayout()  # newest first
+        self._live_layout.setContentsMargins(0, 0, 0, 0)
+        self._list_layout.addLayout(self._live_layout)
+        self.history_label = QLabel("Earlier", objectName="historyHeading")
+        self._list_layout.addWidget(self.history_label)
+        self._history_layout = QVBoxLayout()
+        self._history_layout.setContentsMargins(0, 0, 0, 0)
+        self._list_layout.addLayout(self._history_layout)
         self._list_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self._list)
+        self.scroll = scroll
         header = QHBoxLayout()
         header.addWidget(QLabel("Generations"), 1)
         header.addWidget(self.clear_button)
@@ -141,22 +241,58 @@ class JobQueueView(QWidget):
         queue.job_failed.connect(lambda job_id, _message: self._changed(job_id))
         queue.job_cancelled.connect(self._changed)
         queue.job_removed.connect(self._remove)
+        if history is not None:
+            history.changed.connect(self._fill_history)
         for job in queue.jobs():
             self._add(job.id)
+        self._fill_history()
 
     def row(self, job_id: str) -> JobRow:
         return self._rows[job_id]
 
     def rows(self) -> list[JobRow]:
-        return list(self._rows.values())
+        """The queue's rows, top (newest) first."""
+        rows = (self._live_layout.itemAt(i).widget() for i in range(self._live_layout.count()))
+        return [row for row in rows if isinstance(row, JobRow)]
+
+    def history_rows(self) -> list[HistoryRow]:
+        return list(self._history_rows)
 
     def _add(self, job_id: str) -> None:
         if job_id in self._rows:
             return
         row = JobRow(self._queue.job(job_id), self._queue, self._list)
+        row.reuse_requested.connect(self.reuse_requested)
         self._rows[job_id] = row
-        self._list_layout.insertWidget(self._list_layout.count() - 1, row)
-        self.empty_label.setVisible(False)
+        self._live_layout.insertWidget(0, row)
+        self._update_empty()
+        # The new job is at the top: bring the top into view (once the layout has placed the row).
+        QTimer.singleShot(0, lambda: self.scroll.verticalScrollBar().setValue(0))
+        self.scroll.verticalScrollBar().setValue(0)
+
+    def _clear_finished(self) -> None:
+        self._queue.clear_finished()
+        if self._history is not None:
+            self._history.clear()
+
+    def _fill_history(self) -> None:
+        for row in self._history_rows:
+            row.setParent(None)
+            row.deleteLater()
+        self._history_rows = []
+        if self._history is not None:
+            for entry in self._history.entries():
+                if self._history.job_id_of(entry) in self._rows:  # its row is still on show above
+                    continue
+                row = HistoryRow(entry, self._history, self._list)
+                row.reuse_requested.connect(self.reuse_requested)
+                self._history_rows.append(row)
+                self._history_layout.addWidget(row)
+        self._update_empty()
+
+    def _update_empty(self) -> None:
+        self.empty_label.setVisible(not self._rows and not self._history_rows)
+        self.history_label.setVisible(bool(self._history_rows))
 
     def _changed(self, job_id: str) -> None:
         row = self._rows.get(job_id)
@@ -168,4 +304,4 @@ class JobQueueView(QWidget):
         if row is not None:
             row.setParent(None)
             row.deleteLater()
-        self.empty_label.setVisible(not self._rows)
+        self._fill_history()

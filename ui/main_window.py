@@ -19,6 +19,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
     QDockWidget,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QMenu,
@@ -30,11 +31,14 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.commands import push_edit
 from app.document import TrackKind, placement
+from app.document.sequence import SequenceSettings, settings_for_media
 from app.errors import AppError
 from app.jobs import EngineSettings, JobQueue, JobSpec, apply_result
+from app.jobs.history import JobHistory
 from app.jobs.inpaint import InpaintSpec, apply_inpaint_result
 from app.masks import MaskStore
 from app.media.workers import ThumbnailProvider, TimelinePlayer
+from app.project.paths import data_root
 from app.project.session import ProjectSession
 from ui.color_settings_dialog import ColorSettingsDialog
 from ui.export_dialog import ExportDialog
@@ -43,9 +47,11 @@ from ui.inpaint_panel import InpaintPanel
 from ui.inspector import Inspector
 from ui.interchange_actions import InterchangeActions
 from ui.job_queue import JobQueueView
+from ui.level_meter import LevelMeter
 from ui.mask_painter import MaskPainter
 from ui.media_bin import MediaBin
 from ui.project_actions import ProjectActions, ProjectPrompts
+from ui.sequence_dialog import SequenceSettingsDialog
 from ui.settings_dialog import SettingsDialog
 from ui.takes_switcher import TakesSwitcher
 from ui.timeline_view import TimelineView
@@ -117,6 +123,7 @@ class MainWindow(QMainWindow):
 
         self.interchange = InterchangeActions(self.project, self)
         self.export_dialog: ExportDialog | None = None
+        self.sequence_dialog: SequenceSettingsDialog | None = None
         self.engine_settings = EngineSettings.load(self.settings)
         self.jobs = JobQueue(
             self.engine_settings,
@@ -132,7 +139,13 @@ class MainWindow(QMainWindow):
         self.generate_panel.restore_state(self.settings)  # the last launch's model and settings
         self.generate_panel.generate_requested.connect(self.submit_job)
         self.generate_panel.settings_requested.connect(self.open_settings)
-        self.job_queue_view = JobQueueView(self.jobs)
+        # Finished generations outlive the session and the launch: the Jobs panel lists them again.
+        self.job_history = JobHistory(data_root() / "jobs", self)
+        for signal in (self.jobs.job_finished, self.jobs.job_failed):
+            signal.connect(lambda job_id, _other: self.job_history.record(self.jobs.job(job_id)))
+        self.jobs.job_cancelled.connect(lambda job_id: self.job_history.record(self.jobs.job(job_id)))
+        self.job_queue_view = JobQueueView(self.jobs, history=self.job_history)
+        self.job_queue_view.reuse_requested.connect(self.reuse_job_settings)
 
         # Panels rebuilt per session (see _bind_session); created empty here so the docks exist.
         self.player: TimelinePlayer | None = None
@@ -226,6 +239,9 @@ class MainWindow(QMainWindow):
         for key in ("save", "save_as"):
             file_menu.addAction(project_actions[key])
         file_menu.addSeparator()
+        self.sequence_action = file_menu.addAction("Se&quence Settings…", self.open_sequence_settings)
+        self.sequence_action.setObjectName("sequenceSettingsAction")
+        project_actions["new"].triggered.connect(self._offer_settings_for_new_project)
         self.import_action = file_menu.addAction("&Import Media…", self._import_media)
         self.import_action.setObjectName("importAction")
         self.import_action.setShortcut(QKeySequence("Ctrl+I"))
@@ -266,6 +282,8 @@ class MainWindow(QMainWindow):
         ):
             self._action(name, slot, edit_menu)
         edit_menu.addSeparator()
+        self.add_title_action = edit_menu.addAction("Add &Title at Playhead", self.add_title)
+        self.add_title_action.setObjectName("addTitleAction")
         self._action("addVideoTrack", lambda: self._add_track(TrackKind.VIDEO), edit_menu)
         self._action("addAudioTrack", lambda: self._add_track(TrackKind.AUDIO), edit_menu)
 
@@ -339,7 +357,17 @@ class MainWindow(QMainWindow):
         self.player = TimelinePlayer(doc, parent=self)
         self.viewer = Viewer(self.player)
         self.viewer.setObjectName("viewer")
-        self._host(self.central_host).addWidget(self.viewer)
+        # the stereo peak meter beside the picture, fed what the player plays (issue 13)
+        self.level_meter = LevelMeter()
+        self.player.levels.connect(self.level_meter.set_levels)
+        viewer_row = QWidget(objectName="viewerRow")
+        row_layout = QHBoxLayout(viewer_row)
+        row_layout.setContentsMargins(0, 0, 0, 0)
+        row_layout.setSpacing(2)
+        row_layout.addWidget(self.viewer, 1)
+        row_layout.addWidget(self.level_meter)
+        self._host(self.central_host).addWidget(viewer_row)
+        self._watch_first_clip(doc)
 
         self.timeline = TimelineView(doc, stack, thumbnails=self.thumbnails)
         self.timeline.setObjectName("timelineView")
@@ -514,6 +542,91 @@ class MainWindow(QMainWindow):
             self.seek(end)  # the playhead moves past what was inserted
         return created
 
+    # ------------------------------------------------------------------------- sequence settings, titles
+    def open_sequence_settings(
+        self, intro: str = "", offer: SequenceSettings | None = None
+    ) -> SequenceSettingsDialog:
+        """The Sequence Settings dialog (non-modal); OK applies the settings as one undoable edit."""
+        doc = self.session.doc
+        if self.sequence_dialog is not None:
+            self.sequence_dialog.close()
+        dialog = SequenceSettingsDialog(
+            offer or doc.sequence_settings(), self._first_clip_settings(), self, intro
+        )
+        dialog.settings_chosen.connect(self.apply_sequence_settings)
+        self.sequence_dialog = dialog
+        dialog.show()  # not modal: the timeline stays usable while it is open
+        return dialog
+
+    def apply_sequence_settings(self, settings: SequenceSettings) -> None:
+        try:
+            push_edit(
+                self.session.stack,
+                self.session.doc,
+                "Sequence settings",
+                lambda d: d.set_sequence_settings(settings),
+            )
+        except AppError as exc:
+            self.show_message(str(exc))
+            return
+        self.show_message(f"Sequence: {settings.describe()}")
+
+    def _first_clip_settings(self) -> SequenceSettings | None:
+        doc = self.session.doc
+        for track in doc.tracks(TrackKind.VIDEO):
+            for clip in doc.clips(track.id):
+                try:
+                    info = doc.bin_item(clip.media_id).info if clip.media_id else None
+                except AppError:
+                    info = None
+                if info is not None and info.has_video and info.width:
+                    fps = float(info.fps) if info.fps else None
+                    return settings_for_media(info.width, info.height, fps)
+        return None
+
+    def _offer_settings_for_new_project(self) -> None:
+        doc = self.session.doc
+        if not doc.has_sequence_settings() and not any(doc.clips(t.id) for t in doc.tracks()):
+            self.open_sequence_settings("Choose the new project's frame size, frame rate and audio rate.")
+
+    def _watch_first_clip(self, doc) -> None:
+        """A project without sequence settings is offered its first clip's format when that clip arrives."""
+        if doc.has_sequence_settings() or self._first_clip_settings() is not None:
+            return
+
+        def changed(_change) -> None:
+            if doc is not self.session.doc or doc.has_sequence_settings():
+                unsubscribe()
+                return
+            offer = self._first_clip_settings()
+            if offer is not None:
+                unsubscribe()
+                self.open_sequence_settings(
+                    f"The first clip is {offer.describe()}. Use its format for the sequence or choose one.",
+                    offer,
+                )
+
+        unsubscribe = doc.subscribe(changed)
+
+    def add_title(self, text: str = "Title") -> str | None:
+        """A title at the playhead above the picture (a free video track above V1, or a new one)."""
+        frame = self.playhead()
+        try:
+            clip_id = push_edit(
+                self.session.stack,
+                self.session.doc,
+                "Add title",
+                lambda d: placement.add_title(d, frame, {"text": text, "size": 72, "y": 0.8, "box": True}),
+            )
+        except AppError as exc:
+            self.show_message(str(exc))
+            return None
+        if self.timeline is not None:
+            self.timeline.select([clip_id])
+        if self.inspector is not None:
+            self.inspector.show_clip(clip_id)
+        return clip_id
+
     def _import_media(self) -> None:
         if self.media_bin is not None:
             self.media_bin.import_dialog()
@@ -586,6 +699,13 @@ class MainWindow(QMainWindow):
             self.generate_panel.show_message(text)
             self.show_message(text)
         return job_id
+
+    def reuse_job_settings(self, spec: JobSpec) -> None:
+        """ "Reuse these settings" in the Jobs panel: the job's prompt and settings go to the Generate panel
+        (seed included; the lock stays as it is), ready to change and generate."""
+        self.generate_panel.load_spec(spec)
+        self.generate_dock.raise_()
+        self.generate_panel.show_message(f"Settings of '{spec.display_name()}' loaded (seed {spec.seed}).")
 
     def _on_job_finished(self, job_id: str, item) -> None:
         job = self.jobs.job(job_id)

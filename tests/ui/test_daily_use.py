@@ -430,3 +430,125 @@ def test_the_export_dialog_leaves_the_editor_usable_while_it_renders(window, tak
     dialog.cancel_export()
     gate.set()
     qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)
+
+
+# ------------------------------------------------------------------------- 9: the Jobs panel
+def _fake_jobs(queue, count: int) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QColor, QImage
+
+    from app.jobs import JobSpec, JobStatus
+    from app.jobs.queue import Job
+
+    for i in range(count):
+        spec = JobSpec(
+            prompt=f"shot {i}: a lighthouse in a storm at night, waves crashing, the camera pushing in",
+            seed=123456789 + i, model="tiny",
+        )  # fmt: skip
+        image = QImage(96, 54, QImage.Format.Format_RGB32)
+        image.fill(QColor(40 + 30 * i, 90, 160))
+        status = JobStatus.RUNNING if i == count - 1 else JobStatus.DONE
+        queue._jobs[f"job{i}"] = Job(  # noqa: SLF001 - rows as the queue would have them, without an engine
+            id=f"job{i}", spec=spec, status=status, steps=30, step=12, eta_seconds=95.0, message=status.value,
+            preview=image,
+        )  # fmt: skip
+        queue.job_added.emit(f"job{i}")
+
+
+@pytest.fixture
+def queue_view(qtbot, tmp_path):  # noqa: ANN001, ANN201
+    from app.jobs import EngineSettings, JobQueue
+    from ui.job_queue import JobQueueView
+
+    queue = JobQueue(EngineSettings(developer_tiny=True), tmp_path / "media")
+    view = JobQueueView(queue)
+    qtbot.addWidget(view)
+    view.resize(260, 420)  # a narrow dock
+    view.show()
+    qtbot.waitExposed(view)
+    yield queue, view
+    queue.shutdown()
+
+
+def test_new_jobs_come_first_and_in_view(queue_view, qtbot):
+    queue, view = queue_view
+    _fake_jobs(queue, 6)
+    settle()
+    assert [row.job_id for row in view.rows()] == [f"job{i}" for i in reversed(range(6))]
+    bar = view.scroll.verticalScrollBar()
+    assert bar.maximum() > 0 and bar.value() == 0  # more than fits, and the newest is on show
+    newest = view.rows()[0]
+    assert newest.mapTo(view.scroll.viewport(), newest.rect().topLeft()).y() >= 0
+
+
+def test_job_cards_fit_the_docks_width(queue_view):
+    queue, view = queue_view
+    _fake_jobs(queue, 3)
+    settle()
+    viewport = view.scroll.viewport().width()
+    for row in view.rows():
+        right = row.mapTo(view.scroll.viewport(), row.rect().topRight()).x()
+        assert right <= viewport, f"{row.job_id} is cut off: {right} > {viewport}"
+        assert row.cancel_button.isHidden() or row.cancel_button.mapTo(
+            view.scroll.viewport(), row.cancel_button.rect().topRight()
+        ).x() <= viewport
+
+
+def test_history_keeps_finished_jobs_with_settings_and_thumbnails(qtbot, tmp_path):
+    from app.jobs import EngineSettings, JobQueue
+    from app.jobs.history import JobHistory
+    from ui.job_queue import JobQueueView
+
+    queue = JobQueue(EngineSettings(developer_tiny=True), tmp_path / "media")
+    try:
+        _fake_jobs(queue, 3)
+        history = JobHistory(tmp_path / "jobs")
+        for job in queue.jobs():
+            history.record(job)  # the running one is not finished: not kept
+    finally:
+        queue.shutdown()
+    later = JobHistory(tmp_path / "jobs")  # the next launch
+    entries = later.entries()
+    assert [e.parameters["seed"] for e in entries] == [123456790, 123456789]  # newest first
+    assert all(later.thumbnail_path(e) is not None for e in entries)
+
+    fresh = JobQueue(EngineSettings(developer_tiny=True), tmp_path / "media")
+    view = JobQueueView(fresh, history=later)
+    qtbot.addWidget(view)
+    try:
+        [first, second] = view.history_rows()
+        assert not view.empty_label.isVisibleTo(view) and view.history_label.isVisibleTo(view)
+        assert first.thumbnail.pixmap() is not None and not first.thumbnail.pixmap().isNull()
+        assert "seed 123456790" in first.status.text()
+        with qtbot.waitSignal(view.reuse_requested) as reused:
+            first.reuse_button.click()
+        assert reused.args[0].seed == 123456790 and reused.args[0].prompt.startswith("shot 1")
+        view.clear_button.click()
+        assert view.history_rows() == [] and JobHistory(tmp_path / "jobs").entries() == []
+    finally:
+        fresh.shutdown()
+
+
+def test_a_generation_is_listed_again_after_a_relaunch_and_its_settings_reused(
+    instant, qtbot, settings_path, answers
+):
+    window, panel = instant, instant.generate_panel
+    panel.seed_lock.setChecked(True)
+    panel.seed_spin.setValue(777)
+    with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000):
+        panel.request_generate()
+    [row] = window.job_queue_view.rows()
+    assert row.reuse_button.isVisibleTo(row) and window.job_queue_view.history_rows() == []  # shown once
+    window.shutdown()
+
+    again = open_window(qtbot, settings_path, answers)
+    try:
+        assert again.job_queue_view.rows() == []
+        [earlier] = again.job_queue_view.history_rows()
+        assert earlier.entry.prompt == "a lighthouse in a storm"
+        again.generate_panel.prompt_edit.setPlainText("something else")
+        again.generate_panel.seed_spin.setValue(1)
+        earlier.reuse_button.click()
+        assert again.generate_panel.prompt_edit.toPlainText() == "a lighthouse in a storm"
+        assert again.generate_panel.seed_spin.value() == 777
+    finally:
+        again.shutdown()
