@@ -11,6 +11,11 @@ import pytest
 
 # Before anything imports Qt: tests never need a real display (the few that need GL run under xvfb-run).
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The studio's per-machine step-time record (app.jobs.presets) goes to a throwaway folder, not the home.
+if "AIPROD_STATE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["AIPROD_STATE_DIR"] = tempfile.mkdtemp(prefix="aiprod-test-state-")
 
 pytest_plugins = ("pytester",)
 

@@ -42,6 +42,7 @@ from app.jobs import (
 )
 from app.jobs.settings import model_spec_for
 from app.jobs.spec import MAX_STEPS, MIN_STEPS
+from ui.generation_options import GenerationOptions
 
 MODEL_DEFAULT_STEPS = MIN_STEPS - 1  # the steps box's "model default" entry
 
@@ -118,6 +119,8 @@ class GeneratePanel(QWidget):
         self.quant_combo = QComboBox(objectName="quantCombo")
         for mode in QUANTIZATION_MODES:
             self.quant_combo.addItem(QUANTIZATION_LABELS[mode], mode)
+        self.options = GenerationOptions(current_frame, self)  # quality, recipe, LoRAs, keyframes
+        self.options.preset_chosen.connect(self._apply_preset)
         self.place_check = QCheckBox("Place on the timeline at the playhead", objectName="placeCheck")
         self.place_check.setChecked(True)
         self.message_label = QLabel(objectName="generateMessage")
@@ -152,6 +155,7 @@ class GeneratePanel(QWidget):
         form.addRow("Quantization", self.quant_combo)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.options)
         layout.addWidget(self.place_check)
         layout.addWidget(self.message_label)
         layout.addWidget(self.settings_button)
@@ -222,6 +226,7 @@ class GeneratePanel(QWidget):
             image=image,
             image_array=image_array,
             place_on_timeline=self.place_check.isChecked(),
+            **self.options.job_fields(),
         )
 
     def request_generate(self) -> JobSpec | None:
@@ -274,6 +279,7 @@ class GeneratePanel(QWidget):
         self.quant_combo.setCurrentIndex(max(0, self.quant_combo.findData(spec.quantization)))
         self.start_combo.setCurrentIndex(self.start_combo.findData(START_FILE if spec.image else START_NONE))
         self.image_edit.setText(spec.image or "")
+        self.options.load(spec)
 
     def save_state(self, store: QSettings) -> None:
         """Remember the last settings (not the prompt's start image data) for the next launch."""
@@ -367,8 +373,27 @@ class GeneratePanel(QWidget):
         if self.message_label.property("state") == "error":
             self._update_state()
 
+    def _apply_preset(self, width: int, height: int, recipe: str) -> None:
+        """A quality preset sets the size (its recipe is set in the options); steps go back to the model's."""
+        key = _size_key(width, height)
+        if self.size_combo.findData(key) < 0:
+            self.size_combo.addItem(f"{width} x {height}", key)
+        _choose(self.size_combo, key)
+        if recipe != "full":
+            set_steps(self.steps_spin, None)  # the distilled recipes have fixed sigmas
+
+    def _update_options(self) -> None:
+        """The options' presets, estimates and LoRA library follow the chosen model and settings."""
+        from app.jobs.lora_library import library_for
+
+        model = self.model_combo.currentData() or MODEL_LTX2
+        quantization = self.quant_combo.currentData()
+        self.options.set_model(model, self.model_spec(), self._settings.checkpoint, quantization)
+        self.options.set_library(library_for(self._settings) if model == MODEL_LTX2 else [])
+
     def _update_model_defaults(self) -> None:
         """Show the chosen model's reference steps and limit the duration to its positional range."""
+        self._update_options()
         spec = self.model_spec()
         show_model_steps(self.steps_spin, spec)
         self.duration_spin.setMaximum(spec.max_seconds)
@@ -378,6 +403,8 @@ class GeneratePanel(QWidget):
         fps = float(self.fps_combo.currentData())
         frames = frames_for_duration(self.duration_spin.value(), fps)
         self.duration_label.setText(f"= {frames} frames, {frames / fps:.2f} s")
+        if hasattr(self, "options"):
+            self.options.set_frames(frames)
 
     def _update_start(self) -> None:
         from_file = self.start_combo.currentData() == START_FILE

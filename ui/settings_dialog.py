@@ -74,6 +74,10 @@ class SettingsDialog(QDialog):
             objectName="developerCheck",
         )
         self.developer_check.setChecked(settings.developer_tiny)
+        self.lora_edit = QLineEdit(settings.lora_folder, objectName="loraFolderEdit")
+        self.lora_edit.setPlaceholderText("a folder of LoRA .safetensors files (optional)")
+        lora_button = QPushButton("Folder...", objectName="loraFolderButton")
+        lora_button.clicked.connect(self._pick_lora_folder)
         self.status_label = QLabel(objectName="settingsStatus")
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -82,6 +86,7 @@ class SettingsDialog(QDialog):
         form.addRow("LTX-2 checkpoint", _path_row(self.checkpoint_edit, file_button, folder_button))
         form.addRow("Gemma text encoder", _path_row(self.gemma_edit, gemma_button))
         form.addRow("Quantization", self.quantization_combo)
+        form.addRow("LoRA library", _path_row(self.lora_edit, lora_button))
         form.addRow("", self.developer_check)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -102,7 +107,13 @@ class SettingsDialog(QDialog):
             gemma_root=self.gemma_edit.text().strip(),
             quantization=self.quantization_combo.currentData(),
             developer_tiny=self.developer_check.isChecked(),
+            lora_folder=self.lora_edit.text().strip(),
         )
+
+    def _pick_lora_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "LoRA library folder", self.lora_edit.text())
+        if folder:
+            self.lora_edit.setText(folder)
 
     def refresh_status(self) -> list[str]:
         settings = self.settings()

@@ -25,6 +25,7 @@ class EngineSettings:
     gemma_root: str = ""
     quantization: str = "none"
     developer_tiny: bool = False  # developer/test mode: offer the tiny random model (its output is noise)
+    lora_folder: str = ""  # the user's LoRA library (app.jobs.lora_library); LoRAs beside the model come too
 
     def with_changes(self, **changes: object) -> EngineSettings:
         return replace(self, **changes)
@@ -138,6 +139,7 @@ class EngineSettings:
                 gemma_root=str(store.value("gemma_root", "") or ""),
                 quantization=quant if quant in QUANTIZATION_MODES else "none",
                 developer_tiny=_as_bool(store.value("developer_tiny", False)),
+                lora_folder=str(store.value("lora_folder", "") or ""),
             )
         finally:
             store.endGroup()
@@ -148,6 +150,7 @@ class EngineSettings:
         store.setValue("gemma_root", self.gemma_root)
         store.setValue("quantization", self.quantization)
         store.setValue("developer_tiny", self.developer_tiny)
+        store.setValue("lora_folder", self.lora_folder)
         store.endGroup()
         store.sync()
 

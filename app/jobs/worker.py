@@ -124,6 +124,7 @@ class EngineWorker(QObject):
                     return
                 self.stage.emit(job_id, "denoising")
                 result = self._generate(engine, item)
+                self._record_step_times(item, engine, result)
                 self.stage.emit(job_id, "saving the clip")
                 media = build_media_item(
                     item.media_dir, item.spec, result, generation_record(item.spec, engine, result)
@@ -191,6 +192,18 @@ class EngineWorker(QObject):
         if "on_stage" in inspect.signature(engine.generate).parameters:  # test doubles may lack it
             extra["on_stage"] = self._on_stage(item.job_id)
         return engine.generate(item.spec.to_request(), on_progress, on_preview, item.cancel, **extra)
+
+    @staticmethod
+    def _record_step_times(item: WorkItem, engine: Any, result: Any) -> None:
+        """The per-machine step-time record behind the presets' estimated times (app.jobs.presets)."""
+        from app.jobs.presets import model_key, record_generation
+
+        device = getattr(getattr(engine, "device", None), "type", "cpu")
+        try:
+            key = model_key(item.spec.model, item.settings.checkpoint, item.spec.quantization, device)
+            record_generation(key, result)
+        except (KeyError, TypeError, ValueError) as exc:  # a foreign result shape never fails the job
+            log.debug("step times not recorded: %s", exc)
 
     def _extend(self, item: WorkItem) -> Any:
         """Read the source first (a missing file fails before a model load), extend, write the new clip."""

@@ -1,0 +1,130 @@
+"""The Generate panel's quality presets (with estimated times), recipe, LoRA picker (library from Settings,
+names and trigger words from the files) and keyframes (file or viewer frame), and the Settings field for the
+LoRA library. A screenshot of the panel is saved under the test's tmp folder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import QSettings, Qt
+from safetensors.torch import save_file
+
+from app.jobs import EngineSettings
+from app.jobs.presets import StepTimes, model_key
+from tests import shared_fixtures as fixtures
+from ui.generate_panel import GeneratePanel
+from ui.settings_dialog import SettingsDialog
+
+
+def _lora(path, **metadata):
+    save_file(
+        {
+            "diffusion_model.x.lora_A.weight": torch.zeros(2, 4),
+            "diffusion_model.x.lora_B.weight": torch.zeros(4, 2),
+        },
+        str(path),
+        metadata={k: (v if isinstance(v, str) else json.dumps(v)) for k, v in metadata.items()},
+    )
+    return path
+
+
+@pytest.fixture()
+def library(tmp_path):
+    folder = tmp_path / "loras"
+    folder.mkdir()
+    dolly = {"modelspec.title": "Dolly in", "trigger_words": "dolly in, slow"}
+    _lora(folder / "camera-dolly.safetensors", **dolly)
+    _lora(folder / "style.safetensors", ss_tag_frequency={"x": {"film grain": 5, "teal": 2}})
+    save_file({"weight": torch.zeros(2)}, str(folder / "broken.safetensors"))
+    return folder
+
+
+def test_lora_picker_lists_the_library_with_names_and_trigger_words(qtbot, library):
+    settings = EngineSettings(developer_tiny=True, lora_folder=str(library))
+    panel = GeneratePanel(settings)
+    qtbot.addWidget(panel)
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("ltx2"))
+    options = panel.options
+    names = [options.lora_list.item(i).text() for i in range(options.lora_list.count())]
+    assert names[0].startswith("broken") and "cannot be used" in names[0]
+    assert "Dolly in" in names and "style" in names
+    dolly = options.lora_list.item(names.index("Dolly in"))
+    assert not (options.lora_list.item(0).flags() & Qt.ItemFlag.ItemIsEnabled)
+    options.lora_list.setCurrentItem(dolly)
+    assert options.trigger_label.text() == "Trigger: dolly in, slow"
+    dolly.setCheckState(Qt.CheckState.Checked)
+    options.lora_strength.setValue(0.6)
+    style = options.lora_list.item(names.index("style"))
+    options.lora_list.setCurrentItem(style)
+    assert "film grain" in options.trigger_label.text()
+    assert options.chosen_loras() == ((str(library / "camera-dolly.safetensors"), 0.6),)
+
+
+def test_presets_set_recipe_and_size_and_show_measured_estimates(qtbot):
+    panel = GeneratePanel(EngineSettings(developer_tiny=True))
+    qtbot.addWidget(panel)
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
+    combo = panel.options.preset_combo
+    labels = [combo.itemText(i) for i in range(combo.count())]
+    assert any("Draft" in t and "no time measured yet" in t for t in labels)
+    StepTimes().record(model_key("tiny", "", panel.quant_combo.currentData(), "cpu"), 10.0, 5.0)
+    panel.duration_spin.setValue(0.3)  # refreshes the estimates
+    labels = [combo.itemText(i) for i in range(combo.count())]
+    assert any("Draft" in t and "about" in t for t in labels)
+    combo.setCurrentIndex(combo.findData("Draft"))
+    combo.activated.emit(combo.currentIndex())
+    spec = panel.current_spec()
+    assert spec.recipe == "distilled" and (spec.width, spec.height) == (128, 64) and spec.steps is None
+    panel.options.recipe_combo.setCurrentIndex(panel.options.recipe_combo.findData("full"))
+    assert panel.current_spec().recipe == "full"  # every field stays editable
+
+
+def test_keyframes_from_a_file_and_the_viewer_frame(qtbot, tmp_path):
+    frame = np.full((32, 48, 3), 128, np.uint8)
+    panel = GeneratePanel(EngineSettings(developer_tiny=True), current_frame=lambda: frame)
+    qtbot.addWidget(panel)
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
+    panel.duration_spin.setValue(0.3)
+    options = panel.options
+    options.add_keyframe(str(tmp_path / "first.png"), 0, 1.0)
+    qtbot.mouseClick(options.viewer_keyframe_button, Qt.MouseButton.LeftButton)
+    keyframes = panel.current_spec().keyframes
+    assert keyframes[0] == (str(tmp_path / "first.png"), 0, 1.0)
+    assert keyframes[1][1] == 8 and keyframes[1][0].endswith(".png")  # the last frame of 9
+    options.keyframe_strength.setValue(0.5)
+    assert panel.current_spec().keyframes[1][2] == 0.5
+    spec = panel.current_spec()
+    options.keyframe_list.clear()
+    panel.load_spec(spec)
+    assert panel.current_spec().keyframes == spec.keyframes
+
+
+def test_settings_keep_the_lora_library_folder(qtbot, tmp_path, library):
+    store = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    dialog = SettingsDialog(EngineSettings(), store=store)
+    qtbot.addWidget(dialog)
+    dialog.lora_edit.setText(str(library))
+    assert dialog.settings().lora_folder == str(library)
+    dialog.settings().save(store)
+    assert EngineSettings.load(store).lora_folder == str(library)
+
+
+def test_panel_screenshot_with_the_23_release(qtbot, tmp_path):
+    if fixtures.LTX23_FIXTURE is None:
+        pytest.skip("the shared LTX-2.3 fixture is not available")
+    settings = EngineSettings(checkpoint=str(fixtures.ltx23_monolith(fixtures.LTX23_FIXTURE)))
+    panel = GeneratePanel(settings)
+    qtbot.addWidget(panel)
+    panel.resize(460, 980)
+    panel.show()
+    names = [panel.options.lora_list.item(i).text() for i in range(panel.options.lora_list.count())]
+    assert any("distilled" in n for n in names)  # the release's LoRA, found beside the checkpoint
+    panel.options.lora_list.item(0).setCheckState(Qt.CheckState.Checked)
+    panel.options.add_keyframe("/tmp/first.png", 0, 1.0)
+    qtbot.wait(50)
+    path = tmp_path / "generate_panel.png"
+    assert panel.grab().save(str(path))
+    print(f"screenshot: {path}")
