@@ -393,6 +393,7 @@ class MainWindow(QMainWindow):
         self.inpaint_panel.inpaint_requested.connect(self.submit_inpaint)
         self.inpaint_panel.settings_requested.connect(self.open_settings)
         self.viewer.marks_changed.connect(self.inpaint_panel.set_range)
+        self.viewer.marks_changed.connect(self.timeline.set_in_out)  # the ruler shows the marked range
         self.inpaint_panel.set_range(self.viewer.in_point, self.viewer.out_point)
         self._host(self.inpaint_dock.widget()).addWidget(self.inpaint_panel)
         self.mask_painter.painting_changed.connect(lambda on: self._show_painted_clip() if on else None)

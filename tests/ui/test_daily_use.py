@@ -552,3 +552,70 @@ def test_a_generation_is_listed_again_after_a_relaunch_and_its_settings_reused(
         assert again.generate_panel.seed_spin.value() == 777
     finally:
         again.shutdown()
+
+
+# --------------------------------------------------------------- 11: the ruler, refusals on the timeline
+def _ruler_image(window):  # noqa: ANN001, ANN202
+    ruler = window.timeline._ruler  # noqa: SLF001
+    ruler.repaint()
+    return ruler, ruler.grab().toImage()
+
+
+def _distance(a, b) -> int:  # noqa: ANN001
+    return abs(a.red() - b.red()) + abs(a.green() - b.green()) + abs(a.blue() - b.blue())
+
+
+def test_a_marker_does_not_look_like_the_playhead(window, takes):
+    from ui.timeline.ruler import MARKER_TOP, PLAYHEAD_COLOR
+
+    timeline = window.timeline
+    timeline.zoom_in()
+    window.seek(4)
+    timeline.add_marker_at_playhead()  # what M does
+    window.seek(16)
+    settle()
+    ruler, image = _ruler_image(window)
+    marker_x = round(timeline.frame_to_viewport_x(4))
+    flag = image.pixelColor(marker_x + 4, MARKER_TOP + 5)
+    assert _distance(flag, PLAYHEAD_COLOR) > 150  # not red
+    # a flag to the right of its pole, nothing on the left: the playhead's head is symmetric
+    assert _distance(image.pixelColor(marker_x - 4, MARKER_TOP + 5), flag) > 150
+    playhead_x = round(timeline.frame_to_viewport_x(16))
+    assert _distance(image.pixelColor(playhead_x, ruler.height() - 8), PLAYHEAD_COLOR) < 40
+
+
+def test_in_and_out_marks_show_on_the_ruler(window, takes):
+    from ui.timeline.ruler import MARKER_TOP, RULER_BACKGROUND
+
+    timeline = window.timeline
+    timeline.zoom_in()
+    window.seek(5)
+    window.viewer.mark_in()
+    window.seek(12)
+    window.viewer.mark_out()
+    window.seek(0)
+    settle()
+    assert timeline.in_out() == (5, 12)
+    _ruler, image = _ruler_image(window)
+    y = MARKER_TOP + 8
+    inside = image.pixelColor(round(timeline.frame_to_viewport_x(9)), y)
+    outside = image.pixelColor(round(timeline.frame_to_viewport_x(18)), y)
+    assert _distance(outside, RULER_BACKGROUND) < 10
+    assert _distance(inside, RULER_BACKGROUND) > 20 and inside.blue() > inside.red()
+
+
+def test_a_dissolve_that_does_not_fit_is_refused_inline_without_a_dialog(window, takes):
+    from opentimelineio.opentime import RationalTime
+
+    clip_id, _original, _take, other = takes
+    doc = window.session.doc
+    track = doc.clip(clip_id).track_id
+    push_edit(window.session.stack, doc, "Next", lambda d: d.insert(other, track, RationalTime(24, d.rate)))
+    settle()
+    window.timeline.select([clip_id])
+    window.actions_by_name["dissolve"].trigger()  # Ctrl+D: both clips use their whole media, no handles
+    settle()
+    notice = window.timeline.notice
+    assert notice.isVisible() and "frames" in notice.text()
+    assert notice.text() in window.statusBar().currentMessage()
+    assert not doc.dissolves(track)

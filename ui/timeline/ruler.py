@@ -37,6 +37,7 @@ TICK_COLOR = QColor(150, 152, 160)
 LABEL_COLOR = QColor(205, 207, 212)
 MARKER_TOP = 13  # a marker's flag fills the ruler below this y (above it, the timecode labels scrub)
 MARKER_GRAB_PX = 6  # how near a marker's x a press grabs it
+IN_OUT_COLOR = QColor(90, 170, 255)  # the marked range: a band under the timecodes, brackets at its ends
 
 MARKER_COLORS = {
     "RED": QColor(230, 70, 70),
@@ -110,6 +111,7 @@ class RulerWidget(QWidget):
             painter.setPen(LABEL_COLOR)
             painter.drawText(QPointF(x + 3, 12), timecode(frame, rate))
             frame += major
+        self._paint_in_out(painter)
         dragged = self.gestures.dragged_marker()  # (id, frame) while a marker is dragged: drawn there
         for marker in view.markers():
             frame = dragged[1] if dragged is not None and dragged[0] == marker.marker_id else marker.frame
@@ -133,25 +135,43 @@ class RulerWidget(QWidget):
         painter.drawLine(0, height - 1, self.width(), height - 1)
         painter.end()
 
+    def _paint_in_out(self, painter: QPainter) -> None:
+        """The viewer's in/out marks: a translucent band over the marked frames with [ and ] brackets."""
+        view = self._view
+        in_point, out_point = view.in_out()
+        if in_point is None and out_point is None:
+            return
+        height = self.height()
+        left = view.frame_to_viewport_x(in_point) if in_point is not None else 0.0
+        # the out mark includes its frame: the band ends where the next frame starts
+        right = view.frame_to_viewport_x(out_point + 1) if out_point is not None else float(self.width())
+        band = QColor(IN_OUT_COLOR)
+        band.setAlpha(60)
+        painter.fillRect(QRectF(left, MARKER_TOP, max(1.0, right - left), height - MARKER_TOP), band)
+        painter.setPen(QPen(IN_OUT_COLOR, 2))
+        ends = [(left, 1)] if in_point is not None else []
+        ends += [(right, -1)] if out_point is not None else []
+        for x, inward in ends:
+            painter.drawLine(QPointF(x, MARKER_TOP), QPointF(x, height))
+            painter.drawLine(QPointF(x, MARKER_TOP + 1), QPointF(x + 5 * inward, MARKER_TOP + 1))
+            painter.drawLine(QPointF(x, height - 1), QPointF(x + 5 * inward, height - 1))
+
     def _paint_marker(self, painter: QPainter, x: float, name: str, color: str) -> None:
+        """A flag on a pole (the playhead is a red pentagon pointing down: never the same shape)."""
         fill = marker_color(color)
         height = self.height()
+        painter.setPen(QPen(fill, 1))
+        painter.drawLine(QPointF(x, 14), QPointF(x, height))
         painter.setPen(QPen(fill.darker(150), 1))
         painter.setBrush(fill)
         painter.drawPolygon(
             QPolygonF(
-                [
-                    QPointF(x - 5, 15),
-                    QPointF(x + 5, 15),
-                    QPointF(x + 5, 21),
-                    QPointF(x, height - 3),
-                    QPointF(x - 5, 21),
-                ]
+                [QPointF(x, 14), QPointF(x + 9, 14), QPointF(x + 6, 18), QPointF(x + 9, 22), QPointF(x, 22)]
             )
         )
         if name:
             painter.setPen(fill.lighter(120))
-            painter.drawText(QRectF(x + 7, 14, 140, 12), Qt.AlignmentFlag.AlignLeft, name)
+            painter.drawText(QRectF(x + 11, 14, 140, 12), Qt.AlignmentFlag.AlignLeft, name)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         if event.button() == Qt.MouseButton.LeftButton:

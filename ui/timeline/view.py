@@ -72,7 +72,14 @@ from PySide6.QtGui import (
     QUndoStack,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsRectItem, QGraphicsScene, QGraphicsView, QMenu
+from PySide6.QtWidgets import (
+    QGraphicsLineItem,
+    QGraphicsRectItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QLabel,
+    QMenu,
+)
 
 from app.commands import push_edit
 from app.document import TrackKind
@@ -152,6 +159,18 @@ class TimelineView(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         self._ruler = RulerWidget(self)
+        self._in_out: tuple[int | None, int | None] = (None, None)
+        # A refused edit says why right where the user looks (and in the status bar), without a dialog.
+        self.notice = QLabel(self.viewport(), objectName="timelineNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet(
+            "background: rgba(120, 40, 30, 235); color: #ffe9e4; border: 1px solid #ff8a65;"
+            "border-radius: 4px; padding: 6px 10px;"
+        )
+        self.notice.hide()
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.timeout.connect(self.notice.hide)
         self._headers = TrackHeaders(self, RULER_HEIGHT)
         self._playhead_line = QGraphicsLineItem()
         self._playhead_line.setPen(QPen(PLAYHEAD_COLOR, 1))
@@ -272,6 +291,25 @@ class TimelineView(QGraphicsView):
     def marker_frames(self) -> list[tuple[int, str, str]]:
         return [(m.frame, m.name, m.color) for m in self._markers]
 
+    def in_out(self) -> tuple[int | None, int | None]:
+        """The viewer's in and out marks (frames; out is the last frame included), as the ruler shows them."""
+        return self._in_out
+
+    def set_in_out(self, in_point: int | None, out_point: int | None) -> None:
+        self._in_out = (in_point, out_point)
+        self._ruler.update()
+
+    def show_notice(self, text: str, timeout_ms: int = 6000) -> None:
+        """An inline notice over the top of the tracks (no dialog): why an edit was refused."""
+        self.notice.setText(text)
+        width = max(200, min(560, self.viewport().width() - 16))
+        self.notice.setFixedWidth(width)
+        self.notice.adjustSize()
+        self.notice.move(8, 8)
+        self.notice.show()
+        self.notice.raise_()
+        self._notice_timer.start(timeout_ms)
+
     def markers(self) -> list[RulerMarker]:
         """The document's markers as the ruler draws them (with their ids)."""
         return list(self._markers)
@@ -332,7 +370,8 @@ class TimelineView(QGraphicsView):
         duration = frame_time(max(1, int(frames)), rate)
         self._edit("Add dissolve", lambda d: [d.add_dissolve(left, duration) for left in lefts])
 
-    def add_marker_at_playhead(self, name: str = "", color: str = "RED") -> None:
+    def add_marker_at_playhead(self, name: str = "", color: str = "BLUE") -> None:
+        # Blue, not red: the playhead is red, and a red marker under it read as a second playhead.
         at = frame_time(self._playhead, self.rate())
         self._edit("Add marker", lambda d: d.add_marker(at, name=name, color=color))
 
@@ -785,6 +824,7 @@ class TimelineView(QGraphicsView):
             push_edit(self._stack, self._doc, text, apply, merge_key=merge_key)
         except EditError as error:
             self.message.emit(str(error))
+            self.show_notice(str(error))
             return False
         self._ensure_synced()
         return True
