@@ -353,7 +353,12 @@ def build_metadata(metadata: Mapping[str, object] | None) -> dict[str, str]:
     tags["model"] = model
     tags["software"] = software
     user_comment = tags.get("comment")
-    tags["comment"] = f"{statement} {user_comment}" if user_comment else statement
+    if user_comment and user_comment.startswith(statement):
+        # Already built (the renderer builds the tags, write_clip builds them again): the exported comment
+        # said "AI-generated video. ... AI-generated video. ..." before this was idempotent.
+        tags["comment"] = user_comment
+    else:
+        tags["comment"] = f"{statement} {user_comment}" if user_comment else statement
     tags.setdefault("description", statement)
     return tags
 
