@@ -196,7 +196,8 @@ class Inspector(QWidget):
         track = next((t for t in self._doc.tracks() if t.id == clip.track_id), None)
         if track is not None:
             rows.append(("Track", track.name))
-        self._show_grade(clip_id if track is not None and track.kind == TrackKind.VIDEO else None)
+        is_picture = track is not None and track.kind == TrackKind.VIDEO and clip.title is None
+        self._show_grade(clip_id if is_picture else None)  # a title is drawn over the graded picture
         generation = clip.generation
         media = self._media(clip.media_id)
         if media is not None:

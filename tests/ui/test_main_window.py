@@ -129,7 +129,9 @@ def test_shortcuts_edit_the_timeline_and_undo(window, tmp_path, qtbot):
     assert [c.duration.to_frames() for c in clips(window)] == [48]
     assert len(clips(window, TrackKind.AUDIO)) == 1  # its sound came along, linked
     assert window.windowTitle().startswith("Untitled*")
+    assert window.timeline.playhead() == 48  # the playhead moved past the insert (issue 13)
 
+    window.seek(0)
     for _ in range(10):
         press(window, "Right")
     assert window.timeline.playhead() == 10 and window.viewer.frame == 10

@@ -112,7 +112,8 @@ class TrackHeaders(QWidget):
             painter.setPen(QColor(20, 20, 20) if on else TEXT)
             painter.drawText(spots[key], Qt.AlignmentFlag.AlignCenter, label)
         painter.setPen(TEXT)
-        volume = "0 dB" if info.volume_db == 0 else f"{info.volume_db:+.1f} dB"
+        db = info.volume_db
+        volume = "0 dB" if db == 0 else (f"{db:+.0f} dB" if db == round(db) else f"{db:+.1f}")
         painter.drawText(spots["volume"], Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, volume)
         painter.setFont(font)
 
