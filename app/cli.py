@@ -393,6 +393,7 @@ def run_generate(args: argparse.Namespace) -> int:
     from app import provenance
     from app.errors import AppError, ExportCancelled
     from app.export import preflight_destination, write_clip
+    from app.export.encoder import DELIVERY_SAMPLE_RATE, resample_audio
     from engine.errors import EngineError, GenerationCancelled, OutOfMemoryError
     from engine.request import GenerationRequest  # light: torch and diffusers load after the input checks
 
@@ -488,8 +489,9 @@ def run_generate(args: argparse.Namespace) -> int:
             out,
             result.frames,
             request.fps,
-            audio=result.audio,
-            sample_rate=result.sample_rate,
+            # 48 kHz like the studio's exports, whichever rate the model makes (LTX-2.0: 24 kHz)
+            audio=None if result.audio is None else resample_audio(result.audio, result.sample_rate),
+            sample_rate=DELIVERY_SAMPLE_RATE,
             metadata=metadata,
             on_progress=progress.stage(len(result.frames), "encode"),
         )
@@ -525,6 +527,7 @@ def run_extend(args: argparse.Namespace) -> int:
     from app import provenance
     from app.errors import AppError, ExportCancelled, JobError
     from app.export import preflight_destination, write_clip
+    from app.export.encoder import DELIVERY_SAMPLE_RATE, resample_audio
     from app.jobs.extend import read_clip
     from engine.errors import EngineError, GenerationCancelled, OutOfMemoryError
     from engine.request import GenerationRequest
@@ -597,8 +600,8 @@ def run_extend(args: argparse.Namespace) -> int:
             out,
             result.frames,
             result.fps,
-            audio=result.audio,
-            sample_rate=result.sample_rate,
+            audio=None if result.audio is None else resample_audio(result.audio, result.sample_rate),
+            sample_rate=DELIVERY_SAMPLE_RATE,
             metadata=provenance.file_tags(record),
             on_progress=progress.stage(len(result.frames), "encode"),
         )

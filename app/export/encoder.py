@@ -322,6 +322,31 @@ def _check_sample_rate(sample_rate: object, fmt: DeliveryFormat) -> int:
     return rate
 
 
+DELIVERY_SAMPLE_RATE = 48000  # what studio exports carry, and what LTX-2.3/2.5 make natively
+
+
+def resample_audio(audio: np.ndarray, rate_in: int, rate_out: int = DELIVERY_SAMPLE_RATE) -> np.ndarray:
+    """[channels, samples] float audio at ``rate_out`` (libswresample; the length scales exactly).
+
+    LTX-2.0 and the tiny test model make 24 kHz sound; the CLI hands files to the same editors as the
+    studio's 48 kHz exports, so its clips are delivered at 48 kHz too."""
+    data = np.asarray(audio, dtype=np.float32)
+    data = data[np.newaxis, :] if data.ndim == 1 else data
+    if int(rate_in) == int(rate_out) or data.shape[1] == 0:
+        return data
+    layout = "stereo" if data.shape[0] == 2 else "mono"
+    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format="fltp", layout=layout)
+    frame.sample_rate = int(rate_in)
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=int(rate_out))
+    parts = [f.to_ndarray() for f in resampler.resample(frame)]
+    parts += [f.to_ndarray() for f in resampler.resample(None)]
+    out = np.concatenate(parts, axis=1) if parts else np.zeros((data.shape[0], 0), np.float32)
+    expected = round(data.shape[1] * int(rate_out) / int(rate_in))
+    if out.shape[1] < expected:
+        out = np.pad(out, ((0, 0), (0, expected - out.shape[1])))
+    return np.ascontiguousarray(out[:, :expected], dtype=np.float32)
+
+
 def build_metadata(metadata: Mapping[str, object] | None) -> dict[str, str]:
     """Container tags from caller ``metadata`` plus the mandatory provenance tags."""
     tags: dict[str, str] = {}

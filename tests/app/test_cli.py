@@ -67,7 +67,7 @@ def _assert_common(info: dict) -> None:
     assert info["fps"] == 24.0
     assert (info["color_primaries"], info["color_trc"], info["colorspace"]) == ("bt709",) * 3
     assert info["color_range"] == "tv"
-    assert info["sample_rate"] == 24000 and info["channels"] == 2
+    assert info["sample_rate"] == 48000 and info["channels"] == 2  # the studio's rate (the model: 24 kHz)
     assert info["audio_duration"] == pytest.approx(9 / 24, abs=0.05)
 
 
