@@ -34,6 +34,7 @@ from app.document import TrackKind, placement
 from app.document.sequence import SequenceSettings, settings_for_media
 from app.errors import AppError
 from app.jobs import EngineSettings, JobQueue, JobSpec, apply_result
+from app.jobs.extend import ExtendSpec, apply_extend_result
 from app.jobs.history import JobHistory
 from app.jobs.inpaint import InpaintSpec, apply_inpaint_result
 from app.masks import MaskStore
@@ -42,6 +43,7 @@ from app.project.paths import data_root
 from app.project.session import ProjectSession
 from ui.color_settings_dialog import ColorSettingsDialog
 from ui.export_dialog import ExportDialog
+from ui.extend_dialog import ExtendDialog
 from ui.generate_panel import GeneratePanel, random_seed
 from ui.inpaint_panel import InpaintPanel
 from ui.inspector import Inspector
@@ -402,6 +404,7 @@ class MainWindow(QMainWindow):
         self.viewer.position_changed.connect(self._on_viewer_position)
         self.timeline.selection_changed.connect(self._on_timeline_selection)
         self.timeline.message.connect(self.show_message)
+        self.timeline.extend_requested.connect(self.open_extend_dialog)
         self.media_bin.selection_changed.connect(self._on_bin_selection)
         self.media_bin.message.connect(self.show_message)
         self.inspector.regenerate_requested.connect(self.regenerate)
@@ -708,10 +711,63 @@ class MainWindow(QMainWindow):
         self.generate_dock.raise_()
         self.generate_panel.show_message(f"Settings of '{spec.display_name()}' loaded (seed {spec.seed}).")
 
+    def open_extend_dialog(self, clip_id: str) -> ExtendDialog | None:
+        """'Extend Clip...': ask how much and which way, then queue it; the result joins the clip."""
+        doc = self.session.doc
+        try:
+            clip = doc.clip(clip_id)
+            media = doc.bin_item(clip.media_id)
+        except AppError as exc:
+            self.show_message(f"Cannot extend: {exc}")
+            return None
+        dialog = ExtendDialog(
+            clip_id,
+            media.id,
+            media.path,
+            media.generation or clip.generation,
+            model=self.generate_panel.model_combo.currentData() or "ltx2",
+            quantization=self.engine_settings.quantization,
+            seed=random_seed(),
+            parent=self,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.submit_extend(dialog.spec()))
+        dialog.open()
+        return dialog
+
+    def submit_extend(self, spec: ExtendSpec) -> str | None:
+        try:
+            job_id = self.jobs.submit(spec)
+        except AppError as exc:
+            self.show_message(str(exc))
+            return None
+        self.queue_dock.raise_()
+        self.show_message(f"Queued: extend {spec.display_name()} by {spec.seconds:g} s")
+        return job_id
+
+    def _apply_extend(self, spec: ExtendSpec, item) -> None:
+        doc, stack = self.session.doc, self.session.stack
+        try:
+            doc.clip(spec.clip_id)
+            target = spec.clip_id
+        except AppError:  # the clip was edited away meanwhile: keep the extension in the bin
+            target = None
+        try:
+            apply_extend_result(stack, doc, item, target, spec.direction)
+        except AppError as exc:
+            apply_extend_result(stack, doc, item, None, spec.direction)
+            self.show_message(f"{item.name} is in the media bin; it could not join the clip: {exc}")
+            return
+        where = "is on the timeline" if target else "is in the media bin"
+        self.show_message(f"Extended: {item.name} {where}")
+
     def _on_job_finished(self, job_id: str, item) -> None:
         job = self.jobs.job(job_id)
         if isinstance(job.spec, InpaintSpec):
             self._apply_inpaint(job.spec, item)
+            return
+        if isinstance(job.spec, ExtendSpec):
+            self._apply_extend(job.spec, item)
             return
         place_at = None
         if job.spec.place_on_timeline:

@@ -126,6 +126,7 @@ class TimelineView(QGraphicsView):
     selection_changed = Signal(list)
     files_dropped = Signal(list, str, int)
     message = Signal(str)
+    extend_requested = Signal(str)  # clip id: "Extend Clip..." (the main window asks how, then queues it)
 
     def __init__(self, doc: Any, undo_stack: QUndoStack, thumbnails: Any | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -771,6 +772,9 @@ class TimelineView(QGraphicsView):
                 ("Ripple Delete", self.ripple_delete_selection),
                 ("Add Dissolve", self.add_dissolve_at_selection),
             ]
+            if self._doc.clip(clip.clip_id).media_id is not None:  # a title has no media to continue
+                clip_id = clip.clip_id
+                actions.append(("Extend Clip...", lambda: self.extend_requested.emit(clip_id)))
         row = next((r for r in self._rows if r.top <= pos.y() < r.bottom), None)
         if row is not None:
             kind = TrackKind.VIDEO if row.is_video else TrackKind.AUDIO
