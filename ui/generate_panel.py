@@ -121,7 +121,10 @@ class GeneratePanel(QWidget):
             self.quant_combo.addItem(QUANTIZATION_LABELS[mode], mode)
         self.options = GenerationOptions(current_frame, self)  # quality, recipe, LoRAs, keyframes
         self.options.preset_chosen.connect(self._apply_preset)
-        self.place_check = QCheckBox("Place on the timeline at the playhead", objectName="placeCheck")
+        self.place_check = QCheckBox("Place on the timeline", objectName="placeCheck")
+        self.place_check.setToolTip(
+            "After the last clip of V1 (Generate ▸ Place Generated Clips at the Playhead: at the playhead)"
+        )
         self.place_check.setChecked(True)
         self.message_label = QLabel(objectName="generateMessage")
         self.message_label.setWordWrap(True)
