@@ -24,6 +24,7 @@ from diffusers.pipelines.ltx2 import LTX2TextConnectors, LTX2Vocoder
 from engine import official_layout
 from engine.checkpoint import SafetensorsFile, file_identity, read_official_config
 from engine.errors import CheckpointError
+from engine.fp8 import fp8_weight_keys, load_prequantized
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +167,10 @@ def load_official(
                 "has no weights for this component", path=checkpoint.path, component=spec.name
             )
         skeleton = build_skeleton(spec.name, configs[spec.name], checkpoint.path)
+        if spec.name == "transformer" and fp8_weight_keys({key: checkpoint.tensors[key] for key in keys}):
+            # Lightricks' *-fp8.safetensors: FP8 weights + scales read as stored (engine/fp8.py)
+            modules[spec.name] = load_prequantized(checkpoint, keys, spec.rename, skeleton, dtype)
+            continue
         state = spec.rename(checkpoint.load(keys, dtype=dtype))
         modules[spec.name] = assign_state(skeleton, state, spec.name, checkpoint.path)
     leftovers = sorted(set(checkpoint.keys()) - claimed)

@@ -201,11 +201,23 @@ def _quantize_with_cache(
     module = load_full()
     log.info("%s: quantizing to %s (first launch for this checkpoint; cached afterwards)", component, mode)
     quant.quantize_module(module, mode, exclude=exclude)
+    if mode == "fp8-fast":  # a cast of the loaded weights, seconds: not cached
+        return module
     try:
         cache.save(module, identity, mode, component)
     except OSError as exc:  # a read-only or full cache folder must not stop generation
         log.warning("could not write the quantization cache (%s); the next launch will quantize again", exc)
     return module
+
+
+def _fp8_fallback(mode: str, device: torch.device) -> str:
+    """fp8-fast needs FP8 tensor cores: elsewhere weight-only fp8, with a warning that says why."""
+    from engine.fp8 import effective_mode
+
+    mode, why = effective_mode(mode, device)
+    if why:
+        log.warning("%s", why)
+    return mode
 
 
 def default_device() -> torch.device:
@@ -280,6 +292,10 @@ class Engine:
             from engine.placement import place_transformer
 
             place_transformer(components.transformer, self.transformer_placement, self.device)
+        from engine.fp8 import prepare_compute
+
+        # a pre-quantized FP8 release or fp8-fast: FP8 matmuls on FP8 tensor cores, else weight-only
+        self.fp8_compute = prepare_compute(components.transformer, self.device)
         text_encoder.model.to("cpu" if self.offload_text_encoder else self.device)
         if spec is None:
             spec = detect_spec(config=components.configs.get("transformer"))
@@ -336,6 +352,7 @@ class Engine:
         te_mode = quant.parse_mode(text_encoder_quantization)
         device = torch.device(device) if device is not None else default_device()
         dtype = default_dtype(device)
+        mode = _fp8_fallback(mode, device)
         from engine.text_encoder import check_root
 
         if not Path(path).is_dir():
@@ -416,6 +433,7 @@ class Engine:
 
         mode = quant.parse_mode(quantization)
         device = torch.device(device) if device is not None else default_device()
+        mode = _fp8_fallback(mode, device)
         components = tiny_components(seed)
         if mode != "none":
             quant.quantize_module(components.transformer, mode, exclude=TRANSFORMER_KEEP_PRECISE)

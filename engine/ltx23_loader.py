@@ -27,6 +27,7 @@ from engine import ltx23_layout
 from engine.checkpoint import SafetensorsFile, file_identity, read_official_config
 from engine.components import SCHEDULER_CONFIG, ModelComponents, assign_state
 from engine.errors import CheckpointError
+from engine.fp8 import fp8_weight_keys, load_prequantized
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,10 @@ def load_ltx23(path: str | Path, dtype: torch.dtype, only: tuple[str, ...] | Non
                 "has no weights for this component", path=checkpoint.path, component=spec.name
             )
         skeleton = build_ltx23_skeleton(spec.name, configs[spec.name], checkpoint.path)
+        if spec.name == "transformer" and fp8_weight_keys({key: checkpoint.tensors[key] for key in keys}):
+            # Lightricks' *-fp8.safetensors: FP8 weights + scales read as stored (engine/fp8.py)
+            modules[spec.name] = load_prequantized(checkpoint, keys, spec.rename, skeleton, dtype)
+            continue
         # The vocoder stays float32 (see _computes_in_weight_dtype); it is small.
         load_dtype = torch.float32 if spec.name == "vocoder" else dtype
         state = spec.rename(checkpoint.load(keys, dtype=load_dtype))

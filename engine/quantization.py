@@ -337,6 +337,14 @@ def quantize_module(
     if mode == "none":
         report["bytes_after"] = report["bytes_before"]
         return report
+    if mode == "fp8-fast":  # FP8 compute layers, not quanto (engine/fp8.py); the caller chose the device
+        from engine import fp8
+
+        result = fp8.quantize_fp8_fast(module, exclude, backend=fp8.preferred_backend())
+        report.update(qtype=f"float8_e4m3fn ({result['backend']})", quantized=result["quantized"],
+                      skipped=[{"name": n, "reason": "kept precise"} for n in result["kept"]],
+                      bytes_after=module_weight_bytes(module), seconds=time.perf_counter() - start)
+        return report
 
     quanto = _quanto()
     qtype = _qtype(mode)
@@ -461,8 +469,8 @@ class QuantizedCache:
         from safetensors.torch import save_file
 
         mode = parse_mode(mode)
-        if mode == "none":
-            raise QuantizationError("nothing to cache for quantization mode 'none'")
+        if mode in ("none", "fp8-fast"):  # fp8-fast is a cast of the bf16 weights: seconds, never cached
+            raise QuantizationError(f"nothing to cache for quantization mode '{mode}'")
         quanto = _quanto()
         qmap = quanto.quantization_map(module)
         expected = _qtype(mode).name
@@ -525,7 +533,7 @@ class QuantizedCache:
         The module is assembled on the CPU, then moved to `device`.
         """
         mode = parse_mode(mode)
-        if mode == "none":
+        if mode in ("none", "fp8-fast"):
             return False
         device = torch.device(device)
         path = self.path_for(identity, mode, component)

@@ -8,6 +8,9 @@ from __future__ import annotations
 QUANTIZATION_LABELS: dict[str, str] = {
     "none": "bf16 (full precision)",
     "fp8": "fp8 (about half the memory)",
+    # FP8 matmuls with per-token activation scales: faster on GPUs with FP8 tensor cores (compute capability
+    # 8.9+); elsewhere the engine falls back to "fp8" and says so (engine/fp8.py)
+    "fp8-fast": "fp8 fast (FP8 tensor cores: RTX 40xx, H100 and later)",
     "int8": "int8",
     "int4": "int4 (least memory)",
 }

@@ -83,7 +83,7 @@ def make_skeleton(**kwargs) -> TinyNet:
 
 # ----------------------------------------------------------------------------------------------- modes
 def test_parse_mode_normalises_and_rejects_unknown_with_the_valid_list():
-    assert q.QUANTIZATION_MODES == ("none", "fp8", "int8", "int4")
+    assert q.QUANTIZATION_MODES == ("none", "fp8", "fp8-fast", "int8", "int4")
     assert q.parse_mode(" FP8 ") == "fp8"
     assert [q.parse_mode(m) for m in q.QUANTIZATION_MODES] == list(q.QUANTIZATION_MODES)
     with pytest.raises(QuantizationError) as info:
