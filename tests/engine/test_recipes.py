@@ -343,3 +343,55 @@ def test_duration_head_suggests_a_duration(engine25, tiny):
     assert frames == int(refs["duration_num_frames_24fps"].reshape(-1)[0])
     with pytest.raises(RequestError, match="duration head"):
         tiny.suggest_duration("a cat")
+
+
+# ------------------------------------------------------------- LTX-2.0, an upsampler passed in, quantized
+
+
+def test_ltx20_recipes_and_an_upsampler_given_as_an_argument(tmp_path):
+    """The 2.0 release has no upsampler beside the fixture: two-stage is refused until one is passed."""
+    from shared_fixtures import LTX2_CHECKPOINT, LTX2_FIXTURE
+
+    if LTX2_FIXTURE is None or LTX23_FIXTURE is None:
+        pytest.skip("the LTX-2.0 and 2.3 fixtures are needed")
+    checkpoint, gemma = LTX2_FIXTURE / LTX2_CHECKPOINT, LTX2_FIXTURE / "gemma"
+    engine = Engine.from_checkpoint(checkpoint, text_encoder=gemma, device="cpu")
+    assert engine.spec.version == "2.0" and "two-stage" not in engine.recipes()
+    request = GenerationRequest(prompt="a cat", width=128, height=64, num_frames=9, preview_every=0)
+    with pytest.raises(RequestError, match="upsampler"):
+        engine.generate(request.with_changes(recipe="two-stage"))
+    image = np.zeros((64, 128, 3), np.uint8)
+    distilled = engine.generate(
+        request.with_changes(recipe="distilled", keyframes=(Keyframe(image, 8, 1.0),))
+    )
+    assert distilled.frames.shape == (9, 64, 128, 3) and distilled.sample_rate == engine.audio_sample_rate
+    upsampler = sorted(LTX23_FIXTURE.glob("*upscaler*.safetensors"))[0]  # same latent channels (128)
+    engine = Engine.from_checkpoint(checkpoint, text_encoder=gemma, device="cpu", upsampler=upsampler)
+    two = engine.generate(request.with_changes(recipe="two-stage"))
+    assert [s["width"] for s in two.metadata["stages"]] == [64, 128]
+
+
+@needs_ltx23_fixture
+def test_quantized_lora_sets_are_fused_before_quantizing_and_cached_per_set(tmp_path, engine23):
+    refs, _ = _reference(LTX23_FIXTURE)
+    lora = engine23.available_loras[0]
+    cache = tmp_path / "cache"
+    quantized = Engine.from_checkpoint(
+        ltx23_monolith(LTX23_FIXTURE),
+        text_encoder=_gemma_root(LTX23_FIXTURE),
+        device="cpu",
+        quantization="int8",
+        cache_dir=cache,
+        loras=[LoraChoice(lora, 1.0)],
+    )
+    assert [d["strength"] for d in quantized.active_loras] == [1.0]
+    with_lora = _velocity(quantized, refs)
+    assert _rel(with_lora, refs["tf_lora_video_velocity"]) < 5e-2  # int8 rounding on top of the LoRA
+    files = set(cache.rglob("*.safetensors"))
+    quantized.set_loras([])  # another set: reloaded, quantized and cached under its own key
+    assert quantized.active_loras == []
+    assert _rel(_velocity(quantized, refs), refs["tf_video_velocity"]) < 5e-2
+    assert len(set(cache.rglob("*.safetensors")) - files) == 1
+    quantized.set_loras([LoraChoice(lora, 1.0)])  # back to a used set: read from the cache
+    assert len(set(cache.rglob("*.safetensors"))) == len(files) + 1
+    assert torch.equal(_velocity(quantized, refs), with_lora)
