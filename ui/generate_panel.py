@@ -63,6 +63,7 @@ FrameProvider = Callable[[], "np.ndarray | None"]
 class GeneratePanel(QWidget):
     generate_requested = Signal(object)  # JobSpec
     settings_requested = Signal()  # "Open settings" from the problem message
+    duration_requested = Signal(str, float)  # prompt, fps: "Suggest" (LTX-2.5's duration head)
 
     def __init__(
         self,
@@ -101,6 +102,9 @@ class GeneratePanel(QWidget):
         self.duration_spin.setSingleStep(0.5)
         self.duration_spin.setValue(5.0)
         self.duration_label = QLabel(objectName="durationLabel")
+        self.suggest_button = QPushButton("Suggest", objectName="suggestDurationButton")
+        self.suggest_button.setToolTip("LTX-2.5's duration head suggests a length for the prompt")
+        self.suggest_button.clicked.connect(self._request_duration)
         self.size_combo = QComboBox(objectName="sizeCombo")
         for label, width, height in RESOLUTION_PRESETS:
             self.size_combo.addItem(label, _size_key(width, height))
@@ -126,6 +130,8 @@ class GeneratePanel(QWidget):
             "After the last clip of V1 (Generate ▸ Place Generated Clips at the Playhead: at the playhead)"
         )
         self.place_check.setChecked(True)
+        self.plan_label = QLabel(objectName="memoryPlanLabel")  # engine.planner's line, before Generate
+        self.plan_label.setWordWrap(True)
         self.message_label = QLabel(objectName="generateMessage")
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -144,6 +150,7 @@ class GeneratePanel(QWidget):
         duration_row = QHBoxLayout()
         duration_row.addWidget(self.duration_spin)
         duration_row.addWidget(self.duration_label, 1)
+        duration_row.addWidget(self.suggest_button)
         form = QFormLayout()
         form.addRow("Prompt", self.prompt_edit)
         form.addRow("Negative", self.negative_edit)
@@ -161,6 +168,7 @@ class GeneratePanel(QWidget):
         layout.addWidget(self.options)
         layout.addWidget(self.place_check)
         layout.addWidget(self.message_label)
+        layout.addWidget(self.plan_label)
         layout.addWidget(self.settings_button)
         layout.addWidget(self.generate_button)
         layout.addStretch(1)
@@ -173,6 +181,10 @@ class GeneratePanel(QWidget):
         self.model_combo.currentIndexChanged.connect(self._apply_model_field_defaults)
         self.prompt_edit.textChanged.connect(self._recheck_after_error)
         self.seed_spin.valueChanged.connect(self._forget_big_seed)
+        for signal in (self.size_combo.currentIndexChanged, self.quant_combo.currentIndexChanged,
+                       self.duration_spin.valueChanged, self.fps_combo.currentIndexChanged,
+                       self.model_combo.currentIndexChanged, self.options.recipe_combo.currentIndexChanged):
+            signal.connect(self.update_plan)
         self.set_settings(settings)
         self._update_start()
         self._update_duration()
@@ -192,6 +204,7 @@ class GeneratePanel(QWidget):
             self.model_combo.setCurrentIndex(tiny)  # emits: the tiny model's defaults and message follow
         self._update_model_defaults()
         self._update_state()
+        self.update_plan()
 
     def model_spec(self):
         """The engine.models.ModelSpec of the chosen model: its defaults and length limit show here."""
@@ -333,6 +346,22 @@ class GeneratePanel(QWidget):
         finally:
             store.endGroup()
 
+    def update_plan(self, *_args, vram: int | None = None) -> None:
+        """Show the memory plan of the current fields for the real model (headers only: engine.planner)."""
+        if not hasattr(self, "plan_label"):
+            return
+        if self.model_combo.currentData() != MODEL_LTX2 or self._problems:
+            self.plan_label.setText("")
+            return
+        from app.jobs.memory_plan import plan_line
+
+        width, height = (int(v) for v in self.size_combo.currentData().split("x"))
+        frames = frames_for_duration(self.duration_spin.value(), float(self.fps_combo.currentData()))
+        self.plan_label.setText(plan_line(
+            self._settings.checkpoint, self._settings.gemma_root, self.quant_combo.currentData(),
+            self.options.recipe(), width, height, frames, vram=vram,
+        ))
+
     def show_message(self, text: str, error: bool = False) -> None:
         self.message_label.setText(text)
         self.message_label.setProperty("state", "error" if error else "info")
@@ -376,6 +405,20 @@ class GeneratePanel(QWidget):
         if self.message_label.property("state") == "error":
             self._update_state()
 
+    def _request_duration(self) -> None:
+        prompt = self.prompt_edit.toPlainText().strip()
+        if not prompt:
+            self.show_message("Write the prompt first: the duration is suggested from it.", error=True)
+            return
+        self.show_message("Asking the duration head...")
+        self.duration_requested.emit(prompt, float(self.fps_combo.currentData()))
+
+    def apply_duration_suggestion(self, seconds: float, frames: int) -> None:
+        """The duration head's answer: the duration field takes it (still editable)."""
+        fps = float(self.fps_combo.currentData())
+        self.duration_spin.setValue(frames / fps)
+        self.show_message(f"Suggested duration: {seconds:.1f} s ({frames} frames); change it if you like.")
+
     def _apply_preset(self, width: int, height: int, recipe: str) -> None:
         """A quality preset sets the size (its recipe is set in the options); steps go back to the model's."""
         key = _size_key(width, height)
@@ -398,6 +441,9 @@ class GeneratePanel(QWidget):
         """Show the chosen model's reference steps and limit the duration to its positional range."""
         self._update_options()
         spec = self.model_spec()
+        has_head = spec.has_duration_head and self.model_combo.currentData() == MODEL_LTX2
+        self.suggest_button.setEnabled(has_head)
+        self.suggest_button.setVisible(has_head)
         show_model_steps(self.steps_spin, spec)
         self.duration_spin.setMaximum(spec.max_seconds)
         self.duration_spin.setToolTip(f"{spec.name} makes clips of up to {spec.max_seconds:g} s")
