@@ -93,6 +93,7 @@ def _render(
         return {path: otio.adapters.write_to_string(timeline, "otio_json")}
     if form.key == "edl":
         return edl_files(timeline, path, rate, notes)
+    _titles_as_gaps(timeline, notes)  # the XML formats below have no place for a title
     if form.key == "fcp_xml":
         _for_fcp7(timeline)
         if any(t.name for t in timeline.tracks):
@@ -102,6 +103,36 @@ def _render(
         return {path: otio.adapters.write_to_string(timeline, "fcp_xml")}
     _for_fcpx(timeline, rate, notes)
     return {path: otio.adapters.write_to_string(timeline, "fcpx_xml")}
+
+
+def _titles_as_gaps(timeline: otio.schema.Timeline, notes: list[str]) -> None:
+    """FCP XML and FCPXML have no place for our titles (a clip without a media file): each becomes a gap of
+    its length (dissolves touching it go too) and the notes say so. OTIO keeps them; an EDL lists each as an
+    event named by its text."""
+    dropped = 0
+    for track in timeline.tracks:
+        items = list(track)
+        titles = {
+            i for i, item in enumerate(items)
+            if isinstance(item, otio.schema.Clip)
+            and isinstance(item.media_reference, otio.schema.GeneratorReference)
+            and item.media_reference.generator_kind == "aiprod.title"
+        }  # fmt: skip
+        if not titles:
+            continue
+        dropped += len(titles)
+        rebuilt: list[otio.core.Composable] = []
+        for i, item in enumerate(items):
+            if i in titles:
+                rebuilt.append(otio.schema.Gap(source_range=item.trimmed_range()))
+            elif isinstance(item, otio.schema.Transition) and ({i - 1, i + 1} & titles):
+                continue
+            else:
+                rebuilt.append(item)
+        del track[:]
+        track.extend(rebuilt)
+    if dropped:
+        notes.append(f"titles ({dropped}): the format has no place for them, they are left out as gaps")
 
 
 def _file_urls(timeline: otio.schema.Timeline) -> None:

@@ -57,6 +57,7 @@ class TimelineCompositor:
         self.doc = doc
         self.cache = frame_cache if frame_cache is not None else FrameCache(max_frames=64)
         self._size = size
+        self._seq_size: tuple[int, int] | None = None
         self._infos: dict[str, MediaInfo] = {}
         self._local = threading.local()  # per-thread {path: VideoReader}, {path: AudioReader}
         self.graded = True  # False: pictures as decoded (the viewer's ungraded side of A/B)
@@ -70,7 +71,8 @@ class TimelineCompositor:
         """(width, height): the given size, else the sequence settings' (``doc.sequence_settings()``)."""
         if self._size is not None:
             return self._size
-        return self.doc.sequence_settings().size
+        self._seq_size = self.doc.sequence_settings().size  # read here, on the document's thread
+        return self._seq_size
 
     def frame_at(self, t: RationalTime | int) -> np.ndarray:
         """The picture at timeline time ``t`` (a RationalTime, or a frame number at the timeline rate)."""
@@ -261,10 +263,11 @@ class TimelineCompositor:
         return {**transform, "x": transform["x"] * width / seq_w, "y": transform["y"] * height / seq_h}
 
     def _sequence_size(self) -> tuple[int, int]:
-        cached = getattr(self._local, "sequence_size", None)
-        if cached is None:
-            cached = self.doc.sequence_settings().size
-        return cached
+        # The player asks frame_size() on the UI thread before every render request, so the decode thread
+        # never reads the document; a headless render (one thread) reads it here the first time.
+        if self._seq_size is None:
+            self._seq_size = self.doc.sequence_settings().size
+        return self._seq_size
 
     # -------------------------------------------------------------------------------------------- sound
     def audio(self, start: RationalTime | float, end: RationalTime | float, rate: int = 48000) -> np.ndarray:

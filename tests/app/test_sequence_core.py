@@ -331,3 +331,18 @@ def test_peak_meter_holds_and_falls():
     assert reading.hold[0] < 20 * np.log10(0.5) - 10
     assert meter.max_seen[0] == pytest.approx(20 * np.log10(0.5), abs=1e-3)
     assert meter.feed(np.ones((2, 10), np.float32)).clipped == (True, True)
+
+
+def test_titles_survive_otio_and_leave_gaps_in_fcp_xml(tmp_path):
+    from app.interchange import export_timeline, import_timeline
+
+    doc = seq_doc()
+    v2 = doc.add_track(TrackKind.VIDEO)
+    doc.insert_title(v2, rt(5), {"text": "Chapter"})
+    export_timeline(doc, tmp_path / "t.otio")
+    back = import_timeline(tmp_path / "t.otio")
+    titles = [c for t in back.tracks() for c in back.clips(t.id) if c.title is not None]
+    assert [c.title["text"] for c in titles] == ["Chapter"]
+    for name in ("t.xml", "t.fcpxml"):  # no place for a title: a gap, not a failed export
+        assert export_timeline(doc, tmp_path / name)
+        assert "Chapter" not in (tmp_path / name).read_text()
