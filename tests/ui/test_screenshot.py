@@ -206,8 +206,9 @@ def test_generating_screenshot(qtbot, tmp_path, monkeypatch):
         qtbot.wait(100)
         image = window.grab().toImage()
         _save(image, "main_window_generating.png", window)
-        row = window.job_queue_view.rows()[0]
+        waiting, row = window.job_queue_view.rows()  # newest first: the waiting job is on top
         assert row.progress.value() >= 2 and not row.thumbnail.pixmap().isNull()
+        assert waiting.progress.value() == 0
         assert len(window.job_queue_view.rows()) == 2
     finally:
         engine.gate.set()
