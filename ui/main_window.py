@@ -34,6 +34,7 @@ from app.document import TrackKind, placement
 from app.document.sequence import SequenceSettings, settings_for_media
 from app.errors import AppError
 from app.jobs import EngineSettings, JobQueue, JobSpec, apply_result
+from app.jobs.duration import DurationSpec
 from app.jobs.extend import ExtendSpec, apply_extend_result
 from app.jobs.history import JobHistory
 from app.jobs.inpaint import InpaintSpec, apply_inpaint_result
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
         self.generate_panel = GeneratePanel(self.engine_settings, current_frame=self._current_frame)
         self.generate_panel.restore_state(self.settings)  # the last launch's model and settings
         self.generate_panel.generate_requested.connect(self.submit_job)
+        self.generate_panel.duration_requested.connect(self.suggest_duration)
         self.generate_panel.settings_requested.connect(self.open_settings)
         # Finished generations outlive the session and the launch: the Jobs panel lists them again.
         self.job_history = JobHistory(data_root() / "jobs", self)
@@ -735,6 +737,15 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def suggest_duration(self, prompt: str, fps: float) -> str | None:
+        """Queue a duration-head question; the answer fills the Generate panel's duration."""
+        spec = DurationSpec(prompt, fps, quantization=self.engine_settings.quantization)
+        try:
+            return self.jobs.submit(spec)
+        except AppError as exc:
+            self.generate_panel.show_message(str(exc), error=True)
+            return None
+
     def submit_extend(self, spec: ExtendSpec) -> str | None:
         try:
             job_id = self.jobs.submit(spec)
@@ -768,6 +779,9 @@ class MainWindow(QMainWindow):
             return
         if isinstance(job.spec, ExtendSpec):
             self._apply_extend(job.spec, item)
+            return
+        if isinstance(job.spec, DurationSpec):
+            self.generate_panel.apply_duration_suggestion(item.seconds, item.frames)
             return
         place_at = None
         if job.spec.place_on_timeline:

@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from app.errors import AppError, JobError
+from app.jobs.duration import DurationSpec, suggest
 from app.jobs.extend import ExtendSpec
 from app.jobs.inpaint import InpaintSpec, build_take, inpaint_record, read_source, run_inpaint
 from app.jobs.result import build_media_item, generation_record
@@ -117,6 +118,9 @@ class EngineWorker(QObject):
                 media = self._inpaint(item)
             elif isinstance(item.spec, ExtendSpec):
                 media = self._extend(item)
+            elif isinstance(item.spec, DurationSpec):
+                self.stage.emit(job_id, "asking the duration head")
+                media = suggest(self._engine_for(item), item.spec)
             else:
                 engine = self._engine_for(item)
                 if item.cancel.is_set():

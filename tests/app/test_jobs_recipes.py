@@ -87,3 +87,29 @@ def test_extend_job_joins_the_clip_as_one_undo_step(qtbot, tmp_path, qapp):
     assert doc.clip(new_ids[0]).start == clip.end
     with pytest.raises(Exception, match="extend by"):
         ExtendSpec(source_path="x.mov", seconds=0, prompt="a").validate()
+
+
+def test_duration_suggestion_job_on_the_25_release(qtbot, tmp_path, qapp):
+    """'Suggest' in the Generate panel queues this: the duration head's answer for the prompt."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    from app.jobs.duration import DurationSpec, DurationSuggestion
+
+    if fixtures.LTX25_FIXTURE is None:
+        pytest.skip("the shared LTX-2.5 fixture is not available")
+    references = fixtures.LTX25_FIXTURE / "reference_outputs.safetensors"
+    with safe_open(str(references), framework="pt") as handle:
+        prompt = handle.metadata()["prompt"]
+    expected = load_file(str(references))["duration_num_frames_24fps"].reshape(-1)[0]
+    queue = JobQueue(EngineSettings(checkpoint=str(fixtures.LTX25_FIXTURE)), tmp_path / "media")
+    try:
+        with qtbot.waitSignal(queue.job_finished, timeout=60_000) as finished:
+            queue.submit(DurationSpec(prompt, 24.0))
+    finally:
+        assert queue.shutdown(30_000)
+    answer = finished.args[1]
+    assert isinstance(answer, DurationSuggestion) and answer.frames == int(expected)
+    assert json.dumps(answer.seconds)  # a plain float

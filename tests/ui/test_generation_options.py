@@ -63,7 +63,8 @@ def test_lora_picker_lists_the_library_with_names_and_trigger_words(qtbot, libra
     assert options.chosen_loras() == ((str(library / "camera-dolly.safetensors"), 0.6),)
 
 
-def test_presets_set_recipe_and_size_and_show_measured_estimates(qtbot):
+def test_presets_set_recipe_and_size_and_show_measured_estimates(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIPROD_STATE_DIR", str(tmp_path / "state"))  # no step time measured yet
     panel = GeneratePanel(EngineSettings(developer_tiny=True))
     qtbot.addWidget(panel)
     panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
@@ -128,3 +129,22 @@ def test_panel_screenshot_with_the_23_release(qtbot, tmp_path):
     path = tmp_path / "generate_panel.png"
     assert panel.grab().save(str(path))
     print(f"screenshot: {path}")
+
+
+def test_suggest_duration_is_offered_for_the_25_model_and_fills_the_duration(qtbot):
+    if fixtures.LTX25_FIXTURE is None:
+        pytest.skip("the shared LTX-2.5 fixture is not available")
+    panel = GeneratePanel(EngineSettings(developer_tiny=True))
+    qtbot.addWidget(panel)
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
+    assert not panel.suggest_button.isEnabled()  # the tiny (2.0-like) model has no duration head
+    panel.set_settings(EngineSettings(checkpoint=str(fixtures.LTX25_FIXTURE)))
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("ltx2"))
+    assert panel.suggest_button.isEnabled()
+    asked = []
+    panel.duration_requested.connect(lambda prompt, fps: asked.append((prompt, fps)))
+    panel.prompt_edit.setPlainText("waves at dusk")
+    qtbot.mouseClick(panel.suggest_button, Qt.MouseButton.LeftButton)
+    assert asked == [("waves at dusk", float(panel.fps_combo.currentData()))]
+    panel.apply_duration_suggestion(3.1, 73)
+    assert panel.current_spec().frames == 73
