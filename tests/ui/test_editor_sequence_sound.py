@@ -190,3 +190,23 @@ def test_level_meter_follows_the_player_while_playing(qtbot, tmp_path):
         assert stopped.args[0].peak[0] < -80  # bars drop when playback stops
     finally:
         player.shutdown()
+
+
+def test_a_crossfade_on_the_sound_alone_or_with_the_dissolve(qtbot):
+    from timeline_helpers import span
+
+    doc = TimelineDocument(name="X", rate=24)
+    stack = QUndoStack()
+    view = make_view(qtbot, doc, stack, (900, 300))
+    shot = fake_media(doc, "shot", 96, audio=True)
+    v1, a1 = track_id(doc, "V1"), track_id(doc, "A1")
+    left_v, left_a = doc.insert(shot, v1, rt(0), span(0, 24))
+    doc.insert(shot, v1, rt(24), span(48, 24))
+    view.select([left_a])  # the sound alone (as an Alt-click selects it)
+    view.add_dissolve_at_selection(frames=8)
+    assert len(doc.dissolves(a1)) == 1 and doc.dissolves(v1) == []
+    assert stack.undoText() == "Add audio crossfade"
+    stack.undo()
+    view.select([left_v, left_a])
+    view.add_dissolve_at_selection(frames=8)
+    assert len(doc.dissolves(a1)) == 1 and len(doc.dissolves(v1)) == 1

@@ -369,7 +369,12 @@ class TimelineView(QGraphicsView):
             self.message.emit("Select a clip that touches another clip on its track to add a dissolve.")
             return
         duration = frame_time(max(1, int(frames)), rate)
-        self._edit("Add dissolve", lambda d: [d.add_dissolve(left, duration) for left in lefts])
+        # Sound alone selected (Alt-click picks one side of a linked pair): an audio crossfade at that cut
+        # only; with the picture selected, the dissolve and its sound's crossfade together.
+        video_ids = {t.id for t in self._doc.tracks(TrackKind.VIDEO)}
+        linked = any(self._doc.clip(c).track_id in video_ids for c in self._selection)
+        text = "Add dissolve" if linked else "Add audio crossfade"
+        self._edit(text, lambda d: [d.add_dissolve(left, duration, linked=linked) for left in lefts])
 
     def add_marker_at_playhead(self, name: str = "", color: str = "BLUE") -> None:
         # Blue, not red: the playhead is red, and a red marker under it read as a second playhead.
@@ -839,7 +844,7 @@ class TimelineView(QGraphicsView):
 
     def _dissolve_left_of(self, clip_id: str) -> str | None:
         item = self._items.get(clip_id)
-        if item is None or not item.row.is_video:
+        if item is None:  # (audio clips too: a crossfade at their cut)
             return None
         track = [i for i in self._items.values() if i.row.track_id == item.row.track_id]
         end = item.look.start + item.look.duration
