@@ -346,3 +346,16 @@ def test_titles_survive_otio_and_leave_gaps_in_fcp_xml(tmp_path):
     for name in ("t.xml", "t.fcpxml"):  # no place for a title: a gap, not a failed export
         assert export_timeline(doc, tmp_path / name)
         assert "Chapter" not in (tmp_path / name).read_text()
+
+
+def test_an_old_project_without_sequence_settings_loads_as_it_showed(media, tmp_path):
+    doc = TimelineDocument(name="Old", rate=25)  # as projects were saved before sequence settings
+    ids, _ = import_files(doc, [media["wide"], media["a"]])
+    doc.insert(ids[0], doc.tracks(TrackKind.VIDEO)[0].id, rt(0, 25))
+    save_project(doc, tmp_path / "Old.aiprod")
+    data = json.loads((tmp_path / "Old.aiprod" / "project.otio").read_text())
+    assert "sequence" not in data["metadata"]["aiprod"]
+    loaded = load_project(tmp_path / "Old.aiprod").doc
+    assert not loaded.has_sequence_settings()
+    assert loaded.sequence_settings() == SequenceSettings(96, 32, 25.0, 48000)  # the first clip, the rate
+    assert TimelineCompositor(loaded).frame_at(rt(2, 25)).shape == (32, 96, 3)

@@ -210,3 +210,44 @@ def test_a_crossfade_on_the_sound_alone_or_with_the_dissolve(qtbot):
     view.select([left_v, left_a])
     view.add_dissolve_at_selection(frames=8)
     assert len(doc.dissolves(a1)) == 1 and len(doc.dissolves(v1)) == 1
+
+
+def test_main_window_sequence_settings_titles_meter_and_new_project(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_screenshot import _discarding_prompts
+
+    from ui.main_window import MainWindow
+
+    monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
+    window = MainWindow(
+        QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), prompts=_discarding_prompts()
+    )
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        assert window.level_meter.isVisible()  # beside the viewer
+        assert window.centralWidget().isAncestorOf(window.level_meter)
+        doc, stack = window.session.doc, window.session.stack
+        window.sequence_action.trigger()
+        dialog = window.sequence_dialog
+        assert dialog is not None and dialog.isVisible() and not dialog.isModal()
+        dialog.preset.setCurrentIndex(dialog.preset.findData("720p"))
+        dialog.rate.setCurrentIndex(dialog.rate.findText("25 fps"))
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+        assert doc.sequence_settings() == SequenceSettings(1280, 720, 25.0, 48000)
+        assert stack.undoText() == "Sequence settings"
+        stack.undo()
+        assert not doc.has_sequence_settings() and doc.rate == 24
+        window.seek(10)
+        title = window.add_title("Opening")
+        assert doc.clip(title).title["text"] == "Opening" and doc.clip(title).start.value == 10
+        assert doc.track_info(doc.clip(title).track_id).name == "V2"  # above the picture
+        assert window.inspector.clip_properties.title.isVisible()
+        window.project_actions["new"].trigger()  # a new project is offered its settings
+        new_dialog = window.sequence_dialog
+        assert new_dialog is not dialog and new_dialog.isVisible()
+        assert window.session.doc is not doc
+    finally:
+        window.shutdown()
