@@ -528,7 +528,7 @@ def run_extend(args: argparse.Namespace) -> int:
     from app.errors import AppError, ExportCancelled, JobError
     from app.export import preflight_destination, write_clip
     from app.export.encoder import DELIVERY_SAMPLE_RATE, resample_audio
-    from app.jobs.extend import read_clip
+    from app.media.clip_reader import read_clip
     from engine.errors import EngineError, GenerationCancelled, OutOfMemoryError
     from engine.request import GenerationRequest
 

@@ -6,64 +6,19 @@ what a user can fix when it cannot be read, and describes the resulting take for
 
 from __future__ import annotations
 
-import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from app import provenance
-from app.errors import JobError, MediaError
+from app.errors import JobError
 from app.jobs.spec import MODEL_LTX2, JobSpec
+from app.media.clip_reader import ClipSource, read_clip
+
+__all__ = ["ClipSource", "ExtendSpec", "apply_extend_result", "build_extension", "read_clip", "run_extend"]
 
 MAX_EXTEND_SECONDS = 20.0
-
-
-@dataclass
-class ClipSource:
-    """A clip read for extending: frames [F, H, W, 3] float32 0..1, its sound and its record."""
-
-    path: Path
-    frames: np.ndarray
-    audio: np.ndarray | None
-    sample_rate: int
-    fps: float
-    generation: dict | None = None
-
-
-def read_clip(path: str | Path, cancel: threading.Event | None = None) -> ClipSource:
-    """Every frame of `path` (16-bit decode, float 0..1) and its sound; JobError saying what to do."""
-    from app.jobs.inpaint import read_audio_exact
-    from app.media.importer import _generation_in
-    from app.media.probe import probe_media
-    from app.media.reader import VideoReader
-    from engine.errors import GenerationCancelled
-
-    path = Path(path)
-    if not path.is_file():
-        raise JobError(f"the clip {path} does not exist; relink it or choose another")
-    try:
-        info = probe_media(path)
-    except MediaError as exc:
-        raise JobError(f"the clip's media cannot be read ({exc}); relink it to a working file") from exc
-    if not info.has_video or not info.width or not info.height or not info.frame_count:
-        raise JobError(f"'{path.name}' has no video to extend")
-    count, height, width = int(info.frame_count), int(info.height), int(info.width)
-    fps = float(info.fps or 24.0)
-    frames = np.empty((count, height, width, 3), np.float32)
-    try:
-        with VideoReader(path, info) as reader:
-            for index in range(count):
-                if cancel is not None and cancel.is_set():
-                    raise GenerationCancelled(0)
-                frames[index] = reader.frame(reader.index_at(index / fps), depth=16)
-    except (MediaError, IndexError) as exc:
-        raise JobError(f"the clip's media cannot be decoded ({exc}); relink it to a working file") from exc
-    frames /= np.float32(65535.0)
-    audio, rate = read_audio_exact(path)
-    return ClipSource(path, frames, audio, rate, fps, _generation_in(str(path)))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,56 @@
+"""A whole clip read as frames for the engine (extend): every frame decoded at 16 bits, float32 0..1, plus the
+provenance record the file carries. Qt-free (the CLI uses it)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import JobError, MediaError
+
+
+@dataclass
+class ClipSource:
+    """A clip read for extending: frames [F, H, W, 3] float32 0..1 and its provenance record (its sound is
+    not read: extend conditions on pictures only)."""
+
+    path: Path
+    frames: np.ndarray
+    fps: float
+    generation: dict | None = None
+
+
+def read_clip(path: str | Path, cancel: threading.Event | None = None) -> ClipSource:
+    """Every frame of `path` (16-bit decode, float 0..1) and its record; JobError saying what to do."""
+    from app.media.importer import _generation_in
+    from app.media.probe import probe_media
+    from app.media.reader import VideoReader
+    from engine.errors import GenerationCancelled
+
+    path = Path(path)
+    if not path.is_file():
+        raise JobError(f"the clip {path} does not exist; relink it or choose another")
+    try:
+        info = probe_media(path)
+    except MediaError as exc:
+        raise JobError(f"the clip's media cannot be read ({exc}); relink it to a working file") from exc
+    if not info.has_video or not info.width or not info.height or not info.frame_count:
+        raise JobError(f"'{path.name}' has no video to extend")
+    count, height, width = int(info.frame_count), int(info.height), int(info.width)
+    fps = float(info.fps or 24.0)
+    frames = np.empty((count, height, width, 3), np.float32)
+    try:
+        with VideoReader(path, info) as reader:
+            for index in range(count):
+                if cancel is not None and cancel.is_set():
+                    raise GenerationCancelled(0)
+                frames[index] = reader.frame(reader.index_at(index / fps), depth=16)
+    except (MediaError, IndexError) as exc:
+        raise JobError(f"the clip's media cannot be decoded ({exc}); relink it to a working file") from exc
+    frames /= np.float32(65535.0)
+    return ClipSource(path, frames, fps, _generation_in(str(path)))
+
+
