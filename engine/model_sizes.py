@@ -489,9 +489,7 @@ def quantized_linear_bytes(out_features: int, in_features: int, mode: str, dtype
     return n * dtype_bytes
 
 
-def quantized_module_bytes(
-    params: int, linears, mode: str, keep_precise, dtype_bytes: int = 2
-) -> int:
+def quantized_module_bytes(params: int, linears, mode: str, keep_precise, dtype_bytes: int = 2) -> int:
     """Bytes of a module of `params` parameters whose `linears` ((name, out, in, bias) of each nn.Linear) are
     quantized with `mode`, except those `keep_precise` names (quantize_module's exclusion rules)."""
     total = params * dtype_bytes
@@ -515,3 +513,27 @@ def transformer_bytes(weights: ModelWeights, mode: str, keep_precise, dtype_byte
     """Bytes of the transformer in memory after quantizing with `mode` (`keep_precise` layers kept)."""
     params, linears = weights.transformer_params, weights.linears
     return quantized_module_bytes(params, linears, mode, keep_precise, dtype_bytes)
+
+
+def module_weights(
+    transformer: torch.nn.Module,
+    version: str = "2.3",
+    others: dict[str, int] | None = None,
+    vae_config: dict | None = None,
+) -> ModelWeights:
+    """`ModelWeights` of a built transformer (benchmarks, tests): its own counts, other components from
+    `others` (name -> parameters; absent ones count as zero)."""
+    total, linears, blocks = _transformer_summary(transformer)
+    config = {k: v for k, v in transformer.config.items() if not k.startswith("_")}
+    components = {"transformer": ComponentWeights("transformer", total, 2 * total)}
+    for name, params in (others or {}).items():
+        components[name] = ComponentWeights(name, params, 2 * params)
+    return ModelWeights(
+        version=version,
+        source="built in memory",
+        transformer_config=config,
+        vae_config=dict(vae_config or _VAE_DEFAULTS),
+        components=components,
+        linears=linears,
+        block_params=blocks,
+    )

@@ -86,3 +86,47 @@ def test_engine_overhead_prints_a_ratio_and_writes_json(tmp_path, monkeypatch, c
     assert diff["frames_shape_ours"] == diff["frames_shape_bare"]
     assert diff["frames_max_abs_diff"] is not None and diff["frames_max_abs_diff"] < 1e-3
     assert diff["audio_max_abs_diff"] is not None and diff["audio_max_abs_diff"] < 1e-3
+
+
+def test_gpu_suite_dry_run_records_every_case(tmp_path, monkeypatch, capsys):
+    """benchmarks/gpu_suite.py --dry-run: every mode x cap x size x batch step case, the clip per cap (text
+    encoding, both stages, upsampler, VAE, audio), both placements, the plan beside each; JSON as returned."""
+    suite = _load("gpu_suite", monkeypatch)
+    modes = ("bf16", "fp8-fast")
+    payload = suite.main(["--dry-run", "--modes", ",".join(modes), "--warmup", "0", "--iters", "1",
+                          "--out", str(tmp_path)])
+    files = list(tmp_path.glob("gpu_suite-*.json"))
+    assert len(files) == 1
+    data = json.loads(files[0].read_text())
+    assert data == json.loads(json.dumps(payload))
+    assert data["dry_run"] is True and data["date"] and data["gpu"]
+    steps = [c for c in data["cases"] if c["kind"] == "step"]
+    expected = {(m, cap, "x".join(map(str, size)), b)
+                for m in modes for cap in (24.0, 16.0) for size in suite.DRY_SIZES for b in suite.BATCHES}
+    assert {(c["mode"], c["cap_gib"], c["size"], c["batch"]) for c in steps} == expected
+    for case in steps:
+        assert case["status"] == "ok", case
+        assert _number(case["median_s"]) and case["median_s"] > 0
+        assert case["placement"] in ("resident", "streamed") and _number(case["planned_peak_vram"])
+    assert {c["placement"] for c in steps} == {"resident", "streamed"}
+    clips = [c for c in data["cases"] if c["kind"] == "clip"]
+    assert len(clips) == len(modes) * 2
+    for clip in clips:
+        assert clip["status"] == "ok", clip
+        assert set(clip["parts_s"]) == {"stage 1 (half size)", "stage 2 (refine)", "upsampler", "vae_decode",
+                                        "audio_decode"}
+        assert _number(clip["text_encoder_s"]) and clip["total_s"] >= sum(clip["parts_s"].values())
+        assert _number(clip["transformer_flops"]) and clip["transformer_flops"] > 0
+    assert [c for c in data["cases"] if c["kind"] == "text_encoder"]
+    assert "dry run" in capsys.readouterr().out
+
+
+def test_gpu_suite_full_shapes_match_the_brief(monkeypatch):
+    suite = _load("gpu_suite", monkeypatch)
+    from engine.model_sizes import FULL_SIZE
+
+    assert suite.SIZES == ((768, 512, 121), (1280, 704, 121)) and suite.BATCHES == (2, 1)
+    assert suite.CLIP == (1280, 704, 121) and suite.CAPS_GIB == (24, 16)
+    assert suite.MODES == ("bf16", "fp8", "fp8-fast", "int4")
+    assert suite.transformer_config(dry=False) == dict(FULL_SIZE["2.3"]["transformer"])
+    assert suite.peak_tflops("NVIDIA H100 80GB HBM3")[0] == 989.0
