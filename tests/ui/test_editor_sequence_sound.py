@@ -251,3 +251,16 @@ def test_main_window_sequence_settings_titles_meter_and_new_project(qtbot, tmp_p
         assert window.session.doc is not doc
     finally:
         window.shutdown()
+
+
+def test_m_unmutes_a_track_switched_off_the_older_way(qtbot):
+    doc = TimelineDocument(name="L", rate=24)
+    stack = QUndoStack()
+    view = make_view(qtbot, doc, stack, (900, 300))
+    a1 = track_id(doc, "A1")
+    doc.set_track_enabled(a1, False)  # a project saved before M/S existed
+    view.toggle_mute(a1)
+    info = doc.track_info(a1)
+    assert info.enabled and not info.mute and stack.count() == 1
+    view.toggle_mute(a1)
+    assert doc.track_info(a1).mute

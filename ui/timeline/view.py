@@ -391,8 +391,15 @@ class TimelineView(QGraphicsView):
 
     def toggle_mute(self, track_id: str) -> None:
         info = self._doc.track_info(track_id)
-        verb = "Unmute" if info.mute else "Mute"
-        self._edit(f"{verb} {info.name}", lambda d: d.set_track_audio(track_id, mute=not info.mute))
+        muted = info.mute or not info.enabled  # a track switched off the older way reads as muted too
+        verb = "Unmute" if muted else "Mute"
+
+        def apply(d) -> None:  # noqa: ANN001
+            if not info.enabled:
+                d.set_track_enabled(track_id, True)
+            d.set_track_audio(track_id, mute=not muted)
+
+        self._edit(f"{verb} {info.name}", apply)
 
     def toggle_solo(self, track_id: str) -> None:
         info = self._doc.track_info(track_id)
