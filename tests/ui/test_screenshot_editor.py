@@ -30,6 +30,8 @@ def test_sequence_titles_and_sound_screenshot(themed_window, qtbot, tmp_path):  
     def build(d):  # noqa: ANN001, ANN202
         (clip, _audio) = d.insert(media_ids[0], v1, RationalTime(0, 24))
         d.set_clip_transform(clip, {"mode": "fill", "scale": 1.1})
+        d.set_clip_gain(_audio, -3.0)
+        d.set_clip_fades(_audio, 12, 24)
         title = placement.add_title(
             d, 6, {"text": "Dusk, day one", "size": 90, "y": 0.8, "box": True, "color": "#ffe9b0"}, 60
         )

@@ -23,6 +23,8 @@ EDGE_GRAB_PX = 6  # how close to a clip's edge a press grabs the edge (trim) rat
 
 VIDEO_BODY = QColor(58, 96, 148)
 GENERATED_BODY = QColor(104, 78, 150)
+TITLE_BODY = QColor(150, 110, 60)
+FADE_PEN = QColor(250, 250, 250, 200)
 AUDIO_BODY = QColor(44, 112, 82)
 WAVE_RGBA = (150, 230, 180, 230)
 SELECTED_PEN = QColor(255, 190, 60)
@@ -46,6 +48,10 @@ class ClipLook:
     generated: bool
     enabled: bool
     link_id: str | None
+    gain_db: float = 0.0  # sound: shown beside the name
+    fade_in: int = 0  # sound fades, frames: drawn as ramps
+    fade_out: int = 0
+    is_title: bool = False  # a title clip: its own colour, no filmstrip
 
 
 class ClipItem(QGraphicsItem):
@@ -105,6 +111,8 @@ class ClipItem(QGraphicsItem):
         exposed = option.exposedRect.intersected(rect)
         look = self.look
         base = AUDIO_BODY if look.kind == "audio" else (GENERATED_BODY if look.generated else VIDEO_BODY)
+        if look.is_title:
+            base = TITLE_BODY
         if not look.enabled:
             base = QColor(base).darker(170)
         painter.setPen(QPen(base.lighter(140), 1))
@@ -112,15 +120,33 @@ class ClipItem(QGraphicsItem):
         painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), 3, 3)
         if self._width >= 12:
             content = QRectF(1, TITLE_HEIGHT, self._width - 2, self._height - TITLE_HEIGHT - 1)
-            if look.kind == "video":
+            if look.is_title:
+                pass  # the text is the name; no filmstrip of a file
+            elif look.kind == "video":
                 self._paint_filmstrip(painter, content, exposed)
             else:
                 self._paint_waveform(painter, content, exposed)
+                self._paint_fades(painter, content)
             self._paint_title(painter, rect)
         if self.selected:
             painter.setPen(QPen(SELECTED_PEN, 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 3, 3)
+
+    def _paint_fades(self, painter: QPainter, content: QRectF) -> None:
+        """The clip's sound fades as ramps from silence (bottom) to its level (top)."""
+        look = self.look
+        if not (look.fade_in or look.fade_out):
+            return
+        painter.save()
+        painter.setPen(QPen(FADE_PEN, 1.2))
+        if look.fade_in:
+            x = content.left() + min(look.fade_in * self._ppf, content.width())
+            painter.drawLine(QPointF(content.left(), content.bottom()), QPointF(x, content.top()))
+        if look.fade_out:
+            x = content.right() - min(look.fade_out * self._ppf, content.width())
+            painter.drawLine(QPointF(x, content.top()), QPointF(content.right(), content.bottom()))
+        painter.restore()
 
     def _paint_title(self, painter: QPainter, rect: QRectF) -> None:
         font = QFont(painter.font())
@@ -128,9 +154,10 @@ class ClipItem(QGraphicsItem):
         painter.setFont(font)
         painter.setPen(TITLE_TEXT)
         text_rect = QRectF(5, 1, max(0.0, rect.width() - 8), TITLE_HEIGHT - 1)
-        painter.drawText(
-            text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.look.name
-        )
+        name = self.look.name
+        if self.look.kind == "audio" and self.look.gain_db:
+            name = f"{name}  {self.look.gain_db:+.1f} dB"
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
 
     def _file_frame(self, timeline_frame: float) -> int:
         """The file frame shown `timeline_frame` frames into the media (the contract's floor mapping)."""

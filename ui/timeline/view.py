@@ -510,13 +510,15 @@ class TimelineView(QGraphicsView):
             generated=bool(clip.generation) or getattr(item, "kind", "") == "generated",
             enabled=row.enabled,
             link_id=clip.link_id,
+            gain_db=clip.gain_db,
+            fade_in=clip.fade_in,
+            fade_out=clip.fade_out,
+            is_title=clip.title is not None,
         )
 
     def _sync_dissolves(self, rate: float) -> None:
         seen = set()
-        for row in self._rows:
-            if not row.is_video:
-                continue
+        for row in self._rows:  # audio rows too: their crossfades
             for dissolve in self._doc.dissolves(row.track_id):
                 seen.add(dissolve.id)
                 item = self._dissolves.get(dissolve.id)
