@@ -52,3 +52,25 @@ def on_device_while(module: torch.nn.Module | None, device: torch.device, enable
     finally:
         module.to("cpu")
         torch.cuda.empty_cache()
+
+
+COMPILE_ENV = "AIPROD_COMPILE_BLOCKS"
+
+
+def compile_requested(value: bool | None = None) -> bool:
+    """An explicit choice, else `$AIPROD_COMPILE_BLOCKS` ("1"/"true"); off by default until measured."""
+    import os
+
+    if value is not None:
+        return bool(value)
+    return os.environ.get(COMPILE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def compile_blocks(transformer: torch.nn.Module, **compile_kwargs) -> int:
+    """Regional compilation: `torch.compile` each repeated transformer block in place (diffusers'
+    `compile_repeated_blocks`), not the whole model, so compiling takes one block's time and the offload hooks
+    around blocks keep working. Returns how many blocks were compiled."""
+    transformer.compile_repeated_blocks(**compile_kwargs)
+    count = len(transformer.transformer_blocks)
+    log.info("compiled %d transformer blocks (%s)", count, compile_kwargs or "torch.compile defaults")
+    return count
