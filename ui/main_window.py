@@ -407,6 +407,7 @@ class MainWindow(QMainWindow):
         self.timeline.selection_changed.connect(self._on_timeline_selection)
         self.timeline.message.connect(self.show_message)
         self.timeline.extend_requested.connect(self.open_extend_dialog)
+        self._bin_selection: list = []
         self.media_bin.selection_changed.connect(self._on_bin_selection)
         self.media_bin.message.connect(self.show_message)
         self.inspector.regenerate_requested.connect(self.regenerate)
@@ -490,7 +491,10 @@ class MainWindow(QMainWindow):
             self.takes_switcher.setVisible(clip_id is not None)
 
     def _on_bin_selection(self, ids: list) -> None:
-        if self.inspector is not None and ids:
+        # The bin rebuilds its list after an undo or a relink and reports the same selection again: that is
+        # no new choice, and showing it replaced the timeline clip the user had selected since.
+        previous, self._bin_selection = self._bin_selection, list(ids)
+        if self.inspector is not None and ids and ids != previous:
             self.inspector.show_media(ids[0])
             self.inspector_dock.raise_()
 

@@ -211,6 +211,19 @@ def test_a_drag_from_the_bin_shows_the_dropped_clip(window, takes, qtbot):
     assert_one_subject(window, dropped, other)
 
 
+def test_an_undo_that_refreshes_the_bin_leaves_one_subject(window, takes):
+    from app.document import TrackKind
+
+    clip_id, original, _take, other = takes
+    window.media_bin.select(other)  # chosen in the bin earlier...
+    window.timeline.select([clip_id])  # ...then a clip on the timeline
+    assert_one_subject(window, clip_id, original)
+    push_edit(window.session.stack, window.session.doc, "Track", lambda d: d.add_track(TrackKind.VIDEO))
+    window.session.stack.undo()  # a reset: the bin rebuilds its list and reports its selection again
+    settle()
+    assert_one_subject(window, clip_id, original)  # still the clip selected last, details and takes
+
+
 def test_a_take_switch_and_its_undo_show_the_take_on_show(window, takes):
     clip_id, original, take, _other = takes
     window.timeline.select([clip_id])
