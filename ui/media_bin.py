@@ -80,6 +80,8 @@ def describe_media(info: MediaInfo | None) -> str:
     if info is None:
         return "unreadable"
     parts: list[str] = []
+    if info.still:  # a picture: no rate, no length of its own
+        return f"{info.width}×{info.height} · still · {info.video_codec or '?'} {info.pix_fmt or ''}".rstrip()
     if info.has_video:
         fps = float(info.fps) if info.fps else 0.0
         parts.append(f"{info.width}×{info.height}")

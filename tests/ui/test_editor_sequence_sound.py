@@ -264,3 +264,13 @@ def test_m_unmutes_a_track_switched_off_the_older_way(qtbot):
     assert info.enabled and not info.mute and stack.count() == 1
     view.toggle_mute(a1)
     assert doc.track_info(a1).mute
+
+
+def test_the_bin_describes_a_still(tmp_path):
+    from media_builders import make_image
+
+    from app.media.probe import probe_media
+    from ui.media_bin import describe_media
+
+    text = describe_media(probe_media(make_image(tmp_path / "card.png", size=(40, 30))))
+    assert text.startswith("40×30 · still · png") and "fps" not in text
