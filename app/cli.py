@@ -588,7 +588,13 @@ def run_extend(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         result = extend_clip(
-            engine, clip.frames, args.seconds, request, direction, on_progress=progress.stage(0, "denoise")
+            engine,
+            clip.frames,
+            args.seconds,
+            request,
+            direction,
+            on_progress=progress.stage(0, "denoise"),
+            source_audio_latents=clip.audio_latents,
         )
         progress.close()
         record = provenance.from_engine(

@@ -259,6 +259,7 @@ class Engine:
         model_name: str = MODEL_NAME,
         spec: ModelSpec | None = None,
         memory_plan=None,
+        compile_blocks: bool | None = None,
     ):
         self.device = torch.device(device) if device is not None else default_device()
         # engine.planner.MemoryPlan: where the transformer and text encoder go (None: all resident)
@@ -296,6 +297,13 @@ class Engine:
 
         # a pre-quantized FP8 release or fp8-fast: FP8 matmuls on FP8 tensor cores, else weight-only
         self.fp8_compute = prepare_compute(components.transformer, self.device)
+        from engine.placement import compile_blocks as compile_regions
+        from engine.placement import compile_requested
+
+        # regional torch.compile of the transformer blocks: off unless asked ($AIPROD_COMPILE_BLOCKS=1)
+        self.compiled_blocks = 0
+        if compile_requested(compile_blocks):
+            self.compiled_blocks = compile_regions(components.transformer)
         text_encoder.model.to("cpu" if self.offload_text_encoder else self.device)
         if spec is None:
             spec = detect_spec(config=components.configs.get("transformer"))
@@ -814,6 +822,7 @@ class Engine:
         total = clean.shape[1] + extra_clean.shape[1]
         video_noise = draws.draw((1, total, channels), f"stage {n} video noise").to(self.device)
         audio_noise = draws.draw((1, audio_frames, audio_channels), f"stage {n} audio noise").to(self.device)
+        audio_clean, audio_mask = self._audio_prefix(request, audio_frames, audio_channels)
         if stage.upsample:
             from engine.upsampler import upsample_latent
 
@@ -823,17 +832,40 @@ class Engine:
             start = float(stage.sigmas[0])
             video_base = torch.cat([base, torch.zeros_like(extra_clean)], dim=1)
             video_noise = (1 - start) * video_base + start * video_noise
-            audio_clean = previous_audio.to(self.device).float()
-            audio_noise = (1 - start) * audio_clean + start * audio_noise
+            audio_base = previous_audio.to(self.device).float()  # held tokens kept their values in stage 1
+            audio_noise = (1 - start) * audio_base + start * audio_noise
+            audio_clean = audio_base
             # where nothing conditions a token, its "clean" value is the upsampled latent (unused: mask 1)
             clean = torch.where(mask < 1, clean, base)
-        else:
-            audio_clean = None
         full_clean = torch.cat([clean, extra_clean], dim=1)
         full_mask = torch.cat([mask, extra_mask], dim=1)
         video = LatentState.from_noise(video_noise, coords, full_clean, full_mask)
-        audio = LatentState.from_noise(audio_noise, runtime.audio_coords(audio_frames), audio_clean)
+        audio_coords = runtime.audio_coords(audio_frames)
+        audio = LatentState.from_noise(audio_noise, audio_coords, audio_clean, audio_mask)
         return video, audio
+
+    def _audio_prefix(self, request, audio_frames: int, channels: int):
+        """(clean tokens, denoise mask) holding `request.audio_prefix` at the start, or (None, None)."""
+        if request.audio_prefix is None:
+            return None, None
+        prefix = torch.as_tensor(np.asarray(request.audio_prefix) if not torch.is_tensor(request.audio_prefix)
+                                 else request.audio_prefix).float()
+        if prefix.ndim == 3:
+            prefix = prefix[None]
+        tokens = self.runtime.pack_audio(prefix.to(self.device))
+        held = tokens.shape[1]
+        if prefix.ndim != 4 or tokens.shape[2] != channels or not 0 < held <= audio_frames:
+            raise RequestError(
+                f"audio_prefix has shape {tuple(prefix.shape)}; it must be audio latents [1, C, t, mel] with "
+                f"C x mel = {channels} and 1..{audio_frames} latent frames for this clip"
+            )
+        if not torch.isfinite(tokens).all():
+            raise RequestError("audio_prefix contains NaN or infinite values")
+        clean = torch.zeros(1, audio_frames, channels, device=self.device)
+        clean[:, :held] = tokens
+        mask = torch.ones(1, audio_frames, 1, device=self.device)
+        mask[:, :held] = 0.0
+        return clean, mask
 
     def _keyframe_condition(self, keyframes, request: GenerationRequest, stage: Stage, grid):
         """Keyframe images as ltx-pipelines conditions on them: frame 0 by replacing latent frame 0 (denoise

@@ -9,9 +9,11 @@ up to the video VAE's round trip (`ExtendResult.context_error` measures it again
 Backward: the new clip ends on the source's first frame as a keyframe (a guiding latent placed at the last
 frame, ltx-pipelines' `VideoConditionByKeyframeIndex`), and the take is everything before it.
 
-Sound: the model generates the new part's sound together with its picture (conditioned on the same frames);
-the source's own sound is not encoded into the conditioning (no audio-encoder path yet), so the join of the
-two sounds is the model's continuation of the picture, not of the waveform.
+Sound: the model generates the new part's sound together with its picture. Forward, when the source's audio
+latents are at hand (`source_audio_latents`: a clip this studio generated keeps them beside its master), the
+latent frames under the conditioning frames are held to the source's last ones (denoise mask 0), so the sound
+continues the source's; without them (a foreign file: there is no audio-encoder path yet) the sound follows
+the picture only.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def extend_clip(
     on_preview=None,
     cancel: threading.Event | None = None,
     on_stage=None,
+    source_audio_latents=None,
 ) -> ExtendResult:
     """Generate the extension of `source_frames` ([F, H, W, 3] float 0..1 or uint8) by about `seconds`.
 
@@ -90,11 +93,15 @@ def extend_clip(
         tail = frames[-context:]
         keyframes = (Keyframe(tail, 0, 1.0),)
         total = context + new
+        audio_prefix = _audio_tail(source_audio_latents, frames.shape[0], context, request.fps, engine)
     else:
         context = 1
         total = new + 1
         keyframes = (Keyframe((frames[0] * 255).round().astype(np.uint8), total - 1, 1.0),)
-    generation = request.with_changes(width=width, height=height, num_frames=total, keyframes=keyframes)
+        audio_prefix = None
+    generation = request.with_changes(
+        width=width, height=height, num_frames=total, keyframes=keyframes, audio_prefix=audio_prefix
+    )
     result = engine.generate(generation, on_progress, on_preview, cancel, on_stage=on_stage)
     rate, fps = result.sample_rate, result.fps
     if direction == "forward":
@@ -108,6 +115,7 @@ def extend_clip(
         error = None
     metadata = dict(result.metadata)
     metadata["extend"] = {
+        "sound_held": audio_prefix is not None,
         "direction": direction,
         "seconds": float(seconds),
         "new_frames": int(len(take)),
@@ -124,6 +132,26 @@ def extend_clip(
         context_frames=context,
         context_error=error,
     )
+
+
+def _audio_tail(latents, source_frames: int, context: int, fps: float, engine: Engine):
+    """The source's audio latent frames under its last `context` video frames ([1, C, t, mel]), or None when
+    the latents are missing or do not fit the source's length (then the sound follows the picture only)."""
+    if latents is None:
+        return None
+    import torch
+
+    tensor = torch.as_tensor(np.asarray(latents)) if not torch.is_tensor(latents) else latents
+    if tensor.ndim == 3:
+        tensor = tensor[None]
+    total = engine.runtime.audio_latent_frames(source_frames, fps)
+    if tensor.ndim != 4 or abs(tensor.shape[2] - total) > 1:
+        return None
+    held = int(context / fps * engine.spec.audio_latents_per_second)  # whole latent frames inside the context
+    start = round((source_frames - context) / fps * engine.spec.audio_latents_per_second)
+    if held < 1 or start + held > tensor.shape[2]:
+        return None
+    return tensor[:, :, start : start + held].float()
 
 
 def vae_round_trip_error(engine: Engine, frames: np.ndarray) -> float:

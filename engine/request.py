@@ -96,6 +96,9 @@ class GenerationRequest:
     # None: keep the engine's fused set; () removes every LoRA
     loras: tuple[LoraChoice, ...] | None = None
     keyframes: tuple[Keyframe, ...] = ()
+    # denoiser-space audio latents [1, C, t, mel] held at the start of the clip (extend: the source's sound
+    # continues); their t latent frames (25 per second) keep their values, the rest is generated
+    audio_prefix: Any = None
 
     def with_changes(self, **changes: Any) -> GenerationRequest:
         return dataclasses.replace(self, **changes)
@@ -218,11 +221,13 @@ class GenerationRequest:
 
     def parameters(self) -> dict[str, Any]:
         """Everything needed to regenerate this clip, as plain JSON-able values."""
-        params = dataclasses.asdict(self)
+        params = dataclasses.asdict(dataclasses.replace(self, audio_prefix=None))
         if params["stg_blocks"] is not None:
             params["stg_blocks"] = list(params["stg_blocks"])
         image = params.pop("image")
         params["image"] = _image_name(image)
+        if self.audio_prefix is not None:
+            params["audio_prefix"] = f"<audio latents {list(np.shape(self.audio_prefix))}>"
         params["loras"] = [
             {"path": str(lora.path), "strength": float(lora.strength)} for lora in self.loras or ()
         ]

@@ -95,6 +95,7 @@ def run_extend(engine: Any, spec: ExtendSpec, source: ClipSource, on_progress=No
         on_preview=on_preview,
         cancel=cancel,
         on_stage=on_stage,
+        source_audio_latents=source.audio_latents,  # the source's sound continues when it kept them
     )
 
 

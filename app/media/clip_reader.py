@@ -21,6 +21,7 @@ class ClipSource:
     frames: np.ndarray
     fps: float
     generation: dict | None = None
+    audio_latents: object = None  # the denoiser-space audio latents kept beside a studio master, if any
 
 
 def read_clip(path: str | Path, cancel: threading.Event | None = None) -> ClipSource:
@@ -51,6 +52,24 @@ def read_clip(path: str | Path, cancel: threading.Event | None = None) -> ClipSo
     except (MediaError, IndexError) as exc:
         raise JobError(f"the clip's media cannot be decoded ({exc}); relink it to a working file") from exc
     frames /= np.float32(65535.0)
-    return ClipSource(path, frames, fps, _generation_in(str(path)))
+    return ClipSource(path, frames, fps, _generation_in(str(path)), _audio_latents_beside(path))
+
+
+# The file a studio master's latents are kept in: `<stem>.latents.safetensors` (app.jobs.master).
+LATENTS_SUFFIX = ".latents.safetensors"
+
+
+def _audio_latents_beside(path: Path):
+    """The audio latents saved beside a generated clip, or None (a foreign or damaged file only means the
+    extension's sound follows its picture)."""
+    latents = path.with_name(f"{path.stem}{LATENTS_SUFFIX}")
+    if not latents.is_file():
+        return None
+    try:
+        from safetensors.torch import load_file
+
+        return load_file(str(latents)).get("audio_latents")
+    except Exception:  # noqa: BLE001 -- any unreadable file means "not usable"
+        return None
 
 

@@ -75,6 +75,7 @@ def test_extend_job_joins_the_clip_as_one_undo_step(qtbot, tmp_path, qapp):
     info = probe(item.path)
     assert info["frame_count"] == 16 and info["channels"] == 2
     assert item.generation["extend"]["direction"] == "forward"
+    assert item.generation["extend"]["sound_held"]  # the source kept its latents: its sound continues
     before = doc.snapshot()
     count = stack.count()
     new_ids = apply_extend_result(stack, doc, item, clip.id, "forward")

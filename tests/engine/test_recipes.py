@@ -395,3 +395,27 @@ def test_quantized_lora_sets_are_fused_before_quantizing_and_cached_per_set(tmp_
     quantized.set_loras([LoraChoice(lora, 1.0)])  # back to a used set: read from the cache
     assert len(set(cache.rglob("*.safetensors"))) == len(files) + 1
     assert torch.equal(_velocity(quantized, refs), with_lora)
+
+
+def test_extend_forward_continues_the_sources_sound_from_its_audio_latents(tiny):
+    from engine.extend import extend_clip
+
+    request = SMALL.with_changes(steps=2, num_frames=17, **UNGUIDED)
+    source = tiny.generate(request)
+    result = extend_clip(
+        tiny, source.frames, 0.5, request.with_changes(seed=5), source_audio_latents=source.audio_latents
+    )
+    assert result.metadata["extend"]["sound_held"]
+    assert result.metadata["parameters"]["audio_prefix"].startswith("<audio latents")
+    per_second = tiny.spec.audio_latents_per_second
+    context = result.context_frames
+    held = int(context / request.fps * per_second)
+    start = round((request.num_frames - context) / request.fps * per_second)
+    generated = result.generated.audio_latents
+    assert torch.equal(generated[:, :, :held], source.audio_latents[:, :, start : start + held])
+    assert not torch.equal(generated[:, :, held:], torch.zeros_like(generated[:, :, held:]))
+    without = extend_clip(tiny, source.frames, 0.5, request.with_changes(seed=5))
+    assert not without.metadata["extend"]["sound_held"]
+    assert not torch.equal(without.generated.audio_latents[:, :, :held], generated[:, :, :held])
+    with pytest.raises(RequestError, match="audio_prefix"):
+        tiny.generate(request.with_changes(audio_prefix=torch.zeros(1, 8, 3, 5)))
