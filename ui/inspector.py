@@ -248,7 +248,10 @@ class Inspector(QWidget):
         if info is None:
             return [("Media", "not readable: relink it from the media bin")]
         rows: list[tuple[str, str]] = []
-        if info.has_video:
+        if info.still:
+            codec = f"{info.video_codec or '?'} {info.pix_fmt or ''}".rstrip()
+            rows.append(("Picture", f"{info.width}×{info.height}, {codec} (a still)"))
+        elif info.has_video:
             fps = f"{float(info.fps):.3f}".rstrip("0").rstrip(".") if info.fps else "?"
             rows.append(("Video", f"{info.width}×{info.height}, {fps} fps, {info.video_codec or '?'}"))
             rows.append(("Frames", f"{info.frame_count} ({info.duration_seconds:.2f} s)"))
