@@ -131,11 +131,31 @@ def place_generated(
     """A finished generation: appended after the last clip of ``track_id`` (default V1), or inserted at
     ``playhead`` when given -- moved to the end of a shot it falls inside, never cutting it."""
     target = track_for_media(doc, media_id, track_id)
+    tracks = _tracks_touched(doc, media_id, target)
     if playhead is None:
-        frame = track_end(doc, target)
+        frame = max(track_end(doc, t) for t in tracks)
     else:
-        frame = outside_clips(doc, target, max(0, int(playhead)))
+        frame = max(0, int(playhead))
+        moved = True
+        while moved:  # out of every shot on the picture's track and its sound's track
+            moved = False
+            for t in tracks:
+                later = outside_clips(doc, t, frame)
+                moved, frame = moved or later != frame, later
     return doc.insert(media_id, target, _at(frame, doc.rate))
+
+
+def _tracks_touched(doc: TimelineDocument, media_id: str, target: str) -> list[str]:
+    """The target track and, for media with sound placed on a video track, the audio track its sound goes
+    to (when it exists): an insert ripples both, so neither may be cut."""
+    info = doc.bin_item(media_id).info
+    track = doc.track_info(target)
+    tracks = [target]
+    if track.kind is TrackKind.VIDEO and info is not None and info.has_audio:
+        audio = doc.tracks(TrackKind.AUDIO)
+        if track.index < len(audio):
+            tracks.append(audio[track.index].id)
+    return tracks
 
 
 def move_clips_by(doc: TimelineDocument, clip_ids: Iterable[str], delta: int) -> list[str]:

@@ -93,3 +93,16 @@ def test_group_move_lives_in_the_document_layer(doc):
     assert starts(doc, v1) == [("a.mp4", 6, 24), ("b.mp4", 30, 12)]
     with pytest.raises(EditError, match="before the beginning"):
         placement.move_clips_by(doc, first, -100)
+
+
+def test_a_generated_clip_never_cuts_the_sound_under_it(doc):
+    a, b, _, music = doc.ids
+    v1 = doc.tracks(TrackKind.VIDEO)[0].id
+    a1 = doc.tracks(TrackKind.AUDIO)[0].id
+    doc.insert(b, v1, rt(0))  # 12 frames of picture with its sound on A1
+    doc.insert(music, a1, rt(12))  # a music cue on A1 after it: 12..36
+    placement.place_generated(doc, a, v1)  # a generated clip with sound
+    assert [(n, s) for n, s, _ in starts(doc, a1)] == [("b.mp4", 0), ("music.wav", 12), ("a.mp4", 36)]
+    assert starts(doc, v1)[-1][:2] == ("a.mp4", 36)
+    placement.place_generated(doc, a, v1, playhead=5)  # inside b and not cutting the cue either
+    assert all(d == 24 for n, _, d in starts(doc, a1) if n == "music.wav")
