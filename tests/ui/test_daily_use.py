@@ -193,6 +193,7 @@ def test_a_drag_from_the_bin_shows_the_dropped_clip(window, takes, qtbot):
     clip_id, original, _take, other = takes
     window.timeline.select([clip_id])
     window.media_bin.select(other)  # pressing on the bin item to drag it selects it
+    assert_one_subject(window, None, other)  # while it is dragged: its details, not under A's take switcher
     mime = QMimeData()
     mime.setData(MEDIA_IDS_MIME, other.encode())
     timeline = window.timeline
