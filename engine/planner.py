@@ -346,40 +346,50 @@ def plan_generation(
         "streamed": outside_blocks + 2 * largest_block,  # the block computing and the one arriving
         "sequential": int(2 * largest_linear),
     }
+    te_act = TEXT_TOKENS * GEMMA_LAYERS_KEPT * weights.text_hidden_size * dtype_bytes * 2
+
+    def evaluate(option: str):
+        """(phases, text encoder place, tiles, VAE budget) with the transformer placed as `option`."""
+        on_gpu = resident_small + gpu_transformer[option]
+        # resident: the connectors stay on the GPU too; streamed: they come with the text encoder
+        connectors = sizes["connectors"]
+        if option == "resident":
+            on_gpu += connectors
+            connectors = 0
+        encoding = on_gpu + connectors + te_act
+        place = "gpu-while-encoding" if encoding + sizes["text encoder"] <= usable else "cpu"
+        encode_peak = encoding + (sizes["text encoder"] if place != "cpu" else 0)
+        budget = max(usable - on_gpu, 256 * 1024**2)
+        tiles = plan_tiles(
+            weights.vae_config,
+            height,
+            width,
+            frames,
+            budget,
+            dtype_bytes,
+            spec.spatial_ratio,
+            spec.temporal_ratio,
+        )
+        phases = {
+            "text encoding": encode_peak + CUDA_RESERVE,
+            "denoising": on_gpu + peak_act + CUDA_RESERVE,
+            "decoding": on_gpu + tiles.estimated_peak_bytes + CUDA_RESERVE,
+        }
+        return phases, place, tiles, budget
+
+    # the first placement (fastest first) whose every phase fits the card; else layer by layer
     choice = "sequential"
     for option in ("resident", "streamed"):
-        if resident_small + gpu_transformer[option] + peak_act <= usable:
+        phases, _, tiles, budget = evaluate(option)
+        if max(phases.values()) <= vram and tiles.estimated_peak_bytes <= budget:
             choice = option
             break
-    on_gpu = resident_small + gpu_transformer[choice]
-    # --- text encoder: on the GPU while encoding if it fits beside what stays there
-    te_act = TEXT_TOKENS * GEMMA_LAYERS_KEPT * weights.text_hidden_size * dtype_bytes * 2
-    encoding = on_gpu + sizes["connectors"] + te_act
-    te_place = "gpu-while-encoding" if encoding + sizes["text encoder"] <= usable else "cpu"
-    encode_peak = encoding + (sizes["text encoder"] if te_place != "cpu" else 0)
+    phases, te_place, tiles, vae_budget = evaluate(choice)
     if te_place == "cpu":
         notes.append(
             "the text encoder does not fit beside the resident weights: it encodes on the CPU "
             "(quantizing it, e.g. --text-encoder-quant int8, would let it use the GPU)"
         )
-    # --- VAE decode with what is left
-
-    vae_budget = max(usable - on_gpu, 256 * 1024**2)
-    tiles = plan_tiles(
-        weights.vae_config,
-        height,
-        width,
-        frames,
-        vae_budget,
-        dtype_bytes,
-        spec.spatial_ratio,
-        spec.temporal_ratio,
-    )
-    phases = {
-        "text encoding": encode_peak + CUDA_RESERVE,
-        "denoising": on_gpu + peak_act + CUDA_RESERVE,
-        "decoding": on_gpu + tiles.estimated_peak_bytes + CUDA_RESERVE,
-    }
     peak_vram = max(phases.values())
     # --- RAM: what lives in system memory while generating
     ram_parts = PROCESS_RAM + sizes["text encoder"]  # the text encoder waits on the CPU between prompts
