@@ -55,3 +55,20 @@ def test_on_device_while_is_a_no_op_off_cuda():
     module = torch.nn.Linear(2, 2)
     with on_device_while(module, torch.device("cpu")):
         assert module.weight.device.type == "cpu"
+
+
+def test_regional_compile_is_off_by_default_and_keeps_the_clip(monkeypatch):
+    from engine.placement import COMPILE_ENV, compile_blocks, compile_requested
+
+    monkeypatch.delenv(COMPILE_ENV, raising=False)
+    assert compile_requested() is False and _engine(None).compiled_blocks == 0
+    monkeypatch.setenv(COMPILE_ENV, "1")
+    assert compile_requested() is True and compile_requested(False) is False
+    monkeypatch.delenv(COMPILE_ENV)
+    resident = _engine(None).generate(REQUEST)
+    engine = _engine(None)
+    # "eager": dynamo traces each block (the regional path) without minutes of inductor on a CPU
+    assert compile_blocks(engine.components.transformer, backend="eager") == len(
+        engine.components.transformer.transformer_blocks
+    )
+    np.testing.assert_array_equal(engine.generate(REQUEST).frames, resident.frames)
