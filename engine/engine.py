@@ -404,9 +404,15 @@ class Engine:
             encoder = TextEncoder(model, load_tokenizer(root), str(root))
         _attach_release_companions(components, path, layout, dtype, upsampler, text_encoder)
         if memory_plan is None and device.type == "cuda":
+            from engine.errors import EngineError
             from engine.planner import plan_for_device
 
-            memory_plan = plan_for_device(path, text_encoder, mode, device, text_encoder_quantization=te_mode)
+            try:
+                memory_plan = plan_for_device(
+                    path, text_encoder, mode, device, text_encoder_quantization=te_mode
+                )
+            except (EngineError, ValueError, OSError) as exc:  # no plan must not stop a model that loaded
+                log.warning("no memory plan (%s); the model stays resident on the GPU", exc)
         engine = cls(
             components,
             encoder,
