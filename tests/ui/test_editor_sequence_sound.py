@@ -274,3 +274,47 @@ def test_the_bin_describes_a_still(tmp_path):
 
     text = describe_media(probe_media(make_image(tmp_path / "card.png", size=(40, 30))))
     assert text.startswith("40×30 · still · png") and "fps" not in text
+
+
+def test_dragging_a_sound_clips_fade_handles(qtbot):
+    from PySide6.QtGui import QMouseEvent
+    from timeline_helpers import PPF
+
+    doc = TimelineDocument(name="F", rate=24)
+    stack = QUndoStack()
+    view = make_view(qtbot, doc, stack, (900, 300))
+    snd = fake_media(doc, "snd", 96, audio=True, video=False)
+    (clip,) = doc.insert(snd, track_id(doc, "A1"), rt(0))
+    view.set_snapping(False)
+    item = view.clip_item(clip)
+    handles = item.fade_handles()
+
+    def mouse(kind, scene_point: QPointF) -> None:  # noqa: ANN001
+        local = QPointF(view.mapFromScene(scene_point))
+        held = (
+            Qt.MouseButton.NoButton
+            if kind == QMouseEvent.Type.MouseButtonRelease
+            else Qt.MouseButton.LeftButton
+        )
+        button = Qt.MouseButton.NoButton if kind == QMouseEvent.Type.MouseMove else Qt.MouseButton.LeftButton
+        event = QMouseEvent(kind, local, QPointF(view.viewport().mapToGlobal(local.toPoint())), button, held,
+                            Qt.KeyboardModifier.NoModifier)  # fmt: skip
+        QApplication.sendEvent(view.viewport(), event)
+
+    start = item.pos() + handles["in"]
+    mouse(QMouseEvent.Type.MouseButtonPress, start)
+    for step in range(1, 6):
+        mouse(QMouseEvent.Type.MouseMove, start + QPointF(step * 4 * PPF, 0))  # 20 frames right in all
+    mouse(QMouseEvent.Type.MouseButtonRelease, start + QPointF(20 * PPF, 0))
+    fade_in = doc.clip(clip).fade_in
+    assert fade_in == 20 and doc.clip(clip).start.value == 0  # the fade follows the mouse; the clip stays
+    assert stack.count() == 1  # the whole drag is one undo step
+    handles = view.clip_item(clip).fade_handles()
+    end = view.clip_item(clip).pos() + handles["out"]
+    mouse(QMouseEvent.Type.MouseButtonPress, end)
+    for step in range(1, 4):
+        mouse(QMouseEvent.Type.MouseMove, end - QPointF(step * 4 * PPF, 0))
+    mouse(QMouseEvent.Type.MouseButtonRelease, end - QPointF(12 * PPF, 0))
+    assert doc.clip(clip).fade_out >= 12 and doc.clip(clip).duration.value == 96  # not trimmed
+    stack.undo()
+    assert doc.clip(clip).fade_out == 0 and doc.clip(clip).fade_in == fade_in

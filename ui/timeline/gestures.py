@@ -58,6 +58,7 @@ class ClipDrag:
     started: bool = False
     target_start: int = 0
     target_track: str = ""
+    origin_fade: int = 0  # a fade handle's frames at the press
 
 
 @dataclass
@@ -127,6 +128,9 @@ class TrackGestures:
     def _grab(self, item: ClipItem, pos: QPointF, alone: bool) -> ClipDrag:
         view = self._view
         edge = item.edge_at(pos.x() - item.pos().x())
+        fade = item.fade_handle_at(pos - item.pos())
+        if fade is not None:
+            edge = None
         moving = [item.clip_id] if alone else view._with_partners(item.clip_id)
         group = False
         if edge is None and not alone:
@@ -136,8 +140,11 @@ class TrackGestures:
                 moving, group = moving + others, True
         items = [view._items[c] for c in moving]
         look = item.look
+        kind = f"fade-{fade}" if fade is not None else ("move" if edge is None else f"trim-{edge}")
+        if fade is not None:
+            moving, items = [item.clip_id], [item]
         return ClipDrag(
-            kind="move" if edge is None else f"trim-{edge}",
+            kind=kind,
             clip_id=item.clip_id,
             press=pos,
             start=look.start,
@@ -154,6 +161,7 @@ class TrackGestures:
             linked=not alone,
             target_start=look.start,
             target_track=item.row.track_id,
+            origin_fade=(look.fade_in if fade == "in" else look.fade_out) if fade is not None else 0,
         )
 
     # ---------------------------------------------------------------------------------------------- move
@@ -175,6 +183,8 @@ class TrackGestures:
             self._drag_band(drag, pos)
         elif drag.kind == "move":
             self._drag_move(drag, pos)
+        elif drag.kind.startswith("fade-"):
+            self._drag_fade(drag, pos)
         else:
             self._drag_trim(drag, pos, event.modifiers())
         return True
@@ -183,6 +193,9 @@ class TrackGestures:
         view = self._view
         item = view._clip_at(pos) if view._dissolve_at(pos) is None else None
         edge = item.edge_at(pos.x() - item.pos().x()) if item is not None else None
+        if item is not None and item.fade_handle_at(pos - item.pos()) is not None:
+            view.viewport().setCursor(Qt.CursorShape.PointingHandCursor)  # a fade handle
+            return
         view.viewport().setCursor(Qt.CursorShape.SizeHorCursor if edge else Qt.CursorShape.ArrowCursor)
 
     def _drag_band(self, drag: BandDrag, pos: QPointF) -> None:
@@ -256,6 +269,34 @@ class TrackGestures:
             push_edit(view.undo_stack(), doc, "Trim", trim, merge_key=drag.merge_key)
         except EditError:
             return  # at a neighbour or the end of the media: the edge simply stops there
+        view._ensure_synced()
+        drag.items = [view._items[i.clip_id] for i in drag.items if i.clip_id in view._items]
+
+    def _drag_fade(self, drag: ClipDrag, pos: QPointF) -> None:
+        """A sound fade handle: the fade follows the mouse (frames), one merged undo step."""
+        view = self._view
+        doc = view.document()
+        try:
+            clip = doc.clip(drag.clip_id)
+        except EditError:
+            return
+        offset = (pos.x() - drag.press.x()) / view.pixels_per_frame()
+        if drag.kind == "fade-in":
+            fade_in = max(0, min(int(round(drag.origin_fade + offset)), drag.duration - clip.fade_out))
+            fade_out = clip.fade_out
+        else:
+            fade_out = max(0, min(int(round(drag.origin_fade - offset)), drag.duration - clip.fade_in))
+            fade_in = clip.fade_in
+        if (fade_in, fade_out) == (clip.fade_in, clip.fade_out):
+            return
+        clip_id = drag.clip_id
+        try:
+            push_edit(
+                view.undo_stack(), doc, "Clip fades", lambda d: d.set_clip_fades(clip_id, fade_in, fade_out),
+                merge_key=drag.merge_key,
+            )  # fmt: skip
+        except EditError:
+            return
         view._ensure_synced()
         drag.items = [view._items[i.clip_id] for i in drag.items if i.clip_id in view._items]
 

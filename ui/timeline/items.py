@@ -103,6 +103,24 @@ class ClipItem(QGraphicsItem):
             return "out"
         return None
 
+    def fade_handles(self) -> dict[str, QPointF]:
+        """Sound clips: where the fade-in and fade-out handles sit (local coordinates): on the clip's top edge
+        at the end of each ramp, kept clear of the trim edges."""
+        if self.look.kind != "audio" or self.look.is_title or self._width < 4 * EDGE_GRAB_PX:
+            return {}
+        top = TITLE_HEIGHT + 1.0
+        inset = EDGE_GRAB_PX + 3.0
+        left = min(max(inset, self.look.fade_in * self._ppf), self._width / 2 - 1)
+        right = self._width - min(max(inset, self.look.fade_out * self._ppf), self._width / 2 - 1)
+        return {"in": QPointF(left, top), "out": QPointF(right, top)}
+
+    def fade_handle_at(self, local: QPointF) -> str | None:
+        """ "in"/"out" when ``local`` is on a fade handle (within 5 px)."""
+        for side, spot in self.fade_handles().items():
+            if abs(local.x() - spot.x()) <= 5 and abs(local.y() - spot.y()) <= 5:
+                return side
+        return None
+
     # ---------------------------------------------------------------------------------------------- paint
     def paint(
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
@@ -127,6 +145,10 @@ class ClipItem(QGraphicsItem):
             else:
                 self._paint_waveform(painter, content, exposed)
                 self._paint_fades(painter, content)
+                painter.setPen(Qt.PenStyle.NoPen)
+                painter.setBrush(FADE_PEN)
+                for spot in self.fade_handles().values():
+                    painter.drawRect(QRectF(spot.x() - 3, spot.y() - 3, 6, 6))
             self._paint_title(painter, rect)
         if self.selected:
             painter.setPen(QPen(SELECTED_PEN, 2))
