@@ -265,3 +265,15 @@ def test_a_placement_is_chosen_only_when_every_phase_fits(ltx23, recipe, quant):
         plan = _plan(ltx23, recipe=recipe, quantization=quant, width=768, height=512, vram=vram * GiB)
         if plan.transformer in ("resident", "streamed"):
             assert plan.fits and plan.peak_vram <= vram * GiB, (vram, plan.phases)
+
+
+def test_plan_for_device_uses_free_vram(monkeypatch):
+    """What Engine.from_checkpoint follows on CUDA: the version's default size with the free VRAM."""
+    from engine.planner import CUDA_RESERVE, plan_for_device
+
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (10 * GiB, 80 * GiB))
+    plan = plan_for_device("ltx-2.3", None, "fp8", torch.device("cuda"))
+    assert plan.vram == 10 * GiB + CUDA_RESERVE // 2
+    assert (plan.width, plan.height, plan.frames) == (768, 512, 121)
+    assert plan.transformer in ("streamed", "sequential")
+    assert plan_for_device("ltx-2.3", None, "fp8", torch.device("cpu")).transformer == "resident"
