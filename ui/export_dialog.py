@@ -284,7 +284,7 @@ class ExportDialog(QDialog):
         self.size_combo = QComboBox(objectName="exportSizeCombo")
         width, height = self._project_size
         # item data "WxH" (a Python tuple does not survive the trip through QVariant); "" = project size
-        self.size_combo.addItem(f"Project size ({width} × {height})", "")
+        self.size_combo.addItem(f"Sequence size ({width} × {height})", "")  # File > Sequence Settings
         for w, h in COMMON_SIZES:
             if (w, h) != self._project_size:
                 self.size_combo.addItem(f"{w} × {h}", f"{w}x{h}")

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from media_builders import make_audio  # noqa: E402
+from opentimelineio.opentime import RationalTime  # noqa: E402
 from timeline_helpers import fake_media, make_view, point, rt, track_id  # noqa: E402
 
 from app.commands import push_edit  # noqa: E402
@@ -318,3 +319,17 @@ def test_dragging_a_sound_clips_fade_handles(qtbot):
     assert doc.clip(clip).fade_out >= 12 and doc.clip(clip).duration.value == 96  # not trimmed
     stack.undo()
     assert doc.clip(clip).fade_out == 0 and doc.clip(clip).fade_in == fade_in
+
+
+def test_export_defaults_to_the_sequence_size(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from ui.export_dialog import ExportDialog
+
+    doc = TimelineDocument(name="E", sequence=SequenceSettings(1280, 720, 25.0, 48000))
+    doc.insert(fake_media(doc, "small", 48), track_id(doc, "V1"), RationalTime(0, 25))  # a 64x48 clip
+    dialog = ExportDialog(doc, QSettings(str(tmp_path / "e.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(dialog)
+    assert dialog.size_combo.itemText(0) == "Sequence size (1280 × 720)"
+    assert dialog.size_combo.currentIndex() == 0
+    assert "1280 × 720, 25 fps" in dialog.summary_label.text()
