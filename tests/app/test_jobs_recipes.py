@@ -25,16 +25,31 @@ def still(tmp_path):
     return path
 
 
-def test_two_stage_job_with_a_lora_and_keyframes_on_the_23_release(qtbot, tmp_path, still, qapp):
-    if fixtures.LTX23_FIXTURE is None:
-        pytest.skip("the shared LTX-2.3 fixture is not available")
-    monolith = fixtures.ltx23_monolith(fixtures.LTX23_FIXTURE)
-    lora = sorted(fixtures.LTX23_FIXTURE.glob("*lora*.safetensors"))[0]
-    queue = JobQueue(EngineSettings(checkpoint=str(monolith)), tmp_path / "media")
+@pytest.mark.parametrize("version", ["2.0", "2.3", "2.5"])
+def test_recipe_jobs_with_loras_and_keyframes_on_the_releases(qtbot, tmp_path, still, qapp, version):
+    """2.3 and 2.5: two-stage with the release's LoRA and two keyframes; 2.0 (no upsampler or LoRA in its
+    fixture): distilled with the keyframes."""
+    if version == "2.0":
+        if fixtures.LTX2_FIXTURE is None:
+            pytest.skip("the shared LTX-2.0 fixture is not available")
+        settings = EngineSettings(
+            checkpoint=str(fixtures.LTX2_FIXTURE / fixtures.LTX2_CHECKPOINT),
+            gemma_root=str(fixtures.LTX2_FIXTURE / "gemma"),
+        )
+        recipe, loras, rate = "distilled", (), 24000
+    else:
+        folder = fixtures.LTX23_FIXTURE if version == "2.3" else fixtures.LTX25_FIXTURE
+        if folder is None:
+            pytest.skip(f"the shared LTX-{version} fixture is not available")
+        model = fixtures.ltx23_monolith(folder) if version == "2.3" else folder
+        lora = sorted(folder.rglob("*lora*.safetensors"))[0]
+        settings = EngineSettings(checkpoint=str(model))
+        recipe, loras, rate = "two-stage", ((str(lora), 0.5),), 48000
+    queue = JobQueue(settings, tmp_path / "media")
     try:
         spec = JobSpec(
-            prompt="a cat", width=128, height=64, frames=9, fps=24.0, seed=4, recipe="two-stage",
-            loras=((str(lora), 0.5),), keyframes=((str(still), 0, 1.0), (str(still), 8, 0.6)),
+            prompt="a cat", width=128, height=64, frames=9, fps=24.0, seed=4, recipe=recipe,
+            loras=loras, keyframes=((str(still), 0, 1.0), (str(still), 8, 0.6)),
         )
         labels: list[str] = []
         queue.job_changed.connect(lambda job_id: labels.append(queue.job(job_id).step_label))
@@ -43,16 +58,21 @@ def test_two_stage_job_with_a_lora_and_keyframes_on_the_23_release(qtbot, tmp_pa
         item = finished.args[1]
     finally:
         assert queue.shutdown(30_000)
-    assert "stage 1/2, step 1/8" in labels and "stage 2/2, step 3/3" in labels
+    if recipe == "two-stage":
+        assert "stage 1/2, step 1/8" in labels and "stage 2/2, step 3/3" in labels
+    else:
+        assert "step 8/8" in labels
     info = probe(item.path)
     assert (info["width"], info["height"], info["frame_count"]) == (128, 64, 9)
-    assert info["channels"] == 2 and info["sample_rate"] == 48000
+    assert info["channels"] == 2 and info["sample_rate"] == rate
     record = item.generation
-    assert record["recipe"] == "two-stage" and record["loras"] == [{"path": str(lora), "strength": 0.5}]
-    assert record["loras_fused"][0]["strength"] == 0.5 and record["loras_fused"][0]["identity"]
+    assert record["recipe"] == recipe and record["model_version"] == version
+    assert record["loras"] == [{"path": p, "strength": s} for p, s in loras]
+    if loras:
+        assert record["loras_fused"][0]["strength"] == 0.5 and record["loras_fused"][0]["identity"]
     assert [k["frame"] for k in record["keyframes"]] == [0, 8]
     again = JobSpec.from_generation(record)  # a regenerate keeps recipe, LoRAs and keyframes
-    assert again.recipe == "two-stage" and again.loras == spec.loras and again.keyframes == spec.keyframes
+    assert again.recipe == recipe and again.loras == spec.loras and again.keyframes == spec.keyframes
 
 
 def test_extend_job_joins_the_clip_as_one_undo_step(qtbot, tmp_path, qapp):

@@ -419,3 +419,27 @@ def test_extend_forward_continues_the_sources_sound_from_its_audio_latents(tiny)
     assert not torch.equal(without.generated.audio_latents[:, :, :held], generated[:, :, :held])
     with pytest.raises(RequestError, match="audio_prefix"):
         tiny.generate(request.with_changes(audio_prefix=torch.zeros(1, 8, 3, 5)))
+
+
+@needs_ltx23_fixture
+def test_cancel_in_the_second_stage_stops_within_a_step_and_decodes_nothing(engine23, monkeypatch):
+    import threading
+
+    from engine.errors import GenerationCancelled
+
+    refs, metadata = _reference(LTX23_FIXTURE)
+    cancel = threading.Event()
+    seen = []
+
+    def on_stage(progress):
+        seen.append((progress.stage, progress.step))
+        if progress.stage == 2:
+            cancel.set()
+
+    decoded = []
+    monkeypatch.setattr(engine23.runtime, "decode_video_vae_space", lambda *a: decoded.append(a))
+    with pytest.raises(GenerationCancelled):
+        engine23.generate(
+            _e2e_request(metadata, refs).with_changes(preview_every=0), cancel=cancel, on_stage=on_stage
+        )
+    assert seen[-1] == (2, 1) and decoded == []
