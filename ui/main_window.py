@@ -600,7 +600,8 @@ class MainWindow(QMainWindow):
             self.open_sequence_settings("Choose the new project's frame size, frame rate and audio rate.")
 
     def _watch_first_clip(self, doc) -> None:
-        """A project without sequence settings is offered its first clip's format when that clip arrives."""
+        """A project without sequence settings is offered its first clip's format when that clip arrives
+        (a status message; the dialog's Match First Clip gives the same)."""
         if doc.has_sequence_settings() or self._first_clip_settings() is not None:
             return
 
@@ -611,9 +612,11 @@ class MainWindow(QMainWindow):
             offer = self._first_clip_settings()
             if offer is not None:
                 unsubscribe()
-                self.open_sequence_settings(
-                    f"The first clip is {offer.describe()}. Use its format for the sequence or choose one.",
-                    offer,
+                # offered, not imposed: no dialog in the middle of an edit (it would take the keyboard);
+                # the sequence plays at the first clip's format (what it shows) until settings are chosen
+                self.show_message(
+                    f"The sequence takes the first clip's format, {offer.describe()}: "
+                    "File > Sequence Settings… to choose another."
                 )
 
         unsubscribe = doc.subscribe(changed)
