@@ -231,6 +231,12 @@ def test_main_window_sequence_settings_titles_meter_and_new_project(qtbot, tmp_p
         assert window.level_meter.isVisible()  # beside the viewer
         assert window.centralWidget().isAncestorOf(window.level_meter)
         doc, stack = window.session.doc, window.session.stack
+        first = fake_media(doc, "first", 48)
+        push_edit(stack, doc, "Insert", lambda d: d.insert(first, d.tracks(TrackKind.VIDEO)[0].id, rt(0)))
+        # the first clip's format is offered in the status bar; no dialog takes the keyboard mid-edit
+        assert window.sequence_dialog is None
+        assert "64 × 48" in window.statusBar().currentMessage()
+        stack.undo()
         window.sequence_action.trigger()
         dialog = window.sequence_dialog
         assert dialog is not None and dialog.isVisible() and not dialog.isModal()
