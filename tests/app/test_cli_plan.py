@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from shared_fixtures import LTX23_FIXTURE, ltx23_monolith
+from shared_fixtures import LTX23_FIXTURE, LTX25_FIXTURE, ltx23_monolith
 
 from app.cli import main
 
@@ -41,9 +41,17 @@ def test_a_plan_that_does_not_fit_still_exits_0(capsys):
     assert out.strip().splitlines()[-1].startswith("fits: no")
 
 
-@pytest.mark.skipif(LTX23_FIXTURE is None, reason="shared LTX-2.3 fixture missing")
-def test_plan_for_a_checkpoint_file(capsys):
-    path = ltx23_monolith(LTX23_FIXTURE)
+def _checkpoints():
+    found = []
+    if LTX23_FIXTURE is not None and ltx23_monolith(LTX23_FIXTURE) is not None:
+        found.append(ltx23_monolith(LTX23_FIXTURE))
+    if LTX25_FIXTURE is not None:
+        found.append(LTX25_FIXTURE)  # a release folder: transformer, Gemma 4 file, VAEs in sub-folders
+    return found
+
+
+@pytest.mark.parametrize("path", _checkpoints(), ids=lambda p: p.name)
+def test_plan_for_a_checkpoint(capsys, path):
     code, out, err = _run(capsys, "--model", str(path), "--width", "256", "--height", "128", "--frames", "25",
                           "--vram", "8GiB", "--ram", "16GiB")
     assert code == 0, err
