@@ -360,6 +360,16 @@ def load_ltx25(
             continue
         path = _file_of(name, release)
         skeleton = build_ltx23_skeleton(name, configs[name], path)
+        if name == "transformer":
+            from engine.fp8 import fp8_weight_keys, load_prequantized
+
+            keys = [k for k in release.transformer.keys() if ltx23_layout.is_transformer_key(k)]
+            if fp8_weight_keys({k: release.transformer.tensors[k] for k in keys}):
+                # an FP8 transformer file: FP8 weights + scales read as stored (engine/fp8.py)
+                modules[name] = load_prequantized(
+                    release.transformer, keys, ltx23_layout.rename_transformer, skeleton, dtype
+                )
+                continue
         modules[name] = assign_state(skeleton, component_states(release, name, dtype), name, path)
 
     fused = []

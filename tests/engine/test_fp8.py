@@ -169,3 +169,27 @@ def test_planner_sees_a_prequantized_release(fp8_release):
     assert packed.prequantized_fp8 and not plain.prequantized_fp8
     assert packed.transformer_params == plain.transformer_params
     assert packed.components["transformer"].stored_bytes < plain.components["transformer"].stored_bytes
+
+
+def test_prequantized_25_release_folder(tmp_path):
+    """An LTX-2.5 release folder whose transformer file is in the FP8 layout loads as stored."""
+    from shared_fixtures import LTX25_FIXTURE
+
+    from engine.ltx25_layout import load_ltx25
+
+    if LTX25_FIXTURE is None:
+        pytest.skip("shared LTX-2.5 fixture missing")
+    folder = tmp_path / "release"
+    for source in LTX25_FIXTURE.rglob("*.safetensors"):
+        target = folder / source.relative_to(LTX25_FIXTURE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.parent.name == "diffusion_models":
+            assert write_fp8_release(source, target.with_name(target.name.replace("bf16", "fp8")))
+        else:
+            target.symlink_to(source)
+    plain = load_ltx25(LTX25_FIXTURE, torch.float32, only=("transformer",)).transformer
+    loaded = load_ltx25(folder, torch.float32, only=("transformer",)).transformer
+    assert any(isinstance(m, fp8.Fp8Linear) for m in loaded.modules())
+    inputs = transformer_inputs(plain, 1, (128, 96, 17), 16, "cpu", torch.float32)
+    with torch.no_grad():
+        assert 1e-4 < _rel(loaded(**inputs)[0], plain(**inputs)[0]) < 0.02
