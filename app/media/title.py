@@ -160,6 +160,16 @@ def _layer(spec_json: str, width: int, height: int) -> np.ndarray:
     return layer
 
 
+@functools.lru_cache(maxsize=16)
+def _extent(spec_json: str, width: int, height: int) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1): the part of the frame the title touches."""
+    alpha = _layer(spec_json, width, height)[..., 3]
+    rows, cols = np.flatnonzero(alpha.any(axis=1)), np.flatnonzero(alpha.any(axis=0))
+    if rows.size == 0:
+        return 0, 0, 0, 0
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
 def render_title(
     title: dict | TitleSpec, width: int, height: int, seconds: float, length: float
 ) -> np.ndarray:
@@ -186,19 +196,29 @@ def fade_weight(spec: TitleSpec, seconds: float, length: float) -> float:
 
 
 def composite(picture: np.ndarray, overlays: tuple, width: int, height: int) -> np.ndarray:
-    """``picture`` (uint8 or float32 [H, W, 3]) with each (title, seconds, length) drawn over it."""
+    """``picture`` (uint8 or float32 [H, W, 3]) with each (title, seconds, length) drawn over it. Only the
+    part of the frame a title touches is blended (a lower third costs a lower third, not a whole frame)."""
     if not overlays:
         return picture
     integer = picture.dtype == np.uint8
-    out = (
-        picture.astype(np.float32) * np.float32(1 / 255) if integer else picture.astype(np.float32, copy=True)
-    )
+    out = picture.copy() if integer else picture.astype(np.float32, copy=True)
     for title, seconds, length in overlays:
-        layer = render_title(title, width, height, seconds, length)
-        alpha = layer[..., 3:4]
-        out = out * (1.0 - alpha) + layer[..., :3] * alpha
-    if integer:
-        return np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        spec = TitleSpec.from_dict(title)
+        key = json.dumps(spec.to_dict(), sort_keys=True)
+        y0, y1, x0, x1 = _extent(key, width, height)
+        fade = fade_weight(spec, seconds, length)
+        if y1 <= y0 or fade <= 0.0:
+            continue
+        layer = _layer(key, width, height)[y0:y1, x0:x1]
+        alpha = layer[..., 3:4] * np.float32(fade)
+        region = out[y0:y1, x0:x1].astype(np.float32)
+        if integer:
+            region *= np.float32(1 / 255)
+        blended = region * (1.0 - alpha) + layer[..., :3] * alpha
+        if integer:
+            out[y0:y1, x0:x1] = np.clip(blended * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        else:
+            out[y0:y1, x0:x1] = blended
     return out
 
 
