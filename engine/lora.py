@@ -138,6 +138,12 @@ def fuse_loras(
         for target, weight, a, b in _plan(transformer, lora):
             per_target.setdefault(target, []).append((a, b, float(strength)))
             weights[target] = weight
+    fp8 = sorted(t for t, w in weights.items() if w.dtype in (torch.float8_e4m3fn, torch.float8_e5m2))
+    if fp8:
+        raise CheckpointError(
+            f"a LoRA cannot be fused into a pre-quantized FP8 transformer (e.g. {fp8[0]}); load the bf16 "
+            "release and quantize it instead (quantization fp8 or fp8-fast)"
+        )
     with torch.no_grad():
         for target, products in per_target.items():
             weight = weights[target]

@@ -193,3 +193,21 @@ def test_prequantized_25_release_folder(tmp_path):
     inputs = transformer_inputs(plain, 1, (128, 96, 17), 16, "cpu", torch.float32)
     with torch.no_grad():
         assert 1e-4 < _rel(loaded(**inputs)[0], plain(**inputs)[0]) < 0.02
+
+
+def test_a_lora_on_a_prequantized_transformer_is_refused(fp8_release):
+    from engine.errors import CheckpointError
+    from engine.lora import fuse_lora, load_lora
+    from engine.ltx23_loader import load_ltx23
+
+    _, target, _ = fp8_release
+    loras = sorted(LTX23_FIXTURE.glob("*lora*.safetensors"))
+    if not loras:
+        pytest.skip("the fixture has no LoRA")
+    loaded = load_ltx23(target, torch.float32, only=("transformer",)).transformer
+    before = [m.weight.clone() for m in loaded.modules() if isinstance(m, fp8.Fp8Linear)]
+    with pytest.raises(CheckpointError, match="pre-quantized FP8"):
+        fuse_lora(loaded, load_lora(loras[0]))
+    after = [m.weight for m in loaded.modules() if isinstance(m, fp8.Fp8Linear)]
+    for a, b in zip(before, after, strict=True):
+        assert torch.equal(a.view(torch.uint8), b.view(torch.uint8))
