@@ -745,7 +745,23 @@ class Engine:
         reporter.start = denoise_start
         offset = 0
         video_latents = audio_tokens = None
-        for stage in stages:
+        # each stage's step weighs its tokens times its guidance passes (for the progress fraction / ETA)
+        passes = 1 + sum(
+            not math.isclose(a, b)
+            for a, b in (
+                (max(video_guidance.cfg_scale, audio_guidance.cfg_scale), 1.0),
+                (max(video_guidance.stg_scale, audio_guidance.stg_scale), 0.0),
+                (max(video_guidance.modality_scale, audio_guidance.modality_scale), 1.0),
+            )
+        )
+        step_work = [
+            math.prod(runtime.latent_grid(st.width, st.height, request.num_frames))
+            * (passes if st.guided else 1)
+            for st in stages
+        ]
+        total_work = float(sum(w * st.steps for w, st in zip(step_work, stages, strict=True)))
+        work_before = 0.0
+        for stage, work in zip(stages, step_work, strict=True):
             grid = runtime.latent_grid(stage.width, stage.height, request.num_frames)
             tokens = math.prod(grid)
             conditioning = self._keyframe_condition(keyframes, request, stage, grid)
@@ -757,7 +773,9 @@ class Engine:
                 return to_uint8(runtime.decode_frame(info.video_x0[:, :tokens], grid, grid[0] // 2))
 
             previews["stage"] = preview
-            reporter.begin_stage(stage.index, stage.count, stage.steps, offset, reporter.total)
+            reporter.begin_stage(
+                stage.index, stage.count, stage.steps, offset, reporter.total, work_before, work, total_work
+            )
             plain = GuidanceParams()
             with torch.no_grad():
                 video, audio = runtime.denoise(
@@ -774,6 +792,7 @@ class Engine:
                     ),
                 )
             offset += stage.steps
+            work_before += work * stage.steps
             video_latents = runtime.unpack_video(video.latent[:, :tokens], grid)  # keyframe tokens dropped
             audio_tokens = audio.latent
         draws.check_used_up()

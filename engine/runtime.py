@@ -214,6 +214,9 @@ class StageProgress:
     stages: int
     step: int
     steps: int
+    # the share of the whole run's transformer work done (steps x tokens x guidance passes, over every
+    # stage): a stage-2 step at twice the size weighs four stage-1 steps, so an ETA from it is fair
+    fraction: float = 0.0
 
     def label(self) -> str:
         """"stage 1/2, step 5/8" (or "step 5/8" for a one-stage recipe)."""
@@ -260,11 +263,24 @@ class StepReporter:
         self.total = steps
         self.offset = 0
         self.stage = (1, 1, steps)
+        self.work = (0.0, 1.0, float(max(steps, 1)))
         self.on_stage: StageCallback | None = None
 
-    def begin_stage(self, stage: int, stages: int, steps: int, offset: int, total: int) -> None:
-        """The next loop is stage `stage` of `stages`, `steps` steps after `offset` of `total` overall."""
+    def begin_stage(
+        self,
+        stage: int,
+        stages: int,
+        steps: int,
+        offset: int,
+        total: int,
+        work_before: float = 0.0,
+        step_work: float = 1.0,
+        total_work: float | None = None,
+    ) -> None:
+        """The next loop is stage `stage` of `stages`, `steps` steps after `offset` of `total` overall;
+        `work_before`, `step_work` and `total_work` weigh its steps for `StageProgress.fraction`."""
         self.stage, self.offset, self.total = (stage, stages, steps), offset, total
+        self.work = (work_before, step_work, total_work if total_work else float(total))
 
     def check_cancel(self, step: int) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -281,11 +297,13 @@ class StepReporter:
     def __call__(self, info: StepInfo) -> None:
         step = self.offset + info.step
         total = max(self.total, step)
+        if self.on_stage is not None:  # before on_progress: an ETA computed there can use the fraction
+            stage, stages, _ = self.stage
+            before, per_step, whole = self.work
+            fraction = min(1.0, (before + per_step * info.step) / whole)
+            self.on_stage(StageProgress(stage, stages, info.step, info.steps, fraction))
         if self.on_progress is not None:
             self.on_progress(step, total)
-        if self.on_stage is not None:
-            stage, stages, _ = self.stage
-            self.on_stage(StageProgress(stage, stages, info.step, info.steps))
         self.check_cancel(step)
         if self.on_preview is not None and self.due(step):
             t0 = time.perf_counter()

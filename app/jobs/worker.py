@@ -64,6 +64,22 @@ class StepClock:
     def __init__(self) -> None:
         self.start = time.perf_counter()
         self.first: float | None = None
+        self.first_fraction: float | None = None
+        self.fraction: float | None = None  # set by the engine's stage reports, when it sends them
+
+    def eta_from_fraction(self, fraction: float, now: float | None = None) -> float:
+        """ETA from the share of the work done (a recipe with stages of different sizes reports it): the
+        time per share since the first report times the share left."""
+        now = time.perf_counter() if now is None else now
+        if fraction <= 0:
+            return -1.0
+        if self.first_fraction is None:
+            self.first_fraction, self.first = fraction, now
+            return max(0.0, (now - self.start) / fraction * (1 - fraction))  # includes text encoding
+        if fraction <= self.first_fraction:
+            return -1.0
+        rate = (now - self.first) / (fraction - self.first_fraction)
+        return max(0.0, rate * (1 - fraction))
 
     def eta(self, step: int, steps: int, now: float | None = None) -> float:
         now = time.perf_counter() if now is None else now
@@ -101,6 +117,7 @@ class EngineWorker(QObject):
         self._factory = engine_factory or default_engine_factory
         self._engine: Any = None
         self._engine_key: tuple | None = None
+        self._clocks: dict[str, StepClock] = {}  # the running job's, shared by its progress and stage reports
 
     @property
     def engine_key(self) -> tuple | None:
@@ -173,15 +190,25 @@ class EngineWorker(QObject):
         return self._engine
 
     def _on_stage(self, job_id: str) -> Callable[[Any], None]:
-        """The engine's per-step stage report (engine.runtime.StageProgress) as a queued signal."""
-        return lambda progress: self.step_label.emit(job_id, progress.label())
+        """The engine's per-step stage report (engine.runtime.StageProgress) as a queued signal; its work
+        fraction feeds the ETA of the progress report that follows it."""
+        clock = self._clocks.get(job_id)
+
+        def on_stage(progress: Any) -> None:
+            if clock is not None:
+                clock.fraction = float(getattr(progress, "fraction", 0.0) or 0.0) or None
+            self.step_label.emit(job_id, progress.label())
+
+        return on_stage
 
     def _callbacks(self, job_id: str) -> tuple[Callable[[int, int], None], Callable[[Any], None]]:
         """Progress (with ETA) and preview callables for the engine; they only emit queued signals."""
         clock = StepClock()
+        self._clocks = {job_id: clock}
 
         def on_progress(step: int, steps: int) -> None:
-            self.progress.emit(job_id, step, steps, clock.eta(step, steps))
+            eta = clock.eta_from_fraction(clock.fraction) if clock.fraction else clock.eta(step, steps)
+            self.progress.emit(job_id, step, steps, eta)
             if step == steps:
                 self.stage.emit(job_id, "decoding")
 

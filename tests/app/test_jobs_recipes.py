@@ -134,3 +134,14 @@ def test_duration_suggestion_job_on_the_25_release(qtbot, tmp_path, qapp):
     answer = finished.args[1]
     assert isinstance(answer, DurationSuggestion) and answer.frames == int(expected)
     assert json.dumps(answer.seconds)  # a plain float
+
+
+def test_eta_from_the_work_fraction_weighs_the_bigger_second_stage():
+    from app.jobs.worker import StepClock
+
+    clock = StepClock()
+    clock.start = 0.0
+    assert clock.eta_from_fraction(0.1, now=2.0) == pytest.approx(18.0)  # first report: includes start-up
+    # stage 1 done at 40 % of the work after 8 s more: 0.3 of the work took 8 s, 0.6 left -> 16 s
+    assert clock.eta_from_fraction(0.4, now=10.0) == pytest.approx(16.0)
+    assert clock.eta_from_fraction(1.0, now=26.0) == 0.0

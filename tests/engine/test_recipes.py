@@ -100,7 +100,7 @@ def test_two_stage_distilled_run_matches_the_reference_through_the_engine(which,
         generation,
         noise=_draws(metadata, refs),
         on_progress=lambda step, total: steps.append((step, total)),
-        on_stage=lambda progress: labels.append(progress.label()),
+        on_stage=lambda progress: labels.append((progress.label(), progress.fraction)),
         on_preview=previews.append,
     )
     for kind in ("video", "audio"):
@@ -112,8 +112,12 @@ def test_two_stage_distilled_run_matches_the_reference_through_the_engine(which,
     stage_1, stage_2 = result.metadata["stages"]
     total = stage_1["steps"] + stage_2["steps"]
     assert steps == [(i, total) for i in range(1, total + 1)]
-    assert labels[0] == f"stage 1/2, step 1/{stage_1['steps']}"
-    assert labels[-1] == f"stage 2/2, step {stage_2['steps']}/{stage_2['steps']}"
+    assert labels[0][0] == f"stage 1/2, step 1/{stage_1['steps']}"
+    assert labels[-1] == (f"stage 2/2, step {stage_2['steps']}/{stage_2['steps']}", 1.0)
+    # the work fraction (for the ETA) weighs a step by its tokens: stage 2 has 4x stage 1's
+    work_1 = stage_1["steps"] * stage_1["width"] * stage_1["height"]
+    work_2 = stage_2["steps"] * stage_2["width"] * stage_2["height"]
+    assert labels[stage_1["steps"] - 1][1] == pytest.approx(work_1 / (work_1 + work_2))
     assert stage_2["width"] == generation.width and stage_1["width"] == generation.width // 2
     assert stage_1["sampler"] == ("euler_ancestral" if which == "2.5" else "euler")
     assert previews and all(p.image.ndim == 3 for p in previews)
