@@ -72,3 +72,21 @@ def test_regional_compile_is_off_by_default_and_keeps_the_clip(monkeypatch):
         engine.components.transformer.transformer_blocks
     )
     np.testing.assert_array_equal(engine.generate(REQUEST).frames, resident.frames)
+
+
+@pytest.mark.parametrize("mode", ["fp8", "fp8-fast"])
+def test_a_quantized_transformer_streams_too(mode):
+    """quanto's QLinear weights and our Fp8Linear layers go through the group offload hooks unchanged (on the
+    CPU: no pinned memory or CUDA stream, which only a GPU run checks)."""
+    from engine.engine import TRANSFORMER_KEEP_PRECISE
+    from engine.quantization import quantize_module
+
+    frames = []
+    for placement in ("resident", "streamed"):
+        components = tiny_components(0)
+        quantize_module(components.transformer, mode, exclude=TRANSFORMER_KEEP_PRECISE)
+        plan = types.SimpleNamespace(transformer=placement, text_encoder="cpu")
+        engine = Engine(components, tiny_text_encoder(0), device="cpu", quantization=mode, memory_plan=plan,
+                        max_sequence_length=TINY_MAX_SEQUENCE)
+        frames.append(engine.generate(REQUEST).frames)
+    np.testing.assert_array_equal(frames[0], frames[1])
