@@ -47,6 +47,7 @@ class ExtendResult:
     generated: GenerationResult = field(repr=False)  # the whole generated clip, conditioning frames included
     context_frames: int = 0
     context_error: float | None = None  # max abs difference of the conditioned frames from the source's
+    audio_latents: Any = None  # the take's own audio latents [1, C, t, mel] (an extension can be extended)
 
 
 def extension_frames(seconds: float, fps: float, temporal: int = 8) -> int:
@@ -104,15 +105,20 @@ def extend_clip(
     )
     result = engine.generate(generation, on_progress, on_preview, cancel, on_stage=on_stage)
     rate, fps = result.sample_rate, result.fps
+    per_second = engine.spec.audio_latents_per_second
     if direction == "forward":
         take = result.frames[context:]
         start = round(context / fps * rate)
         audio = result.audio[:, start : start + round(len(take) / fps * rate)]
         error = float(np.abs(result.frames[:context] - tail).max())
+        first_latent = round(context / fps * per_second)
     else:
         take = result.frames[:new]
         audio = result.audio[:, : round(new / fps * rate)]
         error = None
+        first_latent = 0
+    latent_count = engine.runtime.audio_latent_frames(len(take), fps)
+    take_latents = result.audio_latents[:, :, first_latent : first_latent + latent_count]
     metadata = dict(result.metadata)
     metadata["extend"] = {
         "sound_held": audio_prefix is not None,
@@ -131,6 +137,7 @@ def extend_clip(
         generated=result,
         context_frames=context,
         context_error=error,
+        audio_latents=take_latents,
     )
 
 

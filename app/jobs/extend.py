@@ -124,6 +124,7 @@ def build_extension(media_dir: Path, spec: ExtendSpec, source: ClipSource, resul
     path = write_master(
         media_dir, stem, result.frames, result.fps, result.audio, int(result.sample_rate),
         master_metadata(generation),
+        audio_latents=getattr(result, "audio_latents", None),  # so the extension can be extended in turn
     )
     return MediaItem(
         id=uuid.uuid4().hex,

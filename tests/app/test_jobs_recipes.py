@@ -90,6 +90,11 @@ def test_extend_job_joins_the_clip_as_one_undo_step(qtbot, tmp_path, qapp):
         with qtbot.waitSignal(queue.job_finished, timeout=60_000) as done:
             queue.submit(extend)
         item = done.args[1]
+        again = ExtendSpec(source_path=item.path, seconds=0.5, prompt="a cat", seed=4, model="tiny",
+                           recipe="distilled")
+        with qtbot.waitSignal(queue.job_finished, timeout=60_000) as twice:
+            queue.submit(again)  # an extension keeps its own audio latents: its sound continues too
+        assert twice.args[1].generation["extend"]["sound_held"]
     finally:
         assert queue.shutdown(30_000)
     info = probe(item.path)
