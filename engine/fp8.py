@@ -157,14 +157,20 @@ class Fp8Linear(torch.nn.Module):
         x_scale = (rows.float().abs().amax(dim=1, keepdim=True) / FP8_MAX).clamp(min=1e-12)
         qx = (rows.float() / x_scale).clamp(-FP8_MAX, FP8_MAX).to(FP8_DTYPE)
         w_scale = self.weight_scale.float().reshape(-1, 1).expand(self.out_features, 1)
-        out = torch._scaled_mm(
-            qx,
-            self.weight.t(),
-            scale_a=x_scale,
-            scale_b=w_scale.t().contiguous(),
-            out_dtype=x.dtype if x.dtype != torch.float32 else torch.bfloat16,
-            use_fast_accum=x.device.type == "cuda",
-        ).to(x.dtype)
+        try:
+            out = torch._scaled_mm(
+                qx,
+                self.weight.t(),
+                scale_a=x_scale,
+                scale_b=w_scale.t().contiguous(),
+                out_dtype=x.dtype if x.dtype != torch.float32 else torch.bfloat16,
+                use_fast_accum=x.device.type == "cuda",
+            ).to(x.dtype)
+        except RuntimeError as exc:
+            # a torch/GPU without row-wise scaled FP8 GEMMs: this layer goes weight-only, once, and says so
+            log.warning("FP8 matmul unavailable here (%s); %s dequantizes its weights instead", exc, self)
+            self.compute = "dequantize"
+            return self.forward(x)
         if self.bias is not None:
             out = out + self.bias.to(out.dtype)
         return out.reshape(*shape[:-1], self.out_features)

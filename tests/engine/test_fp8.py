@@ -211,3 +211,19 @@ def test_a_lora_on_a_prequantized_transformer_is_refused(fp8_release):
     after = [m.weight for m in loaded.modules() if isinstance(m, fp8.Fp8Linear)]
     for a, b in zip(before, after, strict=True):
         assert torch.equal(a.view(torch.uint8), b.view(torch.uint8))
+
+
+def test_a_gpu_without_rowwise_fp8_gemm_falls_back_per_layer(monkeypatch, caplog):
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(32, 16)
+    layer = fp8.Fp8Linear.from_linear(linear)
+    x = torch.randn(4, 32)
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Only tensorwise scaling is supported on this device")
+
+    monkeypatch.setattr(torch, "_scaled_mm", refuse)
+    with caplog.at_level(logging.WARNING):
+        out = layer(x)
+    assert layer.compute == "dequantize" and "FP8 matmul unavailable" in caplog.text
+    assert _rel(out, linear(x)) < 0.04
