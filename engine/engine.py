@@ -425,6 +425,7 @@ class Engine:
         )
         load = _loader(layout)
         engine._reload_transformer = lambda: load(path, dtype, only=("transformer",)).transformer
+        engine._lora_switcher.reload = engine._reload_transformer  # big LoRA sets unfuse from the file
         engine._quant_cache = cache
         if lora_files:
             if mode == "none":

@@ -176,28 +176,58 @@ def fuse_lora(
     return fuse_loras(transformer, [(lora, strength)], aggregation_dtype)
 
 
+# Up to this many bytes of original weights are kept in RAM for unfusing; past it, the originals are read
+# back from the checkpoint instead (a 22B transformer's touched weights would double its memory).
+ORIGINALS_BUDGET_BYTES = 2 * 1024**3
+
+
 class LoraSwitcher:
     """Unfused switching between LoRA sets on an unquantized transformer.
 
-    Before a weight first changes its original is kept (on the CPU); `apply` restores every kept weight
+    Before a weight first changes its original is kept (on the CPU); `apply` restores every changed weight
     exactly, then fuses the new set, so going back to no LoRAs gives the checkpoint's weights bit for bit.
-    Costs one copy of the targeted weights (the attention and FFN matrices a LoRA touches).
+    Keeping the originals costs a copy of the touched weights; once that would pass `budget` bytes and a
+    `reload` (() -> the checkpoint's transformer) is given, no copies are kept and a restore reads the
+    originals back from the checkpoint instead (slower, no standing memory).
     """
 
-    def __init__(self, transformer: torch.nn.Module):
+    def __init__(self, transformer: torch.nn.Module, reload=None, budget: int = ORIGINALS_BUDGET_BYTES):
         self.transformer = transformer
+        self.reload = reload
+        self.budget = budget
         self.originals: dict[str, torch.Tensor] = {}
+        self.changed: set[str] = set()  # every weight changed since the checkpoint's
+        self.kept_bytes = 0
+        self.reloads = 0
         self.active: tuple[tuple[str, str, float], ...] = ()  # (path, identity, strength) per LoRA
 
     def _keep(self, name: str, weight: torch.Tensor) -> None:
-        if name not in self.originals:
-            self.originals[name] = weight.detach().to("cpu", copy=True)
+        self.changed.add(name)
+        if name in self.originals:
+            return
+        size = weight.numel() * weight.element_size()
+        if self.reload is not None and self.kept_bytes + size > self.budget:
+            self.originals.clear()  # the checkpoint is the copy now (until the next restore)
+            self.kept_bytes = self.budget + 1
+            return
+        self.originals[name] = weight.detach().to("cpu", copy=True)
+        self.kept_bytes += size
 
     def restore(self) -> None:
         params = dict(self.transformer.named_parameters())
+        missing = self.changed - set(self.originals)
         with torch.no_grad():
-            for name, original in self.originals.items():
-                params[name].copy_(original.to(params[name].device))
+            if missing:
+                fresh = dict(self.reload().named_parameters())
+                self.reloads += 1
+                for name in self.changed:
+                    params[name].copy_(fresh[name].to(params[name].device, params[name].dtype))
+            else:
+                for name, original in self.originals.items():
+                    params[name].copy_(original.to(params[name].device))
+        if missing:
+            self.kept_bytes = 0
+        self.changed = set()
         self.active = ()
 
     def apply(self, loras: list[tuple[LoraFile, float]]) -> None:
