@@ -166,6 +166,10 @@ class GeneratePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.options)
+        labels = [form.itemAt(r, QFormLayout.ItemRole.LabelRole) for r in range(form.rowCount())]
+        self.options.align_labels(
+            max((i.widget().sizeHint().width() for i in labels if i is not None and i.widget()), default=0)
+        )
         layout.addWidget(self.place_check)
         layout.addWidget(self.message_label)
         layout.addWidget(self.plan_label)

@@ -101,6 +101,7 @@ class GenerationOptions(QWidget):
         key_fields.addWidget(QLabel("Strength"))
         key_fields.addWidget(self.keyframe_strength)
         form = QFormLayout()
+        self.form = form
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Quality", self.preset_combo)
         form.addRow("Recipe", self.recipe_combo)
@@ -117,6 +118,13 @@ class GenerationOptions(QWidget):
         self._show_keyframe()
 
     # --- public ---------------------------------------------------------------------------------------------
+
+    def align_labels(self, width: int) -> None:
+        """Give the labels the panel's label column width, so both forms line up."""
+        for row in range(self.form.rowCount()):
+            item = self.form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            if item is not None and item.widget() is not None:
+                item.widget().setMinimumWidth(width)
 
     def set_model(self, model: str, spec, checkpoint: str, quantization: str, device: str = "cpu") -> None:
         """The chosen model: its presets and, from this machine's measured step times, their estimates."""

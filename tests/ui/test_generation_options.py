@@ -148,3 +148,18 @@ def test_suggest_duration_is_offered_for_the_25_model_and_fills_the_duration(qtb
     assert asked == [("waves at dusk", float(panel.fps_combo.currentData()))]
     panel.apply_duration_suggestion(3.1, 73)
     assert panel.current_spec().frames == 73
+
+
+def test_two_stage_refuses_sizes_that_are_not_multiples_of_64_in_the_panel(qtbot):
+    panel = GeneratePanel(EngineSettings(developer_tiny=True))
+    qtbot.addWidget(panel)
+    panel.prompt_edit.setPlainText("a cat")
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
+    panel.size_combo.setCurrentIndex(panel.size_combo.findData("768x512"))
+    panel.size_combo.addItem("96 x 64", "96x64")
+    panel.size_combo.setCurrentIndex(panel.size_combo.findData("96x64"))
+    panel.options.recipe_combo.setCurrentIndex(panel.options.recipe_combo.findData("two-stage"))
+    emitted = []
+    panel.generate_requested.connect(emitted.append)
+    assert panel.request_generate() is None and emitted == []
+    assert "multiple of 64" in panel.message_label.text()
