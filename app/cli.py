@@ -175,6 +175,12 @@ def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--upsampler", help="the x2 latent spatial upsampler file (default: the one beside the checkpoint)"
     )
+    parser.add_argument(
+        "--video-decoder",
+        choices=["conv", "diffusion"],
+        default="conv",
+        help="diffusion: LTX-2.5's diffusion video decoder (the slower quality option); default conv",
+    )
 
 
 def parse_lora(text: str):
@@ -430,6 +436,7 @@ def run_generate(args: argparse.Namespace) -> int:
         recipe=args.recipe,
         loras=loras,
         keyframes=keyframes,
+        video_decoder=args.video_decoder,
         steps=chosen["steps"],
         guidance_scale=args.guidance,
         audio_guidance_scale=args.audio_guidance,
@@ -581,6 +588,7 @@ def run_extend(args: argparse.Namespace) -> int:
             recipe=args.recipe,
             loras=loras,
             preview_every=0,
+            video_decoder=args.video_decoder,
         )
         direction = "backward" if args.backward else "forward"
         print(

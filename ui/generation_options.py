@@ -61,6 +61,9 @@ class GenerationOptions(QWidget):
         for label, recipe in RECIPE_CHOICES:
             self.recipe_combo.addItem(label, recipe)
 
+        self.decoder_combo = QComboBox(objectName="decoderCombo")
+        self.decoder_combo.addItem("Conv VAE (fast)", "conv")
+        self.decoder_combo.addItem("Diffusion decoder (LTX-2.5 quality option, slow)", "diffusion")
         self.lora_list = QListWidget(objectName="loraList")
         self.lora_list.setMaximumHeight(90)
         self.lora_list.currentItemChanged.connect(self._show_lora)
@@ -105,6 +108,7 @@ class GenerationOptions(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Quality", self.preset_combo)
         form.addRow("Recipe", self.recipe_combo)
+        form.addRow("Decoder", self.decoder_combo)
         form.addRow("LoRAs", self.lora_list)
         form.addRow("", lora_row)
         form.addRow("Keyframes", self.keyframe_list)
@@ -130,6 +134,10 @@ class GenerationOptions(QWidget):
         """The chosen model: its presets and, from this machine's measured step times, their estimates."""
         self._model, self._spec = model, spec
         self._key = model_key(model, checkpoint, quantization, device)
+        diffusion = bool(getattr(spec, "has_duration_head", False)) and model != "tiny"  # LTX-2.5 releases
+        self.decoder_combo.model().item(1).setEnabled(diffusion)
+        if not diffusion:
+            self.decoder_combo.setCurrentIndex(0)
         self._fill_presets()
 
     def set_frames(self, frames: int) -> None:
@@ -178,12 +186,18 @@ class GenerationOptions(QWidget):
         return self.recipe_combo.currentData()
 
     def job_fields(self) -> dict:
-        return {"recipe": self.recipe(), "loras": self.chosen_loras(), "keyframes": self.keyframes()}
+        return {
+            "recipe": self.recipe(),
+            "loras": self.chosen_loras(),
+            "keyframes": self.keyframes(),
+            "video_decoder": self.decoder_combo.currentData(),
+        }
 
     def load(self, spec) -> None:
         """Fill from a JobSpec (regenerate): recipe, the LoRAs it used (added when not in the library) and
         its keyframes."""
         self.recipe_combo.setCurrentIndex(max(0, self.recipe_combo.findData(spec.recipe)))
+        self.decoder_combo.setCurrentIndex(max(0, self.decoder_combo.findData(spec.video_decoder)))
         used = dict(spec.loras)
         for row in range(self.lora_list.count()):
             item = self.lora_list.item(row)

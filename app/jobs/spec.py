@@ -90,6 +90,7 @@ class JobSpec:
     recipe: str | None = None
     loras: tuple[tuple[str, float], ...] = ()
     keyframes: tuple[tuple[str, int, float], ...] = ()
+    video_decoder: str = "conv"  # "diffusion": LTX-2.5's diffusion video decoder (slower, the quality option)
 
     @property
     def duration_seconds(self) -> float:
@@ -115,6 +116,7 @@ class JobSpec:
             loras=tuple(LoraChoice(str(path), float(strength)) for path, strength in self.loras),
             keyframes=tuple(Keyframe(str(path), int(frame), float(strength)) for path, frame, strength in
                             self.keyframes),
+            video_decoder=self.video_decoder,
             prompt=self.prompt,
             negative_prompt=self.negative_prompt,
             width=int(self.width),
@@ -170,6 +172,7 @@ class JobSpec:
                 {"image": str(path), "frame": int(frame), "strength": float(strength)}
                 for path, frame, strength in self.keyframes
             ],
+            "video_decoder": self.video_decoder,
         }
 
     @classmethod
@@ -199,6 +202,7 @@ class JobSpec:
             "quantization": str(generation.get("quantization", "none")),
             "image": image,
             "recipe": optional(str, generation.get("recipe")),
+            "video_decoder": str(generation.get("video_decoder") or "conv"),
             "loras": tuple(
                 (str(lora["path"]), float(lora.get("strength", 1.0)))
                 for lora in generation.get("loras") or ()

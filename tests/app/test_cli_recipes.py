@@ -99,13 +99,14 @@ def test_duration_auto_asks_the_duration_head(capsys, tmp_path):
     out = tmp_path / "clip.mov"
     code = cli.main(
         _argv("generate", out, prompt=PROMPT, model=str(fixtures.LTX25_FIXTURE), recipe="distilled",
-              width="64", height="32", duration="auto", seed="1")
+              width="64", height="32", duration="auto", seed="1", video_decoder="diffusion")
     )
     err = capsys.readouterr().err
     assert code == cli.EXIT_OK, err
     assert "the duration head suggests" in err
-    frames = probe(out)["frame_count"]
-    assert (frames - 1) % 8 == 0
+    info = probe(out)
+    assert (info["frame_count"] - 1) % 8 == 0
+    assert json.loads(info["metadata"]["aiprod_generation"])["video_decoder"] == "diffusion"
 
 
 @pytest.mark.parametrize(

@@ -138,9 +138,16 @@ def test_suggest_duration_is_offered_for_the_25_model_and_fills_the_duration(qtb
     qtbot.addWidget(panel)
     panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
     assert not panel.suggest_button.isEnabled()  # the tiny (2.0-like) model has no duration head
+    decoder = panel.options.decoder_combo
+    assert not decoder.model().item(decoder.findData("diffusion")).isEnabled()
     panel.set_settings(EngineSettings(checkpoint=str(fixtures.LTX25_FIXTURE)))
     panel.model_combo.setCurrentIndex(panel.model_combo.findData("ltx2"))
     assert panel.suggest_button.isEnabled()
+    assert decoder.model().item(decoder.findData("diffusion")).isEnabled()  # LTX-2.5's quality option
+    decoder.setCurrentIndex(decoder.findData("diffusion"))
+    panel.prompt_edit.setPlainText("x")
+    assert panel.current_spec().video_decoder == "diffusion"
+    assert panel.current_spec().to_request().video_decoder == "diffusion"
     asked = []
     panel.duration_requested.connect(lambda prompt, fps: asked.append((prompt, fps)))
     panel.prompt_edit.setPlainText("waves at dusk")
