@@ -157,6 +157,8 @@ class TrackLayout:
     rate: float
     segs: list[Seg] = field(default_factory=list)
     dissolves: list[Dis] = field(default_factory=list)
+    # metadata changes to clips already on the timeline, made by ``write`` (an edit that fails changes none)
+    meta_on_write: list[tuple[otio.schema.Clip, str, Any]] = field(default_factory=list)
 
     @classmethod
     def read(cls, track: otio.schema.Track, rate: float) -> TrackLayout:
@@ -255,6 +257,11 @@ class TrackLayout:
                     seg.avail,
                 )
                 seg.dur = frame - seg.start
+                # sound fades: the fade in stays on the left half, the fade out goes with the right half
+                if meta(right.clip).get("fade_in"):
+                    meta(right.clip)["fade_in"] = 0  # a fresh clone: not on the timeline yet
+                if meta(seg.clip).get("fade_out"):
+                    self.meta_on_write.append((seg.clip, "fade_out", 0))  # the live clip: at commit
                 self.segs.insert(i + 1, right)
                 for dis in self.dissolves:
                     if dis.left == seg.id:
@@ -339,6 +346,9 @@ class TrackLayout:
     def write(self) -> None:
         """Replace the OTIO track's children with gaps, clips and transitions matching this layout."""
         rate = self.rate
+        for clip, key, value in self.meta_on_write:
+            meta(clip)[key] = value
+        self.meta_on_write.clear()
         by_left = {d.left: d for d in self.dissolves}
         children: list[otio.core.Composable] = []
         cursor = 0

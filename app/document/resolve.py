@@ -114,14 +114,13 @@ def resolve_audio(
             if end <= first or start >= last:
                 continue
             data = seg.clip.metadata[NS]
-            fade_in = max(
-                head.frames if head else 0, lead + int(data.get("fade_in", 0)) if data.get("fade_in") else 0
-            )
+            # A clip's own fades, limited to its length (a trim after the fades were set may have made it
+            # shorter than they are): the fade in keeps its share, the fade out gets what is left.
+            own_in = min(max(int(data.get("fade_in", 0) or 0), 0), seg.dur)
+            own_out = min(max(int(data.get("fade_out", 0) or 0), 0), seg.dur - own_in)
+            fade_in = max(head.frames if head else 0, lead + own_in if own_in else 0)
             trail = end - seg.end
-            fade_out = max(
-                tail.frames if tail else 0,
-                trail + int(data.get("fade_out", 0)) if data.get("fade_out") else 0,
-            )
+            fade_out = max(tail.frames if tail else 0, trail + own_out if own_out else 0)
             out.append(
                 AudioSegment(
                     clip_id=seg.id,

@@ -359,3 +359,23 @@ def test_an_old_project_without_sequence_settings_loads_as_it_showed(media, tmp_
     assert not loaded.has_sequence_settings()
     assert loaded.sequence_settings() == SequenceSettings(96, 32, 25.0, 48000)  # the first clip, the rate
     assert TimelineCompositor(loaded).frame_at(rt(2, 25)).shape == (32, 96, 3)
+
+
+def test_fades_follow_splits_and_trims_and_such_projects_still_load(media, tmp_path):
+    doc, a1, clip = _sound_doc(media)  # 48 frames of tone
+    doc.set_clip_fades(clip, 12, 12)
+    (right,) = doc.split(clip, rt(24))
+    assert (doc.clip(clip).fade_in, doc.clip(clip).fade_out) == (12, 0)  # no dip at the cut
+    assert (doc.clip(right).fade_in, doc.clip(right).fade_out) == (0, 12)
+    sound = TimelineCompositor(doc).audio(0.9, 1.1)
+    assert np.abs(sound).max() > 0.45
+    doc.trim_out(right, rt(-16))  # 8 frames left, shorter than its 12-frame fade out
+    segment = next(s for s in doc.audio_segments(rt(0), rt(48)) if s.clip_id == right)
+    assert segment.fade_out.value == 8  # limited to the clip
+    save_project(doc, tmp_path / "Fades.aiprod")
+    assert load_project(tmp_path / "Fades.aiprod").doc.clip(right).fade_out == 12  # loads, nothing lost
+    # an edit's split changes the live clip's fades only when the edit commits (a refused edit changes none)
+    before = doc.snapshot()
+    layout = doc._cached_layout(a1).copy()
+    assert layout.split(28) is not None  # inside the right half, which fades out
+    assert doc.snapshot() == before and doc.clip(right).fade_out == 12
