@@ -114,12 +114,14 @@ def drop(
 
 
 def append(doc: TimelineDocument, media_ids: Iterable[str], track_id: str | None = None) -> list[str]:
-    """After the last clip of the track (V1 / A1 by default), one after another."""
-    ids = list(media_ids)
-    if not ids:
-        return []
-    target = track_for_media(doc, ids[0], track_id)
-    return place_one_after_another(doc, ids, target, track_end(doc, target))
+    """Each item after the last clip of its track (V1 for pictures, A1 for sound only, by default) and of
+    the track its sound goes to, so appending never cuts or pushes a clip already there; in order."""
+    created: list[str] = []
+    for media_id in media_ids:
+        target = track_for_media(doc, media_id, track_id)
+        frame = max(track_end(doc, t) for t in _tracks_touched(doc, media_id, target))
+        created += doc.insert(media_id, target, _at(frame, doc.rate))
+    return created
 
 
 def place_generated(

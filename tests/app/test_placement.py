@@ -106,3 +106,11 @@ def test_a_generated_clip_never_cuts_the_sound_under_it(doc):
     assert starts(doc, v1)[-1][:2] == ("a.mp4", 36)
     placement.place_generated(doc, a, v1, playhead=5)  # inside b and not cutting the cue either
     assert all(d == 24 for n, _, d in starts(doc, a1) if n == "music.wav")
+
+
+def test_append_never_pushes_the_sound_already_on_the_track(doc):
+    a, b, _, music = doc.ids
+    a1 = doc.tracks(TrackKind.AUDIO)[0].id
+    placement.append(doc, [music])  # sound only: on A1
+    placement.append(doc, [b, a])  # pictures with sound: after the music, never splitting it
+    assert [(n, s) for n, s, _ in starts(doc, a1)] == [("music.wav", 0), ("b.mp4", 24), ("a.mp4", 36)]
