@@ -125,6 +125,7 @@ class GeneratePanel(QWidget):
             self.quant_combo.addItem(QUANTIZATION_LABELS[mode], mode)
         self.options = GenerationOptions(current_frame, self)  # quality, recipe, LoRAs, keyframes
         self.options.preset_chosen.connect(self._apply_preset)
+        self.options.recipe_combo.currentIndexChanged.connect(self._update_steps_for_recipe)
         self.place_check = QCheckBox("Place on the timeline", objectName="placeCheck")
         self.place_check.setToolTip(
             "After the last clip of V1 (Generate ▸ Place Generated Clips at the Playhead: at the playhead)"
@@ -423,6 +424,23 @@ class GeneratePanel(QWidget):
         self.duration_spin.setValue(frames / fps)
         self.show_message(f"Suggested duration: {seconds:.1f} s ({frames} frames); change it if you like.")
 
+    def _update_steps_for_recipe(self) -> None:
+        """The distilled recipes have fixed sigmas: the steps box says so and cannot be set."""
+        recipe = self.options.recipe()
+        fixed = recipe in ("distilled", "two-stage")
+        self.steps_spin.setEnabled(not fixed)
+        if fixed:
+            spec = self.model_spec()
+            steps = len(spec.distilled_sigmas) - 1
+            if recipe == "two-stage":
+                label = f"fixed ({steps} + {len(spec.stage_2_distilled_sigmas) - 1}, the recipe's)"
+            else:
+                label = f"fixed ({steps}, the recipe's)"
+            set_steps(self.steps_spin, None)
+            self.steps_spin.setSpecialValueText(label)
+        else:
+            show_model_steps(self.steps_spin, self.model_spec())
+
     def _apply_preset(self, width: int, height: int, recipe: str) -> None:
         """A quality preset sets the size (its recipe is set in the options); steps go back to the model's."""
         key = _size_key(width, height)
@@ -449,6 +467,8 @@ class GeneratePanel(QWidget):
         self.suggest_button.setEnabled(has_head)
         self.suggest_button.setVisible(has_head)
         show_model_steps(self.steps_spin, spec)
+        if hasattr(self, "options"):
+            self._update_steps_for_recipe()  # a distilled recipe keeps its fixed steps
         self.duration_spin.setMaximum(spec.max_seconds)
         self.duration_spin.setToolTip(f"{spec.name} makes clips of up to {spec.max_seconds:g} s")
 

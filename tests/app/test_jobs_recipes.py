@@ -111,6 +111,12 @@ def test_extend_job_joins_the_clip_as_one_undo_step(qtbot, tmp_path, qapp):
     assert doc.snapshot() == before
     stack.redo()
     assert doc.clip(new_ids[0]).start == clip.end
+    stack.undo()
+    back_ids = apply_extend_result(stack, doc, item, clip.id, "backward")  # before the clip, ripple
+    before_clip = doc.clip(back_ids[0])
+    assert before_clip.start == clip.start and doc.clip(clip.id).start == before_clip.end
+    stack.undo()
+    assert doc.snapshot() == before
     with pytest.raises(Exception, match="extend by"):
         ExtendSpec(source_path="x.mov", seconds=0, prompt="a").validate()
 

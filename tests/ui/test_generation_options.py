@@ -79,8 +79,10 @@ def test_presets_set_recipe_and_size_and_show_measured_estimates(qtbot, tmp_path
     combo.activated.emit(combo.currentIndex())
     spec = panel.current_spec()
     assert spec.recipe == "distilled" and (spec.width, spec.height) == (128, 64) and spec.steps is None
+    assert not panel.steps_spin.isEnabled() and "fixed (8" in panel.steps_spin.text()
     panel.options.recipe_combo.setCurrentIndex(panel.options.recipe_combo.findData("full"))
     assert panel.current_spec().recipe == "full"  # every field stays editable
+    assert panel.steps_spin.isEnabled() and "model default" in panel.steps_spin.text()
 
 
 def test_keyframes_from_a_file_and_the_viewer_frame(qtbot, tmp_path):
