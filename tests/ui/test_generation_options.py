@@ -172,3 +172,26 @@ def test_two_stage_refuses_sizes_that_are_not_multiples_of_64_in_the_panel(qtbot
     panel.generate_requested.connect(emitted.append)
     assert panel.request_generate() is None and emitted == []
     assert "multiple of 64" in panel.message_label.text()
+
+
+def test_the_queue_row_shows_the_stage_and_an_extend_job_says_what_it_extends(qtbot, tmp_path):
+    from app.jobs import JobQueue
+    from app.jobs.extend import ExtendSpec
+    from app.jobs.queue import Job
+    from app.jobs.spec import JobSpec
+    from ui.job_queue import JobRow
+
+    queue = JobQueue(EngineSettings(developer_tiny=True), tmp_path / "media")
+    try:
+        job = Job(id="j1", spec=JobSpec(prompt="a cat", model="tiny"), step=9, steps=11)
+        job.step_label = "stage 2/2, step 1/3"
+        row = JobRow(job, queue)
+        qtbot.addWidget(row)
+        assert row.progress.format() == "stage 2/2, step 1/3"
+        extend = Job(id="j2", spec=ExtendSpec(source_path="x.mkv", seconds=2, prompt="a cat", seed=3))
+        row = JobRow(extend, queue)
+        qtbot.addWidget(row)
+        assert "extend forward by 2 s" in row.status.text()
+        assert row.progress.format() == "step 0 / 0"
+    finally:
+        assert queue.shutdown(10_000)
