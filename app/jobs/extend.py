@@ -13,7 +13,7 @@ from typing import Any
 
 from app import provenance
 from app.errors import JobError
-from app.jobs.spec import MODEL_LTX2, JobSpec
+from app.jobs.spec import MODEL_LTX2
 from app.media.clip_reader import ClipSource, read_clip
 
 __all__ = ["ClipSource", "ExtendSpec", "apply_extend_result", "build_extension", "read_clip", "run_extend"]
@@ -74,10 +74,6 @@ class ExtendSpec:
             preview_every=self.preview_every,
         )
 
-    def as_job(self) -> JobSpec:
-        """The generation-job view the queue's rows show (prompt, model, name)."""
-        return JobSpec(prompt=self.prompt, model=self.model, quantization=self.quantization,
-                       name=self.display_name(), seed=int(self.seed))
 
 
 def run_extend(engine: Any, spec: ExtendSpec, source: ClipSource, on_progress=None, on_preview=None,
