@@ -74,9 +74,9 @@ class TimelineDocument(EditOps, PropertyOps):
             )
         from app.document.sequence import settings_for_media
 
-        for track in self.tracks(TrackKind.VIDEO):
-            for clip in self.clips(track.id):
-                item = self._bin.get(clip.media_id or "")
+        for track in self.tracks(TrackKind.VIDEO):  # (segments, not ClipInfo: the player asks every frame)
+            for seg in self._cached_layout(track.id).segs:
+                item = self._bin.get(seg.media_id or "")
                 info = item.info if item is not None else None
                 if info is not None and info.has_video and info.width and info.height:
                     width, height = settings_for_media(info.width, info.height, None).size
