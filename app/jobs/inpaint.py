@@ -29,7 +29,6 @@ import numpy as np
 from app import provenance
 from app.errors import AppError, JobError, MediaError
 from app.jobs.master import LATENTS_SUFFIX, MASTER_SUFFIX, read_latents, unique_stem, write_master
-from app.jobs.settings import TINY_IDENTITY
 from app.jobs.spec import MAX_SEED, MAX_STEPS, MIN_STEPS, MODEL_LTX2, MODEL_TINY, optional
 
 log = logging.getLogger(__name__)
@@ -366,25 +365,19 @@ def inpaint_record(
     """Everything a take was made with: the inpaint parameters, the model that ran, and the identity of
     the model that made the source (provenance never gets stripped). Built by `app.provenance`. With the
     engine's `result`, the values left to the model (None) are recorded as the engine resolved them."""
-    from app.jobs.result import _engine_version
+    from app.jobs.result import job_record
 
     width, height = source.size
     source_generation = spec.source_generation or {}
     parameters = spec.generation_parameters()
-    if result is not None:
-        for key, value in provenance.resolved_parameters(getattr(result, "metadata", None)).items():
-            if parameters.get(key) is None:
-                parameters[key] = value
     parameters.update(
         {"width": width, "height": height, "frames": len(source.frames), "fps": float(source.fps)}
     )
-    return provenance.build(
+    return job_record(
+        spec,
+        engine,
         parameters,
-        model=spec.model,
-        model_name=getattr(engine, "model_name", spec.model),
-        checkpoint_identity=TINY_IDENTITY if spec.model == MODEL_TINY else getattr(engine, "identity", ""),
-        quantization=getattr(engine, "quantization", spec.quantization),
-        engine_version=_engine_version(),
+        result,
         source_model=provenance.model_name(source_generation, "") or None,
         source_checkpoint_identity=provenance.checkpoint(source_generation),
         source_seed=source_generation.get("seed"),

@@ -20,16 +20,29 @@ from app.jobs.spec import MODEL_TINY, JobSpec
 
 def generation_record(spec: JobSpec, engine: Any, result: Any = None) -> dict[str, Any]:
     """Everything a clip was made with: enough to regenerate it (`JobSpec.from_generation`) and to credit
-    the model (provenance never gets stripped). The one record `app.provenance` builds for the CLI too.
+    the model (provenance never gets stripped). The one record `app.provenance` builds for the CLI too."""
+    metadata = getattr(result, "metadata", None) or {}
+    return job_record(
+        spec,
+        engine,
+        spec.generation_parameters(),
+        result,
+        # each fused LoRA's file identity and strength, and the recipe's stages, as the engine ran them
+        loras_fused=metadata.get("loras") or None,
+        stages=metadata.get("stages"),
+    )
 
-    With the engine's `result`, the values the job left to the model (steps, guidance, STG, negative
-    prompt: None in the spec) are recorded as the engine resolved them, so a regeneration is exact."""
-    parameters = spec.generation_parameters()
-    if result is not None:
-        resolved = provenance.resolved_parameters(getattr(result, "metadata", None))
-        for key, value in resolved.items():
-            if parameters.get(key) is None:
-                parameters[key] = value
+
+def job_record(
+    spec: Any, engine: Any, parameters: dict[str, Any], result: Any = None, **extra: Any
+) -> dict[str, Any]:
+    """The provenance record of a studio job (generation, inpaint, extend): its `parameters` and the model
+    that ran. With the engine's `result`, the values the job left to the model (steps, guidance, STG,
+    negative prompt: None in the spec) are recorded as the engine resolved them, so a rerun is exact."""
+    parameters = dict(parameters)
+    for key, value in provenance.resolved_parameters(getattr(result, "metadata", None)).items():
+        if parameters.get(key) is None:
+            parameters[key] = value
     return provenance.build(
         parameters,
         model=spec.model,
@@ -37,9 +50,7 @@ def generation_record(spec: JobSpec, engine: Any, result: Any = None) -> dict[st
         checkpoint_identity=TINY_IDENTITY if spec.model == MODEL_TINY else getattr(engine, "identity", ""),
         quantization=getattr(engine, "quantization", spec.quantization),
         engine_version=_engine_version(),
-        # each fused LoRA's file identity and strength, and the recipe's stages, as the engine ran them
-        loras_fused=(getattr(result, "metadata", None) or {}).get("loras") or None,
-        stages=(getattr(result, "metadata", None) or {}).get("stages"),
+        **extra,
     )
 
 
