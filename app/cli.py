@@ -397,10 +397,8 @@ def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
 
 def run_generate(args: argparse.Namespace) -> int:
     from app import provenance
-    from app.errors import AppError, ExportCancelled
-    from app.export import preflight_destination, write_clip
-    from app.export.encoder import DELIVERY_SAMPLE_RATE, resample_audio
-    from engine.errors import EngineError, GenerationCancelled, OutOfMemoryError
+    from app.export import preflight_destination
+    from engine.errors import EngineError
     from engine.request import GenerationRequest  # light: torch and diffusers load after the input checks
 
     out = Path(args.out)
@@ -459,23 +457,10 @@ def run_generate(args: argparse.Namespace) -> int:
         except EngineError as exc:
             return _fail(str(exc))
     progress = _Progress(not args.quiet)
-    try:
-        from engine import Engine
 
-        if tiny:
-            print(
-                "aiprod-cli: using the tiny random model: the output is noise (it tests the pipeline)",
-                file=sys.stderr,
-            )
-            engine = Engine.tiny(device=args.device or "cpu", quantization=args.quant)
-        else:
-            engine = Engine.from_checkpoint(
-                args.model,
-                text_encoder=text_encoder,
-                quantization=args.quant,
-                device=args.device,
-                upsampler=args.upsampler,
-            )
+    def job() -> str:
+        nonlocal request
+        engine = _load_engine(args, text_encoder)
         if auto_duration:
             seconds, frames = engine.suggest_duration(request.prompt, request.fps)
             print(f"aiprod-cli: the duration head suggests {seconds:.2f} s ({frames} frames)",
@@ -491,29 +476,10 @@ def run_generate(args: argparse.Namespace) -> int:
         result = engine.generate(request, on_progress=progress.stage(steps, "denoise"))
         progress.close()
         # The one provenance record, the same keys as a clip generated in the studio.
-        metadata = provenance.file_tags(provenance.from_engine(result.metadata))
-        written = write_clip(
-            out,
-            result.frames,
-            request.fps,
-            # 48 kHz like the studio's exports, whichever rate the model makes (LTX-2.0: 24 kHz)
-            audio=None if result.audio is None else resample_audio(result.audio, result.sample_rate),
-            sample_rate=DELIVERY_SAMPLE_RATE,
-            metadata=metadata,
-            on_progress=progress.stage(len(result.frames), "encode"),
-        )
-        progress.close()
-    except (GenerationCancelled, ExportCancelled):
-        progress.close()
-        return _fail("cancelled; no file written", EXIT_INTERRUPTED)
-    except OutOfMemoryError as exc:
-        progress.close()
-        return _fail(str(exc), EXIT_FAILED)
-    except (EngineError, AppError) as exc:
-        progress.close()
-        return _fail(str(exc))
-    print(f"aiprod-cli: wrote {written}", file=sys.stderr)
-    return EXIT_OK
+        written = _write_result(out, result, request.fps, provenance.from_engine(result.metadata), progress)
+        return f"wrote {written}"
+
+    return _run_engine_job(progress, job)
 
 
 def _frames_for(seconds: float, fps: float) -> int:
@@ -532,11 +498,9 @@ def _total_steps(engine, resolved) -> int:
 
 def run_extend(args: argparse.Namespace) -> int:
     from app import provenance
-    from app.errors import AppError, ExportCancelled, JobError
-    from app.export import preflight_destination, write_clip
-    from app.export.encoder import DELIVERY_SAMPLE_RATE, resample_audio
+    from app.errors import AppError, JobError
+    from app.export import preflight_destination
     from app.media.clip_reader import read_clip
-    from engine.errors import EngineError, GenerationCancelled, OutOfMemoryError
     from engine.request import GenerationRequest
 
     out = Path(args.out)
@@ -559,24 +523,13 @@ def run_extend(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
     tiny = args.model == "tiny"
-    text_encoder = args.text_encoder
     progress = _Progress(not args.quiet)
-    try:
-        from engine import Engine
+
+    def job() -> str:
         from engine.extend import extend_clip
 
-        if not tiny:
-            text_encoder = _describe_model(args.model, args.text_encoder)
-            engine = Engine.from_checkpoint(
-                args.model,
-                text_encoder=text_encoder,
-                quantization=args.quant,
-                device=args.device,
-                upsampler=args.upsampler,
-            )
-        else:
-            print("aiprod-cli: using the tiny random model: the output is noise", file=sys.stderr)
-            engine = Engine.tiny(device=args.device or "cpu", quantization=args.quant)
+        text = None if tiny else _describe_model(args.model, args.text_encoder)
+        engine = _load_engine(args, text)
         height, width = clip.frames.shape[1:3]
         request = GenerationRequest(
             prompt=prompt,
@@ -610,16 +563,59 @@ def run_extend(args: argparse.Namespace) -> int:
             extended_from=str(Path(args.clip).resolve()),
             source_checkpoint_identity=provenance.checkpoint(clip.generation),
         )
-        written = write_clip(
-            out,
-            result.frames,
-            result.fps,
-            audio=None if result.audio is None else resample_audio(result.audio, result.sample_rate),
-            sample_rate=DELIVERY_SAMPLE_RATE,
-            metadata=provenance.file_tags(record),
-            on_progress=progress.stage(len(result.frames), "encode"),
+        written = _write_result(out, result, result.fps, record, progress)
+        return f"wrote {written} ({len(result.frames)} new frames)"
+
+    return _run_engine_job(progress, job)
+
+
+def _load_engine(args: argparse.Namespace, text_encoder: str | None):
+    """The engine `--model` names (the tiny random model for 'tiny'), for generate and extend."""
+    from engine import Engine
+
+    if args.model == "tiny":
+        print(
+            "aiprod-cli: using the tiny random model: the output is noise (it tests the pipeline)",
+            file=sys.stderr,
         )
-        progress.close()
+        return Engine.tiny(device=args.device or "cpu", quantization=args.quant)
+    return Engine.from_checkpoint(
+        args.model,
+        text_encoder=text_encoder,
+        quantization=args.quant,
+        device=args.device,
+        upsampler=args.upsampler,
+    )
+
+
+def _write_result(out: Path, result, fps: float, record: dict, progress: _Progress) -> Path:
+    """Encode a generated clip with its provenance tags, at the studio's delivery sample rate (48 kHz,
+    whichever rate the model makes: LTX-2.0's is 24 kHz)."""
+    from app import provenance
+    from app.export import write_clip
+    from app.export.encoder import DELIVERY_SAMPLE_RATE, resample_audio
+
+    written = write_clip(
+        out,
+        result.frames,
+        fps,
+        audio=None if result.audio is None else resample_audio(result.audio, result.sample_rate),
+        sample_rate=DELIVERY_SAMPLE_RATE,
+        metadata=provenance.file_tags(record),
+        on_progress=progress.stage(len(result.frames), "encode"),
+    )
+    progress.close()
+    return written
+
+
+def _run_engine_job(progress: _Progress, job) -> int:
+    """Run `job` (load, generate, write; returns what it wrote) and map the engine's and the writer's
+    failures onto exit codes, with the progress bar closed: cancelled 130, out of memory 1, bad input 2."""
+    from app.errors import AppError, ExportCancelled
+    from engine.errors import EngineError, GenerationCancelled, OutOfMemoryError
+
+    try:
+        message = job()
     except (GenerationCancelled, ExportCancelled):
         progress.close()
         return _fail("cancelled; no file written", EXIT_INTERRUPTED)
@@ -629,7 +625,7 @@ def run_extend(args: argparse.Namespace) -> int:
     except (EngineError, AppError) as exc:
         progress.close()
         return _fail(str(exc))
-    print(f"aiprod-cli: wrote {written} ({len(result.frames)} new frames)", file=sys.stderr)
+    print(f"aiprod-cli: {message}", file=sys.stderr)
     return EXIT_OK
 
 
