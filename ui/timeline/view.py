@@ -140,6 +140,8 @@ class TimelineView(QGraphicsView):
         self._rows: list[TrackRow] = []
         self._items: dict[str, ClipItem] = {}
         self._dissolves: dict[str, DissolveItem] = {}
+        # Items taken out of the scene live until the event loop turns (see `_retire`).
+        self._retired: list[ClipItem | DissolveItem] = []
         self._selected_dissolve: str | None = None
         self._markers: list[RulerMarker] = []
         self._content_frames = 0
@@ -471,7 +473,7 @@ class TimelineView(QGraphicsView):
                     item.update()
                 item.row = row
         for clip_id in [c for c in self._items if c not in seen]:
-            self.scene().removeItem(self._items.pop(clip_id))
+            self._retire(self._items.pop(clip_id))
         self._content_frames = end
         self._sync_dissolves(rate)
         self._markers = [RulerMarker(m.id, to_frames(m.time, rate), m.name, m.color) for m in doc.markers()]
@@ -516,6 +518,15 @@ class TimelineView(QGraphicsView):
             is_title=clip.title is not None,
         )
 
+    def _retire(self, item: ClipItem | DissolveItem) -> None:
+        """Take `item` out of the scene, keeping its Python wrapper (and so the C++ item) alive until the
+        event loop turns: dropping the last reference inside a sync deletes the item at once, and an
+        update already queued for it could then reach freed memory."""
+        self.scene().removeItem(item)
+        if not self._retired:
+            QTimer.singleShot(0, self._retired.clear)
+        self._retired.append(item)
+
     def _sync_dissolves(self, rate: float) -> None:
         seen = set()
         for row in self._rows:  # audio rows too: their crossfades
@@ -530,7 +541,7 @@ class TimelineView(QGraphicsView):
                 item.length = to_frames(dissolve.duration, rate)
                 item.row = row
         for transition_id in [t for t in self._dissolves if t not in seen]:
-            self.scene().removeItem(self._dissolves.pop(transition_id))
+            self._retire(self._dissolves.pop(transition_id))
         if self._selected_dissolve not in self._dissolves:
             self._selected_dissolve = None
         for transition_id, item in self._dissolves.items():
