@@ -315,6 +315,7 @@ class Engine:
             dtype=self.dtype,
             offload_text_encoder=self.offload_text_encoder,
             vae_memory_budget=vae_memory_budget,
+            planned_tiles=getattr(memory_plan, "vae_tiles", None),
         )
         self._prompt_cache: dict[tuple, PromptContexts] = {}
         self.prompt_encodings = 0  # how many times the text encoder ran (the cache's misses)

@@ -32,7 +32,7 @@ from engine.models import GuidanceParams, ModelSpec
 from engine.request import PreviewFrame
 from engine.sampling import euler_ancestral_step
 from engine.text_encoder import TextEncoder
-from engine.tiling import TilePlan, apply_plan, available_memory, plan_tiles
+from engine.tiling import TilePlan, apply_plan, available_memory, fit_tiles, plan_tiles
 
 # Fraction of generation time previews may use; previews are skipped when they would exceed it.
 PREVIEW_BUDGET = 0.05
@@ -353,6 +353,7 @@ class Runtime:
         dtype: torch.dtype,
         offload_text_encoder: bool = False,
         vae_memory_budget: int | None = None,
+        planned_tiles: TilePlan | None = None,
     ):
         self.components = components
         self.text_encoder = text_encoder
@@ -360,6 +361,9 @@ class Runtime:
         self.dtype = dtype
         self.offload_text_encoder = offload_text_encoder
         self.vae_memory_budget = vae_memory_budget
+        # a memory plan's VAE tiles (engine.planner.MemoryPlan.vae_tiles): decodes use its tile sizes unless
+        # an explicit `vae_memory_budget` is set
+        self.planned_tiles = planned_tiles
         self.last_tile_plan: TilePlan | None = None
         transformer = components.transformer
         self.spec = spec.with_num_layers(len(transformer.transformer_blocks))
@@ -704,12 +708,24 @@ class Runtime:
     # --- decoding -------------------------------------------------------------------------------------------
 
     def plan_decode(self, latents_shape: tuple[int, ...]) -> TilePlan:
-        """The tile plan a decode of latents of this shape would use (budget from free memory)."""
+        """The tile plan a decode of latents of this shape would use: the memory plan's tiles where one was
+        given, else the largest tiles that fit the budget (from free memory unless set)."""
         _, _, frames, h, w = latents_shape
         height, width = h * self.spatial_ratio, w * self.spatial_ratio
         num_frames = (frames - 1) * self.temporal_ratio + 1
-        budget = self.vae_memory_budget or int(available_memory(self.device) * 0.5)
         dtype_bytes = torch.finfo(self.dtype).bits // 8
+        if self.planned_tiles is not None and self.vae_memory_budget is None:
+            return fit_tiles(
+                self.planned_tiles,
+                self.components.configs.get("vae", self.components.vae.config),
+                height,
+                width,
+                num_frames,
+                dtype_bytes,
+                self.spatial_ratio,
+                self.temporal_ratio,
+            )
+        budget = self.vae_memory_budget or int(available_memory(self.device) * 0.5)
         return plan_tiles(
             self.components.configs.get("vae", self.components.vae.config),
             height,

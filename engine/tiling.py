@@ -99,6 +99,32 @@ def plan_tiles(
     return TilePlan(tile_h, tile_w, tile_f, overlap, frame_overlap, peak(tile_h, tile_w, tile_f))
 
 
+def fit_tiles(
+    tiles: TilePlan,
+    vae_config: dict,
+    height: int,
+    width: int,
+    frames: int,
+    dtype_bytes: int,
+    spatial_factor: int = 32,
+    temporal_factor: int = 8,
+) -> TilePlan:
+    """A memory plan's tile sizes (`tiles`) fitted to one decode of height x width x frames.
+
+    Tiles never exceed the decode; overlaps and the no-sliver rule are as `plan_tiles` sets them, so the
+    decode's peak stays at or under the plan's tile estimate.
+    """
+    per_voxel = decoder_bytes_per_voxel(vae_config, dtype_bytes)
+    min_side = max(spatial_factor * 4, 128)
+    tile_h, tile_w = min(tiles.tile_height, height), min(tiles.tile_width, width)
+    tile_f = min(tiles.tile_frames, frames)
+    overlap = spatial_factor * 2 if (tile_h < height or tile_w < width) else 0
+    tile_h = _avoid_sliver(height, tile_h, overlap, spatial_factor, min_side)
+    tile_w = _avoid_sliver(width, tile_w, overlap, spatial_factor, min_side)
+    frame_overlap = temporal_factor if tile_f < frames else 0
+    return TilePlan(tile_h, tile_w, tile_f, overlap, frame_overlap, int(per_voxel * tile_h * tile_w * tile_f))
+
+
 def _last_tile_latents(size: int, tile: int, overlap: int, factor: int) -> int:
     """Latent width of the last tile diffusers' tiled decode cuts along one axis."""
     latent, stride = size // factor, (tile - overlap) // factor

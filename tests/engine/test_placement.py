@@ -90,3 +90,38 @@ def test_a_quantized_transformer_streams_too(mode):
                         max_sequence_length=TINY_MAX_SEQUENCE)
         frames.append(engine.generate(REQUEST).frames)
     np.testing.assert_array_equal(frames[0], frames[1])
+
+
+def test_the_vae_decode_uses_the_plans_tiles(monkeypatch):
+    """A plan's VAE tiles reach the decode (they used to be ignored for the engine's own free-memory budget),
+    and the tiled frames stay within the tiled-vs-untiled tolerance of tests/engine/test_generation.py."""
+    import engine.runtime as runtime_module
+    from engine.tiling import TilePlan
+
+    g = torch.Generator().manual_seed(1)
+    latents = torch.randn(1, 128, 1, 6, 4, generator=g).repeat(1, 1, 4, 1, 1)
+    latents = latents + 0.3 * torch.randn(1, 128, 4, 6, 4, generator=g)  # 192x128, 25 frames
+    untiled = Engine(tiny_components(0), tiny_text_encoder(0), device="cpu", vae_memory_budget=1 << 50,
+                     max_sequence_length=TINY_MAX_SEQUENCE)
+    whole = untiled.decode_video(latents)
+    assert not untiled.last_tile_plan.tiled(192, 128, 25)
+
+    tiles = TilePlan(128, 128, 16, 64, 8, 0)
+    plan = types.SimpleNamespace(transformer="resident", text_encoder="cpu", vae_tiles=tiles)
+    planned = Engine(tiny_components(0), tiny_text_encoder(0), device="cpu", memory_plan=plan,
+                     max_sequence_length=TINY_MAX_SEQUENCE)
+    applied = []
+    real_apply = runtime_module.apply_plan
+
+    def spy(vae, tile_plan, *size):
+        applied.append(tile_plan)
+        real_apply(vae, tile_plan, *size)
+
+    monkeypatch.setattr(runtime_module, "apply_plan", spy)
+    tiled = planned.decode_video(latents)
+    assert len(applied) == 1
+    used = applied[0]
+    assert (used.tile_height, used.tile_width, used.tile_frames) == (128, 128, 16)
+    assert used.tiled(192, 128, 25) and used.overlap > 0 and used.frame_overlap > 0
+    assert tiled.shape == whole.shape == (1, 3, 25, 192, 128)
+    assert (tiled - whole).abs().mean().item() < 0.16
