@@ -40,6 +40,7 @@ from app.jobs import (
     JobSpec,
     frames_for_duration,
 )
+from app.jobs.plan_worker import PlanWorker
 from app.jobs.settings import model_spec_for
 from app.jobs.spec import MAX_STEPS, MIN_STEPS
 from ui.generation_options import GenerationOptions
@@ -133,6 +134,9 @@ class GeneratePanel(QWidget):
         self.place_check.setChecked(True)
         self.plan_label = QLabel(objectName="memoryPlanLabel")  # engine.planner's line, before Generate
         self.plan_label.setWordWrap(True)
+        # computed off the UI thread: a checkpoint's first plan builds meta-device skeletons (~1 s)
+        self._plan_worker = PlanWorker(self)
+        self._plan_worker.ready.connect(self.plan_label.setText)
         self.message_label = QLabel(objectName="generateMessage")
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -356,16 +360,18 @@ class GeneratePanel(QWidget):
         if not hasattr(self, "plan_label"):
             return
         if self.model_combo.currentData() != MODEL_LTX2 or self._problems:
+            self._plan_worker.cancel()
             self.plan_label.setText("")
             return
-        from app.jobs.memory_plan import plan_line
+        from app.jobs.plan_worker import PLANNING
 
         width, height = (int(v) for v in self.size_combo.currentData().split("x"))
         frames = frames_for_duration(self.duration_spin.value(), float(self.fps_combo.currentData()))
-        self.plan_label.setText(plan_line(
+        self.plan_label.setText(PLANNING)
+        self._plan_worker.request(
             self._settings.checkpoint, self._settings.gemma_root, self.quant_combo.currentData(),
             self.options.recipe(), width, height, frames, vram=vram,
-        ))
+        )
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message_label.setText(text)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from app.jobs import EngineSettings, memory_plan
+from app.jobs.plan_worker import PLANNING
 from tests.shared_fixtures import LTX23_FIXTURE, ltx23_monolith
 from ui.generate_panel import GeneratePanel
 
 GiB = 1024**3
+
+
+def _settled(qtbot, panel) -> str:
+    qtbot.waitUntil(lambda: panel.plan_label.text() != PLANNING, timeout=20000)
+    panel._plan_worker.wait()
+    return panel.plan_label.text()
 
 
 @pytest.mark.skipif(LTX23_FIXTURE is None, reason="shared LTX-2.3 fixture missing")
@@ -18,14 +27,38 @@ def test_plan_line_follows_the_fields(qtbot, monkeypatch):
     panel = GeneratePanel(settings)
     qtbot.addWidget(panel)
     panel.model_combo.setCurrentIndex(panel.model_combo.findData("ltx2"))
-    text = panel.plan_label.text()
+    text = _settled(qtbot, panel)
     assert text.startswith("24 GiB free on the GPU. fits: yes, peak VRAM ") and "transformer resident" in text
     panel.duration_spin.setValue(2.0)
-    assert panel.plan_label.text().startswith("24 GiB free on the GPU. fits: ")
+    assert _settled(qtbot, panel).startswith("24 GiB free on the GPU. fits: ")
     panel.update_plan(vram=GiB // 2)  # less than CUDA itself needs: says so instead of a plan
-    assert panel.plan_label.text().startswith("No memory plan: ")
+    assert _settled(qtbot, panel).startswith("No memory plan: ")
     panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
     assert panel.plan_label.text() == ""
+
+
+@pytest.mark.skipif(LTX23_FIXTURE is None, reason="shared LTX-2.3 fixture missing")
+def test_the_plan_is_computed_off_the_ui_thread(qtbot, monkeypatch):
+    """The panel used to call the planner on the UI thread (about 1 s for a checkpoint's first plan)."""
+    ui_thread = threading.get_ident()
+    calls: list[int] = []
+    release = threading.Event()
+
+    def slow_plan_line(*args, **kwargs):
+        calls.append(threading.get_ident())
+        release.wait(10)
+        return "fits: yes, stub"
+
+    monkeypatch.setattr(memory_plan, "plan_line", slow_plan_line)
+    settings = EngineSettings(checkpoint=str(ltx23_monolith(LTX23_FIXTURE)), developer_tiny=True)
+    panel = GeneratePanel(settings)
+    qtbot.addWidget(panel)
+    panel.model_combo.setCurrentIndex(panel.model_combo.findData("ltx2"))  # returns while the plan waits
+    assert panel.plan_label.text() == PLANNING
+    release.set()
+    qtbot.waitUntil(lambda: panel.plan_label.text() == "fits: yes, stub", timeout=10000)
+    panel._plan_worker.wait()
+    assert calls and ui_thread not in calls
 
 
 def test_no_gpu_says_so(monkeypatch):
