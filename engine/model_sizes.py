@@ -13,8 +13,10 @@ public releases, as diffusers' `scripts/convert_ltx2_to_diffusers.py` (`get_ltx2
 moves the text projection in front of 8-layer connectors; 2.5 drops the video feed-forward bias and adds the
 keyframe position embedding. The text encoder is Gemma 3 12B (`gemma-3-12b-it`, text + SigLIP vision tower,
 as `Gemma3ForConditionalGeneration` loads it). For 2.5 (Gemma 4 12B, whose configuration is not public in a
-form we can read here) the Gemma 3 12B size stands in, and the plan says so. The VAEs, vocoder and upsampler
-of a version name use diffusers' default (LTX-2.0) shapes; they are small next to the transformer.
+form we can read here) the Gemma 3 12B size stands in, and the plan says so. LTX-2.0's VAEs and vocoder are
+diffusers' defaults; 2.3's are the release's config sections (`RELEASED_23_COMPONENTS`) built by the engine's
+2.3 layout code, and 2.5 reuses them (same structure; its own widths are not known here). The 2.3/2.5
+upsampler is counted at the 2.0 shape. Each stand-in is a note in the plan.
 """
 
 from __future__ import annotations
@@ -153,6 +155,82 @@ FULL_SIZE: dict[str, dict[str, dict]] = {
         "text_encoder": GEMMA3_12B_TEXT,  # stand-in for Gemma 4 12B (see the module docstring)
     },
 }
+# The video VAE, audio VAE and vocoder sections of the LTX-2.3 release's `config` metadata
+# (`ltx-2.3-22b-dev.safetensors`), as a public model-loader harness embeds them and loads the real weights
+# into them (tenstorrent tt-forge-models, `ltx2_3` loader; it reports encoder 318.9M / decoder 407.2M, audio
+# VAE 21.3M + 31.9M and vocoder 128.5M parameters, which the meta-device counts here reproduce). The structure
+# matches the shared 2.3 fixture's (9 decoder up_blocks, BigVGAN-v2 AMP1 + bandwidth extension); the engine's
+# own 2.3 layout code turns them into diffusers configs. LTX-2.5's conv VAE, audio VAE and vocoder have the
+# 2.3 structure (the 2.5 fixture); their full-size widths are not published in a form we can read here, so
+# the 2.3 values stand in (the plan says so).
+_RES = "res_x"
+RELEASED_23_COMPONENTS: dict = {
+    "vae": {
+        "_class_name": "CausalVideoAutoencoder",
+        "dims": 3,
+        "in_channels": 3,
+        "out_channels": 3,
+        "latent_channels": 128,
+        "encoder_blocks": [
+            [_RES, {"num_layers": 4}], ["compress_space_res", {"multiplier": 2}],
+            [_RES, {"num_layers": 6}], ["compress_time_res", {"multiplier": 2}],
+            [_RES, {"num_layers": 4}], ["compress_all_res", {"multiplier": 2}],
+            [_RES, {"num_layers": 2}], ["compress_all_res", {"multiplier": 1}],
+            [_RES, {"num_layers": 2}],
+        ],
+        "decoder_blocks": [
+            [_RES, {"num_layers": 4}], ["compress_space", {"multiplier": 2}],
+            [_RES, {"num_layers": 6}], ["compress_time", {"multiplier": 2}],
+            [_RES, {"num_layers": 4}], ["compress_all", {"multiplier": 1}],
+            [_RES, {"num_layers": 2}], ["compress_all", {"multiplier": 2}],
+            [_RES, {"num_layers": 2}],
+        ],
+        "scaling_factor": 1.0,
+        "norm_layer": "pixel_norm",
+        "patch_size": 4,
+        "latent_log_var": "uniform",
+        "use_quant_conv": False,
+        "causal_decoder": False,
+        "timestep_conditioning": False,
+        "normalize_latent_channels": False,
+        "encoder_base_channels": 128,
+        "decoder_base_channels": 128,
+        "spatial_padding_mode": "zeros",
+    },
+    "audio_vae": {
+        "model": {
+            "params": {
+                "ddconfig": {
+                    "double_z": True, "mel_bins": 64, "z_channels": 8, "resolution": 256,
+                    "downsample_time": False, "in_channels": 2, "out_ch": 2, "ch": 128, "ch_mult": [1, 2, 4],
+                    "num_res_blocks": 2, "attn_resolutions": [], "dropout": 0.0,
+                    "mid_block_add_attention": False, "norm_type": "pixel", "causality_axis": "height",
+                },
+                "sampling_rate": 16000,
+            }
+        },
+        "preprocessing": {
+            "stft": {"filter_length": 1024, "hop_length": 160, "win_length": 1024, "causal": True},
+            "mel": {"n_mel_channels": 64, "mel_fmin": 0, "mel_fmax": 8000},
+        },
+    },
+    "vocoder": {
+        "vocoder": {
+            "upsample_initial_channel": 1536, "resblock": "AMP1", "upsample_rates": [5, 2, 2, 2, 2, 2],
+            "resblock_kernel_sizes": [3, 7, 11], "upsample_kernel_sizes": [11, 4, 4, 4, 4, 4],
+            "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5], [1, 3, 5]], "stereo": True,
+            "use_tanh_at_final": False, "activation": "snakebeta", "use_bias_at_final": False,
+        },
+        "bwe": {
+            "upsample_initial_channel": 512, "resblock": "AMP1", "upsample_rates": [6, 5, 2, 2, 2],
+            "resblock_kernel_sizes": [3, 7, 11], "upsample_kernel_sizes": [12, 11, 4, 4, 4],
+            "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5], [1, 3, 5]], "stereo": True,
+            "use_tanh_at_final": False, "activation": "snakebeta", "use_bias_at_final": False,
+            "apply_final_activation": False, "input_sampling_rate": 16000, "output_sampling_rate": 48000,
+            "hop_length": 80, "n_fft": 512, "win_size": 512, "num_mels": 64,
+        },
+    },
+}
 VERSION_NAMES = {"ltx-2.0": "2.0", "ltx-2": "2.0", "ltx-2.3": "2.3", "ltx-2.5": "2.5"}
 # diffusers' defaults are the LTX-2 video VAE except the compression ratios, set as the engine sets them.
 _VAE_DEFAULTS = {"spatial_compression_ratio": 32, "temporal_compression_ratio": 8}
@@ -234,21 +312,30 @@ def full_size_weights(version: str) -> ModelWeights:
     configs = FULL_SIZE[version]
     transformer = _meta(lambda: LTX2VideoTransformer3DModel(**configs["transformer"]))
     total, linears, blocks = _transformer_summary(transformer)
-    vae = _meta(lambda: AutoencoderKLLTX2Video(**_VAE_DEFAULTS))
+    notes = []
+    if version == "2.0":
+        vae = _meta(lambda: AutoencoderKLLTX2Video(**_VAE_DEFAULTS))
+        audio_vae, vocoder = _meta(AutoencoderKLLTX2Audio), _meta(LTX2Vocoder)
+    else:
+        vae, audio_vae, vocoder = released_23_components()
+        notes.append("upsampler sized as LTX-2.0's (the x2 upscaler 1.1's full-size width is not known here)")
+    if version == "2.5":
+        notes.append(
+            "VAE, audio VAE and vocoder sized with LTX-2.3's released widths (same structure; 2.5's own"
+            " not known here)"
+        )
+        notes.append(
+            "text encoder sized as Gemma 3 12B (stand-in for Gemma 4 12B, whose config is not known here)"
+        )
     sizes = {
         "transformer": total,
         "connectors": _count(_meta(lambda: LTX2TextConnectors(**configs["connectors"]))),
         "vae": _count(vae),
-        "audio_vae": _count(_meta(AutoencoderKLLTX2Audio)),
-        "vocoder": _count(_meta(LTX2Vocoder)),
+        "audio_vae": _count(audio_vae),
+        "vocoder": _count(vocoder),
         "upsampler": _count(_meta(LTX2LatentUpsamplerModel)),
         "text_encoder": gemma3_params(configs["text_encoder"]),
     }
-    notes = (
-        ["VAEs, vocoder and upsampler sized as LTX-2.0's (diffusers defaults)"] if version != "2.0" else []
-    )
-    if version == "2.5":
-        notes.append("text encoder sized as Gemma 3 12B (stand-in for Gemma 4 12B)")
     return ModelWeights(
         version=version,
         source=f"released LTX-{version} configuration",
@@ -259,6 +346,20 @@ def full_size_weights(version: str) -> ModelWeights:
         block_params=blocks,
         notes=tuple(notes),
         text_hidden_size=int(configs["text_encoder"]["hidden_size"]),
+    )
+
+
+def released_23_components() -> tuple[torch.nn.Module, torch.nn.Module, torch.nn.Module]:
+    """(video VAE, audio VAE, vocoder with BWE) of the LTX-2.3 release, parameters on the meta device, built
+    from `RELEASED_23_COMPONENTS` by the engine's 2.3 layout code (as a 2.3 checkpoint's would be)."""
+    from engine import ltx23_layout
+    from engine.ltx23_loader import build_ltx23_skeleton
+
+    config = RELEASED_23_COMPONENTS
+    return (
+        build_ltx23_skeleton("vae", ltx23_layout.video_vae_config(config)),
+        build_ltx23_skeleton("audio_vae", ltx23_layout.audio_vae_config(config)),
+        build_ltx23_skeleton("vocoder", ltx23_layout.vocoder_config(config)),
     )
 
 

@@ -277,3 +277,25 @@ def test_plan_for_device_uses_free_vram(monkeypatch):
     assert (plan.width, plan.height, plan.frames) == (768, 512, 121)
     assert plan.transformer in ("streamed", "sequential")
     assert plan_for_device("ltx-2.3", None, "fp8", torch.device("cpu")).transformer == "resident"
+
+
+@pytest.mark.parametrize("version", ["2.3", "2.5"])
+def test_version_name_vaes_and_vocoder_are_the_23_release(version):
+    """A version-name plan for 2.3/2.5 used to size the VAE, audio VAE and vocoder at LTX-2.0's shapes
+    (1.22 B VAE parameters, a 55.6 M HiFi-GAN). The 2.3 release's configs, built by the engine's 2.3 layout
+    code on the meta device, give the counts a harness that loads the real weights reports: VAE encoder
+    318.9 M + decoder 407.2 M, audio VAE 21.3 M + 31.9 M, vocoder with BWE 128.5 M."""
+    weights = full_size_weights(version)
+    assert abs(weights.params("vae") - (318.9e6 + 407.2e6)) < 0.1e6
+    assert abs(weights.params("audio_vae") - (21.3e6 + 31.9e6)) < 0.1e6
+    assert abs(weights.params("vocoder") - 128.5e6) < 0.05e6
+    assert not any("LTX-2.0's (diffusers defaults)" in note for note in weights.notes)
+    assert len(weights.vae_config["decoder_block_out_channels"]) == 4  # 9 up_blocks: res_x + 4 upsamplers
+    if LTX23_FIXTURE is not None and ltx23_monolith(LTX23_FIXTURE) is not None:
+        tiny = checkpoint_weights(ltx23_monolith(LTX23_FIXTURE)).vae_config
+        for key in ("upsample_type", "upsample_residual", "upsample_factor"):
+            assert tuple(weights.vae_config[key]) == tuple(tiny[key]), key
+        assert weights.vae_config["decoder_spatial_padding_mode"] == tiny["decoder_spatial_padding_mode"]
+    if version == "2.5":
+        assert any("Gemma 4" in note and "not known" in note for note in weights.notes)
+        assert any("2.5's own" in note for note in weights.notes)
