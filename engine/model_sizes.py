@@ -15,8 +15,8 @@ keyframe position embedding. The text encoder is Gemma 3 12B (`gemma-3-12b-it`, 
 as `Gemma3ForConditionalGeneration` loads it). For 2.5 (Gemma 4 12B, whose configuration is not public in a
 form we can read here) the Gemma 3 12B size stands in, and the plan says so. LTX-2.0's VAEs and vocoder are
 diffusers' defaults; 2.3's are the release's config sections (`RELEASED_23_COMPONENTS`) built by the engine's
-2.3 layout code, and 2.5 reuses them (same structure; its own widths are not known here). The 2.3/2.5
-upsampler is counted at the 2.0 shape. Each stand-in is a note in the plan.
+2.3 layout code, and 2.5 reuses them (same structure; its own widths are not known here). The 2.3/2.5 x2
+upsampler is built from its release config. Each stand-in is a note in the plan.
 """
 
 from __future__ import annotations
@@ -197,6 +197,14 @@ RELEASED_23_COMPONENTS: dict = {
         "decoder_base_channels": 128,
         "spatial_padding_mode": "zeros",
     },
+    # `ltx-2.3-spatial-upscaler-x2-1.1.safetensors` and 2.5's x2 spatial upscaler (their `config` metadata as
+    # diffusers' conversion script and public loaders that check it write it): the 2.0 widths, no rational
+    # resampler, so the same parameter count as 2.0's.
+    "upsampler": {
+        "_class_name": "LatentUpsampler", "in_channels": 128, "mid_channels": 1024, "num_blocks_per_stage": 4,
+        "dims": 3, "spatial_upsample": True, "temporal_upsample": False, "spatial_scale": 2.0,
+        "rational_resampler": False,
+    },
     "audio_vae": {
         "model": {
             "params": {
@@ -313,12 +321,14 @@ def full_size_weights(version: str) -> ModelWeights:
     transformer = _meta(lambda: LTX2VideoTransformer3DModel(**configs["transformer"]))
     total, linears, blocks = _transformer_summary(transformer)
     notes = []
+    from engine.upsampler import upsampler_config
+
+    upsampler_args = {} if version == "2.0" else upsampler_config(RELEASED_23_COMPONENTS["upsampler"])
     if version == "2.0":
         vae = _meta(lambda: AutoencoderKLLTX2Video(**_VAE_DEFAULTS))
         audio_vae, vocoder = _meta(AutoencoderKLLTX2Audio), _meta(LTX2Vocoder)
     else:
         vae, audio_vae, vocoder = released_23_components()
-        notes.append("upsampler sized as LTX-2.0's (the x2 upscaler 1.1's full-size width is not known here)")
     if version == "2.5":
         notes.append(
             "VAE, audio VAE and vocoder sized with LTX-2.3's released widths (same structure; 2.5's own"
@@ -333,7 +343,7 @@ def full_size_weights(version: str) -> ModelWeights:
         "vae": _count(vae),
         "audio_vae": _count(audio_vae),
         "vocoder": _count(vocoder),
-        "upsampler": _count(_meta(LTX2LatentUpsamplerModel)),
+        "upsampler": _count(_meta(lambda: LTX2LatentUpsamplerModel(**upsampler_args))),
         "text_encoder": gemma3_params(configs["text_encoder"]),
     }
     return ModelWeights(

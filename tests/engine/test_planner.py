@@ -290,6 +290,9 @@ def test_version_name_vaes_and_vocoder_are_the_23_release(version):
     assert abs(weights.params("audio_vae") - (21.3e6 + 31.9e6)) < 0.1e6
     assert abs(weights.params("vocoder") - 128.5e6) < 0.05e6
     assert not any("LTX-2.0's (diffusers defaults)" in note for note in weights.notes)
+    # the x2 upscaler's release config (mid 1024, 4 blocks, no rational resampler) has 2.0's count
+    assert weights.params("upsampler") == full_size_weights("2.0").params("upsampler")
+    assert not any("upsampler" in note for note in weights.notes)
     assert len(weights.vae_config["decoder_block_out_channels"]) == 4  # 9 up_blocks: res_x + 4 upsamplers
     if LTX23_FIXTURE is not None and ltx23_monolith(LTX23_FIXTURE) is not None:
         tiny = checkpoint_weights(ltx23_monolith(LTX23_FIXTURE)).vae_config
