@@ -37,6 +37,7 @@ from engine.official_layout import (
     _spatial_ratio,
     _split_res_and_scaling,
     _temporal_ratio,
+    rename_connector_keys,
 )
 
 MODEL_VERSION_KEY = "model_version"
@@ -353,18 +354,9 @@ def connectors_config(config: dict, shapes: dict[str, tuple[int, ...]]) -> dict:
 
 
 def rename_connectors(state: dict) -> dict:
-    out = {}
-    for key, value in state.items():
-        new = key.removeprefix(TRANSFORMER_PREFIX)
-        new = new.replace(VIDEO_PROJECTION, "video_text_proj_in").replace(
-            AUDIO_PROJECTION, "audio_text_proj_in"
-        )
-        new = new.replace("video_embeddings_connector.", "video_connector.")
-        new = new.replace("audio_embeddings_connector.", "audio_connector.")
-        new = new.replace(".transformer_1d_blocks.", ".transformer_blocks.")
-        new = new.replace(".q_norm.", ".norm_q.").replace(".k_norm.", ".norm_k.")
-        out[new] = value
-    return out
+    return rename_connector_keys(
+        state, {VIDEO_PROJECTION: "video_text_proj_in", AUDIO_PROJECTION: "audio_text_proj_in"}
+    )
 
 
 def is_connector_key(key: str) -> bool:

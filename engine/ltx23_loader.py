@@ -15,29 +15,19 @@ from pathlib import Path
 
 import torch
 from accelerate import init_empty_weights
-from diffusers import (
-    AutoencoderKLLTX2Audio,
-    AutoencoderKLLTX2Video,
-    FlowMatchEulerDiscreteScheduler,
-    LTX2VideoTransformer3DModel,
-)
-from diffusers.pipelines.ltx2 import LTX2TextConnectors, LTX2VocoderWithBWE
+from diffusers import FlowMatchEulerDiscreteScheduler
+from diffusers.pipelines.ltx2 import LTX2VocoderWithBWE
 
 from engine import ltx23_layout
 from engine.checkpoint import SafetensorsFile, file_identity, read_official_config
-from engine.components import SCHEDULER_CONFIG, ModelComponents, assign_state
+from engine.components import MODEL_CLASSES, SCHEDULER_CONFIG, ModelComponents, assign_state
 from engine.errors import CheckpointError
 from engine.fp8 import fp8_weight_keys, load_prequantized
 
 log = logging.getLogger(__name__)
 
-LTX23_MODEL_CLASSES = {
-    "transformer": LTX2VideoTransformer3DModel,
-    "connectors": LTX2TextConnectors,
-    "vae": AutoencoderKLLTX2Video,
-    "audio_vae": AutoencoderKLLTX2Audio,
-    "vocoder": LTX2VocoderWithBWE,
-}
+# As LTX-2.0, but the vocoder carries the 48 kHz bandwidth extension.
+LTX23_MODEL_CLASSES = {**MODEL_CLASSES, "vocoder": LTX2VocoderWithBWE}
 
 
 def build_ltx23_skeleton(name: str, config: dict, path: Path | None = None) -> torch.nn.Module:

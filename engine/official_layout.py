@@ -50,17 +50,24 @@ def _is_connector_key(key: str) -> bool:
     return key.startswith(CONNECTOR_PREFIXES)
 
 
-def _rename_connectors(state: dict) -> dict:
+def rename_connector_keys(state: dict, projections: dict[str, str]) -> dict:
+    """Official connector (and text projection) keys -> diffusers' `LTX2TextConnectors` names; the
+    projections differ per version (2.0: one `aggregate_embed`; 2.3 on: one per modality)."""
     out = {}
     for key, value in state.items():
-        new = key.replace(TRANSFORMER_PREFIX, "")
-        new = new.replace("text_embedding_projection.aggregate_embed", "text_proj_in")
-        new = new.replace("video_embeddings_connector", "video_connector")
-        new = new.replace("audio_embeddings_connector", "audio_connector")
-        new = new.replace("transformer_1d_blocks", "transformer_blocks")
+        new = key.removeprefix(TRANSFORMER_PREFIX)
+        for official, renamed in projections.items():
+            new = new.replace(official, renamed)
+        new = new.replace("video_embeddings_connector.", "video_connector.")
+        new = new.replace("audio_embeddings_connector.", "audio_connector.")
+        new = new.replace(".transformer_1d_blocks.", ".transformer_blocks.")
         new = new.replace(".q_norm.", ".norm_q.").replace(".k_norm.", ".norm_k.")
         out[new] = value
     return out
+
+
+def _rename_connectors(state: dict) -> dict:
+    return rename_connector_keys(state, {"text_embedding_projection.aggregate_embed": "text_proj_in"})
 
 
 def _rename_vocoder(state: dict) -> dict:
