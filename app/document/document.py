@@ -245,6 +245,7 @@ class TimelineDocument(EditOps, PropertyOps):
                         float(data.get("volume_db", 0.0)),
                         bool(data.get("mute", False)),
                         bool(data.get("solo", False)),
+                        bool(data.get("locked", False)),
                     )
                 )
         return out
@@ -261,6 +262,7 @@ class TimelineDocument(EditOps, PropertyOps):
     def remove_track(self, track_id: str) -> None:
         """Remove a track and its clips; the last track of a kind stays (EditError)."""
         track = self._track(track_id)
+        self._refuse_locked([track_id])
         kind = TrackKind(track.kind)
         if len(self.tracks(kind)) <= 1:
             raise EditError(f"The timeline needs at least one {kind.value.lower()} track; add another first.")
@@ -454,6 +456,7 @@ class TimelineDocument(EditOps, PropertyOps):
         track_id = self._clip_track.get(clip_id)
         if track_id is None:
             raise EditError("That clip is no longer on the timeline; refresh and try again.")
+        self._refuse_locked([track_id])  # every caller is a setter: a locked track's clips stay as they are
         return self._cached_layout(track_id).seg(clip_id).clip
 
     # ------------------------------------------------------------------------------------ markers
@@ -464,6 +467,7 @@ class TimelineDocument(EditOps, PropertyOps):
                 rt(frames_of(m.marked_range.start_time, self._rate), self._rate),
                 m.name,
                 str(m.color),
+                str(m.comment or ""),
             )
             for m in self._timeline.tracks.markers
         ]
@@ -652,6 +656,7 @@ class TimelineDocument(EditOps, PropertyOps):
             fade_in=int(data.get("fade_in", 0)),
             fade_out=int(data.get("fade_out", 0)),
             title=None if data.get("title") is None else plain(data["title"]),
+            enabled=bool(seg.clip.enabled),
         )
 
     def _reference(self, item: MediaItem) -> otio.schema.ExternalReference:

@@ -70,6 +70,7 @@ class Transaction:
         return ids[number - 1]
 
     def commit(self, ids: Iterable[str] = ()) -> None:
+        self.doc._refuse_locked([t for t, layout in self.layouts.items() if self._changed(t, layout)])
         for track_id, layout in self.layouts.items():
             layout.check({"track": self._track_name(track_id)})
         for layout in self.layouts.values():
@@ -85,6 +86,18 @@ class Transaction:
         if self.new_tracks:
             self.doc._emit("tracks", tuple(self.new_tracks))
         self.doc._emit("clips", tuple(dict.fromkeys(ids)))
+
+    def _changed(self, track_id: str, layout: TrackLayout) -> bool:
+        """Whether this edit changes the track's clips or dissolves (a locked track is only read)."""
+        if track_id in self.new_tracks:
+            return False
+        before = self.doc._cached_layout(track_id)
+
+        def shape(lay: TrackLayout) -> tuple:
+            segs = sorted((s.start, s.dur, s.src, s.id, s.link_id) for s in lay.segs)
+            return segs, sorted((d.id, d.left, d.right, d.frames) for d in lay.dissolves)
+
+        return bool(layout.meta_on_write) or shape(layout) != shape(before)
 
     def _track_name(self, track_id: str) -> str:
         track = self.new_tracks.get(track_id)

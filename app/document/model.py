@@ -39,6 +39,7 @@ class TrackInfo:
     volume_db: float = 0.0  # audio tracks: level change in dB
     mute: bool = False
     solo: bool = False
+    locked: bool = False  # a locked track refuses every edit of its clips (the padlock in its header)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class ClipInfo:
     fade_in: int = 0  # sound fade in, frames
     fade_out: int = 0  # sound fade out, frames
     title: dict | None = None  # a title clip's app.media.title.TitleSpec.to_dict() (no media)
+    enabled: bool = True  # False: the clip shows and sounds as nothing (OTIO's Item.enabled)
 
     @property
     def end(self) -> RationalTime:
@@ -81,6 +83,7 @@ class Marker:
     time: RationalTime
     name: str
     color: str
+    note: str = ""  # OTIO's Marker.comment
 
 
 @dataclass(frozen=True)

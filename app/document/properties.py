@@ -27,12 +27,16 @@ RationalTime = otio.opentime.RationalTime
 TimeRange = otio.opentime.TimeRange
 TITLE_KIND = "aiprod.title"  # the GeneratorReference kind of a title clip
 MIN_TRACK_DB, MAX_TRACK_DB = -60.0, 12.0
+# OTIO's marker colours (otio.schema.MarkerColor), the ones interchange formats map
+MARKER_COLORS = (
+    "RED", "PINK", "ORANGE", "YELLOW", "GREEN", "CYAN", "BLUE", "PURPLE", "MAGENTA", "BLACK", "WHITE",
+)  # fmt: skip
 DEFAULT_STILL_SECONDS = 5.0
 DEFAULT_TITLE_SECONDS = 4.0
 
 
 class PropertyOps:
-    """Clip transform, sound fades, titles; track volume, mute and solo."""
+    """Clip transform, sound fades, titles; track volume, mute and solo; track lock, clip enable, markers."""
 
     # ------------------------------------------------------------------------------------ picture
     def set_clip_transform(self: TimelineDocument, clip_id: str, transform: dict | None) -> None:
@@ -151,6 +155,79 @@ class PropertyOps:
         layout.sort()
         txn.commit([cid])
         return cid
+
+    # ------------------------------------------------------------------------------------ lock, enable
+    def set_track_locked(self: TimelineDocument, track_id: str, locked: bool) -> None:
+        """Lock (or unlock) a track: while locked, every edit that would change its clips is refused."""
+        self.track_info(track_id)
+        meta(self._track(track_id))["locked"] = bool(locked)
+        self._emit("tracks", (track_id,))
+
+    def _refuse_locked(self: TimelineDocument, track_ids) -> None:
+        """EditError naming the first locked track among ``track_ids`` (nothing has changed yet)."""
+        for track_id in track_ids:
+            try:
+                track = self._track(track_id)
+            except EditError:
+                continue  # a track made by the edit itself
+            if (track.metadata.get(NS) or {}).get("locked"):
+                raise EditError(
+                    f"Track {track.name} is locked; unlock it (the padlock in its header) to edit it."
+                )
+
+    def set_clips_enabled(self: TimelineDocument, clip_ids, enabled: bool) -> list[str]:
+        """Enable or disable clips (a disabled clip shows as nothing and is silent in the viewer, the mix and
+        every export, and keeps its place). Refused as a whole when one of them is on a locked track."""
+        ids = list(dict.fromkeys(clip_ids))
+        if not ids:
+            raise EditError("Select the clips to enable or disable first.")
+        clips = [self._clip_object(cid) for cid in ids]  # every check before the first change
+        for clip in clips:
+            clip.enabled = bool(enabled)
+        self._emit("clips", tuple(ids))
+        return ids
+
+    def clip_otio_copy(self: TimelineDocument, clip_id: str) -> otio.schema.Clip:
+        """A detached copy of a clip's OTIO object (media, grade, mask, gain, generation: all its metadata);
+        read-only access, so clips of locked tracks can be copied."""
+        track_id = self._clip_track.get(clip_id)
+        if track_id is None:
+            raise EditError("That clip is no longer on the timeline; refresh and try again.")
+        return self._cached_layout(track_id).seg(clip_id).clip.clone()
+
+    # ------------------------------------------------------------------------------------ markers
+    def edit_marker(
+        self: TimelineDocument,
+        marker_id: str,
+        *,
+        name: str | None = None,
+        note: str | None = None,
+        color: str | None = None,
+    ) -> None:
+        """A marker's name, note (OTIO's ``comment``) and colour (one of MARKER_COLORS); None keeps one."""
+        marker = self._timeline.tracks.markers[self._marker_index(marker_id)]
+        if color is not None:
+            color = str(color).upper()
+            if color not in MARKER_COLORS:
+                raise EditError(
+                    f"'{color}' is not a marker colour; use one of "
+                    f"{', '.join(c.title() for c in MARKER_COLORS)}."
+                )
+        for what, text in (("marker name", name), ("marker note", note)):
+            if text is not None:
+                if not isinstance(text, str):
+                    raise EditError(f"The {what} must be text.")
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise EditError(f"The {what} has characters a project cannot store; retype it.") from None
+        if name is not None:
+            marker.name = name
+        if note is not None:
+            marker.comment = note
+        if color is not None:
+            marker.color = color
+        self._emit("markers", (marker_id,))
 
     def set_clip_title(self: TimelineDocument, clip_id: str, title: dict) -> None:
         """Change a title clip's text, font, colours, position, box or fades."""

@@ -60,7 +60,7 @@ def _resolve_picture(
 ) -> VideoSample | None:
     for layout in layouts:
         seg = layout.at(frame)
-        if seg is None:
+        if seg is None or not seg.clip.enabled:  # a disabled clip is transparent: the tracks below show
             continue
         title = _title(seg)
         if title is not None:
@@ -76,6 +76,8 @@ def _resolve_picture(
                 continue
             left = by_id[left_id or dis.left]
             right = by_id[right_id or dis.right]
+            if not (left.clip.enabled and right.clip.enabled):
+                continue  # nothing to dissolve to: the enabled clip plays alone
             cut = left.end
             first = cut - dis.in_frames
             if not first <= frame < cut + dis.out_frames:
@@ -107,6 +109,8 @@ def resolve_audio(
         track_gain = track_db[number] if track_db else 0.0
         heads, tails = _dissolves_by_clip(layout)
         for seg in layout.segs:
+            if not seg.clip.enabled:
+                continue  # a disabled clip is silent
             head, tail = heads.get(seg.id), tails.get(seg.id)
             lead = head.in_frames if head else 0
             start = seg.start - lead

@@ -341,6 +341,8 @@ def _clips_in_range(doc: TimelineDocument, first: int, end: int, kind: TrackKind
         if not track.enabled:
             continue
         for clip in doc.clips(track.id):
+            if not clip.enabled:  # renders as nothing: its media and grade are not needed
+                continue
             start = round(clip.start.value_rescaled_to(doc.rate))
             stop = start + round(clip.duration.value_rescaled_to(doc.rate))
             if start < end and stop > first:
@@ -362,7 +364,7 @@ def _check_media(doc: TimelineDocument, first: int, end: int) -> None:
         for clip in doc.clips(track.id):
             start = round(clip.start.value_rescaled_to(doc.rate))
             stop = start + round(clip.duration.value_rescaled_to(doc.rate))
-            if clip.media_id is None or not (start < end and stop > first):
+            if clip.media_id is None or not clip.enabled or not (start < end and stop > first):
                 continue
             try:
                 path = doc.bin_item(clip.media_id).path

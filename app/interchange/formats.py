@@ -39,6 +39,7 @@ LOSSES: dict[str, list[str]] = {
         "one video track per file: each video track is written as <stem>_V1.edl, <stem>_V2.edl ...",
         "at most two audio tracks (channels A and A2, written into the _V1.edl file); more are dropped",
         "marker names come back in upper case; markers with no video clip under them are dropped",
+        "marker notes",
         "grades (look, LUT, CDL, exposure) and audio gain",
         "links between picture and sound in different files (within _V1.edl they are restored by "
         "matching file, position and source range)",
@@ -55,6 +56,7 @@ LOSSES: dict[str, list[str]] = {
         "marker colours other than red and green (FCPXML markers are to-dos: red open, green done; any "
         "other colour comes back purple, a plain marker); markers with no video clip under them",
         "track names (FCPXML has lanes, not named tracks)",
+        "marker notes",
         "non-integer frame rates (23.976, 29.97): the adapter cannot write them, so export is refused",
         "grades (look, LUT, CDL, exposure) and audio gain",
     ],

@@ -249,6 +249,8 @@ def _provenance(timeline: otio.schema.Timeline) -> None:
 def _clip_markers_to_timeline(timeline: otio.schema.Timeline) -> None:
     """Clip markers (in the clip's source time) as timeline markers; the same marker twice is kept once."""
     seen = {(m.name, m.marked_range.start_time.to_seconds()) for m in timeline.tracks.markers}
+    for marker in timeline.tracks.markers:
+        marker.comment = _marker_note(marker)
     for track in timeline.tracks:
         for marker in list(track.markers):
             _add_marker(timeline, marker, marker.marked_range.start_time, seen)
@@ -271,7 +273,15 @@ def _add_marker(
     copy = otio.schema.Marker(
         name=marker.name, marked_range=TimeRange(at, RationalTime(0, at.rate)), color=marker.color or "RED"
     )
+    copy.comment = _marker_note(marker)
     timeline.tracks.markers.append(copy)
+
+
+def _marker_note(marker: otio.schema.Marker) -> str:
+    """A marker's note: OTIO's comment, else FCP 7's <comment> (which the adapter keeps as metadata)."""
+    fcp = marker.metadata.get("fcp_xml")
+    comment = fcp.get("comment") if hasattr(fcp, "get") else None
+    return str(marker.comment or comment or "")
 
 
 def _relink_sound(timeline: otio.schema.Timeline) -> None:

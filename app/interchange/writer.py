@@ -145,6 +145,9 @@ def _file_urls(timeline: otio.schema.Timeline) -> None:
 def _for_fcp7(timeline: otio.schema.Timeline) -> None:
     """File URLs in <pathurl>; provenance in the clip's <logginginfo> (description and log note)."""
     _file_urls(timeline)
+    for marker in timeline.tracks.markers:  # a marker's note is FCP 7's <comment>
+        if marker.comment:
+            marker.metadata["fcp_xml"] = {"comment": marker.comment}
     for clip in timeline.find_clips():
         generation = clip_generation(clip)
         if generation:
