@@ -1,16 +1,26 @@
-"""The job history: finished generations with their settings and a thumbnail, kept in the user's data
-folder so the Jobs panel still lists them after a relaunch ("reuse these settings" rebuilds the job).
+"""The job history: generations, inpaints and extends with their settings, outcome and a thumbnail.
 
-One JSON file (``history.json``, newest first, at most ``MAX_ENTRIES``) plus one small PNG per entry under
-``thumbnails/``. Only generations are kept (an inpaint belongs to its clip's takes, not to a prompt list).
-A history that cannot be read starts empty; one that cannot be written says nothing (it is a convenience,
-never a reason to fail a generation).
+Two histories use this class. The studio keeps one per user (``data_root()/jobs``) so the Jobs panel still
+lists earlier generations after a relaunch, and one per project (``Name.aiprod/history``, or the scratch
+folder of a project never saved) that the History panel shows: every job that ran for the project --
+finished, failed (with its message) or cancelled -- with its settings, which batch of variations it belongs
+to and which bin item it made, so "reuse settings", "regenerate", "queue variations" and "apply this take"
+work from it after the project is reopened.
+
+One JSON file (``history.json``, newest first, at most ``max_entries``) plus one small PNG per entry under
+``thumbnails/``. Media paths inside the project are stored relative to the folder above the history (the
+project folder), so the history follows the project when it is moved or first saved. A history that cannot
+be read starts empty; one that cannot be written says nothing (it is a convenience, never a reason to fail
+a job).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import os
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -28,8 +38,16 @@ from app.project.atomic import atomic_write_bytes
 log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 50
+PROJECT_MAX_ENTRIES = 1000
 THUMB_SIZE = (192, 108)
 _FILE = "history.json"
+FORMAT_VERSION = 2
+
+# What an entry is; the History panel offers "reuse settings" and variations for the generation kinds.
+KIND_GENERATE, KIND_VARIATION, KIND_GAPFILL = "generate", "variation", "gapfill"
+KIND_INPAINT, KIND_EXTEND = "inpaint", "extend"
+GENERATION_KINDS = (KIND_GENERATE, KIND_VARIATION, KIND_GAPFILL)
+_KIND_OF_JOB = {"variations": KIND_VARIATION, "gapfill": KIND_GAPFILL}  # registered job kind -> entry kind
 
 
 @dataclass(frozen=True)
@@ -37,28 +55,44 @@ class HistoryEntry:
     id: str
     finished_at: float  # seconds since the epoch
     status: str  # JobStatus value: "done", "failed", "cancelled"
-    parameters: dict[str, Any]  # JobSpec.generation_parameters()
+    parameters: dict[str, Any]  # JobSpec.generation_parameters() (an inpaint's or extend's own record)
     media_path: str = ""
     error: str = ""
     thumbnail: str = ""  # file name under thumbnails/, "" when none
+    kind: str = KIND_GENERATE
+    media_id: str = ""  # the bin item the job made ("" when it made none)
+    batch: str = ""  # the batch of variations it belongs to ("" for a single job)
+    batch_index: int = -1  # its place in the batch (0 = the first variation)
+    variation: str = ""  # what this variation changes: "seed 42", "guidance 4.5", "LoRA x 0.8"
+    name: str = ""
 
     @property
     def prompt(self) -> str:
         return str(self.parameters.get("prompt", ""))
 
+    @property
+    def seed(self) -> int | None:
+        seed = self.parameters.get("seed")
+        return int(seed) if isinstance(seed, (int, float)) and not isinstance(seed, bool) else None
+
+    @property
+    def is_generation(self) -> bool:
+        """A text/image-to-video job (its settings fill the Generate panel)."""
+        return self.kind in GENERATION_KINDS
+
     def spec(self) -> JobSpec:
         """The job to run again (JobError when the stored settings no longer make one)."""
+        if not self.is_generation:
+            raise JobError(
+                f"this is an {self.kind}, not a generation: its settings do not fill the Generate panel"
+            )
         try:
             return JobSpec.from_generation(self.parameters)
         except (AppError, KeyError, TypeError, ValueError) as exc:
             raise JobError(f"these settings cannot be reused: {exc}") from exc
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "finished_at": self.finished_at, "status": self.status,
-            "parameters": self.parameters, "media_path": self.media_path, "error": self.error,
-            "thumbnail": self.thumbnail,
-        }  # fmt: skip
+        return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HistoryEntry:
@@ -70,26 +104,85 @@ class HistoryEntry:
             media_path=str(data.get("media_path", "")),
             error=str(data.get("error", "")),
             thumbnail=str(data.get("thumbnail", "")),
+            kind=str(data.get("kind", KIND_GENERATE)),
+            media_id=str(data.get("media_id", "") or ""),
+            batch=str(data.get("batch", "") or ""),
+            batch_index=int(data.get("batch_index", -1)),
+            variation=str(data.get("variation", "") or ""),
+            name=str(data.get("name", "") or ""),
         )
 
 
+def job_parameters(spec: Any) -> tuple[str, dict[str, Any]] | None:
+    """(kind, JSON-able settings) of a job's spec, or None for jobs that are not kept (a duration
+    question makes no clip)."""
+    from app.jobs.extend import ExtendSpec
+    from app.jobs.inpaint import InpaintSpec
+
+    if isinstance(spec, JobSpec):
+        return KIND_GENERATE, spec.generation_parameters()
+    if isinstance(getattr(spec, "job", None), JobSpec):  # app.jobs.gapfill.GapFillSpec
+        return KIND_GAPFILL, spec.generation_parameters()
+    if isinstance(spec, InpaintSpec):
+        return KIND_INPAINT, spec.generation_parameters()
+    if isinstance(spec, ExtendSpec):
+        keep = ("source_path", "seconds", "direction", "clip_id", "media_id", "prompt", "seed", "recipe",
+                "model", "quantization")  # fmt: skip
+        parameters = {key: getattr(spec, key) for key in keep}
+        parameters["loras"] = [{"path": str(p), "strength": float(s)} for p, s in spec.loras]
+        parameters["kind"] = KIND_EXTEND
+        return KIND_EXTEND, parameters
+    return None
+
+
 class JobHistory(QObject):
-    """``record(job)`` when a generation ends; ``entries()`` newest first; ``clear()``."""
+    """``record(job)`` when a job ends; ``entries()`` newest first; ``clear()``; ``set_folder()`` when the
+    project (and so the folder) changes."""
 
     changed = Signal()
 
-    def __init__(self, folder: Path, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        parent: QObject | None = None,
+        *,
+        max_entries: int = MAX_ENTRIES,
+        kinds: tuple[str, ...] | None = GENERATION_KINDS,
+    ) -> None:
+        """`kinds`: which jobs are kept (None: every kind; the per-user list keeps generations only, an
+        inpaint belongs to its clip's takes)."""
         super().__init__(parent)
         self.folder = Path(folder)
+        self.max_entries = max_entries
+        self.kinds = kinds
         self._entries: list[HistoryEntry] = self._read()
         self._job_ids: dict[str, str] = {}  # entry id -> the queue's job id, for this launch's entries
+        self._expected: dict[str, dict[str, Any]] = {}  # job id -> its batch tags (see `expect`)
 
+    def expect(self, job_id: str, *, batch: str, batch_index: int, variation: str = "") -> None:
+        """File the job `job_id`, when it ends, under `batch` (a batch of variations being queued)."""
+        self._expected[job_id] = {"batch": batch, "batch_index": batch_index, "variation": variation}
+
+    # ------------------------------------------------------------------------------------------ reading
     def job_id_of(self, entry: HistoryEntry) -> str | None:
         """The queue's id of the job an entry of this launch records (None for earlier launches')."""
         return self._job_ids.get(entry.id)
 
+    def entry_of_job(self, job_id: str) -> HistoryEntry | None:
+        entry_id = next((e for e, j in self._job_ids.items() if j == job_id), None)
+        return self.entry(entry_id) if entry_id else None
+
     def entries(self) -> list[HistoryEntry]:
         return list(self._entries)
+
+    def entry(self, entry_id: str) -> HistoryEntry | None:
+        return next((e for e in self._entries if e.id == entry_id), None)
+
+    def batch(self, batch_id: str) -> list[HistoryEntry]:
+        """The entries of one batch of variations, in batch order (empty for "")."""
+        if not batch_id:
+            return []
+        return sorted((e for e in self._entries if e.batch == batch_id), key=lambda e: e.batch_index)
 
     def thumbnail_path(self, entry: HistoryEntry) -> Path | None:
         if not entry.thumbnail:
@@ -97,31 +190,67 @@ class JobHistory(QObject):
         path = self.folder / "thumbnails" / entry.thumbnail
         return path if path.is_file() else None
 
-    def record(self, job: Job) -> HistoryEntry | None:
-        if not isinstance(job.spec, JobSpec) or not job.status.finished:
+    def media_path(self, entry: HistoryEntry) -> str:
+        """The entry's media as an absolute path ("" when it made none)."""
+        if not entry.media_path:
+            return ""
+        path = Path(entry.media_path)
+        return str(path if path.is_absolute() else (self.folder.parent / path).resolve())
+
+    # ------------------------------------------------------------------------------------------ writing
+    def record(
+        self,
+        job: Job,
+        *,
+        kind: str | None = None,
+        batch: str = "",
+        batch_index: int = -1,
+        variation: str = "",
+    ) -> HistoryEntry | None:
+        """Keep a job that ended (done, failed or cancelled); None for a job that is not kept."""
+        described = job_parameters(job.spec)
+        if described is None or not job.status.finished:
+            return None
+        own_kind, parameters = described
+        kind = kind or _KIND_OF_JOB.get(getattr(job, "kind", ""), own_kind)
+        tags = self._expected.pop(job.id, {})
+        batch = batch or tags.get("batch", "")
+        batch_index = batch_index if batch_index >= 0 else int(tags.get("batch_index", -1))
+        variation = variation or tags.get("variation", "")
+        if self.kinds is not None and kind not in self.kinds:
             return None
         entry_id = uuid.uuid4().hex
         thumbnail = ""
-        if job.preview is not None and not job.preview.isNull():
-            thumbnail = f"{entry_id}.png"
-            if not self._save_thumbnail(job.preview, thumbnail):
-                thumbnail = ""
+        image = job.preview if job.preview is not None and not job.preview.isNull() else None
         item = job.item
+        path = str(getattr(item, "path", "") or "")
+        if image is None and path:
+            image = _first_frame(path)
+        if image is not None:
+            thumbnail = f"{entry_id}.png"
+            if not self._save_thumbnail(image, thumbnail):
+                thumbnail = ""
         entry = HistoryEntry(
             id=entry_id,
             finished_at=time.time(),
             status=job.status.value,
-            parameters=job.spec.generation_parameters(),
-            media_path=str(getattr(item, "path", "") or ""),
+            parameters=parameters,
+            media_path=self._stored(path),
             error=job.error,
             thumbnail=thumbnail,
+            kind=kind,
+            media_id=str(getattr(item, "id", "") or ""),
+            batch=batch,
+            batch_index=batch_index,
+            variation=variation,
+            name=job.spec.display_name(),
         )
         self._entries.insert(0, entry)
         self._job_ids[entry_id] = job.id
-        for dropped in self._entries[MAX_ENTRIES:]:
+        for dropped in self._entries[self.max_entries :]:
             if dropped.thumbnail:
                 (self.folder / "thumbnails" / dropped.thumbnail).unlink(missing_ok=True)
-        del self._entries[MAX_ENTRIES:]
+        del self._entries[self.max_entries :]
         self._write()
         self.changed.emit()
         return entry
@@ -134,14 +263,59 @@ class JobHistory(QObject):
         self._write()
         self.changed.emit()
 
+    def set_folder(self, folder: Path, *, carry: bool = False) -> None:
+        """Show the history in `folder` (another project). With `carry`, this history's files are copied
+        there first (a project saved for the first time, or saved as another): entries already there are
+        kept, this history's come first."""
+        folder = Path(folder)
+        if folder == self.folder:
+            return
+        if carry and self._entries:
+            copied = self._copy_to(folder)
+            self.folder = folder
+            known = {e.id for e in copied}
+            self._entries = copied + [e for e in self._read() if e.id not in known]
+            del self._entries[self.max_entries :]
+            self._write()
+        else:
+            self.folder = folder
+            self._entries = self._read()
+            self._job_ids = {}
+        self.changed.emit()
+
     # ------------------------------------------------------------------------------------------ files
+    def _stored(self, path: str) -> str:
+        if not path:
+            return ""
+        base = self.folder.parent.resolve()
+        absolute = Path(path).resolve()
+        try:
+            return absolute.relative_to(base).as_posix()
+        except ValueError:
+            return str(absolute)
+
+    def _copy_to(self, folder: Path) -> list[HistoryEntry]:
+        """This history's entries with their thumbnails copied under `folder` and media paths re-based
+        (relative ones stay relative: the media moves with the project)."""
+        entries = []
+        for entry in self._entries:
+            if entry.thumbnail and (source := self.thumbnail_path(entry)) is not None:
+                try:
+                    (folder / "thumbnails").mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(source, folder / "thumbnails" / entry.thumbnail)
+                except OSError as exc:
+                    log.warning("history thumbnail not copied: %s", exc)
+                    entry = dataclasses.replace(entry, thumbnail="")
+            entries.append(entry)
+        return entries
+
     def _read(self) -> list[HistoryEntry]:
         path = self.folder / _FILE
         if not path.is_file():
             return []
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return [HistoryEntry.from_dict(entry) for entry in data.get("entries", [])][:MAX_ENTRIES]
+            return [HistoryEntry.from_dict(entry) for entry in data.get("entries", [])][: self.max_entries]
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             log.warning("job history %s is unreadable (%s); starting a new one", path, exc)
             return []
@@ -149,9 +323,10 @@ class JobHistory(QObject):
     def _write(self) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            text = json.dumps({"version": 1, "entries": [e.to_dict() for e in self._entries]}, indent=1)
+            entries = [e.to_dict() for e in self._entries]
+            text = json.dumps({"version": FORMAT_VERSION, "entries": entries}, indent=1)
             atomic_write_bytes(self.folder / _FILE, text.encode("utf-8"), what="the job history")
-        except (OSError, AppError) as exc:
+        except (OSError, AppError, TypeError, ValueError) as exc:
             log.warning("job history not written: %s", exc)
 
     def _save_thumbnail(self, image: QImage, name: str) -> bool:
@@ -163,3 +338,21 @@ class JobHistory(QObject):
             *THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
         )
         return small.save(str(self.folder / "thumbnails" / name), "PNG")
+
+
+def _first_frame(path: str) -> QImage | None:
+    """A job's result as a picture when no live preview came (a fast job): its first frame."""
+    import numpy as np
+
+    from app.errors import MediaError
+    from app.media.thumbnails import thumbnail
+
+    if not os.path.isfile(path):
+        return None
+    try:
+        rgb = np.ascontiguousarray(thumbnail(path, 0, THUMB_SIZE[1]))
+    except (MediaError, OSError, ValueError) as exc:
+        log.info("no thumbnail for %s: %s", path, exc)
+        return None
+    height, width = rgb.shape[:2]
+    return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
