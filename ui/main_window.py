@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from opentimelineio.opentime import RationalTime
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
@@ -33,11 +32,12 @@ from app.commands import push_edit
 from app.document import TrackKind, placement
 from app.document.sequence import SequenceSettings, settings_for_media
 from app.errors import AppError
-from app.jobs import EngineSettings, JobQueue, JobSpec, apply_result
+from app.jobs import EngineSettings, JobQueue, JobSpec
+from app.jobs.apply import ApplyContext, apply_finished
 from app.jobs.duration import DurationSpec
-from app.jobs.extend import ExtendSpec, apply_extend_result
+from app.jobs.extend import ExtendSpec
 from app.jobs.history import JobHistory
-from app.jobs.inpaint import InpaintSpec, apply_inpaint_result
+from app.jobs.inpaint import InpaintSpec
 from app.masks import MaskStore
 from app.media.workers import ThumbnailProvider, TimelinePlayer
 from app.project.paths import data_root
@@ -134,14 +134,22 @@ class MainWindow(QMainWindow):
             engine_factory=engine_factory,
             parent=self,
         )
-        self.jobs.job_finished.connect(self._on_job_finished)
-        self.jobs.job_failed.connect(lambda _id, text: self.show_message(f"Generation failed: {text}"))
+        # A finished job is applied by its kind (app.jobs.kinds / app.jobs.apply); results meant for a panel
+        # rather than the document reach it through these receivers, by kind name.
+        self.result_receivers: dict[str, Callable[[object], None]] = {}
+        self.jobs.job_finished.connect(lambda job_id, _result: self.apply_finished_job(self.jobs.job(job_id)))
+        self.jobs.job_failed.connect(
+            lambda job_id, text: self.show_message(f"{self.jobs.job(job_id).job_kind.label} failed: {text}")
+        )
 
         # Panels that outlive a session.
         self.generate_panel = GeneratePanel(self.engine_settings, current_frame=self._current_frame)
         self.generate_panel.restore_state(self.settings)  # the last launch's model and settings
         self.generate_panel.generate_requested.connect(self.submit_job)
         self.generate_panel.duration_requested.connect(self.suggest_duration)
+        self.result_receivers["duration"] = lambda answer: self.generate_panel.apply_duration_suggestion(
+            answer.seconds, answer.frames
+        )
         self.generate_panel.settings_requested.connect(self.open_settings)
         # Finished generations outlive the session and the launch: the Jobs panel lists them again.
         self.job_history = JobHistory(data_root() / "jobs", self)
@@ -763,51 +771,18 @@ class MainWindow(QMainWindow):
         self.show_message(f"Queued: extend {spec.display_name()} by {spec.seconds:g} s")
         return job_id
 
-    def _apply_extend(self, spec: ExtendSpec, item) -> None:
-        doc, stack = self.session.doc, self.session.stack
-        try:
-            doc.clip(spec.clip_id)
-            target = spec.clip_id
-        except AppError:  # the clip was edited away meanwhile: keep the extension in the bin
-            target = None
-        try:
-            apply_extend_result(stack, doc, item, target, spec.direction)
-        except AppError as exc:
-            apply_extend_result(stack, doc, item, None, spec.direction)
-            self.show_message(f"{item.name} is in the media bin; it could not join the clip: {exc}")
-            return
-        where = "is on the timeline" if target else "is in the media bin"
-        self.show_message(f"Extended: {item.name} {where}")
-
-    def _on_job_finished(self, job_id: str, item) -> None:
-        job = self.jobs.job(job_id)
-        if isinstance(job.spec, InpaintSpec):
-            self._apply_inpaint(job.spec, item)
-            return
-        if isinstance(job.spec, ExtendSpec):
-            self._apply_extend(job.spec, item)
-            return
-        if isinstance(job.spec, DurationSpec):
-            self.generate_panel.apply_duration_suggestion(item.seconds, item.frames)
-            return
-        place_at = None
-        if job.spec.place_on_timeline:
-            # appended after the last clip of V1 (queued jobs land in queue order), or at the playhead
-            # when asked -- never inside a shot (app.document.placement.place_generated)
-            at_playhead = self.generated_at_playhead
-            place_at = RationalTime(self.playhead(), self.session.doc.rate) if at_playhead else "append"
-        try:
-            created = apply_result(self.session.stack, self.session.doc, item, place_at=place_at)
-            if place_at is not None and place_at != "append":
-                end = placement.end_of(self.session.doc, created)
-                if end is not None:
-                    self.seek(end)  # the playhead moves past the insert
-        except AppError as exc:
-            # The insert was impossible (e.g. no room): keep the clip, in the bin alone.
-            apply_result(self.session.stack, self.session.doc, item)
-            self.show_message(f"{item.name} is in the media bin; it could not go on the timeline: {exc}")
-            return
-        self.show_message(f"Generated {item.name}")
+    def apply_finished_job(self, job) -> None:
+        """Apply a finished job (its kind's applier, app.jobs.apply) to the current session."""
+        context = ApplyContext(
+            self.session.doc,
+            self.session.stack,
+            playhead=self.playhead(),
+            at_playhead=self.generated_at_playhead,
+            message=self.show_message,
+            seek=self.seek,
+            receivers=self.result_receivers,
+        )
+        apply_finished(job, context)
 
     # ------------------------------------------------------------------------------ delivery
     def open_export_dialog(self) -> ExportDialog:
@@ -845,24 +820,6 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
-
-    def _apply_inpaint(self, spec: InpaintSpec, item) -> None:
-        """A finished inpaint: the take joins the bin under its original and, if asked, replaces the clip on
-        the timeline (one undo step); the original media is never touched."""
-        doc, stack = self.session.doc, self.session.stack
-        try:
-            doc.clip(spec.clip_id)
-            target = spec.clip_id if spec.place else None
-        except AppError:  # the clip was edited away meanwhile: keep the take in the bin
-            target = None
-        try:
-            apply_inpaint_result(stack, doc, item, target)
-        except AppError as exc:
-            apply_inpaint_result(stack, doc, item, None)
-            self.show_message(f"{item.name} is in the media bin; the clip could not switch to it: {exc}")
-            return
-        where = "is on the timeline" if target else "is in the media bin"
-        self.show_message(f"New take {item.name} {where}")
 
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.engine_settings, store=self.settings, parent=self)

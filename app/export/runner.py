@@ -32,7 +32,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.document import TimelineDocument
-from app.errors import AppError, ExportCancelled
+from app.errors import AppError, ExportCancelled, ExportError
 from app.export.eta import SmoothedEta
 from app.export.presets import ExportPreset
 from app.export.renderer import render_timeline
@@ -47,7 +47,8 @@ PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second: tiny frames
 
 @dataclass
 class ExportRequest:
-    """One export, as handed to the worker thread."""
+    """One export: a private copy of the document and where to write it. Also the spec of the render
+    queue's "export" job kind (app.jobs.builtin_kinds): ``JobQueue.submit(ExportRequest.of(doc, ...))``."""
 
     doc: TimelineDocument
     preset: ExportPreset | str
@@ -56,6 +57,88 @@ class ExportRequest:
     out_frame: int | None = None
     size: tuple[int, int] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    project_folder: Path | None = None  # refused as a destination (with every other project folder)
+    render: RenderFunction | None = None  # render_timeline unless a test injects another
+    frames: int = 0  # the frames to render, known at submit (the queue's progress total)
+
+    @classmethod
+    def of(
+        cls,
+        doc: TimelineDocument,
+        preset: ExportPreset | str,
+        out_path: str | os.PathLike[str],
+        *,
+        in_frame: int | None = None,
+        out_frame: int | None = None,
+        size: tuple[int, int] | None = None,
+        project_folder: str | os.PathLike[str] | None = None,
+        render: RenderFunction | None = None,
+    ) -> ExportRequest:
+        """A request rendering the document as it is now: the copy is taken here, on the calling (UI)
+        thread, so edits made while the export waits or runs change neither it nor the file."""
+        snapshot = TimelineDocument.from_otio(doc.to_otio())
+        duration = int(round(snapshot.duration().rescaled_to(snapshot.rate).value))
+        start = 0 if in_frame is None else in_frame
+        end = duration if out_frame is None else out_frame
+        folder = Path(project_folder) if project_folder is not None else None
+        return cls(
+            snapshot, preset, Path(out_path), in_frame, out_frame, size,
+            project_folder=folder, render=render, frames=max(0, end - start),
+        )  # fmt: skip
+
+    # --- what the Jobs panel shows ---------------------------------------------------------------------
+    @property
+    def steps(self) -> int:
+        return self.frames
+
+    @property
+    def preset_name(self) -> str:
+        return self.preset if isinstance(self.preset, str) else self.preset.name
+
+    def display_name(self) -> str:
+        return f"Export {self.out_path.name}"
+
+    @property
+    def detail(self) -> str:
+        label = self.preset if isinstance(self.preset, str) else self.preset.label
+        size = f", {self.size[0]}x{self.size[1]}" if self.size else ""
+        return f"{label}{size}, {self.frames} frames to {self.out_path.parent}"
+
+    def validate(self) -> None:
+        if self.frames <= 0:
+            raise ExportError("nothing to export: the timeline (or the in/out range) is empty")
+
+
+def render_request(
+    request: ExportRequest,
+    on_progress: Callable[[int, int, float], None],
+    render: RenderFunction | None = None,
+) -> Any:
+    """Run one export on the calling thread, reporting (done, total, smoothed ETA) at most ~20 times a
+    second (and always the last frame). Returns the RenderReport; raises what the renderer raises
+    (ExportCancelled once ``request.cancel`` is set, ExportError when it cannot write)."""
+    last_emit = [0.0]
+    smoothed = SmoothedEta()
+
+    def progress(done: int, total: int, _eta: float) -> None:
+        eta = smoothed.update(int(done), int(total))  # every frame counts in the average
+        now = time.monotonic()
+        if done >= total or now - last_emit[0] >= PROGRESS_INTERVAL_S:
+            last_emit[0] = now
+            on_progress(int(done), int(total), float(eta))
+
+    extra = {"project_folder": request.project_folder} if request.project_folder is not None else {}
+    return (render or request.render or render_timeline)(
+        request.doc,
+        request.preset,
+        request.out_path,
+        in_frame=request.in_frame,
+        out_frame=request.out_frame,
+        size=request.size,
+        on_progress=progress,
+        cancel=request.cancel,
+        **extra,
+    )
 
 
 class _ExportWorker(QObject):
@@ -72,27 +155,8 @@ class _ExportWorker(QObject):
 
     @Slot(object)
     def run(self, request: ExportRequest) -> None:
-        last_emit = [0.0]
-        smoothed = SmoothedEta()
-
-        def on_progress(done: int, total: int, _eta: float) -> None:
-            eta = smoothed.update(int(done), int(total))  # every frame counts in the average
-            now = time.monotonic()
-            if done >= total or now - last_emit[0] >= PROGRESS_INTERVAL_S:
-                last_emit[0] = now
-                self.progress.emit(int(done), int(total), float(eta))
-
         try:
-            report = self._render(
-                request.doc,
-                request.preset,
-                request.out_path,
-                in_frame=request.in_frame,
-                out_frame=request.out_frame,
-                size=request.size,
-                on_progress=on_progress,
-                cancel=request.cancel,
-            )
+            report = render_request(request, self.progress.emit, self._render)
         except ExportCancelled:
             self.cancelled.emit()
         except AppError as exc:  # ExportError, ColorError, MediaError: written for the user already

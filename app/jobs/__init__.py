@@ -4,9 +4,13 @@ queue = JobQueue(EngineSettings.load(QSettings()), media_dir=lambda: project_med
 queue.job_finished.connect(lambda job_id, item: apply_result(stack, doc, item, playhead, track))
 queue.submit(JobSpec(prompt="a cat on a beach", ...))
 queue.submit(InpaintSpec.for_clip(doc, clip_id, session.masks_dir, prompt="a red scarf"))  # a new take
+queue.submit(ExportRequest.of(doc, "prores_422_hq", "/out/film.mov"))  # the render lane, beside generations
+
+Each spec type is a job kind (app.jobs.kinds): its runner on a worker, its applier (app.jobs.apply) after.
 """
 
 from app.jobs.inpaint import InpaintSpec, apply_inpaint_result, read_audio_exact, switch_take
+from app.jobs.kinds import JobKind, JobStage, register
 from app.jobs.queue import Job, JobQueue, JobStatus
 from app.jobs.result import apply_result, build_media_item, generation_record
 from app.jobs.settings import TINY_IDENTITY, EngineSettings
@@ -27,8 +31,10 @@ __all__ = [
     "EngineWorker",
     "InpaintSpec",
     "Job",
+    "JobKind",
     "JobQueue",
     "JobSpec",
+    "JobStage",
     "JobStatus",
     "MODEL_LTX2",
     "MODEL_TINY",
@@ -43,6 +49,7 @@ __all__ = [
     "frames_for_duration",
     "generation_record",
     "read_audio_exact",
+    "register",
     "snap_frames",
     "snap_side",
     "switch_take",

@@ -1,8 +1,11 @@
-"""The job queue: many jobs can wait, one runs on the engine worker's thread, the UI thread only books.
+"""The job queue: many jobs can wait; one per lane runs, each lane on its own worker thread; the UI
+thread only books.
 
-The queue owns the worker's QThread for the app's lifetime (the model stays loaded). Every worker signal
-arrives here through a queued connection, on the thread that owns the queue (the UI thread), so views
-only ever read `Job` objects from their own thread.
+A job's kind (app.jobs.kinds) names its lane: "engine" (generations, inpaints, extends: the worker that
+keeps the model loaded, for the app's lifetime) or "render" (exports, on a second thread started at the
+first export). So an export runs beside a generation, and several exports wait in order behind each other.
+Every worker signal arrives here through a queued connection, on the thread that owns the queue (the UI
+thread), so views only ever read `Job` objects from their own thread.
 """
 
 from __future__ import annotations
@@ -19,12 +22,10 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
 from app.errors import JobError
-from app.jobs.extend import ExtendSpec
-from app.jobs.inpaint import InpaintSpec
+from app.jobs.kinds import ENGINE_LANE, RENDER_LANE, JobKind, JobStage, kind_for, kind_named
 from app.jobs.settings import EngineSettings, model_spec_for
-from app.jobs.spec import MODEL_TINY, JobSpec
-from app.jobs.worker import EngineFactory, EngineWorker, WorkItem
-from engine.errors import EngineError
+from app.jobs.spec import MODEL_TINY
+from app.jobs.worker import EngineFactory, EngineWorker, JobWorker, WorkItem
 
 
 class JobStatus(enum.Enum):
@@ -46,8 +47,10 @@ class Job:
     """A job as the views show it. Mutated only by the JobQueue, on its thread."""
 
     id: str
-    spec: JobSpec | InpaintSpec | ExtendSpec
+    spec: Any  # the kind's spec: JobSpec, InpaintSpec, ExtendSpec, ExportRequest, ...
+    kind: str = "generate"  # the registered kind's name (app.jobs.kinds)
     status: JobStatus = JobStatus.QUEUED
+    stage: JobStage | None = None
     step: int = 0
     steps: int = 0
     eta_seconds: float | None = None
@@ -55,12 +58,34 @@ class Job:
     message: str = "waiting"
     error: str = ""
     preview: QImage | None = None
-    item: Any = None  # the MediaItem once done
+    item: Any = None  # the kind's result once done: a MediaItem, an export's RenderReport, ...
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def fraction(self) -> float:
         return self.step / self.steps if self.steps else 0.0
+
+    @property
+    def job_kind(self) -> JobKind:
+        return kind_named(self.kind)
+
+
+class _Lane(QObject):
+    """One worker on one QThread, and the jobs waiting for it in order. Lives on the queue's thread;
+    `send` reaches the worker's `run` through a queued connection."""
+
+    send = Signal(object)  # WorkItem -> the worker's thread
+
+    def __init__(self, name: str, worker: JobWorker, parent: QObject) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.worker = worker
+        self.thread = QThread()
+        self.thread.setObjectName("aiprod-engine" if name == ENGINE_LANE else f"aiprod-{name}")
+        worker.moveToThread(self.thread)
+        self.send.connect(worker.run)
+        self.waiting: list[str] = []
+        self.running: str | None = None
 
 
 MediaDir = Path | str | Callable[[], Path | str]
@@ -69,11 +94,10 @@ MediaDir = Path | str | Callable[[], Path | str]
 class JobQueue(QObject):
     job_added = Signal(str)
     job_changed = Signal(str)  # progress, ETA, preview, status text
-    job_finished = Signal(str, object)  # job id, MediaItem (apply_result, or apply_inpaint_result for a take)
+    job_finished = Signal(str, object)  # job id, the kind's result (app.jobs.apply.apply_finished applies it)
     job_failed = Signal(str, str)  # job id, message a user can act on
     job_cancelled = Signal(str)
     job_removed = Signal(str)
-    _dispatch = Signal(object)  # WorkItem -> worker thread
 
     def __init__(
         self,
@@ -86,24 +110,25 @@ class JobQueue(QObject):
         self._settings = settings
         self._media_dir = media_dir
         self._jobs: dict[str, Job] = {}
-        self._waiting: list[str] = []
-        self._running: str | None = None
         self._ids = itertools.count(1)
-        self._thread = QThread()
-        self._thread.setObjectName("aiprod-engine")
-        self._worker = EngineWorker(engine_factory)
-        self._worker.moveToThread(self._thread)
-        self._dispatch.connect(self._worker.run)
-        self._worker.started.connect(self._on_started)
-        self._worker.stage.connect(self._on_stage)
-        self._worker.progress.connect(self._on_progress)
-        self._worker.step_label.connect(self._on_step_label)
-        self._worker.preview.connect(self._on_preview)
-        self._worker.finished.connect(self._on_finished)
-        self._worker.failed.connect(self._on_failed)
-        self._worker.cancelled.connect(self._on_cancelled)
         self._shut_down = False
-        self._thread.start()
+        self._lanes: dict[str, _Lane] = {}
+        self._worker = EngineWorker(engine_factory)
+        self._add_lane(ENGINE_LANE, self._worker).thread.start()
+        self._add_lane(RENDER_LANE, JobWorker())  # started at its first job
+
+    def _add_lane(self, name: str, worker: JobWorker) -> _Lane:
+        lane = _Lane(name, worker, self)
+        worker.started.connect(self._on_started)
+        worker.stage.connect(self._on_stage)
+        worker.progress.connect(self._on_progress)
+        worker.step_label.connect(self._on_step_label)
+        worker.preview.connect(self._on_preview)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
+        self._lanes[name] = lane
+        return lane
 
     # --- public ---------------------------------------------------------------------------------------------
 
@@ -131,37 +156,41 @@ class JobQueue(QObject):
             return []
         return self._settings.detect()
 
-    def submit(self, spec: JobSpec | InpaintSpec | ExtendSpec) -> str:
-        """Queue a generation or an inpaint (same worker, same signals); raises JobError (nothing queued)
-        when it cannot run as asked. A finished inpaint's item goes through `apply_inpaint_result`."""
+    def submit(self, spec: Any, kind: str | None = None) -> str:
+        """Queue a job of the kind registered for the spec's type (or the kind named; app.jobs.kinds) on its
+        kind's lane; raises JobError (nothing queued) when it cannot run as asked. `job_finished` carries
+        the result, which app.jobs.apply.apply_finished applies with the kind's applier."""
         if self._shut_down:
-            raise JobError("the studio is shutting down; no new generations can start")
+            raise JobError("the studio is shutting down; no new jobs can start")
+        job_kind = kind_named(kind) if kind is not None else kind_for(spec)
         spec.validate()
-        problems = self.problems(spec.model)
-        if problems:
-            raise JobError(" ".join(problems))
-        model_spec = self.model_spec(spec.model)
-        if isinstance(spec, JobSpec):
-            try:
-                model_spec.check_length(int(spec.frames), float(spec.fps))
-            except EngineError as exc:
-                raise JobError(f"cannot generate: {exc}") from exc
+        steps = getattr(spec, "steps", None)
+        if job_kind.needs_model:
+            problems = self.problems(spec.model)
+            if problems:
+                raise JobError(" ".join(problems))
+            model_spec = self.model_spec(spec.model)
+            if job_kind.check is not None:
+                job_kind.check(spec, model_spec)
+            steps = steps if steps is not None else model_spec.steps
+        elif job_kind.check is not None:
+            job_kind.check(spec, None)
         job_id = f"job{next(self._ids)}"
-        steps = spec.steps if spec.steps is not None else model_spec.steps
-        self._jobs[job_id] = Job(id=job_id, spec=spec, steps=steps)
-        self._waiting.append(job_id)
+        self._jobs[job_id] = Job(id=job_id, spec=spec, kind=job_kind.name, steps=int(steps or 0))
+        self._lanes[job_kind.lane].waiting.append(job_id)
         self.job_added.emit(job_id)
-        self._next()
+        self._next(job_kind.lane)
         return job_id
 
     def cancel(self, job_id: str) -> None:
-        """Cancel a waiting job at once, or the running one at its next denoising step."""
+        """Cancel a waiting job at once, or the running one at its next step (or frame)."""
         job = self._jobs.get(job_id)
         if job is None or job.status.finished:
             return
         job.cancel.set()
-        if job_id in self._waiting:
-            self._waiting.remove(job_id)
+        lane = self._lane_of(job)
+        if job_id in lane.waiting:
+            lane.waiting.remove(job_id)
             self._on_cancelled(job_id)
         else:
             job.message = "cancelling..."
@@ -183,49 +212,64 @@ class JobQueue(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._running is not None or bool(self._waiting)
+        return any(lane.running is not None or lane.waiting for lane in self._lanes.values())
+
+    def lane_busy(self, lane: str) -> bool:
+        """True while a job of that lane ("engine", "render") runs or waits."""
+        found = self._lanes[lane]
+        return found.running is not None or bool(found.waiting)
 
     def shutdown(self, timeout_ms: int | None = None) -> bool:
-        """Cancel everything, stop the worker thread and wait for it. True if it stopped."""
+        """Cancel everything, stop the worker threads and wait for them. True if they stopped."""
         if self._shut_down:
-            return not self._thread.isRunning()
+            return not any(lane.thread.isRunning() for lane in self._lanes.values())
         self._shut_down = True
-        for job_id in list(self._waiting):
-            self.cancel(job_id)
-        if self._running is not None:
-            self._jobs[self._running].cancel.set()
-        # quit() takes effect once the current job returns (at its next step, since it is cancelled).
-        self._thread.quit()
-        stopped = self._thread.wait() if timeout_ms is None else self._thread.wait(timeout_ms)
-        if stopped:
-            self._worker.release()
+        for lane in self._lanes.values():
+            for job_id in list(lane.waiting):
+                self.cancel(job_id)
+            if lane.running is not None:
+                self._jobs[lane.running].cancel.set()
+            # quit() takes effect once the current job returns (at its next step, since it is cancelled).
+            lane.thread.quit()
+        stopped = True
+        for lane in self._lanes.values():
+            done = lane.thread.wait() if timeout_ms is None else lane.thread.wait(timeout_ms)
+            if done:
+                lane.worker.release()
+            stopped = stopped and done
         return stopped
 
     # --- worker signals (queued onto this object's thread) -------------------------------------------------
 
-    def _next(self) -> None:
-        if self._running is not None or not self._waiting or self._shut_down:
+    def _lane_of(self, job: Job) -> _Lane:
+        return self._lanes[kind_named(job.kind).lane]
+
+    def _next(self, lane_name: str) -> None:
+        lane = self._lanes[lane_name]
+        if lane.running is not None or not lane.waiting or self._shut_down:
             return
-        job_id = self._waiting.pop(0)
+        job_id = lane.waiting.pop(0)
         job = self._jobs[job_id]
-        job.status, job.message = JobStatus.LOADING, "starting"
-        self._running = job_id
+        loading = job.job_kind.needs_model
+        job.status, job.message = (JobStatus.LOADING if loading else JobStatus.RUNNING), "starting"
+        lane.running = job_id
         folder = self._media_dir() if callable(self._media_dir) else self._media_dir
         self.job_changed.emit(job_id)
-        self._dispatch.emit(WorkItem(job_id, job.spec, self._settings, Path(folder), job.cancel))
+        if not lane.thread.isRunning():
+            lane.thread.start()
+        lane.send.emit(WorkItem(job_id, job.spec, self._settings, Path(folder), job.cancel, job.kind))
 
     @Slot(str)
     def _on_started(self, job_id: str) -> None:
         self._update(job_id, message="starting")
 
-    @Slot(str, str)
-    def _on_stage(self, job_id: str, stage: str) -> None:
-        status = {
-            "loading the model": JobStatus.LOADING,
-            "reloading the model": JobStatus.LOADING,
-            "saving the clip": JobStatus.SAVING,
-        }.get(stage, JobStatus.RUNNING)
-        self._update(job_id, status=status, message=stage)
+    @Slot(str, object)
+    def _on_stage(self, job_id: str, stage: JobStage) -> None:
+        if stage.loading:
+            status = JobStatus.LOADING
+        else:
+            status = JobStatus.SAVING if stage.saving else JobStatus.RUNNING
+        self._update(job_id, status=status, stage=stage, message=stage.label)
 
     @Slot(str, int, int, float)
     def _on_progress(self, job_id: str, step: int, steps: int, eta: float) -> None:
@@ -277,6 +321,10 @@ class JobQueue(QObject):
         self.job_changed.emit(job_id)
 
     def _done(self, job_id: str) -> None:
-        if self._running == job_id:
-            self._running = None
-        self._next()
+        job = self._jobs.get(job_id)
+        if job is None:
+            return
+        lane = self._lane_of(job)
+        if lane.running == job_id:
+            lane.running = None
+        self._next(lane.name)

@@ -1,14 +1,16 @@
-"""The engine worker: one QObject on one long-lived QThread, so the model stays loaded between jobs.
+"""The job workers: QObjects on long-lived QThreads. The engine worker keeps the model loaded between jobs;
+the render worker (a plain JobWorker) runs exports beside it.
 
 Everything slow happens here, never on the UI thread: loading (or reloading, when settings change) the
-model, denoising, decoding, building preview QImages and writing the lossless master. The engine gets plain
-callables and a threading.Event; they turn into queued signals that the JobQueue receives on the UI thread.
+model, denoising, decoding, building preview QImages, writing the lossless master, rendering an export.
+What runs is the job kind's runner (app.jobs.kinds), looked up by the job's kind name, never by a type
+test here. The engine gets plain callables and a threading.Event; they turn into queued signals that the
+JobQueue receives on the UI thread.
 """
 
 from __future__ import annotations
 
 import gc
-import inspect
 import logging
 import threading
 import time
@@ -21,13 +23,10 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
-from app.errors import AppError, JobError
-from app.jobs.duration import DurationSpec, suggest
-from app.jobs.extend import ExtendSpec
-from app.jobs.inpaint import InpaintSpec, build_take, inpaint_record, read_source, run_inpaint
-from app.jobs.result import build_media_item, generation_record
+from app.errors import AppError, ExportCancelled, JobError
+from app.jobs.kinds import JobStage, RunContext, kind_for, kind_named
 from app.jobs.settings import EngineSettings
-from app.jobs.spec import MODEL_TINY, JobSpec
+from app.jobs.spec import MODEL_TINY
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +48,14 @@ def default_engine_factory(model: str, settings: EngineSettings, quantization: s
 
 @dataclass
 class WorkItem:
-    """One job handed to the worker: what to make, with which settings, where to put it."""
+    """One job handed to a worker: its kind (app.jobs.kinds), what to make, with which settings, where."""
 
     job_id: str
-    spec: JobSpec | InpaintSpec | ExtendSpec
+    spec: Any
     settings: EngineSettings
     media_dir: Path
     cancel: threading.Event = field(default_factory=threading.Event)
+    kind: str = ""  # a registered kind's name; empty: the kind registered for the spec's type
 
 
 class StepClock:
@@ -100,28 +100,23 @@ def preview_image(array: np.ndarray) -> QImage:
     return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
 
 
-class EngineWorker(QObject):
-    """Runs one job at a time. Move it to a QThread; call `run` through a queued signal."""
+class JobWorker(QObject):
+    """Runs one job at a time: the kind's runner (app.jobs.kinds) with a RunContext whose callables emit
+    these signals. Move it to a QThread; call `run` through a queued signal. This base runs kinds that need
+    no model (exports, on the render lane); EngineWorker adds the loaded model."""
 
     started = Signal(str)  # job id
-    stage = Signal(str, str)  # job id, what is happening ("loading the model", "denoising", ...)
+    stage = Signal(str, object)  # job id, JobStage: what is happening (loading the model, denoising, ...)
     progress = Signal(str, int, int, float)  # job id, step, steps, ETA in seconds (-1: unknown yet)
     step_label = Signal(str, str)  # job id, "stage 1/2, step 5/8" (a recipe with stages) or "step 5/8"
     preview = Signal(str, QImage)  # built on this thread
-    finished = Signal(str, object)  # job id, MediaItem
+    finished = Signal(str, object)  # job id, the kind's result (a MediaItem, a RenderReport, ...)
     failed = Signal(str, str)  # job id, message a user can act on
     cancelled = Signal(str)
 
-    def __init__(self, engine_factory: EngineFactory | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._factory = engine_factory or default_engine_factory
-        self._engine: Any = None
-        self._engine_key: tuple | None = None
         self._clocks: dict[str, StepClock] = {}  # the running job's, shared by its progress and stage reports
-
-    @property
-    def engine_key(self) -> tuple | None:
-        return self._engine_key
 
     @Slot(object)
     def run(self, item: WorkItem) -> None:
@@ -130,30 +125,89 @@ class EngineWorker(QObject):
             self.cancelled.emit(job_id)
             return
         self.started.emit(job_id)
+        kind = None
         try:
-            if isinstance(item.spec, InpaintSpec):
-                media = self._inpaint(item)
-            elif isinstance(item.spec, ExtendSpec):
-                media = self._extend(item)
-            elif isinstance(item.spec, DurationSpec):
-                self.stage.emit(job_id, "asking the duration head")
-                media = suggest(self._engine_for(item), item.spec)
-            else:
-                engine = self._engine_for(item)
-                if item.cancel.is_set():
-                    self.cancelled.emit(job_id)
-                    return
-                self.stage.emit(job_id, "denoising")
-                result = self._generate(engine, item)
-                self._record_step_times(item, engine, result)
-                self.stage.emit(job_id, "saving the clip")
-                media = build_media_item(
-                    item.media_dir, item.spec, result, generation_record(item.spec, engine, result)
-                )
+            kind = kind_named(item.kind) if item.kind else kind_for(item.spec)
+            result = kind.run(self._context(item))
         except BaseException as exc:  # noqa: B036 -- every failure must reach the UI, never kill the thread
-            self._report(job_id, exc)
+            self._report(item, exc, kind.label if kind is not None else "The job")
             return
-        self.finished.emit(job_id, media)
+        self.finished.emit(job_id, result)
+
+    # --- what a runner gets ---------------------------------------------------------------------------------
+
+    def _context(self, item: WorkItem) -> RunContext:
+        job_id = item.job_id
+        return RunContext(
+            job_id=job_id,
+            spec=item.spec,
+            settings=item.settings,
+            media_dir=item.media_dir,
+            cancel=item.cancel,
+            stage=lambda stage: self.stage.emit(job_id, stage),
+            engine=lambda: self._engine_for(item),
+            progress=lambda step, steps, eta: self.progress.emit(job_id, int(step), int(steps), float(eta)),
+            step_callbacks=lambda: self._callbacks(job_id),
+            stage_reports=lambda: self._on_stage(job_id),
+        )
+
+    def _engine_for(self, item: WorkItem) -> Any:
+        raise JobError("this job runs on the render worker, which has no model loaded")
+
+    def _on_stage(self, job_id: str) -> Callable[[Any], None]:
+        """The engine's per-step stage report (engine.runtime.StageProgress) as a queued signal; its work
+        fraction feeds the ETA of the progress report that follows it."""
+
+        def on_stage(progress: Any) -> None:
+            clock = self._clocks.get(job_id)
+            if clock is not None:
+                clock.fraction = float(getattr(progress, "fraction", 0.0) or 0.0) or None
+            self.step_label.emit(job_id, progress.label())
+
+        return on_stage
+
+    def _callbacks(self, job_id: str) -> tuple[Callable[[int, int], None], Callable[[Any], None]]:
+        """Progress (with ETA) and preview callables for the engine; they only emit queued signals."""
+        clock = StepClock()
+        self._clocks = {job_id: clock}
+
+        def on_progress(step: int, steps: int) -> None:
+            eta = clock.eta_from_fraction(clock.fraction) if clock.fraction else clock.eta(step, steps)
+            self.progress.emit(job_id, step, steps, eta)
+            if step == steps:
+                self.stage.emit(job_id, JobStage.DECODING)
+
+        def on_preview(frame: Any) -> None:
+            self.preview.emit(job_id, preview_image(frame.image))
+
+        return on_progress, on_preview
+
+    def _report(self, item: WorkItem, exc: BaseException, what: str) -> None:
+        from engine.errors import GenerationCancelled
+
+        if isinstance(exc, (GenerationCancelled, ExportCancelled)) or (
+            item.cancel.is_set() and isinstance(exc, AppError)  # a failure caused by the cancel is a cancel
+        ):
+            self.cancelled.emit(item.job_id)
+            return
+        self.failed.emit(item.job_id, user_message(exc, what))
+
+    def release(self) -> None:
+        """Drop what the worker holds between jobs (nothing here; the engine worker's model)."""
+
+
+class EngineWorker(JobWorker):
+    """The engine lane's worker: keeps one model loaded between jobs (reloaded when a job needs another)."""
+
+    def __init__(self, engine_factory: EngineFactory | None = None) -> None:
+        super().__init__()
+        self._factory = engine_factory or default_engine_factory
+        self._engine: Any = None
+        self._engine_key: tuple | None = None
+
+    @property
+    def engine_key(self) -> tuple | None:
+        return self._engine_key
 
     def release(self) -> None:
         """Drop the loaded model (at shutdown, or before loading another).
@@ -173,8 +227,6 @@ class EngineWorker(QObject):
         except ImportError:  # pragma: no cover
             pass
 
-    # --- internals ------------------------------------------------------------------------------------------
-
     def _engine_for(self, item: WorkItem) -> Any:
         spec, settings = item.spec, item.settings
         if spec.model == MODEL_TINY:
@@ -183,110 +235,22 @@ class EngineWorker(QObject):
             key = (spec.model, settings.checkpoint, settings.gemma_root, spec.quantization)
         if self._engine is not None and key == self._engine_key:
             return self._engine
-        self.stage.emit(item.job_id, "loading the model" if self._engine is None else "reloading the model")
+        self.stage.emit(item.job_id, JobStage.LOADING if self._engine is None else JobStage.RELOADING)
         self.release()  # free the old model before the new one needs the memory
         self._engine = self._factory(spec.model, settings, spec.quantization)
         self._engine_key = key
         return self._engine
 
-    def _on_stage(self, job_id: str) -> Callable[[Any], None]:
-        """The engine's per-step stage report (engine.runtime.StageProgress) as a queued signal; its work
-        fraction feeds the ETA of the progress report that follows it."""
-        clock = self._clocks.get(job_id)
+    def _report(self, item: WorkItem, exc: BaseException, what: str) -> None:
+        from engine.errors import CheckpointError, QuantizationError, TextEncoderError
 
-        def on_stage(progress: Any) -> None:
-            if clock is not None:
-                clock.fraction = float(getattr(progress, "fraction", 0.0) or 0.0) or None
-            self.step_label.emit(job_id, progress.label())
-
-        return on_stage
-
-    def _callbacks(self, job_id: str) -> tuple[Callable[[int, int], None], Callable[[Any], None]]:
-        """Progress (with ETA) and preview callables for the engine; they only emit queued signals."""
-        clock = StepClock()
-        self._clocks = {job_id: clock}
-
-        def on_progress(step: int, steps: int) -> None:
-            eta = clock.eta_from_fraction(clock.fraction) if clock.fraction else clock.eta(step, steps)
-            self.progress.emit(job_id, step, steps, eta)
-            if step == steps:
-                self.stage.emit(job_id, "decoding")
-
-        def on_preview(frame: Any) -> None:
-            self.preview.emit(job_id, preview_image(frame.image))
-
-        return on_progress, on_preview
-
-    def _generate(self, engine: Any, item: WorkItem) -> Any:
-        on_progress, on_preview = self._callbacks(item.job_id)
-        extra = {}
-        if "on_stage" in inspect.signature(engine.generate).parameters:  # test doubles may lack it
-            extra["on_stage"] = self._on_stage(item.job_id)
-        return engine.generate(item.spec.to_request(), on_progress, on_preview, item.cancel, **extra)
-
-    @staticmethod
-    def _record_step_times(item: WorkItem, engine: Any, result: Any) -> None:
-        """The per-machine step-time record behind the presets' estimated times (app.jobs.presets)."""
-        from app.jobs.presets import model_key, record_generation
-
-        device = getattr(getattr(engine, "device", None), "type", "cpu")
-        try:
-            key = model_key(item.spec.model, item.settings.checkpoint, item.spec.quantization, device)
-            record_generation(key, result)
-        except (KeyError, TypeError, ValueError) as exc:  # a foreign result shape never fails the job
-            log.debug("step times not recorded: %s", exc)
-
-    def _extend(self, item: WorkItem) -> Any:
-        """Read the source first (a missing file fails before a model load), extend, write the new clip."""
-        from app.jobs.extend import build_extension, extend_record, read_clip, run_extend
-        from engine.errors import GenerationCancelled
-
-        job_id, spec = item.job_id, item.spec
-        self.stage.emit(job_id, "reading the clip")
-        source = read_clip(spec.source_path, item.cancel)
-        engine = self._engine_for(item)
-        if item.cancel.is_set():
-            raise GenerationCancelled(0)
-        self.stage.emit(job_id, "denoising")
-        on_progress, on_preview = self._callbacks(job_id)
-        stages = self._on_stage(job_id)
-        result = run_extend(engine, spec, source, on_progress, on_preview, item.cancel, stages)
-        self.stage.emit(job_id, "saving the clip")
-        record = extend_record(spec, engine, source, result)
-        return build_extension(item.media_dir, spec, source, result, record)
-
-    def _inpaint(self, item: WorkItem) -> Any:
-        """Read and check the source first (a bad mask or a missing file fails before a slow model load),
-        then inpaint and write the take as a new file beside the other clips."""
-        from engine.errors import GenerationCancelled
-
-        job_id, spec = item.job_id, item.spec
-        self.stage.emit(job_id, "reading the clip")
-        source = read_source(spec, item.cancel)
-        engine = self._engine_for(item)
-        if item.cancel.is_set():
-            raise GenerationCancelled(0)
-        if not hasattr(engine, "inpaint"):
-            raise JobError("this engine cannot inpaint; update the studio")
-        self.stage.emit(job_id, "denoising")
-        on_progress, on_preview = self._callbacks(job_id)
-        result = run_inpaint(engine, spec, source, on_progress, on_preview, item.cancel)
-        self.stage.emit(job_id, "saving the clip")
-        return build_take(item.media_dir, spec, source, result, inpaint_record(spec, engine, source, result))
-
-    def _report(self, job_id: str, exc: BaseException) -> None:
-        from engine.errors import CheckpointError, GenerationCancelled, QuantizationError, TextEncoderError
-
-        if isinstance(exc, GenerationCancelled):
-            self.cancelled.emit(job_id)
-            return
         if isinstance(exc, (CheckpointError, TextEncoderError, QuantizationError)):
             self.release()  # a half-loaded model is no use to the next job
-        self.failed.emit(job_id, user_message(exc))
+        super()._report(item, exc, what)
 
 
-def user_message(exc: BaseException) -> str:
-    """Text a user can act on for any failure of a job."""
+def user_message(exc: BaseException, what: str = "Generation") -> str:
+    """Text a user can act on for any failure of a job (`what` names the kind in an unexpected one)."""
     from engine.errors import (
         CheckpointError,
         OutOfMemoryError,
@@ -312,5 +276,5 @@ def user_message(exc: BaseException) -> str:
             "Out of memory while loading or running the model. Choose fp8 or int4 quantization in Settings, "
             "or a smaller size / fewer frames."
         )
-    log.error("generation failed", exc_info=exc)
-    return f"Generation failed unexpectedly ({type(exc).__name__}: {exc}). Please report this with the log."
+    log.error("%s failed", what, exc_info=exc)
+    return f"{what} failed unexpectedly ({type(exc).__name__}: {exc}). Please report this with the log."

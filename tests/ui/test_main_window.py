@@ -513,7 +513,8 @@ def test_an_inpaint_take_whose_clip_was_deleted_meanwhile_still_lands_in_the_bin
     original = window.session.doc.bin_item(media_id)
     take = MediaItem(id="take-1", path=original.path, name="shot_take1", info=original.info,
                      generation={"kind": "inpaint"}, take_of=media_id, kind="generated")  # fmt: skip
-    window._apply_inpaint(SimpleNamespace(clip_id=clip, place=True), take)
+    spec = SimpleNamespace(clip_id=clip, place=True)
+    window.apply_finished_job(SimpleNamespace(kind="inpaint", spec=spec, item=take))  # the kind's applier
     assert window.session.doc.bin_item("take-1").take_of == media_id
     assert clips(window) == [] and "in the media bin" in window.statusBar().currentMessage()
     press(window, "Ctrl+Z")  # one undo step takes the take back out of the bin
