@@ -44,6 +44,7 @@ from app.jobs.plan_worker import PlanWorker
 from app.jobs.settings import model_spec_for
 from app.jobs.spec import MAX_STEPS, MIN_STEPS
 from ui.generation_options import GenerationOptions
+from ui.prompt_presets_menu import PromptPresetsButton
 
 MODEL_DEFAULT_STEPS = MIN_STEPS - 1  # the steps box's "model default" entry
 
@@ -157,7 +158,11 @@ class GeneratePanel(QWidget):
         duration_row.addWidget(self.duration_label, 1)
         duration_row.addWidget(self.suggest_button)
         form = QFormLayout()
-        form.addRow("Prompt", self.prompt_edit)
+        prompt_column = QVBoxLayout()  # the user's style snippets, added from a menu (issue 14)
+        prompt_column.addWidget(self.prompt_edit)
+        self.presets_button = PromptPresetsButton(self.prompt_edit, self)
+        prompt_column.addWidget(self.presets_button, 0, Qt.AlignmentFlag.AlignRight)
+        form.addRow("Prompt", prompt_column)
         form.addRow("Negative", self.negative_edit)
         form.addRow("Start", self.start_combo)
         form.addRow("", image_row)
@@ -199,6 +204,10 @@ class GeneratePanel(QWidget):
         self._update_duration()
 
     # --- public ---------------------------------------------------------------------------------------------
+
+    def set_prompt_presets(self, presets) -> None:  # noqa: ANN001 -- app.jobs.prompt_presets.PromptPresets
+        """The user's prompt presets for the Presets menu (kept in the studio's settings)."""
+        self.presets_button.set_store(presets)
 
     def set_settings(self, settings: EngineSettings) -> None:
         """Re-check the model files and offer the test model only in developer mode; when the real model
