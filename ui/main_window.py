@@ -54,6 +54,7 @@ from ui.level_meter import LevelMeter
 from ui.mask_painter import MaskPainter
 from ui.media_bin import MediaBin
 from ui.project_actions import ProjectActions, ProjectPrompts
+from ui.scopes import ScopesPanel
 from ui.sequence_dialog import SequenceSettingsDialog
 from ui.settings_dialog import SettingsDialog
 from ui.takes_switcher import TakesSwitcher
@@ -61,7 +62,7 @@ from ui.timeline_view import TimelineView
 from ui.viewer import Viewer
 
 LTX2_ATTRIBUTION = "Video and audio generation uses LTX-2 by Lightricks, under the LTX-2 Community License."
-STATE_VERSION = 2  # bump when the dock set changes, so an old saved layout is not forced on new docks
+STATE_VERSION = 3  # bump when the dock set changes, so an old saved layout is not forced on new docks
 
 
 def about_text() -> str:
@@ -175,6 +176,11 @@ class MainWindow(QMainWindow):
         self.inpaint_dock = self._dock("Inpaint", "inpaintDock", Qt.DockWidgetArea.RightDockWidgetArea)
         self.queue_dock = self._dock("Jobs", "jobQueueDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.timeline_dock = self._dock("Timeline", "timelineDock", Qt.DockWidgetArea.BottomDockWidgetArea)
+        # Scopes beside the viewer (issue 14), hidden until View > Scopes: they cost a render per frame shown.
+        self.scopes_dock = self._dock("Scopes", "scopesDock", Qt.DockWidgetArea.RightDockWidgetArea)
+        self.scopes_panel = ScopesPanel()
+        self.scopes_dock.setWidget(self.scopes_panel)
+        self.scopes_dock.hide()
         self.central_host = self._new_host("centralHost")
         self.setCentralWidget(self.central_host)
         for dock in self._session_docks():
@@ -320,6 +326,9 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         for dock in self.docks():
             view_menu.addAction(dock.toggleViewAction())
+        self.scopes_action = self.scopes_dock.toggleViewAction()
+        self.scopes_action.setObjectName("scopesAction")
+        view_menu.addAction(self.scopes_action)
         view_menu.addSeparator()
         reset = view_menu.addAction("Reset Layout", self.reset_layout)
         reset.setObjectName("resetLayoutAction")
@@ -367,6 +376,7 @@ class MainWindow(QMainWindow):
         self.undo_group.setActiveStack(stack)
 
         self.player = TimelinePlayer(doc, parent=self)
+        self.scopes_panel.bind(self.player, doc)
         self.viewer = Viewer(self.player)
         self.viewer.setObjectName("viewer")
         # the stereo peak meter beside the picture, fed what the player plays (issue 13)
@@ -911,4 +921,5 @@ class MainWindow(QMainWindow):
             self.viewer.shutdown()
         if self.player is not None:
             self.player.shutdown()
+        self.scopes_panel.shutdown()
         self.thumbnails.shutdown()
