@@ -65,6 +65,7 @@ class HistoryEntry:
     batch_index: int = -1  # its place in the batch (0 = the first variation)
     variation: str = ""  # what this variation changes: "seed 42", "guidance 4.5", "LoRA x 0.8"
     name: str = ""
+    source: str = ""  # the entry a batch of variations was made from
 
     @property
     def prompt(self) -> str:
@@ -110,6 +111,7 @@ class HistoryEntry:
             batch_index=int(data.get("batch_index", -1)),
             variation=str(data.get("variation", "") or ""),
             name=str(data.get("name", "") or ""),
+            source=str(data.get("source", "") or ""),
         )
 
 
@@ -159,9 +161,23 @@ class JobHistory(QObject):
         self._job_ids: dict[str, str] = {}  # entry id -> the queue's job id, for this launch's entries
         self._expected: dict[str, dict[str, Any]] = {}  # job id -> its batch tags (see `expect`)
 
-    def expect(self, job_id: str, *, batch: str, batch_index: int, variation: str = "") -> None:
-        """File the job `job_id`, when it ends, under `batch` (a batch of variations being queued)."""
-        self._expected[job_id] = {"batch": batch, "batch_index": batch_index, "variation": variation}
+    def expect(
+        self, job_id: str, *, batch: str, batch_index: int, variation: str = "", source: str = ""
+    ) -> None:
+        """File the job `job_id`, when it ends, under `batch` (a batch of variations being queued from the
+        entry `source`)."""
+        self._expected[job_id] = {
+            "batch": batch, "batch_index": batch_index, "variation": variation, "source": source,
+        }  # fmt: skip
+
+    def batch_source(self, batch_id: str) -> HistoryEntry | None:
+        """The entry a batch was made from (None when it is gone or the batch had none)."""
+        source = next((e.source for e in self.batch(batch_id) if e.source), "")
+        return self.entry(source) if source else None
+
+    def batches_from(self, entry: HistoryEntry) -> list[str]:
+        """The batches made from `entry`, newest first."""
+        return list(dict.fromkeys(e.batch for e in self._entries if e.source == entry.id and e.batch))
 
     # ------------------------------------------------------------------------------------------ reading
     def job_id_of(self, entry: HistoryEntry) -> str | None:
@@ -244,6 +260,7 @@ class JobHistory(QObject):
             batch_index=batch_index,
             variation=variation,
             name=job.spec.display_name(),
+            source=str(tags.get("source", "")),
         )
         self._entries.insert(0, entry)
         self._job_ids[entry_id] = job.id
@@ -296,9 +313,12 @@ class JobHistory(QObject):
 
     def _copy_to(self, folder: Path) -> list[HistoryEntry]:
         """This history's entries with their thumbnails copied under `folder` and media paths re-based
-        (relative ones stay relative: the media moves with the project)."""
+        (relative ones stay relative: the media moves with the project); keyframe images kept in the old
+        project's folder are named in the new one (the caller copies them, see `carry_folder`)."""
+        old_root, new_root = str(self.folder.parent.resolve()), str(folder.parent.resolve())
         entries = []
         for entry in self._entries:
+            entry = dataclasses.replace(entry, parameters=_rerooted(entry.parameters, old_root, new_root))
             if entry.thumbnail and (source := self.thumbnail_path(entry)) is not None:
                 try:
                     (folder / "thumbnails").mkdir(parents=True, exist_ok=True)
@@ -338,6 +358,32 @@ class JobHistory(QObject):
             *THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
         )
         return small.save(str(self.folder / "thumbnails" / name), "PNG")
+
+
+def _rerooted(parameters: dict[str, Any], old_root: str, new_root: str) -> dict[str, Any]:
+    keyframes = parameters.get("keyframes")
+    if not isinstance(keyframes, list):
+        return parameters
+    moved = []
+    for keyframe in keyframes:
+        image = keyframe.get("image") if isinstance(keyframe, dict) else None
+        if isinstance(image, str) and image.startswith(old_root + os.sep):
+            keyframe = dict(keyframe, image=new_root + image[len(old_root) :])
+        moved.append(keyframe)
+    return dict(parameters, keyframes=moved)
+
+
+def carry_folder(source: Path, target: Path) -> None:
+    """Copy the files of `source` (a project's keyframes/) into `target`, keeping what is there."""
+    if not source.is_dir() or source.resolve() == target.resolve():
+        return
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for path in source.iterdir():
+            if path.is_file() and not (target / path.name).exists():
+                shutil.copyfile(path, target / path.name)
+    except OSError as exc:
+        log.warning("%s not copied to %s: %s", source, target, exc)
 
 
 def _first_frame(path: str) -> QImage | None:
