@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.commands import push_edit
-from app.document import TrackKind, placement
+from app.document import TrackKind, placement, three_point
 from app.document.sequence import SequenceSettings, settings_for_media
 from app.errors import AppError
 from app.jobs import EngineSettings, JobQueue, JobSpec
@@ -42,6 +42,7 @@ from app.masks import MaskStore
 from app.media.workers import ThumbnailProvider, TimelinePlayer
 from app.project.paths import data_root
 from app.project.session import ProjectSession
+from ui.clipboard_actions import EditingActions
 from ui.color_settings_dialog import ColorSettingsDialog
 from ui.export_dialog import ExportDialog
 from ui.extend_dialog import ExtendDialog
@@ -57,9 +58,10 @@ from ui.project_actions import ProjectActions, ProjectPrompts
 from ui.scopes import ScopesPanel
 from ui.sequence_dialog import SequenceSettingsDialog
 from ui.settings_dialog import SettingsDialog
+from ui.source_viewer import SourceViewer
 from ui.takes_switcher import TakesSwitcher
 from ui.timeline_view import TimelineView
-from ui.viewer import Viewer
+from ui.viewer import Viewer, format_timecode
 
 LTX2_ATTRIBUTION = "Video and audio generation uses LTX-2 by Lightricks, under the LTX-2 Community License."
 STATE_VERSION = 3  # bump when the dock set changes, so an old saved layout is not forced on new docks
@@ -91,12 +93,22 @@ SHORTCUTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "rippleDelete": ("Ripple Delete", ("Shift+Delete",)),
     "dissolve": ("Add Dissolve", ("Ctrl+D",)),
     "marker": ("Add Marker", ("M",)),
-    "insert": ("Insert Bin Clip at Playhead", (",",)),
-    "overwrite": ("Overwrite Bin Clip at Playhead", (".",)),
+    "insert": ("Insert Source (or Bin Clip) at Playhead", (",",)),
+    "overwrite": ("Overwrite Source (or Bin Clip) at Playhead", (".",)),
+    "matchFrame": ("Match Frame in the Source Viewer", ("F",)),
     "zoomIn": ("Zoom In", ("+", "=")),
     "zoomOut": ("Zoom Out", ("-",)),
     "addVideoTrack": ("Add Video Track", ()),
     "addAudioTrack": ("Add Audio Track", ()),
+    "cut": ("Cut", ("Ctrl+X",)),
+    "copy": ("Copy", ("Ctrl+C",)),
+    "paste": ("Paste (Overwrite) at Playhead", ("Ctrl+V",)),
+    "pasteInsert": ("Paste Insert at Playhead", ("Ctrl+Shift+V",)),
+    "pasteAttributes": ("Paste Grade and Sound Levels", ("Ctrl+Alt+V",)),
+    "pasteGrade": ("Paste Grade", ()),
+    "pasteSoundLevels": ("Paste Sound Levels", ()),
+    "toggleClipEnabled": ("Enable / Disable Clip", ("Shift+E",)),
+    "linkedSelection": ("Linked Selection", ("Ctrl+Shift+L",)),
 }
 
 
@@ -126,6 +138,7 @@ class MainWindow(QMainWindow):
         self.project.session_changed.connect(self._bind_session)
 
         self.interchange = InterchangeActions(self.project, self)
+        self.editing = EditingActions(self)
         self.export_dialog: ExportDialog | None = None
         self.sequence_dialog: SequenceSettingsDialog | None = None
         self.engine_settings = EngineSettings.load(self.settings)
@@ -169,6 +182,9 @@ class MainWindow(QMainWindow):
         self.mask_painter: MaskPainter | None = None
         self.inpaint_panel: InpaintPanel | None = None
         self.takes_switcher: TakesSwitcher | None = None
+        self.source_viewer: SourceViewer | None = None
+        # All four marks with different lengths: ask fit or trim (tests answer without a dialog).
+        self.four_point_choice: Callable[[int, int], str | None] = self._ask_four_point
 
         self.bin_dock = self._dock("Media", "mediaBinDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.generate_dock = self._dock("Generate", "generateDock", Qt.DockWidgetArea.RightDockWidgetArea)
@@ -176,6 +192,7 @@ class MainWindow(QMainWindow):
         self.inpaint_dock = self._dock("Inpaint", "inpaintDock", Qt.DockWidgetArea.RightDockWidgetArea)
         self.queue_dock = self._dock("Jobs", "jobQueueDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.timeline_dock = self._dock("Timeline", "timelineDock", Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.source_dock = self._dock("Source", "sourceDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         # Scopes beside the viewer (issue 14), hidden until View > Scopes: they cost a render per frame shown.
         self.scopes_dock = self._dock("Scopes", "scopesDock", Qt.DockWidgetArea.RightDockWidgetArea)
         self.scopes_panel = ScopesPanel()
@@ -190,7 +207,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.generate_dock, self.inspector_dock)
         self.tabifyDockWidget(self.inspector_dock, self.inpaint_dock)
         self.generate_dock.raise_()
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        # the timeline runs under the bin and both viewers (the source viewer made the left column wide)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.actions_by_name: dict[str, QAction] = {}
@@ -201,10 +219,14 @@ class MainWindow(QMainWindow):
         self.resize(1440, 900)
         # Premiere-like proportions: a tall timeline, bin and jobs stacked on the left, generate/inspect
         # on the right, the viewer in the middle.
+        # the source viewer beside the timeline's viewer, as Premiere puts its source monitor (split first, so
+        # it is as tall as the bin and jobs together)
+        self.splitDockWidget(self.bin_dock, self.source_dock, Qt.Orientation.Horizontal)
         self.splitDockWidget(self.bin_dock, self.queue_dock, Qt.Orientation.Vertical)
         self.resizeDocks([self.timeline_dock], [330], Qt.Orientation.Vertical)
         self.resizeDocks([self.bin_dock, self.queue_dock], [330, 260], Qt.Orientation.Vertical)
         self.resizeDocks([self.bin_dock, self.generate_dock], [300, 360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.bin_dock, self.source_dock], [260, 400], Qt.Orientation.Horizontal)
         self._default_state = self.saveState(STATE_VERSION)
         self._bind_session(self.project.session)
         self._restore_layout()
@@ -213,7 +235,7 @@ class MainWindow(QMainWindow):
     def docks(self) -> list[QDockWidget]:
         return [
             self.bin_dock, self.inspector_dock, self.inpaint_dock, self.generate_dock, self.queue_dock,
-            self.timeline_dock,
+            self.timeline_dock, self.source_dock,
         ]  # fmt: skip
 
     @staticmethod
@@ -297,8 +319,24 @@ class MainWindow(QMainWindow):
             ("marker", lambda: self._timeline_call("add_marker_at_playhead")),
             ("insert", lambda: self.place_bin_selection(overwrite=False)),
             ("overwrite", lambda: self.place_bin_selection(overwrite=True)),
+            ("matchFrame", self.match_frame),
         ):
             self._action(name, slot, edit_menu)
+        edit_menu.addSeparator()
+        self._action("cut", self.editing.cut, edit_menu)
+        self._action("copy", self.editing.copy, edit_menu)
+        self._action("paste", lambda: self.editing.paste(insert=False), edit_menu)
+        self._action("pasteInsert", lambda: self.editing.paste(insert=True), edit_menu)
+        attributes_menu = edit_menu.addMenu("Paste &Attributes")
+        attributes_menu.setObjectName("pasteAttributesMenu")
+        self._action("pasteGrade", lambda: self.editing.paste_attributes(("grade",)), attributes_menu)
+        self._action("pasteSoundLevels", lambda: self.editing.paste_attributes(("sound",)), attributes_menu)
+        self._action("pasteAttributes", self.editing.paste_attributes, attributes_menu)
+        self._action("toggleClipEnabled", self.editing.toggle_enabled, edit_menu)
+        linked = self._action("linkedSelection", lambda: None, edit_menu)
+        linked.setCheckable(True)
+        linked.setChecked(True)
+        linked.toggled.connect(self.editing.set_linked_selection)
         edit_menu.addSeparator()
         self.add_title_action = edit_menu.addAction("Add &Title at Playhead", self.add_title)
         self.add_title_action.setObjectName("addTitleAction")
@@ -317,8 +355,8 @@ class MainWindow(QMainWindow):
             ("markOut", "mark_out", ()),
         ):
             self._action(name, lambda m=method, a=args: self._viewer_call(m, *a), play_menu)
-        self._action("goStart", lambda: self.seek(0), play_menu)
-        self._action("goEnd", self._go_end, play_menu)
+        self._action("goStart", lambda: self._viewer_call("seek", 0), play_menu)
+        self._action("goEnd", lambda: self._viewer_call("go_end"), play_menu)
 
         view_menu = bar.addMenu("&View")
         self._action("zoomIn", lambda: self._timeline_call("zoom_in"), view_menu)
@@ -425,10 +463,19 @@ class MainWindow(QMainWindow):
         self.timeline.selection_changed.connect(self._on_timeline_selection)
         self.timeline.message.connect(self.show_message)
         self.timeline.extend_requested.connect(self.open_extend_dialog)
+        self.editing.attach(self.timeline)
         self._bin_selection: list = []
         self.media_bin.selection_changed.connect(self._on_bin_selection)
         self.media_bin.message.connect(self.show_message)
         self.inspector.regenerate_requested.connect(self.regenerate)
+
+        self.source_viewer = SourceViewer(doc)
+        self._host(self.source_dock.widget()).addWidget(self.source_viewer)
+        self.source_viewer.message.connect(self.show_message)
+        self.source_viewer.insert_requested.connect(lambda: self.place_source(overwrite=False))
+        self.source_viewer.overwrite_requested.connect(lambda: self.place_source(overwrite=True))
+        self.media_bin.item_activated.connect(self.load_source)  # a double-click in the bin
+        self.takes_switcher.source_requested.connect(self.load_source)
         self.jobs.set_media_dir(lambda: self.project.session.media_dir)
 
         if session.missing:
@@ -443,6 +490,9 @@ class MainWindow(QMainWindow):
             self.export_dialog = None
         if self.viewer is not None:
             self.viewer.shutdown()
+        if self.source_viewer is not None:
+            self.source_viewer.shutdown()
+            self.source_viewer = None
         for stack in self.undo_group.stacks():
             if stack is not self.session.stack:
                 self.undo_group.removeStack(stack)
@@ -459,7 +509,7 @@ class MainWindow(QMainWindow):
                 old.deleteLater()
 
     def _session_docks(self) -> list[QDockWidget]:
-        return [self.timeline_dock, self.bin_dock, self.inspector_dock, self.inpaint_dock]
+        return [self.timeline_dock, self.bin_dock, self.inspector_dock, self.inpaint_dock, self.source_dock]
 
     @staticmethod
     def _host(host: QWidget) -> QVBoxLayout:
@@ -540,7 +590,15 @@ class MainWindow(QMainWindow):
             self.show_message(str(exc))
 
     def _viewer_call(self, method: str, *args: object) -> None:
-        if self.viewer is not None:
+        """Transport and marks go to the source viewer while it has the focus, else to the timeline's."""
+        if self.source_viewer is not None and self.source_viewer.has_focus_within():
+            if self.source_viewer.call(method, *args):
+                return
+        if method == "go_end":
+            self._go_end()
+        elif method == "seek":
+            self.seek(*args)  # type: ignore[arg-type]
+        elif self.viewer is not None:
             getattr(self.viewer, method)(*args)
 
     def _add_track(self, kind: TrackKind) -> None:
@@ -548,7 +606,10 @@ class MainWindow(QMainWindow):
         push_edit(self.session.stack, self.session.doc, f"Add {label} track", lambda doc: doc.add_track(kind))
 
     def place_bin_selection(self, overwrite: bool = False) -> list[str]:
-        """Insert (or overwrite) the media selected in the bin at the playhead on the first video track."""
+        """Insert (or overwrite) the media selected in the bin at the playhead on the first video track;
+        with a clip in the source viewer, its marked range instead (a three-point edit, `place_source`)."""
+        if self.source_viewer is not None and self.source_viewer.media_id is not None:
+            return self.place_source(overwrite)
         if self.media_bin is None or not self.media_bin.selected_ids():
             self.show_message("Select a clip in the media bin first.")
             return []
@@ -569,6 +630,91 @@ class MainWindow(QMainWindow):
         if end is not None:
             self.seek(end)  # the playhead moves past what was inserted
         return created
+
+    # --------------------------------------------------------------------------- source viewer, 3-point
+    def load_source(
+        self, media_id: str, frame: int = 0, marks: tuple[int | None, int | None] = (None, None)
+    ) -> bool:
+        """Show a bin item (or take) in the source viewer, which takes the focus (I/O mark the source)."""
+        if self.source_viewer is None or not self.source_viewer.load(media_id, frame, marks):
+            return False
+        self.source_dock.show()
+        self.source_dock.raise_()
+        self.source_viewer.setFocus(Qt.FocusReason.OtherFocusReason)
+        return True
+
+    def place_source(self, overwrite: bool = False) -> list[str]:
+        """`,` / `.` with a source loaded: a three-point edit of the source marks against the timeline's
+        (in/out marks, else the playhead) on the patched track, as one undo step. Four marks of different
+        lengths ask fit or trim (`four_point_choice`). The timeline's marks are used up by the edit and the
+        playhead moves past it."""
+        source = self.source_viewer
+        if source is None or source.media_id is None or self.viewer is None:
+            self.show_message("Load a clip into the source viewer first (double-click it in the bin).")
+            return []
+        doc, media_id = self.session.doc, source.media_id
+        source_marks = source.marks()
+        record = three_point.Marks(self.viewer.in_point, self.viewer.out_point)
+        four_point = None
+        if three_point.needs_four_point_choice(source_marks, record):
+            four_point = self.four_point_choice(source_marks.frames() or 0, record.frames() or 0)
+            if four_point is None:
+                self.show_message("Edit cancelled: the source and timeline ranges differ in length.")
+                return []
+        track_id = source.target_track_id() or doc.tracks(TrackKind.VIDEO)[0].id
+        verb = "Overwrite" if overwrite else "Insert"
+        try:
+            edit = three_point.resolve_for(doc, media_id, source_marks, record, self.playhead(), four_point)
+            created = push_edit(
+                self.session.stack,
+                doc,
+                f"{verb} from source",
+                lambda d: three_point.place(
+                    d, media_id, edit, track_id, overwrite=overwrite, with_audio=source.with_audio()
+                ),
+            )
+        except AppError as exc:
+            self.show_message(str(exc))
+            return []
+        self.viewer.clear_marks()
+        self.seek(edit.record_end)
+        name = doc.bin_item(media_id).name
+        done = (
+            f"{verb}: {edit.record_frames} frames of {name} at {format_timecode(edit.record_start, doc.rate)}"
+        )
+        self.show_message(done + (f" ({edit.note})" if edit.note else ""))
+        return created
+
+    def _ask_four_point(self, source_frames: int, record_frames: int) -> str | None:
+        """Fit to fill would need a speed change, which the timeline cannot make yet: say so, offer a trim."""
+        shorter = "source" if source_frames < record_frames else "timeline"
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Four-point edit",
+            f"The source range is {source_frames} frames and the timeline range {record_frames}.\n\n"
+            "Fit to fill would change the clip's speed, which clips cannot do yet. Trim to the shorter "
+            f"({shorter}) range instead?",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        trim = box.addButton("Trim to Shorter", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(trim)
+        box.exec()
+        return "trim" if box.clickedButton() is trim else None
+
+    def match_frame(self) -> bool:
+        """F: the clip under the playhead (the selected one first, else the topmost) into the source viewer
+        at the same frame, its used range marked in and out."""
+        if self.timeline is None:
+            return False
+        try:
+            found = three_point.match_frame(
+                self.session.doc, self.playhead(), self.timeline.selected_clip_ids()
+            )
+        except AppError as exc:
+            self.show_message(str(exc))
+            return False
+        return self.load_source(found.media_id, found.source_frame, (found.source_in, found.source_out))
 
     # ------------------------------------------------------------------------- sequence settings, titles
     def open_sequence_settings(
@@ -919,6 +1065,8 @@ class MainWindow(QMainWindow):
             self.export_dialog.shutdown()
         if self.viewer is not None:
             self.viewer.shutdown()
+        if self.source_viewer is not None:
+            self.source_viewer.shutdown()
         if self.player is not None:
             self.player.shutdown()
         self.scopes_panel.shutdown()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from app.commands import push_edit
 from app.document import DocumentChange, MediaItem, TimelineDocument
@@ -49,6 +49,7 @@ class TakesSwitcher(QWidget):
 
     take_switched = Signal(str, str)  # clip id, media id now shown
     failed = Signal(str)  # why a switch was refused (e.g. the take is shorter than the clip uses)
+    source_requested = Signal(str)  # media id: show this take in the source viewer
 
     def __init__(self, doc: TimelineDocument, undo_stack: QUndoStack, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,12 +60,18 @@ class TakesSwitcher(QWidget):
         self.combo = QComboBox(self, objectName="takesCombo")
         self.combo.setToolTip("Show another take of this clip here (undoable); the original is kept")
         self.combo.activated.connect(self._chosen)  # user choices only: filling the list emits nothing
+        # The list's entry in the source viewer: the combo is a popup, so "double-click a take" is this button
+        # (or a double-click on the take under its original in the media bin).
+        self.source_button = QToolButton(self, text="Source", objectName="takesSourceButton", autoRaise=True)
+        self.source_button.setToolTip("Show the chosen take in the source viewer, to mark a range of it")
+        self.source_button.clicked.connect(self._request_source)
         self.message_label = QLabel(self, objectName="takesMessage")
         self.message_label.setWordWrap(True)
         self.message_label.hide()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.combo, 1)
+        layout.addWidget(self.source_button)
         layout.addWidget(self.message_label)
         # The document outlives views: unsubscribe when this widget goes (the lambda holds no `self`).
         unsubscribe = doc.subscribe(self._on_document_changed)
@@ -143,6 +150,12 @@ class TakesSwitcher(QWidget):
         self.combo.setCurrentIndex(max(0, self.combo.findData(current)))
         self.combo.blockSignals(False)
         self.combo.setEnabled(len(takes) > 1)
+        self.source_button.setEnabled(bool(takes))
+
+    def _request_source(self) -> None:
+        media_id = self.combo.currentData()
+        if media_id:
+            self.source_requested.emit(str(media_id))
 
     def _chosen(self, index: int) -> None:
         media_id = self.combo.itemData(index)
