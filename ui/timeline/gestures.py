@@ -317,6 +317,12 @@ class TrackGestures:
                 self._commit_move(drag, event.modifiers())
             elif not drag.started and drag.clip_id in view._items:
                 view._set_selection(view._with_partners(drag.clip_id))  # a plain click narrows the selection
+        elif isinstance(drag, BandDrag) and not drag.started and not drag.kept:
+            spot = view._gap_at_scene(drag.press)  # a click between two clips selects the gap
+            if spot is not None:
+                view.select_gap_at(*spot)
+            else:
+                view._set_gap(None)
         return True
 
     def _commit_move(self, drag: ClipDrag, modifiers: Qt.KeyboardModifier) -> None:

@@ -127,6 +127,8 @@ class TimelineView(QGraphicsView):
     files_dropped = Signal(list, str, int)
     message = Signal(str)
     extend_requested = Signal(str)  # clip id: "Extend Clip..." (the main window asks how, then queues it)
+    gap_selected = Signal(object)  # app.jobs.gapfill.Gap clicked on (None: the gap selection went)
+    gap_fill_requested = Signal(object)  # Gap: "Fill Gap with Generation..." (the main window asks, queues)
 
     def __init__(self, doc: Any, undo_stack: QUndoStack, thumbnails: Any | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -187,6 +189,14 @@ class TimelineView(QGraphicsView):
         self._drop_marker.setZValue(98)
         self._drop_marker.hide()
         scene.addItem(self._drop_marker)
+        # a selected gap between two clips (click empty track space between them): what gap fill fills
+        self._selected_gap: Any = None
+        self._gap_marker = QGraphicsRectItem()
+        self._gap_marker.setPen(QPen(QColor(120, 200, 255), 1, Qt.PenStyle.DashLine))
+        self._gap_marker.setBrush(QColor(120, 200, 255, 45))
+        self._gap_marker.setZValue(96)
+        self._gap_marker.hide()
+        scene.addItem(self._gap_marker)
         self.horizontalScrollBar().valueChanged.connect(self._ruler.update)
         self.verticalScrollBar().valueChanged.connect(self._headers.update)
 
@@ -572,6 +582,7 @@ class TimelineView(QGraphicsView):
         self.scene().setSceneRect(0, 0, width, height)
         self.resetCachedContent()
         self._place_playhead()
+        self._place_gap()
 
     def _place_playhead(self) -> None:
         height = self.scene().sceneRect().height()
@@ -595,9 +606,58 @@ class TimelineView(QGraphicsView):
                 painter.fillRect(band, TRACK_BAND if i % 2 == 0 else TRACK_BAND_ALT)
 
     # ------------------------------------------------------------------------------------- selection
+    def selected_gap(self) -> Any:
+        """The selected gap (app.jobs.gapfill.Gap), or None."""
+        return self._selected_gap
+
+    def select_gap_at(self, track_id: str, frame: int) -> Any:
+        """Select the gap between two clips on `track_id` at `frame` (None, and no gap selected, when
+        `frame` is not in one); clears the clip selection."""
+        from app.jobs.gapfill import find_gap
+
+        self._ensure_synced()
+        gap = find_gap(self._doc, track_id, int(frame))
+        if gap is not None:
+            self._set_selection([])
+            self.select_dissolve(None)
+        self._set_gap(gap)
+        return gap
+
+    def _gap_at_scene(self, pos: QPointF) -> tuple[str, int] | None:
+        row = next((r for r in self._rows if r.top <= pos.y() < r.bottom), None)
+        return (row.track_id, int(pos.x() // self._ppf)) if row is not None and pos.x() >= 0 else None
+
+    def _set_gap(self, gap: Any) -> None:
+        changed = gap != self._selected_gap
+        self._selected_gap = gap
+        self._place_gap()
+        if changed:
+            self.gap_selected.emit(gap)
+
+    def _place_gap(self) -> None:
+        gap = self._selected_gap
+        if gap is not None:
+            from app.jobs.gapfill import find_gap
+
+            if find_gap(self._doc, gap.track_id, gap.start) != gap:  # edited away
+                self._selected_gap = None
+                self._gap_marker.hide()
+                self.gap_selected.emit(None)
+                return
+        row = next((r for r in self._rows if gap is not None and r.track_id == gap.track_id), None)
+        if row is None:
+            self._gap_marker.hide()
+            return
+        rect = QRectF(gap.start * self._ppf, row.top + CLIP_MARGIN, gap.length * self._ppf,
+                      row.height - 2 * CLIP_MARGIN)  # fmt: skip
+        self._gap_marker.setRect(rect)
+        self._gap_marker.show()
+
     def _set_selection(self, ids: list[str]) -> None:
         if ids and self._selected_dissolve is not None:
             self.select_dissolve(None)  # clips or a dissolve, never both
+        if ids and self._selected_gap is not None:
+            self._set_gap(None)  # clips or a gap
         changed = ids != self._selection
         self._selection = list(ids)
         self._apply_selection()
@@ -800,6 +860,10 @@ class TimelineView(QGraphicsView):
             if self._doc.clip(clip.clip_id).media_id is not None:  # a title has no media to continue
                 clip_id = clip.clip_id
                 actions.append(("Extend Clip...", lambda: self.extend_requested.emit(clip_id)))
+        spot = self._gap_at_scene(pos) if clip is None and dissolve is None else None
+        gap = self.select_gap_at(*spot) if spot is not None else None
+        if gap is not None and self._doc.track_info(gap.track_id).kind is TrackKind.VIDEO:
+            actions.append(("Fill Gap with Generation...", lambda: self.gap_fill_requested.emit(gap)))
         row = next((r for r in self._rows if r.top <= pos.y() < r.bottom), None)
         if row is not None:
             kind = TrackKind.VIDEO if row.is_video else TrackKind.AUDIO
