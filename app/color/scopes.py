@@ -85,18 +85,24 @@ def chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ------------------------------------------------------------------------------------------ coordinates
+def _nearest(unit: np.ndarray | float, steps: int) -> np.ndarray:
+    """Index 0..steps-1 nearest to ``unit`` (0..1) on a scale of ``steps`` points, as int32 (halves round
+    up). Inputs outside 0..1 land on the ends."""
+    index = np.floor(np.asarray(unit, np.float32) * np.float32(steps - 1) + np.float32(0.5)).astype(np.int32)
+    return np.clip(index, 0, steps - 1, out=index) if index.ndim else np.clip(index, 0, steps - 1)
+
+
 def level_row(value: float | np.ndarray, levels: int) -> np.ndarray | int:
     """The waveform row of a level 0..1 (row 0 = 100 %, row ``levels - 1`` = 0 %)."""
-    index = np.rint(np.clip(value, 0.0, 1.0) * (levels - 1)).astype(np.int64)
-    row = (levels - 1) - index
+    row = (levels - 1) - _nearest(value, levels)
     return int(row) if np.ndim(row) == 0 else row
 
 
 def chroma_cell(cb: float | np.ndarray, cr: float | np.ndarray, size: int):  # noqa: ANN201
     """(row, column) of a chroma pair on a ``size`` x ``size`` vectorscope (Cb right, Cr up; the centre
     is neutral). Values past +-0.5 land on the edge."""
-    col = np.rint((np.clip(cb, -0.5, 0.5) + 0.5) * (size - 1)).astype(np.int64)
-    row = (size - 1) - np.rint((np.clip(cr, -0.5, 0.5) + 0.5) * (size - 1)).astype(np.int64)
+    col = _nearest(np.asarray(cb, np.float32) + np.float32(0.5), size)
+    row = (size - 1) - _nearest(np.asarray(cr, np.float32) + np.float32(0.5), size)
     if np.ndim(row) == 0:
         return int(row), int(col)
     return row, col
@@ -104,11 +110,14 @@ def chroma_cell(cb: float | np.ndarray, cr: float | np.ndarray, size: int):  # n
 
 # ----------------------------------------------------------------------------------------------- scopes
 def _column_waveform(values: np.ndarray, levels: int, columns: int) -> np.ndarray:
-    height, width = values.shape
-    col_of_x = (np.arange(width, dtype=np.int64) * columns) // width
-    rows = level_row(values, levels)
-    flat = rows * columns + col_of_x[None, :]
-    return np.bincount(flat.ravel(), minlength=levels * columns).reshape(levels, columns).astype(np.uint32)
+    # Counted bottom-up (level index 0 = 0 %) and flipped once at the end: one pass less per pixel.
+    width = values.shape[1]
+    col_of_x = ((np.arange(width, dtype=np.int64) * columns) // width).astype(np.int32)
+    flat = _nearest(values, levels)
+    flat *= np.int32(columns)
+    flat += col_of_x[None, :]
+    counts = np.bincount(flat.ravel(), minlength=levels * columns).reshape(levels, columns)
+    return np.ascontiguousarray(counts[::-1]).astype(np.uint32)
 
 
 def waveform(rgb: np.ndarray, levels: int = 256, columns: int | None = None) -> np.ndarray:
@@ -127,16 +136,18 @@ def vectorscope(rgb: np.ndarray, size: int = 256) -> np.ndarray:
     """Cb/Cr density of prepared ``rgb``: uint32 ``[size, size]`` counts (see :func:`chroma_cell`)."""
     cb, cr = chroma(rgb)
     row, col = chroma_cell(cb, cr, int(size))
-    flat = (row * size + col).ravel()
-    return np.bincount(flat, minlength=size * size).reshape(size, size).astype(np.uint32)
+    row *= np.int32(size)
+    row += col
+    return np.bincount(row.ravel(), minlength=size * size).reshape(size, size).astype(np.uint32)
 
 
 def histogram(rgb: np.ndarray, bins: int = 256) -> np.ndarray:
     """Counts per level of R', G', B' and Y': uint32 ``[4, bins]``; every row sums to the pixel count."""
     out = np.empty((4, int(bins)), np.uint32)
     for index, values in enumerate((rgb[..., 0], rgb[..., 1], rgb[..., 2], luma(rgb))):
-        bucket = np.minimum((values.ravel() * bins).astype(np.int64), bins - 1)
-        out[index] = np.bincount(np.maximum(bucket, 0), minlength=bins)
+        bucket = (values * np.float32(bins)).astype(np.int32)
+        np.clip(bucket, 0, bins - 1, out=bucket)
+        out[index] = np.bincount(bucket.ravel(), minlength=bins)
     return out
 
 
