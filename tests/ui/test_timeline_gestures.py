@@ -313,7 +313,7 @@ def test_right_clicking_the_ruler_pops_up_the_marker_menu(view, doc, ruler):
     QApplication.sendEvent(ruler, event)
     menus = [m for m in ruler.findChildren(QMenu) if m.isVisible()]
     assert len(menus) == 1
-    assert [a.text() for a in menus[0].actions()] == ["Go to Marker", "Remove Marker"]
+    assert [a.text() for a in menus[0].actions()] == ["Go to Marker", "Edit Marker...", "Remove Marker"]
     menus[0].close()
 
 

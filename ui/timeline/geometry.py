@@ -24,7 +24,7 @@ MAX_PIXELS_PER_FRAME = 64.0
 
 @dataclass(frozen=True)
 class TrackRow:
-    """One track as drawn: its id, kind ("video"/"audio"), name, enabled flag and vertical extent."""
+    """One track as drawn: its id, kind ("video"/"audio"), name, enabled flag, vertical extent, lock."""
 
     track_id: str
     kind: str
@@ -32,6 +32,7 @@ class TrackRow:
     enabled: bool
     top: float
     height: float
+    locked: bool = False  # edits of its clips are refused (the padlock in the header)
 
     @property
     def bottom(self) -> float:
@@ -55,11 +56,13 @@ def layout_rows(tracks: list) -> list[TrackRow]:
     rows: list[TrackRow] = []
     y = 0.0
     for track in reversed(video):  # top video track first
-        rows.append(TrackRow(track.id, "video", track.name, bool(track.enabled), y, VIDEO_ROW_HEIGHT))
+        locked = bool(getattr(track, "locked", False))
+        rows.append(TrackRow(track.id, "video", track.name, bool(track.enabled), y, VIDEO_ROW_HEIGHT, locked))
         y += VIDEO_ROW_HEIGHT + ROW_GAP
     y += DIVIDER_HEIGHT
     for track in audio:  # A1 right under the divider
-        rows.append(TrackRow(track.id, "audio", track.name, bool(track.enabled), y, AUDIO_ROW_HEIGHT))
+        locked = bool(getattr(track, "locked", False))
+        rows.append(TrackRow(track.id, "audio", track.name, bool(track.enabled), y, AUDIO_ROW_HEIGHT, locked))
         y += AUDIO_ROW_HEIGHT + ROW_GAP
     return rows
 

@@ -62,6 +62,15 @@ class ClipDrag:
 
 
 @dataclass
+class LockedPress:
+    """A press on a clip of a locked track: it selects; dragging only says why nothing moves."""
+
+    press: QPointF
+    track_name: str
+    told: bool = False
+
+
+@dataclass
 class BandDrag:
     """A rubber band from empty track space: selects every clip it touches."""
 
@@ -87,7 +96,7 @@ class TrackGestures:
 
     def __init__(self, view: TimelineView) -> None:
         self._view = view
-        self._drag: ClipDrag | BandDrag | None = None
+        self._drag: ClipDrag | BandDrag | LockedPress | None = None
         self._band = QGraphicsRectItem()
         self._band.setPen(QPen(BAND_PEN, 1, Qt.PenStyle.DashLine))
         self._band.setBrush(BAND_FILL)
@@ -120,8 +129,12 @@ class TrackGestures:
             self._drag = BandDrag(press=pos, kept=view.selected_clip_ids())
             return True
         view._click_select(item.clip_id, additive)
-        if not additive:
-            alone = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
+        if not additive and item.row is not None and item.row.locked:
+            self._drag = LockedPress(pos, item.row.name)  # selectable (to copy), never moved or trimmed
+        elif not additive:
+            # Alt inverts linked selection for this drag: one side alone when on, both sides when off
+            alt = bool(event.modifiers() & Qt.KeyboardModifier.AltModifier)
+            alone = alt == view.linked_selection()
             self._drag = self._grab(item, pos, alone)
         return True
 
@@ -131,7 +144,7 @@ class TrackGestures:
         fade = item.fade_handle_at(pos - item.pos())
         if fade is not None:
             edge = None
-        moving = [item.clip_id] if alone else view._with_partners(item.clip_id)
+        moving = [item.clip_id] if alone else self._partners(item.clip_id)
         group = False
         if edge is None and not alone:
             selected = [c for clip_id in view.selected_clip_ids() for c in view._with_partners(clip_id)]
@@ -164,6 +177,15 @@ class TrackGestures:
             origin_fade=(look.fade_in if fade == "in" else look.fade_out) if fade is not None else 0,
         )
 
+    def _partners(self, clip_id: str) -> list[str]:
+        """The clip and its linked partners whatever the linked-selection setting (an Alt-drag with linked
+        selection off moves both)."""
+        view = self._view
+        link = view._items[clip_id].look.link_id
+        if not link:
+            return [clip_id]
+        return [clip_id, *(c for c, i in view._items.items() if i.look.link_id == link and c != clip_id)]
+
     # ---------------------------------------------------------------------------------------------- move
     def move(self, event: QMouseEvent) -> bool:
         view = self._view
@@ -172,6 +194,13 @@ class TrackGestures:
         if drag is None:
             self._hover(pos)
             return False
+        if isinstance(drag, LockedPress):
+            if not drag.told and (pos - drag.press).manhattanLength() >= QApplication.startDragDistance():
+                drag.told = True
+                text = f"Track {drag.track_name} is locked; unlock it (the padlock in its header) to edit it."
+                view.message.emit(text)
+                view.show_notice(text)
+            return True
         if not drag.started:
             if (pos - drag.press).manhattanLength() < QApplication.startDragDistance():
                 return True
@@ -310,6 +339,8 @@ class TrackGestures:
         self._band.hide()
         if drag is None:
             return False
+        if isinstance(drag, LockedPress):
+            return True
         if isinstance(drag, ClipDrag):
             for item in drag.items:
                 item.setZValue(2 if item.selected else 1)
@@ -358,7 +389,7 @@ class TrackGestures:
 
 class RulerGestures:
     """Mouse gestures on the ruler: press or drag to scrub (Shift snaps), drag a marker's flag to move it
-    (snapping like a clip edge), double-click a marker to put the playhead on it."""
+    (snapping like a clip edge), double-click a marker to put the playhead on it and edit it."""
 
     def __init__(self, view: TimelineView, ruler: QWidget) -> None:
         self._view = view
@@ -411,5 +442,6 @@ class RulerGestures:
         marker = view.marker_at_viewport(pos.x(), pos.y())
         if marker is not None:
             view._scrub_to_frame(marker.frame)
+            view.marker_edit_requested.emit(marker.marker_id)  # its name, note and colour
         else:
             view.scrub_to_viewport_x(pos.x(), snap=bool(modifiers & Qt.KeyboardModifier.ShiftModifier))

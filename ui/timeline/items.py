@@ -29,6 +29,8 @@ AUDIO_BODY = QColor(44, 112, 82)
 WAVE_RGBA = (150, 230, 180, 230)
 SELECTED_PEN = QColor(255, 190, 60)
 TITLE_TEXT = QColor(236, 238, 242)
+DISABLED_VEIL = QColor(16, 16, 18, 165)
+LOCKED_HATCH = QColor(255, 255, 255, 60)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class ClipLook:
     fade_in: int = 0  # sound fades, frames: drawn as ramps
     fade_out: int = 0
     is_title: bool = False  # a title clip: its own colour, no filmstrip
+    clip_enabled: bool = True  # False: a disabled clip (plays as nothing), drawn dimmed
+    locked: bool = False  # on a locked track: drawn hatched
 
 
 class ClipItem(QGraphicsItem):
@@ -150,6 +154,14 @@ class ClipItem(QGraphicsItem):
                 for spot in self.fade_handles().values():
                     painter.drawRect(QRectF(spot.x() - 3, spot.y() - 3, 6, 6))
             self._paint_title(painter, rect)
+        if not look.clip_enabled:  # disabled: the whole clip, filmstrip and waveform included, dimmed
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(DISABLED_VEIL)
+            painter.drawRoundedRect(rect, 3, 3)
+        if look.locked:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QBrush(LOCKED_HATCH, Qt.BrushStyle.BDiagPattern))
+            painter.drawRect(rect)
         if self.selected:
             painter.setPen(QPen(SELECTED_PEN, 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)

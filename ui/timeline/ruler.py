@@ -79,7 +79,7 @@ class RulerWidget(QWidget):
         self.setCursor(Qt.CursorShape.IBeamCursor)
         self.setToolTip(
             "Click or drag to move the playhead (Shift snaps to edit points). Drag a marker to move it, "
-            "double-click it to go to it, right-click it to remove it."
+            "double-click it to go to it and edit its name, note and colour, right-click it to remove it."
         )
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)

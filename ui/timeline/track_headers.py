@@ -3,7 +3,8 @@
 A click on the right end of a video header (its on/off label) shows or hides the track through an undoable
 command, as the eye button does in Premiere and Resolve. An audio header has M (mute) and S (solo) buttons
 and its volume in dB: the mouse wheel over the volume changes it by 1 dB (Shift: 0.1 dB), a double-click
-sets it back to 0 dB; each is an undoable edit.
+sets it back to 0 dB; each is an undoable edit. The padlock at the top right of every header locks the
+track (its clips refuse every edit and are drawn hatched), also an undoable edit.
 """
 
 from __future__ import annotations
@@ -29,6 +30,32 @@ TIMECODE = QColor(235, 120, 110)
 MUTE_ON = QColor(214, 80, 70)
 SOLO_ON = QColor(226, 190, 60)
 BUTTON_OFF = QColor(64, 74, 70)
+LOCK_ON = QColor(240, 170, 70)
+
+
+def lock_button(rect: QRectF) -> QRectF:
+    """Where a header's padlock is (header coordinates): its top right corner, on every track."""
+    return QRectF(rect.right() - 20, rect.top() + 4, 16, 16)
+
+
+def paint_padlock(painter: QPainter, spot: QRectF, locked: bool) -> None:
+    """A padlock: closed and lit when locked, open and dim when not."""
+    painter.save()
+    colour = LOCK_ON if locked else DIM_TEXT
+    body = QRectF(spot.left() + 3, spot.top() + 7, spot.width() - 6, spot.height() - 8)
+    shackle = QRectF(body.left() + 2, spot.top() + 1, body.width() - 4, 10)
+    if not locked:
+        shackle.translate(3, -1)  # swung open
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.setPen(QPen(colour, 1.6))
+    painter.drawArc(shackle, 0, 180 * 16)
+    painter.drawLine(shackle.left(), shackle.center().y(), shackle.left(), body.top())
+    if locked:
+        painter.drawLine(shackle.right(), shackle.center().y(), shackle.right(), body.top())
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(colour)
+    painter.drawRoundedRect(body, 1.5, 1.5)
+    painter.restore()
 
 
 def audio_buttons(rect: QRectF) -> dict[str, QRectF]:
@@ -67,6 +94,7 @@ class TrackHeaders(QWidget):
             painter.setPen(QPen(QColor(70, 72, 78), 1))
             painter.setBrush(VIDEO_HEADER if row.is_video else AUDIO_HEADER)
             painter.drawRoundedRect(rect, 3, 3)
+            paint_padlock(painter, lock_button(rect), row.locked)
             painter.setPen(TEXT if row.enabled else DIM_TEXT)
             if not row.is_video:
                 self._paint_audio(painter, rect, row, font)
@@ -129,7 +157,9 @@ class TrackHeaders(QWidget):
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mousePressEvent(event)
         hit = self._hit(event.position())
-        if hit is not None:
+        if hit is not None and lock_button(hit[1]).contains(event.position()):
+            self._view.toggle_lock(hit[0].track_id)
+        elif hit is not None:
             row, rect = hit
             if row.is_video:
                 if event.position().x() >= self.width() - 40:

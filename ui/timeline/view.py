@@ -12,7 +12,8 @@ Conventions, as a Premiere/Resolve user expects them:
 Gesture                       Effect
 ============================  ==========================================================================
 Click a clip                  selects it with its linked video/audio partner; Shift-click adds/removes;
-                              a click (no drag) on a clip of a multi-selection narrows it to that clip
+                              a click (no drag) on a clip of a multi-selection narrows it to that clip;
+                              with linked selection off (Ctrl+Shift+L) the clip alone
 Click empty track space       clears the selection
 Drag from empty track space   rubber band: selects every clip it touches (with partners); Shift adds
 Drag a clip's body            moves it (and its partner) in time and/or to another track of its kind;
@@ -22,14 +23,20 @@ Drag a selected clip          with several clips selected, all of them (and part
                               that cannot be made is refused with a message, nothing changed
 Ctrl-drag a clip              reorders: the clip leaves its track (the gap closes) and is re-inserted
                               before the first clip whose middle lies right of the drop (one clip only)
-Alt-drag                      moves or trims one side of a linked pair alone
+Alt-drag                      moves or trims one side of a linked pair alone (both, with linked
+                              selection off)
+Drag on a locked track        nothing moves; a notice says the track is locked (clips still select)
+Header padlock                locks / unlocks the track (one undo step)
 Drag a clip's edge            trims live (merged into one undo step); never overlaps a neighbour;
                               Ctrl ripples later clips
 Click a dissolve              selects it (drawn highlighted); Delete / Shift+Delete removes it
-Right-click                   context_actions(pos): remove dissolve, clip edits, add/remove track
+Right-click                   context_actions(pos): remove dissolve, clip edits, enable/disable, the
+                              main window's extra_clip_actions (cut, copy, paste attributes), lock,
+                              add/remove track
 Ruler: click / drag           moves the playhead (emits playhead_changed); Shift snaps
 Ruler: drag a marker's flag   moves the marker on release (snaps to edit points and the playhead)
-Ruler: double-click a marker  puts the playhead on it
+Ruler: double-click a marker  puts the playhead on it and asks for its name, note and colour
+                              (marker_edit_requested; the main window opens the dialog)
 Ruler: right-click            ruler_context_actions(x): go to / remove the marker there, or add one
 Drop bin items / files        inserted at the drop frame on the track under the cursor (Ctrl:
                               overwrite); below the last track or above the top one: on a new track;
@@ -129,6 +136,7 @@ class TimelineView(QGraphicsView):
     extend_requested = Signal(str)  # clip id: "Extend Clip..." (the main window asks how, then queues it)
     gap_selected = Signal(object)  # app.jobs.gapfill.Gap clicked on (None: the gap selection went)
     gap_fill_requested = Signal(object)  # Gap: "Fill Gap with Generation..." (the main window asks, queues)
+    marker_edit_requested = Signal(str)  # marker id: double-click or "Edit Marker..." (a dialog edits it)
 
     def __init__(self, doc: Any, undo_stack: QUndoStack, thumbnails: Any | None = None, parent=None) -> None:
         super().__init__(parent)
@@ -139,6 +147,9 @@ class TimelineView(QGraphicsView):
         self._playhead = 0
         self._selection: list[str] = []
         self._snapping = True
+        self._linked_selection = True  # a click takes a clip's linked partner too (Ctrl+Shift+L toggles)
+        # more right-click entries for a clip (the main window's editing actions: copy, paste attributes...)
+        self.extra_clip_actions: Any = None
         self._rows: list[TrackRow] = []
         self._items: dict[str, ClipItem] = {}
         self._dissolves: dict[str, DissolveItem] = {}
@@ -293,6 +304,14 @@ class TimelineView(QGraphicsView):
     def set_snapping(self, enabled: bool) -> None:
         self._snapping = bool(enabled)
 
+    def linked_selection(self) -> bool:
+        return self._linked_selection
+
+    def set_linked_selection(self, on: bool) -> None:
+        """Off: a click selects a clip alone, and moves, trims, splits and deletes change it alone (Alt
+        inverts it for one drag either way)."""
+        self._linked_selection = bool(on)
+
     def clip_item(self, clip_id: str) -> ClipItem | None:
         """The scene item drawing `clip_id` (tests and the benchmark look at geometry through this)."""
         self._ensure_synced()
@@ -340,8 +359,9 @@ class TimelineView(QGraphicsView):
         """Split the selected clips under the playhead, or every track when nothing selected is under it."""
         at = frame_time(self._playhead, self.rate())
         under = [c for c in self._selection if self._covers(c, self._playhead)]
+        linked = self._linked_selection
         if under:
-            self._edit("Split", lambda d: [new for c in under for new in d.split(c, at)])
+            self._edit("Split", lambda d: [new for c in under for new in d.split(c, at, linked=linked)])
         else:
             self._edit("Split", lambda d: d.split_all(at))
 
@@ -361,7 +381,8 @@ class TimelineView(QGraphicsView):
         if not ids:
             self.message.emit(nothing_selected)
             return
-        if self._edit(text, lambda d: d.ripple_delete(ids) if ripple else d.lift(ids)):
+        linked = self._linked_selection
+        if self._edit(text, lambda d: d.ripple_delete(ids, linked) if ripple else d.lift(ids, linked)):
             self._set_selection([])
 
     def _remove_selected_dissolve(self) -> None:
@@ -400,6 +421,22 @@ class TimelineView(QGraphicsView):
             if not row.is_video:
                 action = "Unmute" if not row.enabled else "Mute"
             self._edit(f"{action} {row.name}", lambda d: d.set_track_enabled(track_id, not row.enabled))
+
+    def toggle_lock(self, track_id: str) -> None:
+        """Lock or unlock a track (one undo step); a locked track refuses every edit of its clips."""
+        info = self._doc.track_info(track_id)
+        verb = "Unlock" if info.locked else "Lock"
+        self._edit(f"{verb} {info.name}", lambda d: d.set_track_locked(track_id, not info.locked))
+
+    def toggle_enabled_selection(self) -> None:
+        """Shift+E: disable the selected clips (enable them when all already are disabled)."""
+        ids = list(self._selection)
+        if not ids:
+            self.message.emit("Select the clips to enable or disable first.")
+            return
+        enable = all(not self._items[c].look.clip_enabled for c in ids if c in self._items)
+        text = "Enable clips" if enable else "Disable clips"
+        self._edit(text, lambda d: d.set_clips_enabled(ids, enable))
 
     def toggle_mute(self, track_id: str) -> None:
         info = self._doc.track_info(track_id)
@@ -520,12 +557,14 @@ class TimelineView(QGraphicsView):
             media_seconds=seconds,
             rate=rate,
             generated=bool(clip.generation) or getattr(item, "kind", "") == "generated",
-            enabled=row.enabled,
+            enabled=row.enabled and bool(getattr(clip, "enabled", True)),
             link_id=clip.link_id,
             gain_db=clip.gain_db,
             fade_in=clip.fade_in,
             fade_out=clip.fade_out,
             is_title=clip.title is not None,
+            clip_enabled=bool(getattr(clip, "enabled", True)),
+            locked=row.locked,
         )
 
     def _retire(self, item: ClipItem | DissolveItem) -> None:
@@ -671,7 +710,7 @@ class TimelineView(QGraphicsView):
 
     def _with_partners(self, clip_id: str) -> list[str]:
         link = self._items[clip_id].look.link_id
-        if not link:
+        if not link or not self._linked_selection:
             return [clip_id]
         partners = [c for c, item in self._items.items() if item.look.link_id == link and c != clip_id]
         return [clip_id, *partners]
@@ -860,6 +899,10 @@ class TimelineView(QGraphicsView):
             if self._doc.clip(clip.clip_id).media_id is not None:  # a title has no media to continue
                 clip_id = clip.clip_id
                 actions.append(("Extend Clip...", lambda: self.extend_requested.emit(clip_id)))
+            enabled = clip.look.clip_enabled
+            actions.append(("Disable Clip" if enabled else "Enable Clip", self.toggle_enabled_selection))
+            if self.extra_clip_actions is not None:
+                actions += self.extra_clip_actions()
         spot = self._gap_at_scene(pos) if clip is None and dissolve is None else None
         gap = self.select_gap_at(*spot) if spot is not None else None
         if gap is not None and self._doc.track_info(gap.track_id).kind is TrackKind.VIDEO:
@@ -869,6 +912,8 @@ class TimelineView(QGraphicsView):
             kind = TrackKind.VIDEO if row.is_video else TrackKind.AUDIO
             label = "Video" if row.is_video else "Audio"
             track_id, name = row.track_id, row.name
+            lock_text = f"Unlock Track {name}" if row.locked else f"Lock Track {name}"
+            actions.append((lock_text, lambda: self.toggle_lock(track_id)))
             actions += [
                 (
                     f"Add {label} Track",
@@ -895,6 +940,7 @@ class TimelineView(QGraphicsView):
         marker_id, frame = marker.marker_id, marker.frame
         return [
             ("Go to Marker", lambda: self._scrub_to_frame(frame)),
+            ("Edit Marker...", lambda: self.marker_edit_requested.emit(marker_id)),
             ("Remove Marker", lambda: self._edit("Remove marker", lambda d: d.remove_marker(marker_id))),
         ]
 
