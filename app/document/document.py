@@ -591,6 +591,9 @@ class TimelineDocument(EditOps, PropertyOps):
                     self._links.setdefault(seg.link_id, []).append(seg.id)
             for dis in layout.dissolves:
                 self._dissolve_track[dis.id] = track_id
+        pieces = self.__dict__.get("_pieces")
+        if pieces is not None:
+            pieces.note_written(committed)
 
     def _cached_layout(self, track_id: str) -> TrackLayout:
         """The read-only layout of a track as of the last change (never edit it: edits read their own)."""
@@ -678,6 +681,9 @@ class TimelineDocument(EditOps, PropertyOps):
 
     def _emit(self, kind: str, ids: tuple[str, ...] = ()) -> None:
         self._snapshot = None  # every mutation ends here
+        pieces = self.__dict__.get("_pieces")
+        if pieces is not None:  # undo keeps what changed (app.document.pieces)
+            pieces.note(kind, ids)
         change = DocumentChange(kind, tuple(ids))
         for callback in list(self._subscribers):
             callback(change)

@@ -97,6 +97,11 @@ class Seg:
     def end(self) -> int:
         return self.start + self.dur
 
+    def moved(self, start: int) -> Seg:
+        """A copy placed at ``start`` (dataclasses.replace is several times slower, and long tracks copy
+        every segment per edit)."""
+        return Seg(self.clip, start, self.dur, self.src, self.avail, self.id, self.link_id, self.media_id)
+
     def head_room(self) -> float:
         """Frames of media before ``src`` (infinite when the media length is unknown)."""
         return math.inf if self.avail is None else self.src - self.avail[0]
@@ -159,9 +164,13 @@ class TrackLayout:
     dissolves: list[Dis] = field(default_factory=list)
     # metadata changes to clips already on the timeline, made by ``write`` (an edit that fails changes none)
     meta_on_write: list[tuple[otio.schema.Clip, str, Any]] = field(default_factory=list)
+    meta_written: list[otio.schema.Clip] = field(default_factory=list)  # the clips the last write changed
 
     @classmethod
-    def read(cls, track: otio.schema.Track, rate: float) -> TrackLayout:
+    def read(cls, track: otio.schema.Track, rate: float, known: dict[int, Seg] | None = None) -> TrackLayout:
+        """The layout of ``track``. ``known``: segments of clips read before, by ``id()`` of their (live,
+        unchanged) OTIO clip; such a clip's segment is reused with its new start (an undo re-reads a
+        long track in a fraction of the time: OTIO metadata lookups dominate a read)."""
         layout = cls(track, rate)
         cursor = 0
         pending: list[tuple[otio.schema.Transition, str | None]] = []
@@ -170,18 +179,26 @@ class TrackLayout:
             if isinstance(item, otio.schema.Transition):
                 pending.append((item, last_clip))
                 continue
-            used = item.trimmed_range()  # a foreign clip may have no source_range (then: all its media)
-            dur = frames_of(used.duration, rate)
-            if isinstance(item, otio.schema.Clip):
-                src = frames_of(used.start_time, rate)
-                layout.segs.append(Seg.of(item, cursor, dur, src, available_frames(item, rate)))
+            seen = None if known is None else known.get(id(item))
+            if seen is not None:
+                dur = seen.dur
+                seg = seen.moved(cursor)
+            else:
+                used = item.trimmed_range()  # a foreign clip may have no source_range (then: all its media)
+                dur = frames_of(used.duration, rate)
+                seg = None
+                if isinstance(item, otio.schema.Clip):
+                    src = frames_of(used.start_time, rate)
+                    seg = Seg.of(item, cursor, dur, src, available_frames(item, rate))
+            if seg is not None:
+                layout.segs.append(seg)
                 for transition, left in pending:
                     if left is not None:
                         frames = frames_of(transition.in_offset + transition.out_offset, rate)
                         dis_id = str(meta(transition).get("id") or new_id())
-                        layout.dissolves.append(Dis(dis_id, left, clip_id(item), frames, transition.name))
+                        layout.dissolves.append(Dis(dis_id, left, seg.id, frames, transition.name))
                 pending = []
-                last_clip = clip_id(item)
+                last_clip = seg.id
             else:
                 pending, last_clip = [], None
             cursor += dur
@@ -189,7 +206,7 @@ class TrackLayout:
 
     def copy(self) -> TrackLayout:
         """An independent copy to edit (the OTIO clips are shared but untouched until ``write``)."""
-        segs = [replace(s) for s in self.segs]
+        segs = [s.moved(s.start) for s in self.segs]
         return TrackLayout(self.track, self.rate, segs, [replace(d) for d in self.dissolves])
 
     # ---------------------------------------------------------------------------------------- queries
@@ -348,6 +365,7 @@ class TrackLayout:
         rate = self.rate
         for clip, key, value in self.meta_on_write:
             meta(clip)[key] = value
+        self.meta_written = [clip for clip, _, _ in self.meta_on_write]
         self.meta_on_write.clear()
         by_left = {d.left: d for d in self.dissolves}
         children: list[otio.core.Composable] = []
