@@ -193,10 +193,12 @@ class MainWindow(QMainWindow):
         self.queue_dock = self._dock("Jobs", "jobQueueDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         self.timeline_dock = self._dock("Timeline", "timelineDock", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.source_dock = self._dock("Source", "sourceDock", Qt.DockWidgetArea.LeftDockWidgetArea)
-        # Scopes beside the viewer (issue 14), hidden until View > Scopes: they cost a render per frame shown.
-        self.scopes_dock = self._dock("Scopes", "scopesDock", Qt.DockWidgetArea.RightDockWidgetArea)
+        # Scopes under the viewer, beside the timeline (issue 14), hidden until View > Scopes: they cost a
+        # render per frame shown. (The right column's tabs are as tall as the Generate panel needs.)
+        self.scopes_dock = self._dock("Scopes", "scopesDock", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.scopes_panel = ScopesPanel()
         self.scopes_dock.setWidget(self.scopes_panel)
+        self.splitDockWidget(self.timeline_dock, self.scopes_dock, Qt.Orientation.Horizontal)
         self.scopes_dock.hide()
         self.central_host = self._new_host("centralHost")
         self.setCentralWidget(self.central_host)
