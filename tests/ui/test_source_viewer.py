@@ -199,6 +199,30 @@ def test_the_source_clears_when_its_item_leaves_the_bin(window, media, qtbot):
     assert window.source_viewer.media_id is None and window.source_viewer.viewer is None
 
 
+def test_a_new_project_rate_reloads_the_source_at_the_same_time(window, media, qtbot):
+    from app.document.sequence import SequenceSettings
+
+    _base, source = media
+    window.load_source(source, 24, (12, 36))
+    assert window.source_viewer.frame_count() == 60
+    window.apply_sequence_settings(SequenceSettings(64, 48, 25.0, 48000))
+    sv = window.source_viewer
+    assert sv.media_id == source
+    assert sv.frame_count() == 62  # 2.5 s at 25 fps
+    assert (sv.frame, sv.in_point, sv.out_point) == (25, 12, 37)  # the same times, in 25 fps frames
+
+
+def test_a_new_project_gets_a_new_empty_source_viewer(window, media, qtbot):
+    _base, source = media
+    window.load_source(source)
+    old = window.source_viewer
+    window.project_actions["new"].trigger()
+    assert window.source_viewer is not old
+    assert window.source_viewer.media_id is None
+    assert window.source_dock.widget().isAncestorOf(window.source_viewer)
+    # (the QThread guard fails this test if the old source viewer's decode thread were left running)
+
+
 # ------------------------------------------------------------------------------------ three-point
 def test_comma_inserts_the_marked_range_at_the_playhead_and_ripples(window, media, qtbot):
     base, source = media
