@@ -7,7 +7,9 @@ outlive sessions, so a model stays loaded across projects.
 
 Shortcuts follow Premiere/Resolve: Space play/pause, J/K/L shuttle, I/O marks, Left/Right step a frame,
 Home/End, B or Ctrl+K split, Delete lift, Shift+Delete ripple delete, Ctrl+D dissolve, M marker,
-comma/period insert/overwrite the bin selection at the playhead, + and - zoom, Ctrl+Z / Ctrl+Shift+Z.
+comma/period insert/overwrite the bin selection at the playhead, + and - zoom, Ctrl+Z / Ctrl+Shift+Z,
+Ctrl+X/C/V cut/copy/paste (Ctrl+Shift+V paste insert, Ctrl+Alt+V paste attributes; ui.clipboard_actions),
+Shift+E enable/disable clips, Ctrl+Shift+L linked selection.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ LOSSES: dict[str, list[str]] = {
         "at most two audio tracks (channels A and A2, written into the _V1.edl file); more are dropped",
         "marker names come back in upper case; markers with no video clip under them are dropped",
         "marker notes",
+        "disabled clips (left out of the EDL)",
         "grades (look, LUT, CDL, exposure) and audio gain",
         "links between picture and sound in different files (within _V1.edl they are restored by "
         "matching file, position and source range)",
@@ -49,6 +50,7 @@ LOSSES: dict[str, list[str]] = {
     "fcp_xml": [
         "track names (the XML's tracks are unnamed; the tracks come back numbered V1, V2, A1, A2)",
         "marker colours (every marker comes back red)",
+        "clip disable (disabled clips come back enabled)",
         "grades (look, LUT, CDL, exposure) and audio gain",
     ],
     "fcpx_xml": [
@@ -57,6 +59,7 @@ LOSSES: dict[str, list[str]] = {
         "other colour comes back purple, a plain marker); markers with no video clip under them",
         "track names (FCPXML has lanes, not named tracks)",
         "marker notes",
+        "clip disable (disabled clips come back enabled)",
         "non-integer frame rates (23.976, 29.97): the adapter cannot write them, so export is refused",
         "grades (look, LUT, CDL, exposure) and audio gain",
     ],

@@ -367,3 +367,26 @@ def test_marker_edit_errors_change_nothing(doc):
     assert_refused(doc, lambda: doc.edit_marker(marker, note=5))
     assert_refused(doc, lambda: doc.edit_marker(marker, name="\udcff"))
     assert_refused(doc, lambda: doc.edit_marker("gone", name="x"))
+
+
+def test_interchange_losses_of_notes_and_disabled_clips_are_as_listed(doc, tmp_path):
+    from app.interchange import LOSSES, export_timeline, import_timeline
+
+    first = doc.overwrite("a", v(doc), f(0), TR(f(0), f(48)), with_audio=False)
+    doc.overwrite("b", v(doc), f(48), TR(f(0), f(48)), with_audio=False)
+    doc.set_clips_enabled(first, False)
+    doc.edit_marker(doc.add_marker(f(60)), name="Here", note="a note")
+    back = {}
+    for suffix in (".otio", ".xml", ".fcpxml", ".edl"):
+        back[suffix] = import_timeline(export_timeline(doc, tmp_path / f"t{suffix}")[0])
+    states = {k: [(c.media_id, c.enabled) for c in d.clips(v(d))] for k, d in back.items()}
+    notes = {k: [m.note for m in d.markers()] for k, d in back.items()}
+    assert [e for _, e in states[".otio"]] == [False, True] and notes[".otio"] == ["a note"]
+    assert [e for _, e in states[".xml"]] == [True, True] and notes[".xml"] == ["a note"]
+    assert [e for _, e in states[".fcpxml"]] == [True, True] and notes[".fcpxml"] == [""]
+    assert len(states[".edl"]) == 1 and notes[".edl"] == [""]
+    assert "marker notes" in LOSSES["edl"] and "marker notes" in LOSSES["fcpx_xml"]
+    assert "disabled clips (left out of the EDL)" in LOSSES["edl"]
+    assert all(
+        "clip disable (disabled clips come back enabled)" in LOSSES[k] for k in ("fcp_xml", "fcpx_xml")
+    )
