@@ -26,7 +26,14 @@ from engine.conditioning import clip_pixels, start_image_pixels
 from engine.errors import GenerationCancelled, OutOfMemoryError, RequestError
 from engine.models import LTX_2_0, GuidanceParams, ModelSpec, detect_spec, spec_for_file
 from engine.recipes import NoiseSource, Stage, plan_stages, total_steps
-from engine.request import GenerationRequest, GenerationResult, Keyframe, LoraChoice
+from engine.request import (
+    RECIPES,
+    TWO_STAGE_RECIPES,
+    GenerationRequest,
+    GenerationResult,
+    Keyframe,
+    LoraChoice,
+)
 from engine.runtime import (
     LatentState,
     PreviewCallback,
@@ -140,6 +147,22 @@ def _load_lora_files(choices) -> list:
     return out
 
 
+def _distilled_choice(lora) -> LoraChoice:
+    """A distilled LoRA (a path or LoraChoice), checked to be a LoRA file (CheckpointError names it)."""
+    from engine.lora import load_lora
+
+    choice = lora if isinstance(lora, LoraChoice) else LoraChoice(str(lora), 1.0)
+    load_lora(choice.path)
+    return LoraChoice(str(choice.path), float(choice.strength))
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return str(a) == str(b)
+
+
 def quantized_transformer(load_full, build, mode, cache, identity, device, loras) -> torch.nn.Module:
     """A quantized transformer with `loras` fused before quantizing, from the on-disk cache keyed by the
     checkpoint's identity plus every LoRA file's identity and strength (switching back to a used set is a
@@ -162,13 +185,23 @@ def quantized_transformer(load_full, build, mode, cache, identity, device, loras
     )
 
 
-def _attach_release_companions(components, path, layout, dtype, upsampler, text_encoder) -> None:
-    """The spatial upsampler beside a single-file checkpoint (or the one named), and the LoRAs found there."""
-    from engine.upsampler import load_upsampler
+def _attach_release_companions(components, path, layout, dtype, upsampler, text_encoder):
+    """The spatial upsamplers beside a single-file checkpoint or in a 2.5 folder's `latent_upscale_models/`
+    (or the ones named: a path or a list of paths, each placed by the scale its config says), and the LoRAs
+    found there. Returns the `UpsamplerSet`; the x2 one is loaded now (`components.upsampler`), others when a
+    request first needs them."""
+    from engine.ltx25_layout import UPSAMPLER_DIR
+    from engine.upsampler import UpsamplerSet, find_upsampler_files, load_upsampler
 
-    if upsampler is not None:
-        components.upsampler = load_upsampler(upsampler, dtype)
-        components.companions["upsampler"] = Path(upsampler)
+    upsamplers = UpsamplerSet(dtype)
+    if components.upsampler is not None:  # the 2.5 folder's loader took the first file it found
+        upsamplers.add(components.upsampler)
+    given = [upsampler] if isinstance(upsampler, (str, Path)) else list(upsampler or [])
+    for item in given:
+        upsamplers.add(load_upsampler(item, dtype))  # a bad file named by the caller is an error
+    if given:
+        components.companions["upsampler"] = Path(given[0])
+    folder = Path(path) if layout is CheckpointLayout.RELEASE_FOLDER else Path(path).parent
     if layout in (CheckpointLayout.OFFICIAL_SINGLE_FILE, CheckpointLayout.LTX23_SINGLE_FILE):
         from engine.checkpoint_report import describe_checkpoint
 
@@ -176,11 +209,22 @@ def _attach_release_companions(components, path, layout, dtype, upsampler, text_
             report = describe_checkpoint(path, text_encoder=text_encoder)
         except Exception as exc:  # noqa: BLE001 -- the report is a convenience; loading already succeeded
             log.warning("could not look for companions beside %s (%s)", path, exc)
-            return
-        if components.upsampler is None and report.upscalers:
-            components.upsampler = load_upsampler(report.upscalers[0], dtype)
-            components.companions["upsampler"] = report.upscalers[0]
-        components.companions.setdefault("loras", list(report.loras))
+            report = None
+        if report is not None:
+            for found in report.upscalers:
+                upsamplers.add_file(found)
+            components.companions.setdefault("loras", list(report.loras))
+    if layout in (
+        CheckpointLayout.OFFICIAL_SINGLE_FILE,
+        CheckpointLayout.LTX23_SINGLE_FILE,
+        CheckpointLayout.RELEASE_FOLDER,
+    ):
+        for found in find_upsampler_files([folder, folder / UPSAMPLER_DIR]):
+            upsamplers.add_file(found)
+    components.upsampler = upsamplers.get(2.0)
+    if components.upsampler is not None and "upsampler" not in components.companions:
+        components.companions["upsampler"] = Path(components.upsampler.source)
+    return upsamplers
 
 
 def _quantize_with_cache(
@@ -325,6 +369,13 @@ class Engine:
         self._quantized_loras: tuple = ()  # the set fused into a quantized transformer before quantizing
         self._reload_transformer = None  # set by from_checkpoint: () -> full-precision transformer
         self._quant_cache: quant.QuantizedCache | None = None
+        from engine.upsampler import UpsamplerSet
+
+        # the latent spatial upsamplers by scale (from_checkpoint fills it with those found or given)
+        self.upsamplers = UpsamplerSet(self.dtype)
+        if components.upsampler is not None:
+            self.upsamplers.add(components.upsampler)
+        self._distilled_lora: LoraChoice | None = None  # given; else the one found beside the checkpoint
 
     # --- construction ---------------------------------------------------------------------------------------
 
@@ -339,19 +390,23 @@ class Engine:
         text_encoder_quantization: str = "none",
         cache_dir: str | Path | None = None,
         vae_memory_budget: int | None = None,
-        upsampler: str | Path | None = None,
+        upsampler: str | Path | list | None = None,
         loras: list[LoraChoice] | None = None,
         memory_plan=None,
+        distilled_lora: str | Path | LoraChoice | None = None,
     ) -> Engine:
         """Load an official single-file checkpoint or a diffusers folder, plus a local Gemma-3 root.
 
         Nothing is fetched from any hub. With `quantization` other than "none" the transformer is quantized
         with optimum-quanto and cached on disk, keyed by the checkpoint's identity, so later launches skip it.
 
-        The release's x2 latent spatial upsampler (the two-stage recipe needs it) is found beside the
-        checkpoint (a 2.0/2.3 file's folder, a 2.5 folder's `latent_upscale_models/`) unless `upsampler`
-        names one. `loras` (LoraChoice) are fused from the start; for a quantized model they are fused
-        before quantizing (see `set_loras`). `engine.available_loras` lists the LoRAs found beside it.
+        The release's latent spatial upsamplers (the two-stage recipes need one: x2, or LTX-2.3's x1.5) are
+        found beside the checkpoint (a 2.0/2.3 file's folder, a 2.5 folder's `latent_upscale_models/`);
+        `upsampler` names one or a list of them instead (each placed by the scale its config says).
+        `loras` (LoraChoice) are fused from the start; for a quantized model they are fused before quantizing
+        (see `set_loras`). `engine.available_loras` lists the LoRAs found beside it. `distilled_lora` (a path
+        or a LoraChoice with its strength) is the LoRA the two-stage-full recipe adds for its refine; by
+        default the one found beside the checkpoint (a LoRA file named "distilled").
 
         `memory_plan` (engine.planner.MemoryPlan) places the transformer (resident, streamed block by block,
         or layer by layer) and the text encoder; on CUDA without one, `engine.planner.plan_for_device` plans
@@ -403,7 +458,9 @@ class Engine:
                 exclude=TEXT_ENCODER_KEEP_PRECISE,
             )
             encoder = TextEncoder(model, load_tokenizer(root), str(root))
-        _attach_release_companions(components, path, layout, dtype, upsampler, text_encoder)
+        if distilled_lora is not None:  # a bad file fails before the minutes of loading
+            distilled_lora = _distilled_choice(distilled_lora)
+        upsamplers = _attach_release_companions(components, path, layout, dtype, upsampler, text_encoder)
         if memory_plan is None and device.type == "cuda":
             from engine.errors import EngineError
             from engine.planner import plan_for_device
@@ -428,6 +485,8 @@ class Engine:
         engine._reload_transformer = lambda: load(path, dtype, only=("transformer",)).transformer
         engine._lora_switcher.reload = engine._reload_transformer  # big LoRA sets unfuse from the file
         engine._quant_cache = cache
+        engine.upsamplers = upsamplers
+        engine._distilled_lora = distilled_lora
         if lora_files:
             if mode == "none":
                 engine._lora_switcher.apply(lora_files)
@@ -502,7 +561,29 @@ class Engine:
     @property
     def upsampler(self):
         """The x2 latent spatial upsampler (engine.upsampler.LatentUpsampler) or None."""
-        return self.components.upsampler
+        return self.upsamplers.get(2.0)
+
+    @property
+    def distilled_lora(self) -> LoraChoice | None:
+        """The LoRA the two-stage-full recipe adds for its refine: the one given (`from_checkpoint`,
+        `set_distilled_lora`), else a LoRA named "distilled" found beside the checkpoint (strength 1, as
+        ltx-pipelines' DEFAULT_LORA_STRENGTH), else None."""
+        if self._distilled_lora is not None:
+            return self._distilled_lora
+        found = [p for p in self.available_loras if "distilled" in p.name.lower()]
+        return LoraChoice(str(found[0]), 1.0) if found else None
+
+    def set_distilled_lora(self, lora: str | Path | LoraChoice | None) -> None:
+        """Use `lora` (a path, or a LoraChoice with its strength) as the two-stage-full refine's distilled
+        LoRA; None goes back to the one found beside the checkpoint. A file that is not a LoRA raises
+        CheckpointError and changes nothing."""
+        self._distilled_lora = None if lora is None else _distilled_choice(lora)
+
+    @property
+    def is_distilled_checkpoint(self) -> bool:
+        """Whether the weights are a distilled release (by its file name, as Lightricks names them)."""
+        source = Path(self.components.companions.get("transformer") or self.components.source).name.lower()
+        return "distilled" in source
 
     @property
     def available_loras(self) -> list[Path]:
@@ -526,9 +607,16 @@ class Engine:
         return "full"
 
     def recipes(self) -> list[str]:
-        """The recipes this engine can run now (two-stage needs the upsampler)."""
-        names = [r for r in self.spec.recipes if r in ("full", "distilled", "two-stage")]
-        return [r for r in names if r != "two-stage" or self.upsampler is not None]
+        """The recipes this engine can run now: the version's (`spec.recipes`), the two-stage ones only with a
+        latent upsampler, two-stage-full only on a dev checkpoint with the distilled LoRA at hand."""
+        out = []
+        for recipe in self.spec.recipes:
+            if recipe in TWO_STAGE_RECIPES and not self.upsamplers.scales():
+                continue
+            if recipe == "two-stage-full" and (self.is_distilled_checkpoint or self.distilled_lora is None):
+                continue
+            out.append(recipe)
+        return out
 
     # --- LoRAs ----------------------------------------------------------------------------------------------
 
@@ -576,7 +664,7 @@ class Engine:
             request = request.with_changes(max_sequence_length=self.max_sequence_length)
         if request.recipe is None:
             request = request.with_changes(recipe=self.default_recipe)
-        if request.recipe not in ("full", None) and request.recipe in self.spec.recipes:
+        if request.recipe not in ("full", "two-stage-full", None) and request.recipe in self.spec.recipes:
             if request.steps is not None:
                 raise RequestError(
                     f"the {request.recipe} recipe has fixed sigmas ({len(self.spec.distilled_sigmas) - 1} "
@@ -585,7 +673,7 @@ class Engine:
             request = request.with_changes(steps=len(self.spec.distilled_sigmas) - 1)
             unset = {k: v for k, v in DISTILLED_GUIDANCE.items() if getattr(request, k) is None}
             request = request.with_changes(**unset)
-        elif request.recipe not in self.spec.recipes and request.recipe in ("distilled", "two-stage", "full"):
+        elif request.recipe not in self.spec.recipes and request.recipe in RECIPES:
             raise RequestError(f"{self.spec.name} has no {request.recipe} recipe")
         explicit_blocks = request.stg_blocks is not None
         request = request.with_defaults(self.spec.guidance_defaults())
@@ -595,12 +683,20 @@ class Engine:
             num_layers=len(self.components.transformer.transformer_blocks) if explicit_blocks else None,
         )
         self.spec.check_length(request.num_frames, request.fps)
-        if request.recipe == "two-stage" and self.upsampler is None:
-            raise RequestError(
-                "the two-stage recipe needs the release's x2 latent spatial upsampler (e.g. "
-                "ltx-2.3-spatial-upscaler-x2-1.1.safetensors beside the checkpoint, or a 2.5 folder's "
-                "latent_upscale_models/); put it there or pass upsampler= / --upsampler"
-            )
+        if request.recipe in TWO_STAGE_RECIPES:
+            self.upsamplers.require(request.upsampler_scale, request.recipe)
+        if request.recipe == "two-stage-full":
+            if self.is_distilled_checkpoint:
+                raise RequestError(
+                    "the two-stage-full recipe runs the dev model's guided steps in stage 1; this is a "
+                    "distilled checkpoint: use the two-stage recipe"
+                )
+            if self.distilled_lora is None:
+                raise RequestError(
+                    "the two-stage-full recipe refines with the release's distilled LoRA (e.g. "
+                    "ltx-2.3-22b-distilled-lora-384-1.1.safetensors beside the checkpoint); put it there or "
+                    "pass distilled_lora= / --distilled-lora"
+                )
         if request.video_decoder == "diffusion" and self.components.diffusion_decoder is None:
             raise RequestError(
                 "the diffusion video decoder is not loaded (LTX-2.5 release folders bring it as "
@@ -724,8 +820,21 @@ class Engine:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         stages = plan_stages(
-            self.spec, request.recipe, request.width, request.height, self.spec.sigmas(request.steps)
+            self.spec,
+            request.recipe,
+            request.width,
+            request.height,
+            self.spec.sigmas(request.steps),
+            request.upsampler_scale,
         )
+        # two-stage-full: stage 1 runs the caller's LoRAs without the distilled one, stage 2 adds it (as
+        # ltx-pipelines builds its two stages); the caller's set is back in place afterwards, whatever happens
+        user_loras = tuple(request.loras or ())
+        stage_loras = {}
+        if any(stage.distilled_lora for stage in stages):
+            distilled = self.distilled_lora
+            base = tuple(c for c in user_loras if not _same_file(c.path, distilled.path))
+            stage_loras = {st.index: base + ((distilled,) if st.distilled_lora else ()) for st in stages}
         channels, audio_frames, _ = runtime.audio_latent_shape(request.num_frames, request.fps)
         draws = NoiseSource(request.seed, noise)
         draws.expect(stages)
@@ -747,6 +856,7 @@ class Engine:
         reporter.start = denoise_start
         offset = 0
         video_latents = audio_tokens = None
+        stage_records = []
         # each stage's step weighs its tokens times its guidance passes (for the progress fraction / ETA)
         passes = 1 + sum(
             not math.isclose(a, b)
@@ -763,42 +873,68 @@ class Engine:
         ]
         total_work = float(sum(w * st.steps for w, st in zip(step_work, stages, strict=True)))
         work_before = 0.0
-        for stage, work in zip(stages, step_work, strict=True):
-            grid = runtime.latent_grid(stage.width, stage.height, request.num_frames)
-            tokens = math.prod(grid)
-            conditioning = self._keyframe_condition(keyframes, request, stage, grid)
-            video, audio = self._stage_state(
-                stage, grid, conditioning, video_latents, audio_tokens, audio_frames, request, draws
-            )
-
-            def preview(info: StepInfo, grid=grid, tokens=tokens) -> np.ndarray:
-                return to_uint8(runtime.decode_frame(info.video_x0[:, :tokens], grid, grid[0] // 2))
-
-            previews["stage"] = preview
-            reporter.begin_stage(
-                stage.index, stage.count, stage.steps, offset, reporter.total, work_before, work, total_work
-            )
-            plain = GuidanceParams()
-            with torch.no_grad():
-                video, audio = runtime.denoise(
-                    video,
-                    audio,
-                    torch.tensor(stage.sigmas, dtype=torch.float32),
-                    contexts,
-                    video_guidance if stage.guided else plain,
-                    audio_guidance if stage.guided else plain,
-                    reporter,
-                    sampler=stage.sampler,
-                    draw_noise=lambda shape, what, n=stage.index: draws.draw(
-                        shape, f"stage {n} ancestral {what} noise", ancestral=True
-                    ),
+        try:
+            for stage, work in zip(stages, step_work, strict=True):
+                if stage.index in stage_loras:
+                    self.set_loras(list(stage_loras[stage.index]))
+                stage_records.append(self.active_loras)
+                video_latents, audio_tokens = self._run_stage(
+                    stage, work, request, keyframes, video_latents, audio_tokens, audio_frames, draws,
+                    previews, reporter, offset, work_before, total_work, contexts, video_guidance,
+                    audio_guidance,
                 )
-            offset += stage.steps
-            work_before += work * stage.steps
-            video_latents = runtime.unpack_video(video.latent[:, :tokens], grid)  # keyframe tokens dropped
-            audio_tokens = audio.latent
+                offset += stage.steps
+                work_before += work * stage.steps
+        finally:
+            if stage_loras:
+                self.set_loras(list(user_loras))
         draws.check_used_up()
         timings["denoise_s"] = time.perf_counter() - denoise_start
+        return self._finish(request, stages, stage_records, video_latents, audio_tokens, channels, timings,
+                            reporter, started, noise)
+
+    def _run_stage(self, stage, work, request, keyframes, video_latents, audio_tokens, audio_frames, draws,
+                   previews, reporter, offset, work_before, total_work, contexts, video_guidance,
+                   audio_guidance):
+        """One stage's denoising loop; returns (video latents [1, C, f, h, w], audio tokens) for the clip
+        (a stage that does not give the clip its sound passes the previous stage's audio on)."""
+        runtime = self.runtime
+        grid = runtime.latent_grid(stage.width, stage.height, request.num_frames)
+        tokens = math.prod(grid)
+        conditioning = self._keyframe_condition(keyframes, request, stage, grid)
+        video, audio = self._stage_state(
+            stage, grid, conditioning, video_latents, audio_tokens, audio_frames, request, draws
+        )
+
+        def preview(info: StepInfo) -> np.ndarray:
+            return to_uint8(runtime.decode_frame(info.video_x0[:, :tokens], grid, grid[0] // 2))
+
+        previews["stage"] = preview
+        reporter.begin_stage(
+            stage.index, stage.count, stage.steps, offset, reporter.total, work_before, work, total_work
+        )
+        plain = GuidanceParams()
+        with torch.no_grad():
+            video, audio = runtime.denoise(
+                video,
+                audio,
+                torch.tensor(stage.sigmas, dtype=torch.float32),
+                contexts,
+                video_guidance if stage.guided else plain,
+                audio_guidance if stage.guided else plain,
+                reporter,
+                sampler=stage.sampler,
+                draw_noise=lambda shape, what, n=stage.index: draws.draw(
+                    shape, f"stage {n} ancestral {what} noise", ancestral=True
+                ),
+            )
+        video_latents = runtime.unpack_video(video.latent[:, :tokens], grid)  # keyframe tokens dropped
+        return video_latents, audio.latent if stage.audio_out or audio_tokens is None else audio_tokens
+
+    def _finish(self, request, stages, stage_records, video_latents, audio_tokens, channels, timings,
+                reporter, started, noise) -> GenerationResult:
+        """Decode the final latents and describe the clip."""
+        runtime = self.runtime
         timings["preview_s"] = reporter.spent
         self.last_preview_stats = reporter.stats(timings["denoise_s"])
 
@@ -822,6 +958,14 @@ class Engine:
             {"width": st.width, "height": st.height, "steps": st.steps, "sampler": st.sampler}
             for st in stages
         ]
+        if len(stages) > 1:
+            metadata["upsampler_scale"] = float(request.upsampler_scale)
+        if any(st.distilled_lora for st in stages):
+            for record, loras in zip(metadata["stages"], stage_records, strict=True):
+                record["loras"] = loras
+            metadata["distilled_lora"] = {
+                "path": str(self.distilled_lora.path), "strength": float(self.distilled_lora.strength)
+            }
         if noise is not None:
             metadata["noise"] = "caller-supplied"
         return GenerationResult(
@@ -854,7 +998,8 @@ class Engine:
             from engine.upsampler import upsample_latent
 
             vae = self.components.vae
-            upsampled = upsample_latent(previous_video, self.upsampler, vae.latents_mean, vae.latents_std)
+            upsampler = self.upsamplers.require(request.upsampler_scale, request.recipe)
+            upsampled = upsample_latent(previous_video, upsampler, vae.latents_mean, vae.latents_std)
             base = runtime.pack_video(upsampled.to(self.device).float())
             start = float(stage.sigmas[0])
             video_base = torch.cat([base, torch.zeros_like(extra_clean)], dim=1)

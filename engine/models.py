@@ -133,9 +133,14 @@ class ModelSpec:
     # text encoder family
     text_encoder: str = "gemma3"
     # what the studio can do with this version
-    # the generation recipes (engine/recipes.py); every version's release has a distilled checkpoint (or
-    # LoRA) and an x2 latent spatial upsampler
-    recipes: tuple[str, ...] = ("full", "distilled", "two-stage")
+    # the generation recipes (engine/recipes.py); every version's release has a distilled checkpoint, a
+    # distilled LoRA for its dev checkpoint and an x2 latent spatial upsampler, so every version lists
+    # "two-stage-full" (ltx-pipelines' TI2VidTwoStagesPipeline, in ltx-pipelines since 1.0 / LTX-2.0); an
+    # engine offers it only for a dev checkpoint with the distilled LoRA and the upsampler at hand
+    # (`Engine.recipes`)
+    recipes: tuple[str, ...] = ("full", "distilled", "two-stage", "two-stage-full")
+    # the latent spatial upsampler scales the release publishes (LTX-2.3 adds an x1.5 one)
+    upsampler_scales: tuple[float, ...] = (2.0,)
     tasks: tuple[str, ...] = ("text-to-video", "image-to-video", "keyframes", "extend", "inpaint")
     conditioning: tuple[str, ...] = ("first-frame image", "inpaint mask")
     default_image_crf: int = 33
@@ -232,7 +237,10 @@ LTX_2_3 = replace(
     audio_sample_rate=48000,
     audio_bandwidth_extension=True,
     cross_modal_timestep="own_timesteps_other_gate",
-    conditioning=("first-frame image", "inpaint mask", "spatial upscaler x2", "LoRA"),
+    conditioning=(
+        "first-frame image", "inpaint mask", "spatial upscaler x2", "spatial upscaler x1.5", "LoRA"
+    ),
+    upsampler_scales=(2.0, 1.5),  # ltx-2.3-spatial-upscaler-x1.5-1.0.safetensors
 )
 
 # 2.4 and later inherit 2.3's knobs in ltx-pipelines (LTX_2_4_PARAMS: 30 steps, STG block 28, image CRF 18);
@@ -245,6 +253,7 @@ LTX_2_5 = replace(
     distilled_stage_1_sampler="euler_ancestral",
     text_encoder="gemma4",
     has_duration_head=True,
+    upsampler_scales=(2.0,),  # the 2.5 release publishes only the x2 spatial upscaler
     conditioning=(
         "first-frame image",
         "inpaint mask",

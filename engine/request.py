@@ -32,7 +32,18 @@ MODEL_DEFAULTS = (
 )
 
 
-RECIPES = ("full", "distilled", "two-stage")
+RECIPES = ("full", "distilled", "two-stage", "two-stage-full")
+# the recipes that generate at a reduced size first and upsample the latents (engine/recipes.py)
+TWO_STAGE_RECIPES = ("two-stage", "two-stage-full")
+# the latent spatial upsamplers' scales: x2 (every release) and x1.5 (LTX-2.3's rational upsampler)
+UPSAMPLER_SCALES = (2.0, 1.5)
+
+
+def stage_1_size_step(spatial: int, scale: float) -> int:
+    """What a two-stage output width/height must be a multiple of: stage 1 (the output / `scale`) must be
+    whole latents, and for x1.5 an even number of them (the rational upsampler makes 3 of every 2): 64 for
+    x2, 96 for x1.5 (with 32-pixel latents)."""
+    return 2 * spatial if float(scale) == 2.0 else 3 * spatial
 
 
 @dataclass(frozen=True)
@@ -89,10 +100,14 @@ class GenerationRequest:
     # "conv" (default) or "diffusion": LTX-2.5's diffusion video decoder, the slower quality option; it draws
     # its own noise from `seed`
     video_decoder: str = "conv"
-    # "full" (the dev model's guided steps), "distilled" (the distilled sigmas, no guidance) or "two-stage"
-    # (distilled stage 1 at half size, the x2 latent upsampler, a 3-step refine at full size); None = the
-    # loaded model's default (see Engine.default_recipe)
+    # "full" (the dev model's guided steps), "distilled" (the distilled sigmas, no guidance), "two-stage"
+    # (distilled stage 1 at half size, the x2 latent upsampler, a 3-step refine at full size) or
+    # "two-stage-full" (the dev model's guided steps at half size, the upsampler, the 3-step refine with the
+    # distilled LoRA); None = the loaded model's default (see Engine.default_recipe)
     recipe: str | None = None
+    # the two-stage recipes' latent upsampler: 2.0 (stage 1 at half size, sizes multiples of 64) or 1.5
+    # (LTX-2.3's x1.5 upsampler: stage 1 at 2/3 size, sizes multiples of 96)
+    upsampler_scale: float = 2.0
     # None: keep the engine's fused set; () removes every LoRA
     loras: tuple[LoraChoice, ...] | None = None
     keyframes: tuple[Keyframe, ...] = ()
@@ -137,13 +152,21 @@ class GenerationRequest:
                 )
         if self.recipe is not None and self.recipe not in RECIPES:
             raise RequestError(f"recipe '{self.recipe}' is unknown; use one of {', '.join(RECIPES)}")
-        if self.recipe == "two-stage":
+        scale = self.upsampler_scale
+        known = isinstance(scale, (int, float)) and not isinstance(scale, bool)
+        if not known or float(scale) not in UPSAMPLER_SCALES:
+            raise RequestError(
+                f"upsampler scale {scale!r} is unknown; use {' or '.join(f'{s:g}' for s in UPSAMPLER_SCALES)}"
+            )
+        if self.recipe in TWO_STAGE_RECIPES:
+            step = stage_1_size_step(spatial, scale)
+            first = "at half size" if float(scale) == 2.0 else "at 2/3 size (the x1.5 upsampler)"
             for name, value in (("width", self.width), ("height", self.height)):
-                if isinstance(value, int) and value % (2 * spatial):
-                    low = max(2 * spatial, value // (2 * spatial) * 2 * spatial)
+                if isinstance(value, int) and value % step:
+                    low = max(step, value // step * step)
                     raise RequestError(
-                        f"{name} {value} is not a multiple of {2 * spatial}: the two-stage recipe generates "
-                        f"at half size first; use {low} or {low + 2 * spatial}"
+                        f"{name} {value} is not a multiple of {step}: the {self.recipe} recipe generates "
+                        f"{first} first; use {low} or {low + step}"
                     )
         frames = self.num_frames
         if not isinstance(frames, int) or frames < 1 or frames > MAX_FRAMES:

@@ -1,15 +1,23 @@
-"""The latent spatial upsampler (`ltx-2.3-spatial-upscaler-x2-*.safetensors`): loading and applying it.
+"""The latent spatial upsamplers (`ltx-2.3-spatial-upscaler-x2-*.safetensors`, LTX-2.3's
+`ltx-2.3-spatial-upscaler-x1.5-*.safetensors`): finding, loading and applying them.
 
 The release file holds bare `LatentUpsampler` keys and its config as JSON in the `config` metadata; the config
-is read with ltx-core 1.2.0's `LatentUpsamplerConfigurator` defaults. The two-stage pipelines apply it to a
-denoiser-space latent as `normalize(upsampler(un_normalize(latent)))` with the video VAE's per-channel
-statistics (`upsample_latent`).
+is read with ltx-core 1.2.0's `LatentUpsamplerConfigurator` defaults. The x1.5 file sets `spatial_scale` 1.5
+and `rational_resampler` true: ltx-core's `SpatialRationalResampler` (a conv to 9x the channels, a 3x3 pixel
+shuffle, then a fixed 5x5 binomial blur with stride 2), which diffusers' `LTX2LatentUpsamplerModel` builds
+with `use_rational_resampler` / `rational_spatial_scale`; its blur kernel is a buffer stored in the file
+(`upsampler.blur_down.kernel`). A latent of h x w becomes floor((3h - 1) / 2) + 1: exactly 1.5 h for an even
+h, so a two-stage run with it needs an even stage-1 latent (outputs multiples of 96 pixels). The two-stage
+pipelines apply an upsampler to a denoiser-space latent as `normalize(upsampler(un_normalize(latent)))` with
+the video VAE's per-channel statistics (`upsample_latent`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -18,7 +26,9 @@ from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel
 
 from engine.checkpoint import SafetensorsFile, file_identity, read_official_config
 from engine.components import assign_state
-from engine.errors import CheckpointError
+from engine.errors import CheckpointError, RequestError
+
+log = logging.getLogger(__name__)
 
 # ltx-core's defaults for a key the file's config leaves out.
 _DEFAULTS = {
@@ -122,6 +132,10 @@ def load_upsampler(path: str | Path, dtype: torch.dtype = torch.float32) -> Late
             component="upsampler",
         ) from exc
     state = checkpoint.load(checkpoint.keys(), dtype=dtype)
+    for name, buffer in skeleton.named_buffers():
+        # the rational resampler's blur kernel is a fixed binomial: a file saved without it still loads
+        if name.endswith("blur_down.kernel") and name not in state:
+            state[name] = buffer.to(dtype)
     model = assign_state(skeleton, state, "upsampler", checkpoint.path)
     spatial = float(args["rational_spatial_scale"]) if args["spatial_upsample"] else 1.0
     return LatentUpsampler(
@@ -142,3 +156,88 @@ def upsample_latent(
     std = latents_std.to(latent).view(shape)
     upsampled = upsampler(latent * std + mean).to(latent)
     return (upsampled - mean) / std
+
+
+# --- several upsamplers: found beside a checkpoint, loaded when first used --------------------------------
+
+
+def upsampler_scale_of(path: str | Path) -> float:
+    """The spatial scale a release upsampler file applies (from its config alone, no weights read); 0 for a
+    temporal-only upsampler. CheckpointError when the file is not a readable upsampler."""
+    checkpoint = SafetensorsFile.open(path, component="upsampler")
+    args = upsampler_config(read_official_config(checkpoint), checkpoint.path)
+    return float(args["rational_spatial_scale"]) if args["spatial_upsample"] else 0.0
+
+
+def find_upsampler_files(folders: Iterable[Path]) -> list[Path]:
+    """Release latent upsampler files in `folders` (`*upscaler*` / `*upsampler*` .safetensors, temporal
+    ones left out: the engine has no temporal recipe), sorted by name."""
+    found: dict[Path, None] = {}
+    for folder in folders:
+        folder = Path(folder)
+        if not folder.is_dir():
+            continue
+        for pattern in ("*upscaler*.safetensors", "*upsampler*.safetensors"):
+            for item in sorted(folder.glob(pattern)):
+                if item.is_file() and "temporal" not in item.name.lower():
+                    found[item] = None
+    return list(found)
+
+
+@dataclass
+class UpsamplerSet:
+    """The spatial upsamplers an engine can use, by scale (2.0, 1.5): loaded ones and files found beside the
+    checkpoint, loaded on first use (a real upsampler is about a gigabyte)."""
+
+    dtype: torch.dtype = torch.float32
+    loaded: dict[float, LatentUpsampler] = field(default_factory=dict)
+    files: dict[float, Path] = field(default_factory=dict)
+
+    def add(self, upsampler: LatentUpsampler) -> None:
+        self.loaded[float(upsampler.spatial_scale)] = upsampler
+
+    def add_file(self, path: str | Path) -> float | None:
+        """Register a file found beside the checkpoint under its scale (first one wins); a file that is not
+        a readable spatial upsampler is skipped with a warning (a stray file must not stop loading)."""
+        try:
+            scale = upsampler_scale_of(path)
+        except CheckpointError as exc:
+            log.warning("%s is not a usable latent upsampler (%s); ignored", path, exc)
+            return None
+        if scale <= 0:
+            return None
+        if scale not in self.loaded:
+            self.files.setdefault(scale, Path(path))
+        return scale
+
+    def scales(self) -> list[float]:
+        return sorted(set(self.loaded) | set(self.files), reverse=True)
+
+    def get(self, scale: float) -> LatentUpsampler | None:
+        """The upsampler of `scale` (loading its file now if needed), or None."""
+        scale = float(scale)
+        if scale not in self.loaded and scale in self.files:
+            upsampler = load_upsampler(self.files[scale], self.dtype)
+            if upsampler.spatial_scale != scale:
+                raise CheckpointError(
+                    f"changed since it was found: it now upsamples x{upsampler.spatial_scale:g}",
+                    path=self.files[scale],
+                    component="upsampler",
+                )
+            self.loaded[scale] = upsampler
+        return self.loaded.get(scale)
+
+    def require(self, scale: float, recipe: str) -> LatentUpsampler:
+        upsampler = self.get(scale)
+        if upsampler is None:
+            name = (
+                "ltx-2.3-spatial-upscaler-x1.5-1.0.safetensors"
+                if float(scale) == 1.5
+                else "ltx-2.3-spatial-upscaler-x2-1.1.safetensors (or a 2.5 folder's latent_upscale_models/)"
+            )
+            raise RequestError(
+                f"the {recipe} recipe with upsampler scale {scale:g} needs the release's x{scale:g} latent "
+                f"spatial upsampler (e.g. {name} beside the checkpoint); put it there or pass upsampler= / "
+                "--upsampler"
+            )
+        return upsampler
