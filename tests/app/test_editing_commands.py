@@ -390,3 +390,41 @@ def test_interchange_losses_of_notes_and_disabled_clips_are_as_listed(doc, tmp_p
     assert all(
         "clip disable (disabled clips come back enabled)" in LOSSES[k] for k in ("fcp_xml", "fcpx_xml")
     )
+
+
+def test_each_command_is_one_undo_step_and_undo_redo_is_the_identity(doc):
+    from PySide6.QtGui import QUndoStack
+
+    from app.commands import push_edit
+
+    stack = QUndoStack()
+    video, audio = graded_pair(doc)
+    marker = doc.add_marker(f(5))
+    fresh = doc.overwrite("b", v(doc), f(200), TR(f(0), f(24)))  # ungraded, 0 dB
+    other = TimelineDocument(rate=24)
+    other_stack = QUndoStack()
+    content = copy_clips(doc, [video])
+    edits = [
+        (doc, stack, lambda d: paste(d, content, f(30), track_id=None)),
+        (doc, stack, lambda d: paste(d, content, f(10), insert=True)),
+        (doc, stack, lambda d: paste_attributes(d, copy_clips(d, [video]), fresh, [SOUND, GRADE])),
+        (doc, stack, lambda d: d.set_track_locked(v(d), True)),
+        (doc, stack, lambda d: d.set_track_locked(v(d), False)),
+        (doc, stack, lambda d: d.set_clips_enabled([video, audio], False)),
+        (doc, stack, lambda d: d.edit_marker(marker, name="N", note="a note", color="CYAN")),
+        (other, other_stack, lambda d: paste(d, ClipboardContent.from_json(content.to_json()), f(0))),
+    ]
+    for target, undo, edit in edits:
+        before = target.snapshot()
+        count = undo.count()
+        push_edit(undo, target, "edit", edit)
+        after = target.snapshot()
+        assert after != before and undo.count() == count + 1
+        undo.undo()
+        assert target.snapshot() == before
+        undo.redo()
+        assert target.snapshot() == after
+    assert [m.note for m in doc.markers()] == ["a note"]
+    assert [i.id for i in other.bin_items()] == ["a"]
+    other_stack.undo()
+    assert other.bin_items() == [] and other.clips(v(other)) == []
