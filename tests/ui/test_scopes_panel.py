@@ -221,3 +221,17 @@ def test_a_hidden_panel_computes_nothing(window, qtbot, two_clips):
     with qtbot.waitSignal(panel.updated, timeout=20_000):
         window.scopes_action.trigger()  # shown again: it catches up with the playhead
     wait_for(qtbot, panel, lambda: panel.info.get("frame") == FRAMES + 4)
+
+
+def test_a_new_project_moves_the_scopes_to_its_timeline(window, qtbot, two_clips):
+    window.seek(5)
+    panel = show_scopes(window, qtbot)
+    panel.set_mode("histogram")
+    wait_for(qtbot, panel, lambda: panel.scope().mode == "histogram" and panel.info.get("frame") == 5)
+    assert panel.scope().counts[0, 0] == 0  # the red clip: no black pixels
+    old_player = window.player
+    assert window.project.new_project()  # unsaved changes are discarded (the fixture's answer)
+    assert window.player is not old_player
+    # The new, empty timeline: a black frame from the new session's player.
+    wait_for(qtbot, panel, lambda: panel.scope().counts[0, 0] == panel.scope().counts[0].sum())
+    assert panel.info["frame"] == 0 and panel.info["source"] == "export"
