@@ -250,3 +250,19 @@ def test_double_clicking_a_marker_opens_its_dialog_and_ok_is_one_undo_step(windo
     press(window, "Ctrl+Z")
     [undone] = doc.markers()
     assert (undone.name, undone.note) == ("", "")
+
+
+def test_ctrl_c_in_the_prompt_copies_its_text_not_clips(window, shot):
+    video, _ = place_shot(window, shot)
+    window.timeline.select([video])
+    QGuiApplication.clipboard().setText("before")
+    window.generate_dock.raise_()
+    edit = window.generate_panel.prompt_edit
+    edit.setFocus()
+    QTest.keyClicks(edit, "a quiet lake")
+    edit.selectAll()
+    QTest.keyClick(edit, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    mime = QGuiApplication.clipboard().mimeData()
+    assert QGuiApplication.clipboard().text() == "a quiet lake" and not mime.hasFormat(CLIPBOARD_MIME)
+    QTest.keyClick(edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)  # pasted into the prompt
+    assert edit.toPlainText() == "a quiet lake" and len(clips(window)) == 1
