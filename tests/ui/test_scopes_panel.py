@@ -235,3 +235,13 @@ def test_a_new_project_moves_the_scopes_to_its_timeline(window, qtbot, two_clips
     # The new, empty timeline: a black frame from the new session's player.
     wait_for(qtbot, panel, lambda: panel.scope().counts[0, 0] == panel.scope().counts[0].sum())
     assert panel.info["frame"] == 0 and panel.info["source"] == "export"
+
+
+def test_player_images_with_padded_rows_are_read_pixel_for_pixel():
+    from ui.scopes import qimage_rgb, rgb_qimage
+
+    rgb = np.random.default_rng(2).integers(0, 256, (7, 13, 3), dtype=np.uint8)  # 39-byte rows, padded to 40
+    image = rgb_qimage(rgb)
+    assert image.bytesPerLine() > 13 * 3
+    assert np.array_equal(qimage_rgb(image), rgb)
+    assert np.array_equal(qimage_rgb(image, 4), rgb[::4, ::4])
