@@ -163,7 +163,11 @@ def test_the_scope_shows_the_graded_export_frame(window, qtbot, two_clips):
     grade = {"cdl": {"slope": [0.5, 1.0, 1.0]}, "look": "teal_orange", "lut_mix": 0.5}
     push_edit(stack, doc, "Grade", lambda d: d.set_clip_grade(two_clips[0], grade))
     wait_for(qtbot, panel, lambda: not np.array_equal(panel.scope().counts, before))
-    exported = TimelineRenderer(doc).frame(5)  # the export's own renderer, here on the test's thread
+    renderer = TimelineRenderer(doc)  # the export's own renderer, here on the test's thread
+    try:
+        exported = renderer.frame(5)
+    finally:
+        renderer.close()
     assert np.array_equal(panel.scope().counts, scopes.compute(exported, "histogram").counts)
     red_before = int(np.nonzero(before[0])[0][0])
     red_after = int(np.nonzero(panel.scope().counts[0])[0][0])
