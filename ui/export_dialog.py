@@ -1,10 +1,15 @@
 """File > Export...: render the timeline (or the viewer's in/out range) to a delivery preset.
 
-Non-modal (the main window calls ``open()``): the user can keep looking at the project while it renders.
-The render itself runs on an ``app.export.runner.ExportRunner`` worker thread; this dialog only collects
-the choices, shows progress with an ETA, and reports the outcome inline (no message boxes). While an
-export runs the dialog closes only by cancelling it, which it asks inline. The last preset and folder
-are kept in the injected QSettings.
+Non-modal: the user can keep working on the project while it is open. In the studio (``submit`` given)
+Export hands an ``ExportRequest`` (a snapshot of the document taken at that moment) to the render queue
+(app.jobs.JobQueue's render lane) and closes: progress, ETA, cancel and the written file are in the Jobs
+panel, and several exports wait in order there. A refusal (a destination that is a project folder or a
+media file, say) is shown inline and nothing is queued.
+
+Without ``submit`` (a standalone dialog), the render runs on the dialog's own
+``app.export.runner.ExportRunner`` worker thread and the dialog shows progress, ETA and the outcome inline;
+while that export runs the dialog closes only by cancelling it, which it asks inline. The last preset and
+folder are kept in the injected QSettings.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from PySide6.QtWidgets import (
 from app.document import TimelineDocument
 from app.errors import AppError
 from app.export import ExportPreset, RenderReport
-from app.export.runner import ExportRunner, RenderFunction
+from app.export.runner import ExportRequest, ExportRunner, RenderFunction
 from app.media.compositor import TimelineCompositor
 from app.project.outputs import check_output_path
 
@@ -169,6 +174,7 @@ class ExportDialog(QDialog):
     export_finished = Signal(str)  # the path written
     export_failed = Signal(str)  # the message shown
     export_cancelled = Signal()
+    export_queued = Signal(str)  # the render queue's job id (the dialog closes after it)
 
     def __init__(
         self,
@@ -182,6 +188,7 @@ class ExportDialog(QDialog):
         choose_destination: ChooseDestination | None = None,
         reveal: Callable[[Path], None] | None = None,
         project_folder: Callable[[], Path | None] | None = None,
+        submit: Callable[[ExportRequest], str] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
@@ -195,6 +202,7 @@ class ExportDialog(QDialog):
         self._choose = choose_destination or _choose_with_dialogs(self)
         self._reveal = reveal or _reveal_in_file_manager
         self._project_folder = project_folder or (lambda: None)  # asked at export time: Save As moves it
+        self._submit = submit  # the render queue (raises AppError when it refuses); None: run it here
         self._runner: ExportRunner | None = None
         self._written: Path | None = None
         self._close_after_cancel = False
@@ -489,6 +497,9 @@ class ExportDialog(QDialog):
             self._runner.finished.connect(self._on_finished)
             self._runner.failed.connect(self._on_failed)
             self._runner.cancelled.connect(self._on_cancelled)
+        if self._submit is not None:
+            self._queue_export(preset, destination, in_frame, out_frame)
+            return
         self._settings.setValue(PRESET_KEY, facts(preset).name)
         self._settings.setValue(FOLDER_KEY, str(destination.parent))
         self._written = None
@@ -502,6 +513,25 @@ class ExportDialog(QDialog):
         self._runner.start(
             self.doc, preset, destination, in_frame=in_frame, out_frame=out_frame, size=self.output_size()
         )
+
+    def _queue_export(
+        self, preset: ExportPreset, destination: Path, in_frame: int | None, out_frame: int | None
+    ) -> None:
+        """Hand the export to the render queue and close; the document is copied now, so edits made from
+        here on are not in this export."""
+        request = ExportRequest.of(
+            self.doc, preset, destination, in_frame=in_frame, out_frame=out_frame, size=self.output_size(),
+            project_folder=self._project_folder(), render=self._render,
+        )  # fmt: skip
+        try:
+            job_id = self._submit(request)
+        except AppError as exc:
+            self._on_failed(str(exc))
+            return
+        self._settings.setValue(PRESET_KEY, facts(preset).name)
+        self._settings.setValue(FOLDER_KEY, str(destination.parent))
+        self.export_queued.emit(job_id)
+        self.accept()
 
     def cancel_export(self) -> None:
         if self._runner is not None and self._runner.busy:

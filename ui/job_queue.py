@@ -1,16 +1,20 @@
-"""The job queue view: one row per job with its preview, progress, ETA, status and a cancel button,
-newest at the top; below them the history of earlier generations (app.jobs.history, kept across launches),
-each finished one with "Reuse these settings".
+"""The job queue view: one row per job (generations, inpaints, extends, and exports from the render queue)
+with its preview, progress, ETA, status and a cancel button, newest at the top; below them the history of
+earlier generations (app.jobs.history, kept across launches), each finished one with "Reuse these settings".
 
+What a row says comes from the job's kind (app.jobs.kinds): its title, the unit of its progress ("step 3 / 8",
+"frame 12 / 48") and whether its result has a folder to open (an export's "Open Folder").
 Rows repaint from JobQueue signals only; the view never touches the worker.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -29,6 +33,19 @@ from app.jobs import Job, JobQueue, JobSpec, JobStatus
 from app.jobs.history import HistoryEntry, JobHistory
 
 THUMB_W, THUMB_H = 96, 54
+
+Reveal = Callable[[Path], None]  # shows a result's folder (the file manager; tests inject a recorder)
+
+
+def reveal_in_file_manager(path: Path) -> None:
+    folder = path if path.is_dir() else path.parent
+    QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+
+def job_title(job: Job) -> str:
+    """The prompt of a generation, else what the spec calls itself ("Export film.mov")."""
+    spec = job.spec
+    return str(getattr(spec, "prompt", "") or spec.display_name())
 
 
 def format_eta(seconds: float | None) -> str:
@@ -60,18 +77,22 @@ class JobRow(QFrame):
 
     reuse_requested = Signal(object)  # JobSpec
 
-    def __init__(self, job: Job, queue: JobQueue, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, job: Job, queue: JobQueue, parent: QWidget | None = None, *, reveal: Reveal | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("jobRow")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.job_id = job.id
-        self.thumbnail = QLabel(objectName="jobPreview")
+        self.kind = job.job_kind
+        self._reveal = reveal or reveal_in_file_manager
+        self.thumbnail = QLabel(self.kind.label, objectName="jobPreview")  # a kind without previews: its name
         self.thumbnail.setFixedSize(THUMB_W, THUMB_H)
         self.thumbnail.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.thumbnail.setStyleSheet("background: #111;")
-        prompt = job.spec.prompt if len(job.spec.prompt) <= 60 else job.spec.prompt[:57] + "..."
-        self.title = QLabel(prompt, objectName="jobTitle")
-        self.title.setToolTip(job.spec.prompt)
+        self.thumbnail.setStyleSheet("background: #111; color: #9aa;")
+        title = job_title(job)
+        self.title = QLabel(title if len(title) <= 60 else title[:57] + "...", objectName="jobTitle")
+        self.title.setToolTip(title)
         self.status = QLabel(objectName="jobStatus")
         self.progress = QProgressBar(objectName="jobProgress")
         self.progress.setTextVisible(True)
@@ -86,6 +107,10 @@ class JobRow(QFrame):
         self.reuse_button.setToolTip("Put this job's prompt and settings in the Generate panel")
         self._spec = job.spec
         self.reuse_button.clicked.connect(lambda: self.reuse_requested.emit(self._spec))
+        self.folder_button = QPushButton("Open Folder", objectName="jobOpenFolder")
+        self.folder_button.setToolTip("Show the written file in the file manager")
+        self._result_path: Path | None = None
+        self.folder_button.clicked.connect(self.open_folder)
 
         for label in (self.title, self.status, self.eta, self.error):
             _narrow(label)
@@ -95,6 +120,7 @@ class JobRow(QFrame):
         buttons.addWidget(self.eta, 1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.reuse_button)
+        buttons.addWidget(self.folder_button)
         grid = QGridLayout(self)
         grid.addWidget(self.thumbnail, 0, 0, 3, 1, Qt.AlignmentFlag.AlignTop)
         grid.addWidget(self.title, 0, 1)
@@ -107,20 +133,25 @@ class JobRow(QFrame):
 
     def update_from(self, job: Job) -> None:
         spec = job.spec
-        detail = getattr(spec, "detail", None)  # an extend job says what it extends
+        detail = getattr(spec, "detail", None)  # an extend job says what it extends, an export where to
         if not detail:
             detail = f"{spec.width}x{spec.height}, {spec.frames} frames, seed {spec.seed}"
         self.status.setText(f"{job.message or job.status.value} \u2014 {detail}")
         self.progress.setRange(0, max(1, job.steps))
         self.progress.setValue(job.step)
-        # a recipe with stages says which: "stage 1/2, step 5/8"
-        self.progress.setFormat(job.step_label or f"step {job.step} / {job.steps}")
+        # a recipe with stages says which: "stage 1/2, step 5/8"; an export counts frames
+        self.progress.setFormat(job.step_label or f"{self.kind.unit} {job.step} / {job.steps}")
         self.eta.setText(format_eta(job.eta_seconds) if not job.status.finished else "")
         self.error.setText(job.error)
         self.error.setVisible(bool(job.error))
         self.cancel_button.setEnabled(not job.status.finished)
         self.cancel_button.setVisible(not job.status.finished)
         self.reuse_button.setVisible(job.status.finished and isinstance(job.spec, JobSpec))
+        path = getattr(job.item, "path", None) if job.status is JobStatus.DONE else None
+        self._result_path = Path(path) if path else None
+        self.folder_button.setVisible(self.kind.shows_folder and self._result_path is not None)
+        if self._result_path is not None and self.kind.shows_folder:
+            self.folder_button.setToolTip(f"Show {self._result_path} in the file manager")
         if job.preview is not None and not job.preview.isNull():
             pixmap = QPixmap.fromImage(job.preview).scaled(
                 THUMB_W,
@@ -131,6 +162,10 @@ class JobRow(QFrame):
             self.thumbnail.setPixmap(pixmap)
         if job.status is JobStatus.DONE:
             self.progress.setValue(self.progress.maximum())
+
+    def open_folder(self) -> None:
+        if self._result_path is not None:
+            self._reveal(self._result_path)
 
 
 class HistoryRow(QFrame):
@@ -195,16 +230,23 @@ class JobQueueView(QWidget):
     reuse_requested = Signal(object)  # JobSpec: "Reuse these settings" on a job or a history entry
 
     def __init__(
-        self, queue: JobQueue, parent: QWidget | None = None, *, history: JobHistory | None = None
+        self,
+        queue: JobQueue,
+        parent: QWidget | None = None,
+        *,
+        history: JobHistory | None = None,
+        reveal: Reveal | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("jobQueueView")
         self._queue = queue
+        self._reveal = reveal
         self._history = history
         self._history_rows: list[HistoryRow] = []
         self._rows: dict[str, JobRow] = {}
         self.empty_label = QLabel(
-            "No generations yet. Write a prompt and press Generate.", objectName="jobsEmpty"
+            "No jobs yet. Write a prompt and press Generate, or export the timeline (File > Export).",
+            objectName="jobsEmpty",
         )
         self.empty_label.setWordWrap(True)
         self.clear_button = QPushButton("Clear finished", objectName="clearFinished")
@@ -229,7 +271,7 @@ class JobQueueView(QWidget):
         scroll.setWidget(self._list)
         self.scroll = scroll
         header = QHBoxLayout()
-        header.addWidget(QLabel("Generations"), 1)
+        header.addWidget(QLabel("Generations and exports"), 1)
         header.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
@@ -261,7 +303,7 @@ class JobQueueView(QWidget):
     def _add(self, job_id: str) -> None:
         if job_id in self._rows:
             return
-        row = JobRow(self._queue.job(job_id), self._queue, self._list)
+        row = JobRow(self._queue.job(job_id), self._queue, self._list, reveal=self._reveal)
         row.reuse_requested.connect(self.reuse_requested)
         self._rows[job_id] = row
         self._live_layout.insertWidget(0, row)

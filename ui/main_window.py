@@ -34,6 +34,7 @@ from app.commands import push_edit
 from app.document import TrackKind, placement, three_point
 from app.document.sequence import SequenceSettings, settings_for_media
 from app.errors import AppError
+from app.export.runner import ExportRequest
 from app.jobs import EngineSettings, JobQueue, JobSpec
 from app.jobs.apply import ApplyContext, apply_finished
 from app.jobs.duration import DurationSpec
@@ -961,15 +962,21 @@ class MainWindow(QMainWindow):
             in_out=in_out,
             parent=self,
             project_folder=lambda: self.session.path,
+            submit=self.submit_export,  # the render queue: the dialog closes, the Jobs panel shows the rest
         )
-        dialog.export_finished.connect(lambda path: self.show_message(f"Exported {path}"))
         dialog.finished.connect(lambda _result: self._forget_export_dialog(dialog))
         self.export_dialog = dialog
-        # show(), not open(): open() makes a dialog window-modal, and the export then blocked the whole
-        # editor for as long as it ran. Modeless, the editor stays usable while it renders.
+        # show(), not open(): open() makes a dialog window-modal; modeless, the editor stays usable.
         dialog.setWindowModality(Qt.WindowModality.NonModal)
         dialog.show()
         return dialog
+
+    def submit_export(self, request: ExportRequest) -> str:
+        """Queue an export on the render lane (it runs beside any generation); AppError when refused."""
+        job_id = self.jobs.submit(request)
+        self.queue_dock.raise_()
+        self.show_message(f"Queued: {request.display_name()} (progress in the Jobs panel)")
+        return job_id
 
     def _forget_export_dialog(self, dialog: ExportDialog) -> None:
         if self.export_dialog is dialog and not dialog.busy:
@@ -1057,8 +1064,8 @@ class MainWindow(QMainWindow):
     def _confirm_cancel_jobs(self) -> bool:
         answer = QMessageBox.question(
             self,
-            "Generation running",
-            "A generation is running or queued. Quit anyway and cancel it?",
+            "Jobs running",
+            "A generation or an export is running or queued. Quit anyway and cancel it?",
         )
         return answer == QMessageBox.StandardButton.Yes
 

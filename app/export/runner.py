@@ -113,10 +113,12 @@ def render_request(
     request: ExportRequest,
     on_progress: Callable[[int, int, float], None],
     render: RenderFunction | None = None,
+    cancel: threading.Event | None = None,
 ) -> Any:
     """Run one export on the calling thread, reporting (done, total, smoothed ETA) at most ~20 times a
     second (and always the last frame). Returns the RenderReport; raises what the renderer raises
-    (ExportCancelled once ``request.cancel`` is set, ExportError when it cannot write)."""
+    (ExportCancelled once ``cancel`` -- default ``request.cancel`` -- is set, ExportError when it cannot
+    write)."""
     last_emit = [0.0]
     smoothed = SmoothedEta()
 
@@ -136,7 +138,7 @@ def render_request(
         out_frame=request.out_frame,
         size=request.size,
         on_progress=progress,
-        cancel=request.cancel,
+        cancel=cancel if cancel is not None else request.cancel,
         **extra,
     )
 

@@ -125,7 +125,7 @@ def run_export(ctx: RunContext) -> Any:
         if done >= total:
             ctx.stage(JobStage.FINISHING)
 
-    return render_request(ctx.spec, progress)
+    return render_request(ctx.spec, progress, cancel=ctx.cancel)  # the job's cancel, set by the queue
 
 
 def _export_request_type() -> type:

@@ -414,10 +414,13 @@ def test_a_project_saved_as_untitled_opens_under_its_folders_name(window, answer
 
 
 # -------------------------------------------------------------------- 9: the export runs beside the editor
-def test_the_export_dialog_leaves_the_editor_usable_while_it_renders(window, takes, tmp_path, qtbot):
+def test_the_export_goes_to_the_render_queue_and_the_editor_stays_usable(window, takes, tmp_path, qtbot):
     import threading
 
     from PySide6.QtCore import Qt
+
+    from app.errors import ExportCancelled
+    from app.jobs import JobStatus
 
     gate = threading.Event()
     dialog = window.open_export_dialog()
@@ -428,22 +431,26 @@ def test_the_export_dialog_leaves_the_editor_usable_while_it_renders(window, tak
         for done in range(1, 5):
             on_progress(done, 8, -1.0)
         gate.wait(10)
+        if cancel.is_set():
+            raise ExportCancelled("cancelled")
         raise AssertionError("the test cancels first")
 
-    dialog._runner = None  # noqa: SLF001
     dialog._render = render  # noqa: SLF001
     dialog.set_destination(str(tmp_path / "film.mov"))
     dialog.start_export()
-    assert dialog.status_label.text() == "Starting…"
-    qtbot.waitUntil(lambda: dialog.progress_bar.value() >= 1, timeout=10_000)
-    assert dialog.status_label.text() == "Exporting film.mov…"
+    assert not dialog.isVisible()  # handed to the render queue: the dialog is closed
+    [job] = [j for j in window.jobs.jobs() if j.kind == "export"]
+    row = window.job_queue_view.row(job.id)
+    qtbot.waitUntil(lambda: row.progress.value() >= 1, timeout=10_000)
+    assert row.progress.format().startswith("frame ") and "film.mov" in row.title.text()
     assert QApplication.activeModalWidget() is None
     clip_id = takes[0]
     window.timeline.select([clip_id])  # the editor answers while the export runs
     assert window.inspector.shown_clip_id() == clip_id
-    dialog.cancel_export()
+    row.cancel_button.click()
     gate.set()
-    qtbot.waitUntil(lambda: not dialog.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: window.jobs.job(job.id).status is JobStatus.CANCELLED, timeout=10_000)
+    assert not (tmp_path / "film.mov").exists()
 
 
 # ------------------------------------------------------------------------- 9: the Jobs panel

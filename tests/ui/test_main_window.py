@@ -367,7 +367,7 @@ def test_grade_a_clip_in_the_inspector_export_it_and_undo_from_the_window(window
     dialog.select_preset("prores_422_hq")
     out = tmp_path / "graded.mov"
     dialog.set_destination(str(out))
-    with qtbot.waitSignal(dialog.export_finished, timeout=120_000):
+    with qtbot.waitSignal(window.jobs.job_finished, timeout=120_000):  # on the render queue
         dialog.start_export()
     info = probe(out)
     assert info["video_codec"] == "prores" and info["frame_count"] == 12
