@@ -247,6 +247,8 @@ def test_double_clicking_a_marker_opens_its_dialog_and_ok_is_one_undo_step(windo
     assert (edited.name, edited.note, edited.color) == ("Sky", "regenerate: the sky flickers", "GREEN")
     view._ensure_synced()
     assert view.marker_frames() == [(20, "Sky", "GREEN")]  # the ruler shows the new name and colour
+    assert ruler.marker_tip(x, 18) == "Sky\nregenerate: the sky flickers"  # hovering the flag shows the note
+    assert ruler.marker_tip(x + 200, 18) == ruler.toolTip()
     press(window, "Ctrl+Z")
     [undone] = doc.markers()
     assert (undone.name, undone.note) == ("", "")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
@@ -22,7 +22,7 @@ from PySide6.QtGui import (
     QPen,
     QPolygonF,
 )
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtWidgets import QMenu, QToolTip, QWidget
 
 from ui.timeline.geometry import tick_step, timecode
 from ui.timeline.gestures import RulerGestures
@@ -62,6 +62,7 @@ class RulerMarker:
     frame: int
     name: str
     color: str
+    note: str = ""
 
 
 def marker_color(name: str) -> QColor:
@@ -198,6 +199,21 @@ class RulerWidget(QWidget):
             event.accept()
         else:
             super().mouseDoubleClickEvent(event)
+
+    def marker_tip(self, x: float, y: float) -> str:
+        """The tooltip over a marker's flag: its name and note (the ruler's own hint elsewhere)."""
+        marker = self._view.marker_at_viewport(x, y)
+        if marker is None:
+            return self.toolTip()
+        title = marker.name or "Marker"
+        return f"{title}\n{marker.note}" if marker.note else title
+
+    def event(self, event: QEvent) -> bool:  # noqa: D102 - Qt's
+        if event.type() == QEvent.Type.ToolTip:
+            pos = event.pos()
+            QToolTip.showText(event.globalPos(), self.marker_tip(pos.x(), pos.y()), self)
+            return True
+        return super().event(event)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802 (Qt override)
         actions = self._view.ruler_context_actions(event.pos().x())

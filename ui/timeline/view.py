@@ -523,7 +523,10 @@ class TimelineView(QGraphicsView):
             self._retire(self._items.pop(clip_id))
         self._content_frames = end
         self._sync_dissolves(rate)
-        self._markers = [RulerMarker(m.id, to_frames(m.time, rate), m.name, m.color) for m in doc.markers()]
+        self._markers = [
+            RulerMarker(m.id, to_frames(m.time, rate), m.name, m.color, getattr(m, "note", ""))
+            for m in doc.markers()
+        ]
         kept = [c for c in self._selection if c in self._items]
         self._layout()
         if kept != self._selection:
