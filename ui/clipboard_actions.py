@@ -28,8 +28,10 @@ from app.document.clipboard import (
     copy_clips,
     paste,
     paste_attributes,
+    restore_masks,
 )
 from app.errors import AppError, EditError
+from app.masks import MaskStore
 from ui.marker_dialog import MarkerDialog
 
 if TYPE_CHECKING:
@@ -81,7 +83,9 @@ class EditingActions(QObject):
             self._say("Select the clips to copy first.")
             return None
         try:
-            content = copy_clips(self._window.session.doc, ids, linked=self.linked_selection)
+            session = self._window.session
+            masks = MaskStore(session.masks_dir)  # the masks' pixels travel with the clips
+            content = copy_clips(session.doc, ids, linked=self.linked_selection, masks=masks)
         except AppError as exc:
             self._say(str(exc))
             return None
@@ -126,6 +130,7 @@ class EditingActions(QObject):
         doc = session.doc
         try:
             content = self.clipboard_content()
+            missing = restore_masks(content, MaskStore(session.masks_dir))  # (from another project)
             target = self._target_track(content)
             at = RationalTime(window.playhead(), doc.rate)
             text = "Paste insert" if insert else "Paste"
@@ -137,7 +142,8 @@ class EditingActions(QObject):
         ends = [doc.clip(c).end.value_rescaled_to(doc.rate) for c in created]
         if ends:
             window.seek(int(round(max(ends))))  # ready to paste again right after
-        window.show_message(f"Pasted {content_summary(content)}.")
+        lost = f" {len(missing)} mask file(s) did not come along; repaint them." if missing else ""
+        window.show_message(f"Pasted {content_summary(content)}.{lost}")
         return created
 
     def _target_track(self, content: ClipboardContent) -> str | None:

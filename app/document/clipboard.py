@@ -16,15 +16,19 @@ room on the destination tracks instead. Locked tracks refuse (Transaction.commit
 
 from __future__ import annotations
 
+import base64
+import io
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import opentimelineio as otio
 
 from app.document.edits import Transaction
 from app.document.layout import NS, Dis, Seg, TrackLayout, available_frames, frames_of, meta, new_id, plain
 from app.document.model import MediaItem, TrackKind
-from app.errors import EditError
+from app.errors import AppError, EditError
 
 RationalTime = otio.opentime.RationalTime
 
@@ -98,8 +102,13 @@ class ClipboardContent:
 
 
 # ------------------------------------------------------------------------------------------------ copy
-def copy_clips(doc, clip_ids, linked: bool = True) -> ClipboardContent:
-    """The clips (and, when ``linked``, their linked partners) as clipboard content."""
+def copy_clips(doc, clip_ids, linked: bool = True, masks: Any = None) -> ClipboardContent:
+    """The clips (and, when ``linked``, their linked partners) as clipboard content.
+
+    ``masks``: the project's ``app.masks.MaskStore``; the PNG of every inpainting mask the clips use is
+    carried along (masks are content-addressed files of one project), so a paste into another project can
+    put it into that project's store (``restore_masks``). A mask file missing here is simply not carried.
+    """
     ids: list[str] = []
     for cid in clip_ids:
         for member in doc.linked_clips(cid) if linked else [doc.clip(cid).id]:
@@ -134,7 +143,47 @@ def copy_clips(doc, clip_ids, linked: bool = True) -> ClipboardContent:
         layout.write()
         timeline.tracks.append(out)
     data["bin"] = list(media.values())
+    if masks is not None:
+        data["masks"] = _mask_files(infos, masks)
     return ClipboardContent(timeline)
+
+
+def _mask_files(infos, masks) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for info in infos:
+        mask_id = (info.mask or {}).get("id")
+        if not mask_id or mask_id in out:
+            continue
+        try:
+            out[str(mask_id)] = base64.b64encode(masks.path(str(mask_id)).read_bytes()).decode("ascii")
+        except (OSError, AppError):
+            continue  # missing or not a mask id: the clip keeps its reference, as it would in this project
+    return out
+
+
+def restore_masks(content: ClipboardContent, masks: Any) -> list[str]:
+    """Put the masks the clipboard carries into ``masks`` (a ``MaskStore``) where it lacks them; returns the
+    ids of the pasted clips' masks that are still missing (not carried, or damaged on the way)."""
+    from PIL import Image, UnidentifiedImageError
+
+    from app.masks.store import mask_id_of
+
+    carried = plain(meta(content.timeline).get("masks") or {})
+    wanted = {str((meta(c).get("mask") or {}).get("id") or "") for c in content.clips()} - {""}
+    missing: list[str] = []
+    for mask_id in sorted(wanted):
+        if masks.exists(mask_id):
+            continue
+        try:
+            data = base64.b64decode(carried[mask_id], validate=True)
+            with Image.open(io.BytesIO(data)) as image:
+                pixels = np.array(image.convert("L") if image.mode != "L" else image, dtype=np.uint8)
+            if mask_id_of(pixels) != mask_id:  # content-addressed: other pixels are another mask
+                raise ValueError("pixels do not match the id")
+            masks.save(pixels)
+        except (KeyError, ValueError, OSError, UnidentifiedImageError, AppError):
+            missing.append(mask_id)
+    return missing
 
 
 # ------------------------------------------------------------------------------------------------ paste
@@ -322,4 +371,5 @@ __all__ = [
     "copy_clips",
     "paste",
     "paste_attributes",
+    "restore_masks",
 ]

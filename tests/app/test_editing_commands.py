@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 from fractions import Fraction
@@ -428,3 +429,32 @@ def test_each_command_is_one_undo_step_and_undo_redo_is_the_identity(doc):
     assert [i.id for i in other.bin_items()] == ["a"]
     other_stack.undo()
     assert other.bin_items() == [] and other.clips(v(other)) == []
+
+
+def test_a_clips_mask_file_travels_to_another_projects_store(doc, tmp_path):
+    from app.document.clipboard import restore_masks
+    from app.masks import MaskStore
+
+    here, there = MaskStore(tmp_path / "here"), MaskStore(tmp_path / "there")
+    pixels = np.zeros((18, 32), np.uint8)
+    pixels[4:12, 8:20] = 255
+    mask_id = here.save(pixels)
+    video, _ = graded_pair(doc)
+    doc.set_clip_mask(video, {"id": mask_id, "in": 0, "out": 3})
+    content = ClipboardContent.from_json(copy_clips(doc, [video], masks=here).to_json())
+    assert restore_masks(content, there) == []
+    assert np.array_equal(there.load(mask_id), pixels)
+    other = TimelineDocument(rate=24)
+    created = paste(other, content, f(0))
+    assert other.clip(created[0]).mask["id"] == mask_id
+    # not carried (copied without the store), or damaged on the way: named, nothing written
+    elsewhere = MaskStore(tmp_path / "elsewhere")
+    assert restore_masks(copy_clips(doc, [video]), elsewhere) == [mask_id]
+    tampered = copy_clips(doc, [video], masks=here)
+    meta_masks = tampered.timeline.metadata["aiprod"]["masks"]
+    meta_masks[mask_id] = base64.b64encode(b"not a png").decode()
+    assert restore_masks(tampered, elsewhere) == [mask_id] and not elsewhere.exists(mask_id)
+    other_pixels = MaskStore(tmp_path / "other")
+    other_id = other_pixels.save(np.full((18, 32), 255, np.uint8))
+    meta_masks[mask_id] = base64.b64encode(other_pixels.path(other_id).read_bytes()).decode()
+    assert restore_masks(tampered, elsewhere) == [mask_id] and list((tmp_path / "elsewhere").glob("*")) == []
