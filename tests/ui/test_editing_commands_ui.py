@@ -196,11 +196,25 @@ def test_the_header_padlock_locks_a_track_and_a_locked_track_refuses_a_paste(win
     assert len(clips(window)) == 2
 
 
-def test_shift_e_disables_the_clip_and_dims_its_item(window, shot):
+def image_mean(image: QImage) -> float:
+    image = image.convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
+    return float(pixels[:, : image.width(), :3].mean())
+
+
+def test_shift_e_disables_the_clip_dims_its_item_and_the_viewer_shows_black(window, shot, qtbot):
     video, audio = place_shot(window, shot)
     window.timeline.select([video, audio])
     bright = item_brightness(window, video)
+    shown: list[tuple[int, QImage]] = []
+    window.player.frame_ready.connect(lambda frame, image: shown.append((frame, QImage(image))))
+    window.seek(10)
+    qtbot.waitUntil(lambda: any(f == 10 for f, _ in shown), timeout=10000)
+    assert image_mean(shown[-1][1]) > 40  # the shot's picture
+    shown.clear()
     press(window, "Shift+E")
+    qtbot.waitUntil(lambda: any(f == 10 for f, _ in shown), timeout=10000)
+    assert image_mean([i for f, i in shown if f == 10][-1]) < 3  # black: the disabled clip shows nothing
     doc = window.session.doc
     assert not doc.clip(video).enabled and not doc.clip(audio).enabled
     window.timeline._ensure_synced()
