@@ -458,3 +458,22 @@ def test_a_clips_mask_file_travels_to_another_projects_store(doc, tmp_path):
     other_id = other_pixels.save(np.full((18, 32), 255, np.uint8))
     meta_masks[mask_id] = base64.b64encode(other_pixels.path(other_id).read_bytes()).decode()
     assert restore_masks(tampered, elsewhere) == [mask_id] and list((tmp_path / "elsewhere").glob("*")) == []
+
+
+def test_paste_into_a_project_of_another_rate_keeps_the_time(doc):
+    clip = doc.overwrite("a", v(doc), f(24), TR(f(12), f(48)), with_audio=False)[0]
+    other = TimelineDocument(rate=25)
+    [pasted] = paste(other, ClipboardContent.from_json(copy_clips(doc, [clip]).to_json()), RT(50, 25))
+    info = other.clip(pasted)
+    assert (int(info.start.value), int(info.duration.value), int(info.source_start.value)) == (50, 50, 13)
+
+
+def test_a_paste_that_would_go_below_the_first_track_is_refused(doc):
+    picture = doc.overwrite("a", v(doc), f(0), TR(f(0), f(10)), with_audio=False)[0]
+    doc.add_track(TrackKind.AUDIO)
+    sound = doc.overwrite("b", a(doc, 1), f(0), TR(f(0), f(10)))[0]
+    content = copy_clips(doc, [picture, sound], linked=False)  # V1 and A2
+    error = assert_refused(doc, lambda: paste(doc, content, f(40), track_id=a(doc, 0)))
+    assert "below the first track" in str(error)
+    created = paste(doc, content, f(40), track_id=a(doc, 1))  # A2 (and V1) as copied
+    assert [doc.clip(c).track_id for c in created] == [v(doc), a(doc, 1)]
