@@ -159,11 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    from engine.request import RECIPES, UPSAMPLER_SCALES  # light: no torch
+
     parser.add_argument(
         "--recipe",
-        choices=["full", "distilled", "two-stage"],
+        choices=list(RECIPES),
         help="full: the dev model's guided steps; distilled: 8 fixed steps, no guidance; two-stage: half "
-        "size, x2 latent upsampler, 3-step refine (sizes multiples of 64). Default: the model's",
+        "size, x2 latent upsampler, 3-step refine (sizes multiples of 64); two-stage-full: the dev model's "
+        "guided steps at half size, then the 3-step refine with the distilled LoRA (sizes multiples of 64). "
+        "Default: the model's",
     )
     parser.add_argument(
         "--lora",
@@ -173,7 +177,25 @@ def _recipe_arguments(parser: argparse.ArgumentParser) -> None:
         help="fuse a LoRA (.safetensors) at a strength (default 1); repeat for several",
     )
     parser.add_argument(
-        "--upsampler", help="the x2 latent spatial upsampler file (default: the one beside the checkpoint)"
+        "--upsampler",
+        action="append",
+        default=None,
+        help="a latent spatial upsampler file, x2 or x1.5 (default: those beside the checkpoint); repeat for "
+        "both",
+    )
+    parser.add_argument(
+        "--upsampler-scale",
+        type=float,
+        choices=list(UPSAMPLER_SCALES),
+        default=2.0,
+        help="the two-stage recipes' upsampler: 2 (stage 1 at half size, sizes multiples of 64) or 1.5 "
+        "(LTX-2.3's x1.5 upsampler: stage 1 at 2/3 size, sizes multiples of 96); default 2",
+    )
+    parser.add_argument(
+        "--distilled-lora",
+        metavar="FILE[:STRENGTH]",
+        help="the distilled LoRA two-stage-full refines with (default: the one beside the checkpoint, "
+        "strength 1)",
     )
     parser.add_argument(
         "--video-decoder",
@@ -417,11 +439,13 @@ def run_generate(args: argparse.Namespace) -> int:
             chosen["frames"] = _frames_for(float(args.duration), args.fps)
         except ValueError:
             return _fail(f"--duration {args.duration!r} is neither a number of seconds nor 'auto'")
-    if args.recipe in ("distilled", "two-stage") and args.steps is None:
+    if args.recipe in ("distilled", "two-stage") and args.steps is None:  # two-stage-full: stage 1's steps
         chosen["steps"] = None  # the distilled recipes have fixed sigmas
     try:
         loras = tuple(parse_lora(text) for text in args.lora) if args.lora else None
         keyframes = tuple(parse_keyframe(text, chosen["frames"]) for text in args.keyframe)
+        if args.distilled_lora:
+            parse_lora(args.distilled_lora)  # a missing file is named before the model loads
     except ValueError as exc:
         return _fail(str(exc))
     request = GenerationRequest(
@@ -432,6 +456,7 @@ def run_generate(args: argparse.Namespace) -> int:
         num_frames=chosen["frames"],
         fps=args.fps,
         recipe=args.recipe,
+        upsampler_scale=args.upsampler_scale,
         loras=loras,
         keyframes=keyframes,
         video_decoder=args.video_decoder,
@@ -519,6 +544,8 @@ def run_extend(args: argparse.Namespace) -> int:
         return _fail(f"{args.clip} records no prompt; say what happens next with --prompt")
     try:
         loras = tuple(parse_lora(text) for text in args.lora) if args.lora else None
+        if args.distilled_lora:
+            parse_lora(args.distilled_lora)  # a missing file is named before the model loads
     except ValueError as exc:
         return _fail(str(exc))
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
@@ -539,6 +566,7 @@ def run_extend(args: argparse.Namespace) -> int:
             seed=seed,
             steps=args.steps,
             recipe=args.recipe,
+            upsampler_scale=args.upsampler_scale,
             loras=loras,
             preview_every=0,
             video_decoder=args.video_decoder,
@@ -579,12 +607,14 @@ def _load_engine(args: argparse.Namespace, text_encoder: str | None):
             file=sys.stderr,
         )
         return Engine.tiny(device=args.device or "cpu", quantization=args.quant)
+    distilled = getattr(args, "distilled_lora", None)
     return Engine.from_checkpoint(
         args.model,
         text_encoder=text_encoder,
         quantization=args.quant,
         device=args.device,
         upsampler=args.upsampler,
+        distilled_lora=parse_lora(distilled) if distilled else None,
     )
 
 

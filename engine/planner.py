@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from engine.errors import RequestError
 from engine.model_sizes import GiB, ModelWeights, transformer_bytes
 from engine.models import SPECS, ModelSpec
+from engine.request import RECIPES, TWO_STAGE_RECIPES
 
 # Peak bytes of transformer activations per (token x channel) of one sample, by compute element size.
 ACTIVATION_BYTES_PER_WIDTH = {2: 40.0, 4: 72.0}
@@ -53,7 +54,6 @@ TEXT_TOKENS = 1024
 GEMMA_LAYERS_KEPT = 49  # every Gemma hidden state is kept for the feature extractor
 DEFAULT_TFLOPS = 100.0
 DEFAULT_PCIE_GBPS = 20.0
-RECIPES = ("full", "distilled", "two-stage")
 PLAN_QUANTIZATIONS = ("none", "fp8", "fp8-fast", "int8", "int4")
 
 
@@ -227,15 +227,21 @@ def transformer_flops(weights: ModelWeights, video_tokens: int, audio_tokens: in
 
 def recipe_stages(spec: ModelSpec, recipe: str, width: int, height: int, frames: int) -> list[tuple]:
     """(name, width, height, frames, steps, batch, samples per step) of each denoising stage of `recipe`."""
+    v = spec.video_guidance
+    batched = 1 + (v.cfg_scale != 1.0) + (v.stg_scale != 0.0)  # conditioned, negative, STG: one batch
+    separate = 1 if v.modality_scale != 1.0 else 0  # the modality-isolated pass runs on its own
     if recipe == "full":
-        v = spec.video_guidance
-        batched = 1 + (v.cfg_scale != 1.0) + (v.stg_scale != 0.0)  # conditioned, negative, STG: one batch
-        separate = 1 if v.modality_scale != 1.0 else 0  # the modality-isolated pass runs on its own
         return [("full", width, height, frames, spec.steps, batched, batched + separate)]
     distilled_steps = len(spec.distilled_sigmas) - 1
     if recipe == "distilled":
         return [("distilled", width, height, frames, distilled_steps, 1, 1)]
     stage2 = len(spec.stage_2_distilled_sigmas) - 1
+    if recipe == "two-stage-full":  # the dev model's guided steps at half size, then the LoRA refine
+        return [
+            ("1 (half size, guided)", width // 2, height // 2, frames, spec.steps, batched,
+             batched + separate),
+            ("2 (refine)", width, height, frames, stage2, 1, 1),
+        ]
     return [
         ("1 (half size)", width // 2, height // 2, frames, distilled_steps, 1, 1),
         ("2 (refine)", width, height, frames, stage2, 1, 1),
@@ -249,10 +255,11 @@ def _check_request(spec: ModelSpec, recipe: str, quantization: str, width: int, 
         raise RequestError(
             f"quantization '{quantization}' is unknown; use one of {', '.join(PLAN_QUANTIZATIONS)}"
         )
-    ratio = spec.spatial_ratio * (2 if recipe == "two-stage" else 1)
+    two_stage = recipe in TWO_STAGE_RECIPES
+    ratio = spec.spatial_ratio * (2 if two_stage else 1)
     for name, value in (("width", width), ("height", height)):
         if value <= 0 or value % ratio:
-            why = " (the two-stage recipe halves it for stage 1)" if recipe == "two-stage" else ""
+            why = f" (the {recipe} recipe halves it for stage 1)" if two_stage else ""
             raise RequestError(f"{name} {value} must be a positive multiple of {ratio}{why}")
         if value > spec.max_side:
             raise RequestError(f"{name} {value} is larger than {spec.max_side}")
@@ -311,7 +318,7 @@ def plan_generation(
         "VAE": weights.params("vae") * dtype_bytes,
         "audio VAE + vocoder": (weights.params("audio_vae") + weights.params("vocoder")) * dtype_bytes,
     }
-    if recipe == "two-stage":
+    if recipe in TWO_STAGE_RECIPES:
         sizes["upsampler"] = weights.params("upsampler") * dtype_bytes
     # the connectors only turn Gemma's states into contexts: they come to the GPU with the text encoder
     resident_small = sum(

@@ -36,6 +36,7 @@ RECIPE_CHOICES = (
     ("Full: dev model, guided steps", "full"),
     ("Distilled: 8 steps, no guidance", "distilled"),
     ("Two-stage: half size + x2 upsampler (sizes x64)", "two-stage"),
+    ("Two-stage dev: guided half size + distilled-LoRA refine (sizes x64)", "two-stage-full"),
 )
 PATH_ROLE = Qt.ItemDataRole.UserRole
 STRENGTH_ROLE = Qt.ItemDataRole.UserRole + 1

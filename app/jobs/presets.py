@@ -2,7 +2,8 @@
 on this machine. Qt-free.
 
 A preset maps to a recipe and a size: Draft = distilled at 540p, Standard = two-stage 720p, High = two-stage
-1080p, Full = the dev model's full guidance at 720p. Every field stays editable after choosing one.
+1080p, Production = the dev model's two-stage (two-stage-full: guided stage 1 at half size, the distilled-LoRA
+refine) at 720p, Full = the dev model's full guidance at 720p. Every field stays editable after choosing one.
 
 Estimates come from `StepTimes`, a small JSON record per machine (`$AIPROD_STATE_DIR`, default
 ~/.local/state/aiprod/step_times.json): after each generation the worker stores the seconds per
@@ -37,6 +38,7 @@ LTX_PRESETS = (
     QualityPreset("Draft", "distilled", 960, 544, "distilled, 540p"),
     QualityPreset("Standard", "two-stage", 1280, 704, "two-stage, 720p"),
     QualityPreset("High", "two-stage", 1920, 1088, "two-stage, 1080p"),
+    QualityPreset("Production", "two-stage-full", 1280, 704, "dev guided + distilled-LoRA refine, 720p"),
     QualityPreset("Full", "full", 1280, 704, "dev model, full guidance, 720p"),
 )
 # The tiny test model: the same recipes at test sizes (it has no upsampler, so no two-stage).
@@ -56,7 +58,7 @@ def recipe_work(spec, recipe: str, width: int, height: int, frames: int, steps: 
 
     guided = spec.guidance_defaults()
     passes = 1
-    if recipe == "full":
+    if recipe in ("full", "two-stage-full"):  # the guided recipes (two-stage-full: its stage 1)
         passes += int(guided["guidance_scale"] != 1 or guided["audio_guidance_scale"] != 1)
         passes += int(guided["stg_scale"] != 0 or guided["audio_stg_scale"] != 0)
         passes += int(guided["modality_scale"] != 1 or guided["audio_modality_scale"] != 1)

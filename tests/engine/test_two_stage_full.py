@@ -320,3 +320,16 @@ def test_an_upsampler_given_by_path_is_placed_by_its_scale(tmp_path):
             ltx23_monolith(LTX23_FIXTURE), text_encoder=_gemma_root(LTX23_FIXTURE), device="cpu",
             upsampler=tmp_path / "missing.safetensors",
         )
+
+
+def test_the_planner_plans_two_stage_full_as_a_guided_half_size_stage_and_the_refine():
+    from engine.models import SPECS
+    from engine.planner import RECIPES, recipe_stages
+
+    assert "two-stage-full" in RECIPES
+    for spec in SPECS.values():
+        first, second = recipe_stages(spec, "two-stage-full", 1280, 704, 121)
+        (full,) = recipe_stages(spec, "full", 640, 352, 121)
+        assert first[1:] == full[1:]  # stage 1 is the full recipe at half size: same steps and passes
+        assert second[1:5] == (1280, 704, 121, len(spec.stage_2_distilled_sigmas) - 1)
+        assert second[5:] == (1, 1)  # the refine is unguided
