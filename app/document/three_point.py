@@ -250,7 +250,8 @@ def place(
     tracks, an overwrite replaces what lies in the record range. Returns the new clip ids (video first).
 
     Raises:
-        EditError: a fit to fill (the document cannot change a clip's speed), or the document refused.
+        EditError: a fit to fill (the document cannot change a clip's speed), sound-only media with its
+            sound patched off (nothing would be placed), or the document refused.
     """
     if edit.source_frames != edit.record_frames:
         if not SPEED_CHANGES_SUPPORTED:
@@ -259,6 +260,9 @@ def place(
                 f"({edit.speed:.0%} speed), but clips cannot change speed yet; trim to the shorter range "
                 "instead."
             )
+    info = doc.bin_item(media_id).info
+    if not with_audio and info is not None and not info.has_video:
+        raise EditError("The source has only sound and its sound is patched off; turn the audio target on.")
     rate = doc.rate
     at = RationalTime(edit.record_start, rate)
     source_range = TimeRange(RationalTime(edit.source_start, rate), RationalTime(edit.source_frames, rate))

@@ -240,6 +240,23 @@ def test_without_sound_only_the_video_track_changes(doc):
     assert [(frames(c.start), frames(c.duration)) for c in doc.clips(a1)] == before
 
 
+def test_sound_only_media_goes_to_the_audio_track_of_the_target_number(doc):
+    tone = fake_media(doc, "tone", 100, audio=True, video=False)
+    v2 = doc.add_track(TrackKind.VIDEO)
+    [sound] = place(doc, tone, resolve_for(doc, tone, Marks(0, 9), NONE, 4), v2, overwrite=False)
+    assert doc.track_info(doc.clip(sound).track_id).name == "A2"
+    assert doc.clips(v2) == []
+
+
+def test_sound_only_media_with_its_sound_patched_off_is_refused(doc):
+    tone = fake_media(doc, "tone", 100, audio=True, video=False)
+    before = doc.snapshot()
+    edit = resolve_for(doc, tone, Marks(0, 9), NONE, 0)
+    with pytest.raises(EditError, match="only sound.*patched off"):
+        place(doc, tone, edit, track_id(doc, "V1"), overwrite=False, with_audio=False)
+    assert doc.snapshot() == before
+
+
 def test_a_v2_target_sends_sound_to_a2(doc):
     talk = fake_media(doc, "talk", 100, audio=True)
     v2 = doc.add_track(TrackKind.VIDEO)

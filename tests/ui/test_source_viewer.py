@@ -180,6 +180,22 @@ def test_marks_go_to_the_viewer_with_the_focus(window, media, qtbot):
     assert (window.source_viewer.in_point, window.source_viewer.out_point) == (10, 19)  # untouched
 
 
+def test_a_click_on_the_source_picture_gives_it_the_keys_and_the_timeline_takes_them_back(
+    window, media, qtbot
+):
+    base, source = media
+    put_base(window, base)
+    window.load_source(source)
+    window.timeline.setFocus()
+    assert not window.source_viewer.has_focus_within()
+    QTest.mouseClick(window.source_viewer.viewer.frame_view, Qt.MouseButton.LeftButton)
+    assert window.source_viewer.has_focus_within()
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Right)
+    assert (window.source_viewer.frame, window.timeline.playhead()) == (1, 0)
+    QTest.mouseClick(window.timeline.viewport(), Qt.MouseButton.LeftButton)
+    assert not window.source_viewer.has_focus_within()
+
+
 def test_a_bin_item_that_cannot_play_is_refused_with_a_message(window, qtbot):
     doc = window.session.doc
     push_edit(
