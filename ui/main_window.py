@@ -41,6 +41,7 @@ from app.jobs.duration import DurationSpec
 from app.jobs.extend import ExtendSpec
 from app.jobs.history import JobHistory
 from app.jobs.inpaint import InpaintSpec
+from app.jobs.prompt_presets import PromptPresets
 from app.masks import MaskStore
 from app.media.workers import ThumbnailProvider, TimelinePlayer
 from app.project.paths import data_root
@@ -50,6 +51,7 @@ from ui.color_settings_dialog import ColorSettingsDialog
 from ui.export_dialog import ExportDialog
 from ui.extend_dialog import ExtendDialog
 from ui.generate_panel import GeneratePanel, random_seed
+from ui.history_panel import GenerationWorkflow
 from ui.inpaint_panel import InpaintPanel
 from ui.inspector import Inspector
 from ui.interchange_actions import InterchangeActions
@@ -67,7 +69,7 @@ from ui.timeline_view import TimelineView
 from ui.viewer import Viewer, format_timecode
 
 LTX2_ATTRIBUTION = "Video and audio generation uses LTX-2 by Lightricks, under the LTX-2 Community License."
-STATE_VERSION = 3  # bump when the dock set changes, so an old saved layout is not forced on new docks
+STATE_VERSION = 4  # bump when the dock set changes, so an old saved layout is not forced on new docks
 
 
 def about_text() -> str:
@@ -112,6 +114,10 @@ SHORTCUTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "pasteSoundLevels": ("Paste Sound Levels", ()),
     "toggleClipEnabled": ("Enable / Disable Clip", ("Shift+E",)),
     "linkedSelection": ("Linked Selection", ("Ctrl+Shift+L",)),
+    "previousVariation": ("Previous Variation", ("[", "Alt+Left")),
+    "nextVariation": ("Next Variation", ("]", "Alt+Right")),
+    "compareVariations": ("Compare Variations in the Viewer", ("Ctrl+Shift+G",)),
+    "fillGap": ("Fill Gap with Generation…", ()),
 }
 
 
@@ -175,6 +181,9 @@ class MainWindow(QMainWindow):
         self.jobs.job_cancelled.connect(lambda job_id: self.job_history.record(self.jobs.job(job_id)))
         self.job_queue_view = JobQueueView(self.jobs, history=self.job_history)
         self.job_queue_view.reuse_requested.connect(self.reuse_job_settings)
+        # The project's history, variations, their grid and gap fill (issue 14: ui.history_panel).
+        self.workflow = GenerationWorkflow(self)
+        self.generate_panel.set_prompt_presets(PromptPresets(self.settings, self))
 
         # Panels rebuilt per session (see _bind_session); created empty here so the docks exist.
         self.player: TimelinePlayer | None = None
@@ -194,6 +203,7 @@ class MainWindow(QMainWindow):
         self.inspector_dock = self._dock("Inspector", "inspectorDock", Qt.DockWidgetArea.RightDockWidgetArea)
         self.inpaint_dock = self._dock("Inpaint", "inpaintDock", Qt.DockWidgetArea.RightDockWidgetArea)
         self.queue_dock = self._dock("Jobs", "jobQueueDock", Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.history_dock = self._dock("History", "historyDock", Qt.DockWidgetArea.RightDockWidgetArea)
         self.timeline_dock = self._dock("Timeline", "timelineDock", Qt.DockWidgetArea.BottomDockWidgetArea)
         self.source_dock = self._dock("Source", "sourceDock", Qt.DockWidgetArea.LeftDockWidgetArea)
         # Scopes under the viewer, beside the timeline (issue 14), hidden until View > Scopes: they cost a
@@ -209,8 +219,10 @@ class MainWindow(QMainWindow):
             dock.setWidget(self._new_host(f"{dock.objectName()}Host"))
         self.generate_dock.setWidget(self.generate_panel)
         self.queue_dock.setWidget(self.job_queue_view)
+        self.history_dock.setWidget(self.workflow.panel)  # a tab beside Generate: results next to settings
         self.tabifyDockWidget(self.generate_dock, self.inspector_dock)
         self.tabifyDockWidget(self.inspector_dock, self.inpaint_dock)
+        self.tabifyDockWidget(self.inpaint_dock, self.history_dock)
         self.generate_dock.raise_()
         # the timeline runs under the bin and both viewers (the source viewer made the left column wide)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -240,7 +252,7 @@ class MainWindow(QMainWindow):
     def docks(self) -> list[QDockWidget]:
         return [
             self.bin_dock, self.inspector_dock, self.inpaint_dock, self.generate_dock, self.queue_dock,
-            self.timeline_dock, self.source_dock,
+            self.timeline_dock, self.source_dock, self.history_dock,
         ]  # fmt: skip
 
     @staticmethod
@@ -394,6 +406,11 @@ class MainWindow(QMainWindow):
         self.at_playhead_action.setObjectName("generatedAtPlayheadAction")
         self.at_playhead_action.setCheckable(True)
         self.at_playhead_action.toggled.connect(lambda on: setattr(self, "generated_at_playhead", bool(on)))
+        gen_menu.addSeparator()
+        self._action("fillGap", lambda: self.workflow.open_gap_fill(), gen_menu)
+        self._action("compareVariations", lambda: self.workflow.compare_selected(), gen_menu)
+        self._action("previousVariation", lambda: self.workflow.cycle(-1), gen_menu)
+        self._action("nextVariation", lambda: self.workflow.cycle(1), gen_menu)
 
         help_menu = bar.addMenu("&Help")
         self.shortcuts_action = help_menu.addAction("&Keyboard Shortcuts", self.show_shortcuts)
@@ -482,6 +499,7 @@ class MainWindow(QMainWindow):
         self.media_bin.item_activated.connect(self.load_source)  # a double-click in the bin
         self.takes_switcher.source_requested.connect(self.load_source)
         self.jobs.set_media_dir(lambda: self.project.session.media_dir)
+        self.workflow.bind_session(session)
 
         if session.missing:
             self.show_message(
