@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import shiboken6
 from media_builders import decoded_index, make_video
 from opentimelineio.opentime import RationalTime, TimeRange
 from PySide6.QtCore import QSettings, Qt
@@ -237,6 +238,15 @@ def test_a_new_project_gets_a_new_empty_source_viewer(window, media, qtbot):
     assert window.source_viewer is not old
     assert window.source_viewer.media_id is None
     assert window.source_dock.widget().isAncestorOf(window.source_viewer)
+    QApplication.sendPostedEvents(None, 52)  # QEvent.DeferredDelete: the old viewer is gone now
+    assert not shiboken6.isValid(old)
+    if window.sequence_dialog is not None:  # New offers the sequence settings (non-modal)
+        window.sequence_dialog.close()
+    window.activateWindow()
+    window.timeline.setFocus()  # focus changes reach only the live viewer (pytest-qt fails on a slot error)
+    qtbot.waitUntil(window.source_viewer.isVisible)  # (a layout shows a new child on the next turn)
+    window.source_viewer.setFocus()
+    assert window.source_viewer.has_focus_within()
     # (the QThread guard fails this test if the old source viewer's decode thread were left running)
 
 
