@@ -103,11 +103,9 @@ def on_source(window: MainWindow, sequence: str) -> None:
 def double_click_bin(window: MainWindow, qtbot, media_id: str) -> None:  # noqa: ANN001
     view = window.media_bin.view
     model = view.model()
-    index = next(
-        model.index(row, 0)
-        for row in range(model.rowCount())
-        if model.index(row, 0).data(MEDIA_ID_ROLE) == media_id
-    )
+    tops = [model.index(row, 0) for row in range(model.rowCount())]
+    takes = [model.index(row, 0, top) for top in tops for row in range(model.rowCount(top))]
+    index = next(i for i in tops + takes if i.data(MEDIA_ID_ROLE) == media_id)
     view.scrollTo(index)  # (a small screen, e.g. xvfb-run's 640x480, leaves the bin a few rows tall)
     rect = view.visualRect(index)
     # a user's double-click: press and release, then the second press arrives as a double-click
@@ -405,6 +403,17 @@ def test_match_frame_loads_the_clip_under_the_playhead_at_its_frame(window, medi
 
 def _range(start: int, frames: int) -> TimeRange:
     return TimeRange(RationalTime(start, 24), RationalTime(frames, 24))
+
+
+def test_double_clicking_a_take_in_the_bin_loads_the_take(window, media, qtbot):
+    _base, source = media
+    doc = window.session.doc
+    original = doc.bin_item(source)
+    take = MediaItem("take-3", original.path, "source take 3", original.info, take_of=source, take=3)
+    push_edit(window.session.stack, doc, "take", lambda d: d.add_bin_item(take))
+    double_click_bin(window, qtbot, "take-3")  # a row under its original
+    assert window.source_viewer.media_id == "take-3"
+    assert "source take 3" in window.source_viewer.name_label.text()
 
 
 def test_a_take_opens_in_the_source_viewer_from_the_take_switcher(window, media, qtbot):
