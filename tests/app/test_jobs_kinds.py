@@ -87,8 +87,8 @@ def test_an_unknown_kind_is_a_clear_error_and_queues_nothing(queue):
         kind_named("nope")
     with pytest.raises(UnknownJobKind, match="EchoSpec"):
         queue.submit(EchoSpec("hello"))  # not registered (no fixture here)
-    with pytest.raises(JobError, match="no job kind named 'gapfill'"):
-        queue.submit(JobSpec(prompt="x", model="tiny", width=64, height=64, frames=9), kind="gapfill")
+    with pytest.raises(JobError, match="no job kind named 'timelapse'"):
+        queue.submit(JobSpec(prompt="x", model="tiny", width=64, height=64, frames=9), kind="timelapse")
     assert queue.jobs() == []
 
 
