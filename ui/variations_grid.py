@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
@@ -26,8 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 APPLIED_MARK = "\u2713"
-CURRENT_STYLE = "border: 3px solid #ffcc33; background: #111;"
-OTHER_STYLE = "border: 3px solid transparent; background: #111;"
 
 
 @dataclass(frozen=True)
@@ -39,6 +37,39 @@ class GridCell:
     frames: int
     label: str
     applied: bool = False
+
+
+class _Picture(QLabel):
+    """A cell's picture, drawn as large as the cell allows (aspect kept), framed when it is the current."""
+
+    def __init__(self, on_click) -> None:  # noqa: ANN001
+        super().__init__(objectName="variationPicture")
+        self._on_click = on_click
+        self.current = False
+        self.setMinimumSize(64, 40)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+
+    def mousePressEvent(self, _event) -> None:  # noqa: ANN001, N802 (Qt override)
+        self._on_click()
+
+    def paintEvent(self, _event) -> None:  # noqa: ANN001, N802 (Qt override)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(17, 17, 17))
+        pixmap = self.pixmap()
+        inner = self.rect().adjusted(4, 4, -4, -4)
+        if pixmap is not None and not pixmap.isNull():
+            size = pixmap.size().scaled(inner.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            target = QRect(0, 0, size.width(), size.height())
+            target.moveCenter(inner.center())
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawPixmap(target, pixmap)
+            frame = target.adjusted(-3, -3, 2, 2)
+        else:
+            frame = inner
+        if self.current:
+            painter.setPen(QPen(QColor(255, 204, 51), 3))
+            painter.drawRect(frame)
+        painter.end()
 
 
 class VariationsGrid(QWidget):
@@ -60,30 +91,37 @@ class VariationsGrid(QWidget):
         self._pending: dict[tuple, int] = {}  # thumbnail key -> cell index
         self.title = QLabel(objectName="variationsTitle")
         self.title.setStyleSheet("color: #ddd; font-weight: bold;")
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.single_check = QCheckBox("One at a time", objectName="variationsSingle")
         self.single_check.setToolTip("Show only the current variation, large; [ and ] flip between them")
         self.single_check.toggled.connect(self.set_single)
-        self.previous_button = QPushButton("\u25c0 [", objectName="variationsPrevious")
+        self.previous_button = QPushButton("\u25c0", objectName="variationsPrevious")
+        self.previous_button.setToolTip("Previous variation ([ or Alt+Left)")
         self.previous_button.clicked.connect(lambda: self.cycle(-1))
-        self.next_button = QPushButton("] \u25b6", objectName="variationsNext")
+        self.next_button = QPushButton("\u25b6", objectName="variationsNext")
+        self.next_button.setToolTip("Next variation (] or Alt+Right)")
         self.next_button.clicked.connect(lambda: self.cycle(1))
         self.apply_button = QPushButton("Apply as Take", objectName="variationsApply")
         self.apply_button.setToolTip(
             "Show the current variation in its clip's place on the timeline (undoable)"
         )
         self.apply_button.clicked.connect(self._apply_current)
-        self.close_button = QPushButton("Back to Viewer", objectName="variationsClose")
+        self.close_button = QPushButton("Viewer", objectName="variationsClose")
+        self.close_button.setToolTip("Back to the viewer (Ctrl+Shift+G)")
         self.close_button.clicked.connect(self.closed)
-        bar = QHBoxLayout()
-        bar.addWidget(self.title, 1)
+        for button in (self.previous_button, self.next_button):
+            button.setFixedWidth(32)
+        bar = QHBoxLayout()  # narrow enough for the middle of a crowded window
+        bar.addStretch(1)
         for widget in (self.single_check, self.previous_button, self.next_button, self.apply_button,
                        self.close_button):  # fmt: skip
             bar.addWidget(widget)
         self._grid = QGridLayout()
         self._grid.setSpacing(6)
-        self._pictures: list[QLabel] = []
+        self._pictures: list[_Picture] = []
         self._captions: list[QLabel] = []
         layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
         layout.addLayout(bar)
         layout.addLayout(self._grid, 1)
         if thumbnails is not None:
@@ -165,17 +203,17 @@ class VariationsGrid(QWidget):
         self._pictures, self._captions = [], []
         columns = max(1, math.ceil(math.sqrt(len(self._cells))))
         for index, cell in enumerate(self._cells):
-            picture = QLabel(objectName="variationPicture")
-            picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            picture.setMinimumSize(64, 40)
-            picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-            picture.mousePressEvent = lambda _event, i=index: self._choose(i)  # type: ignore[method-assign]
+            picture = _Picture(lambda i=index: self._choose(i))
             caption = QLabel(self._caption(cell), objectName="variationCaption")
+            caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            caption.setWordWrap(True)
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
             caption.setStyleSheet("color: #ddd;")
             row, column = divmod(index, columns)
             self._grid.addWidget(picture, row * 2, column)
             self._grid.addWidget(caption, row * 2 + 1, column)
+            self._grid.setRowStretch(row * 2, 1)
+            self._grid.setRowStretch(row * 2 + 1, 0)
             self._pictures.append(picture)
             self._captions.append(caption)
         self._show_cells()
@@ -188,9 +226,8 @@ class VariationsGrid(QWidget):
             visible = not self._single or index == self._current
             picture.setVisible(visible)
             caption.setVisible(visible)
-            picture.setStyleSheet(
-                CURRENT_STYLE if index == self._current and not self._single else OTHER_STYLE
-            )
+            picture.current = index == self._current and not self._single
+            picture.update()
         cell = self.current_cell()
         self.apply_button.setEnabled(cell is not None and not cell.applied)
         self.refresh()
