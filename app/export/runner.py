@@ -1,8 +1,12 @@
-"""Runs one timeline export at a time on a worker QThread, reporting back through Qt signals.
+"""Exports off the UI thread: the request (a document snapshot and where to write it), the render call with a
+smoothed ETA, and a standalone runner.
 
 The export core (``app.export.render_timeline``) is Qt-free and takes plain callables and a
-``threading.Event``; this module is the only Qt part of ``app.export``. The dialog (``ui.export_dialog``)
-and anything else with an event loop drive exports through :class:`ExportRunner`:
+``threading.Event``; this module is the only Qt part of ``app.export``. In the studio an export is a job of
+the render queue: ``JobQueue.submit(ExportRequest.of(doc, preset, path))`` runs it on the queue's render
+lane (its own thread, beside generations; ``app.jobs.builtin_kinds.run_export`` calls
+:func:`render_request`), with the Jobs panel's progress, ETA and cancel. A standalone export dialog (no queue)
+and anything else with an event loop can drive one export through :class:`ExportRunner`:
 
     runner = ExportRunner(parent=window)
     runner.progress.connect(...)      # (done_frames, total_frames, eta_seconds), on the UI thread; the ETA

@@ -4,7 +4,7 @@ queue = JobQueue(EngineSettings.load(QSettings()), media_dir=lambda: project_med
 queue.job_finished.connect(lambda job_id, item: apply_result(stack, doc, item, playhead, track))
 queue.submit(JobSpec(prompt="a cat on a beach", ...))
 queue.submit(InpaintSpec.for_clip(doc, clip_id, session.masks_dir, prompt="a red scarf"))  # a new take
-queue.submit(ExportRequest.of(doc, "prores_422_hq", "/out/film.mov"))  # the render lane, beside generations
+queue.submit(ExportRequest.of(doc, "prores_422_hq", "/out/film.mov"))  # app.export.runner; the render lane
 
 Each spec type is a job kind (app.jobs.kinds): its runner on a worker, its applier (app.jobs.apply) after.
 """

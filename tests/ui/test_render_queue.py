@@ -189,6 +189,18 @@ def test_a_refused_destination_is_said_in_the_dialog_and_queues_nothing(window, 
     dialog.close()
 
 
+def test_an_export_that_fails_says_why_on_its_row_and_in_the_status_bar(window, tmp_path, qtbot):
+    two_clips(window, tmp_path)
+    (tmp_path / "notes").write_text("a file where a folder should be")
+    out = tmp_path / "notes" / "film.mov"
+    with qtbot.waitSignal(window.jobs.job_failed, timeout=TIMEOUT_MS):
+        job_id = export_through_dialog(window, out)
+    row = window.job_queue_view.row(job_id)
+    assert "it is a file, not a folder" in row.error.text() and row.error.isVisibleTo(row)
+    assert window.statusBar().currentMessage().startswith("Export failed: Cannot save into")
+    assert not row.folder_button.isVisibleTo(row) and not out.exists()
+
+
 def test_a_tiny_model_generation_finishes_while_an_export_is_in_progress(window, tmp_path, qtbot, gates):
     two_clips(window, tmp_path)
     render = PausingRender(pause_at=2)
