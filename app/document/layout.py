@@ -103,8 +103,9 @@ class Seg:
         return Seg(self.clip, start, self.dur, self.src, self.avail, self.id, self.link_id, self.media_id)
 
     def head_room(self) -> float:
-        """Frames of media before ``src`` (infinite when the media length is unknown)."""
-        return math.inf if self.avail is None else self.src - self.avail[0]
+        """Frames of media before ``src`` (media of unknown length, a title's, still starts at frame 0: a
+        roll or trim never makes a source start negative)."""
+        return self.src if self.avail is None else self.src - self.avail[0]
 
     def tail_room(self) -> float:
         """Frames of media after the clip's last frame."""
