@@ -89,6 +89,7 @@ class HistoryPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("historyPanel")
         self.history = history
+        self._icons: dict[str, QIcon] = {}  # entry id -> its thumbnail (read from disk once)
         self.is_applied: Callable[[HistoryEntry], bool] = lambda _entry: False
         self.has_batch: Callable[[HistoryEntry], bool] = lambda entry: bool(entry.batch)
         self.list = QListWidget(objectName="historyList")
@@ -212,12 +213,7 @@ class HistoryPanel(QWidget):
             item = QListWidgetItem(entry_text(entry, self.is_applied(entry)))
             item.setData(ENTRY_ROLE, entry.id)
             item.setToolTip(entry.prompt + (f"\n\n{entry.error}" if entry.error else ""))
-            path = self.history.thumbnail_path(entry)
-            pixmap = QPixmap(str(path)) if path is not None else QPixmap()
-            if pixmap.isNull():
-                pixmap = QPixmap(THUMB)
-                pixmap.fill(Qt.GlobalColor.black)
-            item.setIcon(QIcon(pixmap))
+            item.setIcon(self._icon(entry))
             if entry.status != "done":
                 item.setForeground(Qt.GlobalColor.gray if entry.status == "cancelled" else Qt.GlobalColor.red)
             self.list.addItem(item)
@@ -227,7 +223,28 @@ class HistoryPanel(QWidget):
         self.empty_label.setVisible(self.list.count() == 0)
         self._update_buttons()
 
+    def refresh_marks(self) -> None:
+        """The ✓ marks again (after an edit): the texts only, no list rebuild."""
+        for item in self.items():
+            entry = self.history.entry(item.data(ENTRY_ROLE))
+            if entry is not None:
+                text = entry_text(entry, self.is_applied(entry))
+                if item.text() != text:
+                    item.setText(text)
+        self._update_buttons()
+
     # ------------------------------------------------------------------------------------------ inside
+    def _icon(self, entry: HistoryEntry) -> QIcon:
+        icon = self._icons.get(entry.id)
+        if icon is None:
+            path = self.history.thumbnail_path(entry)
+            pixmap = QPixmap(str(path)) if path is not None else QPixmap()
+            if pixmap.isNull():
+                pixmap = QPixmap(THUMB)
+                pixmap.fill(Qt.GlobalColor.black)
+            icon = self._icons[entry.id] = QIcon(pixmap)
+        return icon
+
     def _emit(self, signal) -> None:  # noqa: ANN001
         entry = self.current_entry()
         if entry is not None:
@@ -311,7 +328,14 @@ class GenerationWorkflow(QObject):
             self._unsubscribe()
         self._session = session
         self._root = self.project_root(session)
-        self.history.set_folder(self._root / "history")
+        recovered = getattr(session, "recovered_from", None)
+        if recovered is not None and session.path is None:  # a crashed, never-saved project's history
+            old = scratch_dir(recovered.session_id)
+            self.history.set_folder(old / "history")
+            self.history.set_folder(self._root / "history", carry=True)
+            carry_folder(old / "keyframes", self._root / "keyframes")
+        else:
+            self.history.set_folder(self._root / "history")
         session.path_changed.connect(lambda _path, s=session: self._follow_project(s))
         self._unsubscribe = session.doc.subscribe(lambda _change: self._changed())
         window = self.window
@@ -361,7 +385,7 @@ class GenerationWorkflow(QObject):
         self._refresh_timer.start()
 
     def _refresh_views(self) -> None:
-        self.panel.refresh()
+        self.panel.refresh_marks()
         self._refresh_grid()
 
     # ------------------------------------------------------------------------------------------ actions

@@ -329,3 +329,22 @@ def test_the_history_survives_save_and_reopen(qtbot, tmp_path, answers):
     finally:
         again.shutdown()
 
+
+
+def test_a_recovered_never_saved_project_keeps_its_history(window, qtbot):
+    from types import SimpleNamespace
+
+    from app.project.paths import scratch_dir
+    from app.project.session import ProjectSession
+
+    generate(window, qtbot, seed=9)
+    dead = window.session.session_id  # as if this session had crashed
+    kept = [e.id for e in window.workflow.history.entries()]
+    session = ProjectSession()
+    session.recovered_from = SimpleNamespace(session_id=dead)
+    try:
+        window.workflow.bind_session(session)
+        assert [e.id for e in window.workflow.history.entries()] == kept
+        assert window.workflow.history.folder == scratch_dir(session.session_id) / "history"
+    finally:
+        session.close()
