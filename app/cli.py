@@ -553,6 +553,7 @@ def run_extend(args: argparse.Namespace) -> int:
     progress = _Progress(not args.quiet)
 
     def job() -> str:
+        from app.media.clip_reader import source_sound
         from engine.extend import extend_clip
 
         text = None if tiny else _describe_model(args.model, args.text_encoder)
@@ -572,6 +573,7 @@ def run_extend(args: argparse.Namespace) -> int:
             video_decoder=args.video_decoder,
         )
         direction = "backward" if args.backward else "forward"
+        sound, rate = source_sound(clip)
         print(
             f"aiprod-cli: extending {Path(args.clip).name} {direction} by {args.seconds:g} s, seed {seed}",
             file=sys.stderr,
@@ -584,6 +586,8 @@ def run_extend(args: argparse.Namespace) -> int:
             direction,
             on_progress=progress.stage(0, "denoise"),
             source_audio_latents=clip.audio_latents,
+            source_audio=sound,  # an imported clip's sound, encoded by the engine
+            source_sample_rate=rate,
         )
         progress.close()
         record = provenance.from_engine(

@@ -1017,27 +1017,40 @@ class Engine:
         return video, audio
 
     def _audio_prefix(self, request, audio_frames: int, channels: int):
-        """(clean tokens, denoise mask) holding `request.audio_prefix` at the start, or (None, None)."""
-        if request.audio_prefix is None:
+        """(clean tokens, denoise mask) holding `request.audio_prefix` at the start and `request.audio_suffix`
+        at the end of the clip, or (None, None) when neither is given."""
+        if request.audio_prefix is None and request.audio_suffix is None:
             return None, None
-        prefix = torch.as_tensor(np.asarray(request.audio_prefix) if not torch.is_tensor(request.audio_prefix)
-                                 else request.audio_prefix).float()
+        clean = torch.zeros(1, audio_frames, channels, device=self.device)
+        mask = torch.ones(1, audio_frames, 1, device=self.device)
+        for name, held in (("audio_prefix", request.audio_prefix), ("audio_suffix", request.audio_suffix)):
+            if held is None:
+                continue
+            tokens = self._held_audio_tokens(name, held, audio_frames, channels)
+            count = tokens.shape[1]
+            span = slice(0, count) if name == "audio_prefix" else slice(audio_frames - count, audio_frames)
+            clean[:, span] = tokens
+            mask[:, span] = 0.0
+        return clean, mask
+
+    def _held_audio_tokens(self, name: str, held, audio_frames: int, channels: int) -> torch.Tensor:
+        """Packed tokens [1, t, C*mel] of audio latents a request holds; RequestError naming the field."""
+        prefix = torch.as_tensor(np.asarray(held) if not torch.is_tensor(held) else held).float()
         if prefix.ndim == 3:
             prefix = prefix[None]
-        tokens = self.runtime.pack_audio(prefix.to(self.device))
-        held = tokens.shape[1]
-        if prefix.ndim != 4 or tokens.shape[2] != channels or not 0 < held <= audio_frames:
+        if prefix.ndim != 4:
             raise RequestError(
-                f"audio_prefix has shape {tuple(prefix.shape)}; it must be audio latents [1, C, t, mel] with "
+                f"{name} has shape {tuple(prefix.shape)}; it must be audio latents [1, C, t, mel]"
+            )
+        tokens = self.runtime.pack_audio(prefix.to(self.device))
+        if tokens.shape[2] != channels or not 0 < tokens.shape[1] <= audio_frames:
+            raise RequestError(
+                f"{name} has shape {tuple(prefix.shape)}; it must be audio latents [1, C, t, mel] with "
                 f"C x mel = {channels} and 1..{audio_frames} latent frames for this clip"
             )
         if not torch.isfinite(tokens).all():
-            raise RequestError("audio_prefix contains NaN or infinite values")
-        clean = torch.zeros(1, audio_frames, channels, device=self.device)
-        clean[:, :held] = tokens
-        mask = torch.ones(1, audio_frames, 1, device=self.device)
-        mask[:, :held] = 0.0
-        return clean, mask
+            raise RequestError(f"{name} contains NaN or infinite values")
+        return tokens
 
     def _keyframe_condition(self, keyframes, request: GenerationRequest, stage: Stage, grid):
         """Keyframe images as ltx-pipelines conditions on them: frame 0 by replacing latent frame 0 (denoise

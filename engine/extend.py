@@ -6,14 +6,18 @@ start image, extended to several latent frames — and continues for the request
 comes after them, so it joins the source's last frame. Those conditioned frames decode to the source's frames
 up to the video VAE's round trip (`ExtendResult.context_error` measures it against the source).
 
-Backward: the new clip ends on the source's first frame as a keyframe (a guiding latent placed at the last
-frame, ltx-pipelines' `VideoConditionByKeyframeIndex`), and the take is everything before it.
+Backward: the new clip has the source's first frame as a keyframe (a guiding latent placed at frame N,
+ltx-pipelines' `VideoConditionByKeyframeIndex`), and the take is the N frames before it.
 
-Sound: the model generates the new part's sound together with its picture. Forward, when the source's audio
-latents are at hand (`source_audio_latents`: a clip this studio generated keeps them beside its master), the
-latent frames under the conditioning frames are held to the source's last ones (denoise mask 0), so the sound
-continues the source's; without them (a foreign file: there is no audio-encoder path yet) the sound follows
-the picture only.
+Sound: the model generates the new part's sound together with its picture, held to the source's sound where
+the two meet. The source's audio latents are the ones a clip this studio generated keeps beside its master
+(`source_audio_latents`), or else its sound (`source_audio`, any rate) encoded with the model's audio VAE
+encoder (`Runtime.encode_audio`, as ltx-pipelines' audio-to-video pipeline encodes a sound): an imported file
+continues too. Forward, the latent frames under the conditioning frames are held to the source's last ones
+(denoise mask 0, `GenerationRequest.audio_prefix`). Backward, the clip runs on past frame N over the source's
+first `context` frames (their picture is not kept) and its last latent frames are held to the source's first
+ones (`audio_suffix`), so the take's sound leads into the source's. A source without sound (no latents, no
+audio stream) gives an extension whose sound follows the picture only, and backward then ends on frame N.
 """
 
 from __future__ import annotations
@@ -69,11 +73,15 @@ def extend_clip(
     cancel: threading.Event | None = None,
     on_stage=None,
     source_audio_latents=None,
+    source_audio=None,
+    source_sample_rate: int | None = None,
 ) -> ExtendResult:
     """Generate the extension of `source_frames` ([F, H, W, 3] float 0..1 or uint8) by about `seconds`.
 
     `request` supplies the prompt, seed, recipe, LoRAs and guidance; its size and length are taken from the
-    source and `seconds`. Raises RequestError for bad input, GenerationCancelled when cancelled.
+    source and `seconds`. The source's sound continues from `source_audio_latents` (kept by the studio), else
+    from `source_audio` ([channels, samples] at `source_sample_rate`), encoded here. Raises RequestError for
+    bad input, GenerationCancelled when cancelled.
     """
     if direction not in DIRECTIONS:
         raise RequestError(f"direction '{direction}' is unknown; use forward or backward")
@@ -86,6 +94,13 @@ def extend_clip(
     height, width = frames.shape[1:3]
     temporal = engine.temporal_ratio
     new = extension_frames(seconds, request.fps, temporal)
+    sound = "kept latents" if source_audio_latents is not None else None
+    if source_audio_latents is None and source_audio is not None:
+        if not source_sample_rate or int(source_sample_rate) <= 0:
+            raise RequestError("the source's sound needs its sample rate")
+        source_audio_latents = engine.runtime.encode_audio(source_audio, int(source_sample_rate)).cpu()
+        sound = "encoded from the source's sound"
+    audio_suffix = None
     if direction == "forward":
         context = min(int(context_frames), frames.shape[0])
         context = (context - 1) // temporal * temporal + 1
@@ -96,12 +111,17 @@ def extend_clip(
         total = context + new
         audio_prefix = _audio_tail(source_audio_latents, frames.shape[0], context, request.fps, engine)
     else:
-        context = 1
-        total = new + 1
-        keyframes = (Keyframe((frames[0] * 255).round().astype(np.uint8), total - 1, 1.0),)
-        audio_prefix = None
+        context, audio_prefix = 1, None
+        if source_audio_latents is not None:  # run on over the source's first frames to hold their sound
+            context = max(1, (min(int(context_frames), frames.shape[0]) - 1) // temporal * temporal + 1)
+            audio_suffix = _audio_head(source_audio_latents, new, new + context, request.fps, engine)
+            if audio_suffix is None:
+                context = 1
+        total = new + context
+        keyframes = (Keyframe((frames[0] * 255).round().astype(np.uint8), new, 1.0),)
     generation = request.with_changes(
-        width=width, height=height, num_frames=total, keyframes=keyframes, audio_prefix=audio_prefix
+        width=width, height=height, num_frames=total, keyframes=keyframes, audio_prefix=audio_prefix,
+        audio_suffix=audio_suffix,
     )
     result = engine.generate(generation, on_progress, on_preview, cancel, on_stage=on_stage)
     rate, fps = result.sample_rate, result.fps
@@ -120,8 +140,11 @@ def extend_clip(
     latent_count = engine.runtime.audio_latent_frames(len(take), fps)
     take_latents = result.audio_latents[:, :, first_latent : first_latent + latent_count]
     metadata = dict(result.metadata)
+    held = audio_prefix if audio_prefix is not None else audio_suffix
     metadata["extend"] = {
-        "sound_held": audio_prefix is not None,
+        "sound_held": held is not None,
+        "sound_from": sound if held is not None else None,
+        "held_audio_latent_frames": int(held.shape[2]) if held is not None else 0,
         "direction": direction,
         "seconds": float(seconds),
         "new_frames": int(len(take)),
@@ -159,6 +182,21 @@ def _audio_tail(latents, source_frames: int, context: int, fps: float, engine: E
     if held < 1 or start + held > tensor.shape[2]:
         return None
     return tensor[:, :, start : start + held].float()
+
+
+def _audio_head(latents, new: int, total: int, fps: float, engine: Engine):
+    """The source's first audio latent frames to hold at the end of a backward clip of `total` frames whose
+    frame `new` is the source's first ([1, C, t, mel]), or None when they do not fit."""
+    import torch
+
+    tensor = torch.as_tensor(np.asarray(latents)) if not torch.is_tensor(latents) else latents
+    if tensor.ndim == 3:
+        tensor = tensor[None]
+    clip_latents = engine.runtime.audio_latent_frames(total, fps)
+    held = clip_latents - round(new / fps * engine.spec.audio_latents_per_second)
+    if tensor.ndim != 4 or held < 1 or held > tensor.shape[2]:
+        return None
+    return tensor[:, :, :held].float()
 
 
 def vae_round_trip_error(engine: Engine, frames: np.ndarray) -> float:

@@ -114,6 +114,8 @@ class GenerationRequest:
     # denoiser-space audio latents [1, C, t, mel] held at the start of the clip (extend: the source's sound
     # continues); their t latent frames (25 per second) keep their values, the rest is generated
     audio_prefix: Any = None
+    # the same held at the end of the clip (extend backward: the source's first sound closes the clip)
+    audio_suffix: Any = None
 
     def with_changes(self, **changes: Any) -> GenerationRequest:
         return dataclasses.replace(self, **changes)
@@ -244,13 +246,14 @@ class GenerationRequest:
 
     def parameters(self) -> dict[str, Any]:
         """Everything needed to regenerate this clip, as plain JSON-able values."""
-        params = dataclasses.asdict(dataclasses.replace(self, audio_prefix=None))
+        params = dataclasses.asdict(dataclasses.replace(self, audio_prefix=None, audio_suffix=None))
         if params["stg_blocks"] is not None:
             params["stg_blocks"] = list(params["stg_blocks"])
         image = params.pop("image")
         params["image"] = _image_name(image)
-        if self.audio_prefix is not None:
-            params["audio_prefix"] = f"<audio latents {list(np.shape(self.audio_prefix))}>"
+        for name in ("audio_prefix", "audio_suffix"):
+            if getattr(self, name) is not None:
+                params[name] = f"<audio latents {list(np.shape(getattr(self, name)))}>"
         params["loras"] = [
             {"path": str(lora.path), "strength": float(lora.strength)} for lora in self.loras or ()
         ]

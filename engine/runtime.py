@@ -321,6 +321,28 @@ class StepReporter:
         }
 
 
+# ltx-core's AudioProcessor: n_fft (and window) of the audio VAE's mel spectrogram, the release configs'
+# `preprocessing.stft.filter_length` (diffusers' audio VAE config does not carry it)
+AUDIO_N_FFT = 1024
+
+
+def resample(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """[channels, samples] float32 from `rate` to `target` Hz with FFmpeg's resampler (PyAV), same length in
+    seconds (rounded to a sample)."""
+    import av
+
+    layout = {1: "mono", 2: "stereo"}.get(audio.shape[0])
+    if layout is None:
+        raise RequestError(f"source sound has {audio.shape[0]} channels; use mono or stereo")
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=target)
+    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio, dtype=np.float32), format="fltp",
+                                       layout=layout)
+    frame.sample_rate = rate
+    chunks = [f.to_ndarray() for f in [*resampler.resample(frame), *resampler.resample(None)]]
+    out = np.concatenate(chunks, axis=1) if chunks else np.zeros((audio.shape[0], 0), np.float32)
+    return fit_length(out.astype(np.float32), round(audio.shape[1] * target / rate))
+
+
 def fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
     """Pad with silence or trim so the sound lasts exactly as long as the video.
 
@@ -775,6 +797,52 @@ class Runtime:
         with torch.no_grad():
             decoded = self.components.vae.decoder(self.denormalize_video(latents).to(self.dtype), None)
         return decoded[0, :, 0]
+
+    def audio_mel(self, waveform: np.ndarray | torch.Tensor, sample_rate: int) -> torch.Tensor:
+        """A waveform [channels, samples] (float, -1..1) -> the audio VAE encoder's input [1, 2, T, mels]:
+        ltx-core's `AudioProcessor.waveform_to_mel` (resampled to the VAE's rate, torchaudio's MelSpectrogram
+        with n_fft 1024, hop `mel_hop_length`, Hann window, centred with reflect padding, magnitude, Slaney
+        mel scale and norm, then log(max(mel, 1e-5))). The Slaney filter bank comes from transformers'
+        `mel_filter_bank`, the resampling from FFmpeg's (PyAV); mono is doubled to the encoder's stereo."""
+        from transformers.audio_utils import mel_filter_bank
+
+        config = self.components.audio_vae.config
+        rate = int(config.sample_rate)
+        audio = np.asarray(waveform.cpu() if torch.is_tensor(waveform) else waveform, dtype=np.float32)
+        if audio.ndim == 1:
+            audio = audio[None]
+        if audio.ndim != 2 or audio.shape[1] == 0 or not np.isfinite(audio).all():
+            raise RequestError(
+                f"source sound must be finite samples [channels, samples]; got shape {audio.shape}"
+            )
+        channels = int(config.in_channels)
+        if audio.shape[0] < channels:
+            audio = np.repeat(audio[:1], channels, axis=0)
+        audio = audio[:channels]
+        if int(sample_rate) != rate:
+            audio = resample(audio, int(sample_rate), rate)
+        wave = torch.from_numpy(np.ascontiguousarray(audio))
+        spectrum = torch.stft(
+            wave, AUDIO_N_FFT, hop_length=int(config.mel_hop_length), win_length=AUDIO_N_FFT,
+            window=torch.hann_window(AUDIO_N_FFT), center=True, pad_mode="reflect", return_complex=True,
+        ).abs()  # [channels, freqs, frames]
+        bank = mel_filter_bank(
+            num_frequency_bins=AUDIO_N_FFT // 2 + 1, num_mel_filters=int(config.mel_bins), min_frequency=0.0,
+            max_frequency=rate / 2.0, sampling_rate=rate, norm="slaney", mel_scale="slaney",
+        )
+        mel = torch.matmul(spectrum.transpose(1, 2), torch.from_numpy(bank).float())  # [channels, T, mels]
+        return torch.log(mel.clamp(min=1e-5))[None]
+
+    def encode_audio(self, waveform: np.ndarray | torch.Tensor, sample_rate: int) -> torch.Tensor:
+        """A waveform [channels, samples] at `sample_rate` -> denoiser-space audio latents [1, C, t, mel]
+        (the audio VAE encoder's posterior mode, normalised as generated latents are): the sound a clip that
+        was not generated here brings to extend."""
+        audio_vae = self.components.audio_vae
+        mel = self.audio_mel(waveform, sample_rate)
+        weight = next(audio_vae.encoder.parameters())
+        with torch.no_grad():
+            posterior = audio_vae.encode(mel.to(weight.device, weight.dtype), return_dict=True).latent_dist
+            return self.normalize_audio(posterior.mode().float())
 
     def encode_video(self, pixels: torch.Tensor) -> torch.Tensor:
         """Video [B, 3, F, H, W] in -1..1 -> denoiser-space latents (the posterior's mode)."""

@@ -14,7 +14,7 @@ from typing import Any
 from app import provenance
 from app.errors import JobError
 from app.jobs.spec import MODEL_LTX2
-from app.media.clip_reader import ClipSource, read_clip
+from app.media.clip_reader import ClipSource, read_clip, source_sound
 
 __all__ = ["ClipSource", "ExtendSpec", "apply_extend_result", "build_extension", "read_clip", "run_extend"]
 
@@ -81,6 +81,7 @@ def run_extend(engine: Any, spec: ExtendSpec, source: ClipSource, on_progress=No
     from engine.extend import extend_clip
 
     height, width = source.frames.shape[1:3]
+    sound, rate = source_sound(source)
     return extend_clip(
         engine,
         source.frames,
@@ -92,6 +93,8 @@ def run_extend(engine: Any, spec: ExtendSpec, source: ClipSource, on_progress=No
         cancel=cancel,
         on_stage=on_stage,
         source_audio_latents=source.audio_latents,  # the source's sound continues when it kept them
+        source_audio=sound,  # else its sound, encoded by the engine (an imported clip)
+        source_sample_rate=rate,
     )
 
 

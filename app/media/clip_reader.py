@@ -15,7 +15,7 @@ from app.errors import JobError, MediaError
 @dataclass
 class ClipSource:
     """A clip read for extending: frames [F, H, W, 3] float32 0..1 and its provenance record (its sound is
-    not read: extend conditions on pictures only)."""
+    read by `source_sound` when it kept no audio latents)."""
 
     path: Path
     frames: np.ndarray
@@ -73,3 +73,20 @@ def _audio_latents_beside(path: Path):
         return None
 
 
+# the rate a source's sound is read at for the audio encoder (the engine resamples it to the audio VAE's)
+SOURCE_SOUND_RATE = 48000
+
+
+def source_sound(source: ClipSource) -> tuple[np.ndarray | None, int | None]:
+    """The source's sound ([2, samples] float32 at SOURCE_SOUND_RATE) for the engine to encode when the
+    clip kept no audio latents (an imported file), or (None, None): latents kept, or no audio stream."""
+    if source.audio_latents is not None:
+        return None, None
+    from app.errors import MediaError
+    from app.media.audio import read_audio
+
+    seconds = source.frames.shape[0] / float(source.fps)
+    try:
+        return read_audio(source.path, 0.0, seconds, SOURCE_SOUND_RATE), SOURCE_SOUND_RATE
+    except MediaError:  # no audio stream, or one that cannot be decoded: the sound follows the picture
+        return None, None
