@@ -50,6 +50,9 @@ class GenerationOptions(QWidget):
         super().__init__(parent)
         self.setObjectName("generationOptions")
         self._current_frame = current_frame
+        # where frames taken from the viewer are saved as keyframe PNGs: the project's media/keyframes (or
+        # the unsaved session's scratch, which recovery keeps); set by the main window
+        self.keyframe_dir: Callable[[], os.PathLike | str] | None = None
         self._frames = 121
         self._model = ""
         self._spec = None
@@ -228,14 +231,19 @@ class GenerationOptions(QWidget):
         self.keyframe_list.setCurrentItem(item)
 
     def add_viewer_keyframe(self) -> str | None:
-        """The viewer's current frame as a keyframe (saved as a PNG the job can read), at the last frame
-        when the list already has a first one, else at frame 0."""
+        """The viewer's current frame as a keyframe (saved as a PNG the job can read, in `keyframe_dir`: the
+        project's media/keyframes, or the unsaved session's scratch), at the last frame when the list already
+        has a first one, else at frame 0. Without a folder provider (a panel outside the studio) it goes to
+        the system's temporary folder."""
         frame = self._current_frame() if self._current_frame is not None else None
         if frame is None:
             return None
         from PIL import Image
 
-        folder = os.path.join(tempfile.gettempdir(), "aiprod-keyframes")
+        if self.keyframe_dir is not None:
+            folder = os.fspath(self.keyframe_dir())
+        else:
+            folder = os.path.join(tempfile.gettempdir(), "aiprod-keyframes")
         os.makedirs(folder, exist_ok=True)
         fd, path = tempfile.mkstemp(suffix=".png", prefix="viewer-", dir=folder)
         os.close(fd)

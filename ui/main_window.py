@@ -167,6 +167,7 @@ class MainWindow(QMainWindow):
 
         # Panels that outlive a session.
         self.generate_panel = GeneratePanel(self.engine_settings, current_frame=self._current_frame)
+        self.generate_panel.options.keyframe_dir = lambda: self.project.session.media_dir / "keyframes"
         self.generate_panel.restore_state(self.settings)  # the last launch's model and settings
         self.generate_panel.generate_requested.connect(self.submit_job)
         self.generate_panel.duration_requested.connect(self.suggest_duration)
