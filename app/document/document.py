@@ -591,6 +591,9 @@ class TimelineDocument(EditOps, PropertyOps):
                     self._links.setdefault(seg.link_id, []).append(seg.id)
             for dis in layout.dissolves:
                 self._dissolve_track[dis.id] = track_id
+        for layout in (committed or {}).values():  # metadata an edit wrote to clips it kept
+            for clip in layout.meta_written:
+                self.__dict__.get("_infos", {}).pop(clip_id(clip), None)
         pieces = self.__dict__.get("_pieces")
         if pieces is not None:
             pieces.note_written(committed)
@@ -631,7 +634,34 @@ class TimelineDocument(EditOps, PropertyOps):
         return frame
 
     def _clip_info(self, seg: Seg, track_id: str) -> ClipInfo:
-        data = meta(seg.clip)
+        """The clip's record; kept per clip until the clip's placement changes or a change names it (the
+        timeline view asks for every clip after every change, and reading OTIO metadata is slow)."""
+        cache: dict = self.__dict__.setdefault("_infos", {})
+        key = (seg.start, seg.dur, seg.src, seg.avail, seg.link_id, seg.media_id, track_id, self._rate)
+        hit = cache.get(seg.id)
+        if hit is not None and hit[0] is seg.clip and hit[1] == key:
+            return hit[2]
+        info = self._read_clip_info(seg, track_id)
+        cache[seg.id] = (seg.clip, key, info)
+        return info
+
+    def _forget_clip_infos(self, kind: str, ids: tuple[str, ...]) -> None:
+        cache = self.__dict__.get("_infos")
+        if not cache:
+            return
+        if kind == "clips" and ids:
+            for cid in ids:
+                cache.pop(cid, None)
+        elif kind not in ("bin", "markers", "tracks"):
+            cache.clear()  # "reset", an unnamed change to clips, anything new
+        if len(cache) > 2 * len(self._clip_track) + 64:  # clips that left the timeline
+            for cid in [c for c in cache if c not in self._clip_track]:
+                del cache[cid]
+
+    def _read_clip_info(self, seg: Seg, track_id: str) -> ClipInfo:
+        # one pass over the keys there are: a missing key costs OTIO a raised KeyError (dozens of µs)
+        stored = meta(seg.clip)
+        data = {key: stored[key] for key in stored.keys()}
         rate = self._rate
         avail = (
             None
@@ -681,6 +711,7 @@ class TimelineDocument(EditOps, PropertyOps):
 
     def _emit(self, kind: str, ids: tuple[str, ...] = ()) -> None:
         self._snapshot = None  # every mutation ends here
+        self._forget_clip_infos(kind, ids)
         pieces = self.__dict__.get("_pieces")
         if pieces is not None:  # undo keeps what changed (app.document.pieces)
             pieces.note(kind, ids)

@@ -59,6 +59,12 @@ def assert_consistent(doc: TimelineDocument) -> None:
         assert names == [f"{kind.prefix}{i + 1}" for i in range(len(names))]
 
 
+def assert_records_fresh(doc: TimelineDocument) -> None:
+    """The clip records the document keeps between changes are what a freshly read document says."""
+    fresh = TimelineDocument.from_otio(doc.to_otio())
+    assert [doc.clips(t.id) for t in doc.tracks()] == [fresh.clips(t.id) for t in fresh.tracks()]
+
+
 @pytest.fixture(autouse=True)
 def verify_pieces(monkeypatch):
     """Every settle is checked against a full capture: an edit that changes what it did not report fails."""
@@ -149,10 +155,12 @@ def test_any_edits_with_undos_in_between_undo_to_the_start_and_redo_to_the_end(q
         except EditError:
             assert doc.snapshot() == before  # a refused edit changes nothing
         assert_consistent(doc)
+        assert_records_fresh(doc)
         states = [doc.snapshot()]
         for _ in range(min(undos, stack.index())):  # step back and forward through the history
             stack.undo()
             states.append(doc.snapshot())
+            assert_records_fresh(doc)
         if redo:
             for state in reversed(states[:-1]):
                 stack.redo()
