@@ -73,7 +73,8 @@ def entry_text(entry: HistoryEntry, applied: bool) -> str:
     kind = KIND_LABELS.get(entry.kind, entry.kind.capitalize())
     head = (f"{APPLIED_MARK} " if applied else "") + kind + (f" · {what}" if what else "")
     prompt = entry.prompt if len(entry.prompt) <= 48 else entry.prompt[:47] + "…"
-    when = datetime.datetime.fromtimestamp(entry.finished_at).strftime("%H:%M")
+    moment = datetime.datetime.fromtimestamp(entry.finished_at)
+    when = moment.strftime("%H:%M" if moment.date() == datetime.date.today() else "%Y-%m-%d %H:%M")
     outcome = entry.status + (f": {entry.error}" if entry.error else "")
     return f"{head}\n{prompt}\n{outcome} — {when}"
 
@@ -90,6 +91,7 @@ class HistoryPanel(QWidget):
         self.setObjectName("historyPanel")
         self.history = history
         self._icons: dict[str, QIcon] = {}  # entry id -> its thumbnail (read from disk once)
+        self._lora_entry: str | None = ""  # the entry whose LoRAs the sweep's list shows
         self.is_applied: Callable[[HistoryEntry], bool] = lambda _entry: False
         self.has_batch: Callable[[HistoryEntry], bool] = lambda entry: bool(entry.batch)
         self.list = QListWidget(objectName="historyList")
@@ -264,6 +266,10 @@ class HistoryPanel(QWidget):
         made = entry is not None and entry.status == "done" and bool(entry.media_id)
         self.apply_button.setEnabled(made and not self.is_applied(entry))
         self.compare_button.setEnabled(entry is not None and self.has_batch(entry))
+        shown = entry.id if entry is not None else None
+        if shown == self._lora_entry:
+            return  # the same entry (an edit elsewhere): keep the LoRA chosen for its sweep
+        self._lora_entry = shown
         self.lora_combo.clear()
         for lora in (entry.parameters.get("loras") or []) if entry is not None else []:
             if isinstance(lora, dict) and lora.get("path"):
