@@ -168,6 +168,22 @@ def test_reuse_settings_fills_the_generate_panel(window, qtbot):
 
 
 # ---------------------------------------------------------------------------------------------- variations
+def test_new_seed_queues_the_same_settings_as_a_new_take(window, qtbot):
+    original = generate(window, qtbot, seed=77)
+    panel = window.workflow.panel
+    entry = window.workflow.history.entries()[0]
+    panel.select(entry.id)
+    with qtbot.waitSignal(window.jobs.job_finished, timeout=30_000) as done:
+        panel.regenerate_button.click()
+    settle()
+    take = done.args[1]
+    assert take.take_of == original.id and take.generation["seed"] != 77
+    assert take.generation["prompt"] == entry.prompt
+    assert take.generation["frames"] == entry.parameters["frames"]
+    newest = window.workflow.history.entries()[0]
+    assert newest.kind == "variation" and newest.source == entry.id and newest.media_id == take.id
+
+
 def test_queue_three_variations_makes_three_takes_with_distinct_seeds(window, qtbot):
     original = generate(window, qtbot, seed=7)
     panel = window.workflow.panel
