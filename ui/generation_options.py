@@ -68,6 +68,10 @@ class GenerationOptions(QWidget):
         self.decoder_combo = QComboBox(objectName="decoderCombo")
         self.decoder_combo.addItem("Conv VAE (fast)", "conv")
         self.decoder_combo.addItem("Diffusion decoder (LTX-2.5 quality option, slow)", "diffusion")
+        self.upsampler_combo = QComboBox(objectName="upsamplerCombo")
+        self.upsampler_combo.addItem("x2 (stage 1 at half size, sizes x64)", 2.0)
+        self.upsampler_combo.addItem("x1.5 (LTX-2.3: stage 1 at 2/3 size, sizes x96)", 1.5)
+        self.upsampler_combo.setToolTip("The latent upsampler of the two-stage recipes")
         self.lora_list = QListWidget(objectName="loraList")
         self.lora_list.setMaximumHeight(90)
         self.lora_list.currentItemChanged.connect(self._show_lora)
@@ -113,6 +117,7 @@ class GenerationOptions(QWidget):
         form.addRow("Quality", self.preset_combo)
         form.addRow("Recipe", self.recipe_combo)
         form.addRow("Decoder", self.decoder_combo)
+        form.addRow("Upsampler", self.upsampler_combo)
         form.addRow("LoRAs", self.lora_list)
         form.addRow("", lora_row)
         form.addRow("Keyframes", self.keyframe_list)
@@ -142,6 +147,10 @@ class GenerationOptions(QWidget):
         self.decoder_combo.model().item(1).setEnabled(diffusion)
         if not diffusion:
             self.decoder_combo.setCurrentIndex(0)
+        x15 = 1.5 in tuple(getattr(spec, "upsampler_scales", ())) and model != "tiny"  # the release has one
+        self.upsampler_combo.model().item(1).setEnabled(x15)
+        if not x15:
+            self.upsampler_combo.setCurrentIndex(0)
         self._fill_presets()
 
     def set_frames(self, frames: int) -> None:
@@ -195,6 +204,7 @@ class GenerationOptions(QWidget):
             "loras": self.chosen_loras(),
             "keyframes": self.keyframes(),
             "video_decoder": self.decoder_combo.currentData(),
+            "upsampler_scale": float(self.upsampler_combo.currentData()),
         }
 
     def load(self, spec) -> None:
@@ -202,6 +212,8 @@ class GenerationOptions(QWidget):
         its keyframes."""
         self.recipe_combo.setCurrentIndex(max(0, self.recipe_combo.findData(spec.recipe)))
         self.decoder_combo.setCurrentIndex(max(0, self.decoder_combo.findData(spec.video_decoder)))
+        scale = float(getattr(spec, "upsampler_scale", 2.0))
+        self.upsampler_combo.setCurrentIndex(max(0, self.upsampler_combo.findData(scale)))
         used = dict(spec.loras)
         for row in range(self.lora_list.count()):
             item = self.lora_list.item(row)

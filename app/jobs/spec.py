@@ -85,9 +85,12 @@ class JobSpec:
     name: str = ""
     take_of: str | None = None  # media id this job is a new take of (regenerate)
     preview_every: int = 2
-    # engine recipe ("full" | "distilled" | "two-stage"; None: the model's default), the LoRAs to fuse
-    # ((path, strength); the job's list is the whole set: empty = none), keyframes ((path, frame, strength))
+    # engine recipe ("full" | "distilled" | "two-stage" | "two-stage-full"; None: the model's default), the
+    # two-stage recipes' latent upsampler (2.0, or 1.5: LTX-2.3's x1.5, sizes multiples of 96), the LoRAs to
+    # fuse ((path, strength); the job's list is the whole set: empty = none), keyframes ((path, frame,
+    # strength))
     recipe: str | None = None
+    upsampler_scale: float = 2.0
     loras: tuple[tuple[str, float], ...] = ()
     keyframes: tuple[tuple[str, int, float], ...] = ()
     video_decoder: str = "conv"  # "diffusion": LTX-2.5's diffusion video decoder (slower, the quality option)
@@ -113,6 +116,7 @@ class JobSpec:
         distilled = self.recipe in ("distilled", "two-stage")
         return GenerationRequest(
             recipe=self.recipe,
+            upsampler_scale=float(self.upsampler_scale),
             loras=tuple(LoraChoice(str(path), float(strength)) for path, strength in self.loras),
             keyframes=tuple(Keyframe(str(path), int(frame), float(strength)) for path, frame, strength in
                             self.keyframes),
@@ -167,6 +171,7 @@ class JobSpec:
             if self.image is not None
             else ("<frame>" if self.image_array is not None else None),
             "recipe": self.recipe,
+            "upsampler_scale": float(self.upsampler_scale),
             "loras": [{"path": str(path), "strength": float(strength)} for path, strength in self.loras],
             "keyframes": [
                 {"image": str(path), "frame": int(frame), "strength": float(strength)}
@@ -202,6 +207,7 @@ class JobSpec:
             "quantization": str(generation.get("quantization", "none")),
             "image": image,
             "recipe": optional(str, generation.get("recipe")),
+            "upsampler_scale": float(generation.get("upsampler_scale") or 2.0),
             "video_decoder": str(generation.get("video_decoder") or "conv"),
             "loras": tuple(
                 (str(lora["path"]), float(lora.get("strength", 1.0)))
