@@ -346,7 +346,6 @@ def test_the_history_survives_save_and_reopen(qtbot, tmp_path, answers):
         again.shutdown()
 
 
-
 def test_a_recovered_never_saved_project_keeps_its_history(window, qtbot):
     from types import SimpleNamespace
 
