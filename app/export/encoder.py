@@ -34,7 +34,7 @@ import av
 import numpy as np
 
 from app import __version__
-from app.errors import ExportCancelled, ExportError
+from app.errors import AppError, ExportCancelled, ExportError
 from app.export.formats import (
     BT709,
     RANGE_LIMITED,
@@ -732,9 +732,14 @@ def _encode_overlapped(
                 encoding.result()
                 if on_progress is not None:
                     on_progress(total, total)
-        except BaseException:
+        except BaseException as exc:
             pending = [f for f in (encoding, converting[1] if converting else None) if f is not None]
             for future in pending:
                 future.cancel()
             wait(pending)  # never leave a helper using the container we are about to close
-            raise
+            if isinstance(exc, (AppError, av.FFmpegError)) or not isinstance(exc, Exception):
+                raise  # already a message for the user (or FFmpeg's, which _encode words), or an interrupt
+            raise ExportError(
+                f"The export failed while converting or encoding frame {done + 1} of {total} "
+                f"({type(exc).__name__}: {exc}). Nothing was written."
+            ) from exc

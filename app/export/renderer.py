@@ -38,18 +38,34 @@ from app.errors import AppError, ExportCancelled, ExportError, MediaError
 from app.export import presets as preset_registry
 from app.export.audio_mix import SAMPLE_RATE, TimelineAudioMix
 from app.export.encoder import build_metadata, normalise_fps, preflight_destination, write_clip
+from app.export.grading import CpuGrader, Grader, default_grader
+from app.export.pipeline import PipelinedFrames, default_workers
 from app.export.presets import ExportPreset
 from app.export.sequences import preflight_sequence, write_sequence
 from app.media.cache import FrameCache
 from app.media.compositor import TimelineCompositor
 from app.media.probe import path_problem, probe_media
+from app.media.title import composite
 from app.media.title import coverage as title_coverage
-from app.media.transform import ClipTransform
+from app.media.transform import ClipTransform, place
 from app.media.verify import verify_media
 from app.project.outputs import check_output_path
 
 ProgressWithEta = Callable[[int, int, float], None]
 MAX_LISTED_CLIPS = 50  # generation records written into the tags (the count is always exact)
+MODES = ("pipelined", "sequential")
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    """One timeline frame between the pipeline's decode and grade stages: the sample and its decoded
+    pictures (float32 at the source size, None where a file could not be read: black), ungraded."""
+
+    index: int
+    sample: VideoSample | None
+    pipeline: object | None  # the GradePipeline, or None when the compositor does not grade
+    # (path, picture, grade, transform) of the picture and, during a dissolve, the one it mixes with
+    parts: tuple[tuple[str, np.ndarray | None, dict | None, dict | None], ...]
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,8 @@ class RenderReport:
     alpha: bool
     graded: bool  # the compositor applied clip grades (float pipeline) rather than plain decoded frames
     seconds: float  # wall-clock time of the export
+    mode: str = "sequential"  # "pipelined": decode, grade, RGB->YUV and encode ran as parallel stages
+    grader: str = "cpu"  # who ran the grades' OCIO processors ("cpu", "gl")
 
     @property
     def frames_per_second(self) -> float:
@@ -110,6 +128,91 @@ class TimelineRenderer:
     def frames(self, first: int, end: int) -> Iterator[np.ndarray]:
         for index in range(first, end):
             yield self.frame(index)
+
+    # --- the pipelined path: frame() split into a decode stage and a grade stage ----------------------
+    @property
+    def can_pipeline(self) -> bool:
+        """True when the compositor exposes the float path's parts (decode, grade, place) separately."""
+        return all(
+            hasattr(self.compositor, name)
+            for name in ("frame_at_float", "source_frame_float", "pipeline", "grades_for", "scaled_transform")
+        )
+
+    def decode(self, index: int) -> DecodedFrame:
+        """Stage 1 (one thread, in order): which pictures frame ``index`` shows, decoded at 16 bits, and
+        their grades. Reads the document, so it runs on one thread only.
+
+        Raises:
+            ColorError: the project's colour settings cannot be used.
+        """
+        compositor = self.compositor
+        when = RationalTime(index, self.doc.rate)
+        sample = self.doc.video_at(when)
+        if sample is None:
+            return DecodedFrame(index, None, None, ())
+        graded = getattr(compositor, "graded", True)
+        pipeline = compositor.pipeline(self.doc.color_settings()) if graded else None
+        grades = compositor.grades_for(sample)
+        entries = [(sample.path, sample.seconds, grades.get(sample.clip_id), sample.transform)]
+        if sample.mix is not None:
+            grade_b = grades.get(sample.mix_clip_id) if sample.mix_clip_id else None
+            entries.append((sample.mix[0], sample.mix[1], grade_b, sample.mix_transform))
+        parts = []
+        for path, seconds, grade, transform in entries:
+            picture = None
+            if path:
+                try:
+                    picture = compositor.source_frame_float(path, seconds)
+                except MediaError:  # black, as in TimelineCompositor._fitted_float
+                    picture = None
+            parts.append((path, picture, grade, transform))
+        return DecodedFrame(index, sample, pipeline, tuple(parts))
+
+    def finish(self, item: DecodedFrame, grader: Grader | None = None) -> np.ndarray:
+        """Stage 2 (any thread): grade, fit, mix and title ``item``: the same pixels :meth:`frame` gives
+        (``TimelineCompositor.frame_at_float``), bit for bit with the CPU grader.
+
+        Raises:
+            ColorError: a visible clip's grade cannot be applied.
+        """
+        width, height = self.size
+        sample = item.sample
+        if sample is None:
+            picture = np.zeros((height, width, 3), np.float32)
+        else:
+            grader = grader or CpuGrader()
+            pictures = []
+            for path, source, grade, transform in item.parts:
+                if not path or source is None:
+                    pictures.append(np.zeros((height, width, 3), np.float32))
+                    continue
+                pipeline = item.pipeline
+                if pipeline is not None and grade is not None and not pipeline.is_identity(grade):
+                    source = grader.grade(pipeline, source, grade)
+                scaled = self.compositor.scaled_transform(transform, width, height)
+                pictures.append(place(source, width, height, scaled))
+            picture = pictures[0]
+            if sample.mix is not None:
+                weight = sample.mix[2]
+                picture = picture * np.float32(1.0 - weight) + pictures[1] * np.float32(weight)
+            picture = composite(picture, sample.overlays, width, height)
+        if not self.alpha:
+            return picture
+        coverage = self.coverage(sample)
+        return np.concatenate([picture.astype(np.float32, copy=False), coverage[..., None]], axis=-1)
+
+    def pipelined_frames(
+        self, first: int, end: int, *, grader: Grader | None = None, workers: int | None = None
+    ) -> PipelinedFrames:
+        """Frames ``first .. end - 1`` in order, decoded on one thread and graded on ``workers`` (default:
+        one per two cores; one for a grader that is not ``parallel``, such as the GL grader)."""
+        grader = grader or CpuGrader()
+        if workers is None:
+            workers = default_workers() if getattr(grader, "parallel", False) else 1
+        return PipelinedFrames(
+            first, end, self.decode, lambda item: self.finish(item, grader),
+            workers=workers, on_thread_end=self.compositor.close,
+        )  # fmt: skip
 
     def coverage(self, sample: VideoSample | None) -> np.ndarray:
         """float32 [H, W]: 1 where the sample's picture lies (after letterboxing), 0 elsewhere."""
@@ -174,8 +277,17 @@ def render_timeline(
     on_progress: ProgressWithEta | None = None,
     cancel: threading.Event | None = None,
     project_folder: str | os.PathLike[str] | None = None,
+    mode: str = "pipelined",
+    grader: Grader | None = None,
+    workers: int | None = None,
 ) -> RenderReport:
     """Export ``doc`` (or frames ``in_frame .. out_frame - 1``) with ``preset`` to ``out_path``.
+
+    ``mode`` "pipelined" (the default) decodes on one thread, grades on ``workers`` threads (default: one
+    per two cores), converts R'G'B' -> Y'CbCr on another and encodes on another, frames in order
+    (:mod:`app.export.pipeline`); "sequential" does one frame at a time, every stage on the calling
+    thread (the reference: both write the same pixels). ``grader`` runs the grades' OCIO processors
+    (default: the studio's registered one, :func:`app.export.grading.default_grader`, else the CPU).
 
     ``out_path`` is a file for video presets and a folder for image sequences. ``size`` (width, height)
     scales the project frame (pictures are letterboxed, as in the viewer). ``on_progress(done, total,
@@ -187,6 +299,8 @@ def render_timeline(
         ExportCancelled: ``cancel`` was set; nothing is left at the destination.
     """
     started = time.perf_counter()
+    if mode not in MODES:
+        raise ExportError(f"Unknown render mode '{mode}'; use one of: {', '.join(MODES)}.")
     chosen = preset_registry.resolve(preset)
     dest = Path(os.fspath(out_path)).expanduser().absolute()
     check_output_path(dest, doc, project_folder)  # never replace a clip's media, a LUT or a project file
@@ -197,13 +311,22 @@ def render_timeline(
     width, height = renderer.size
     mix = TimelineAudioMix(doc, first / float(rate), end / float(rate), audio_rate(doc))
     channels = 0 if mix.silent else 2
+    closers: list[Callable[[], None]] = []
     try:
         _preflight(chosen, dest, doc, first, end, width, height, rate, channels)
         tags = build_metadata(provenance_tags(doc, first, end))
         if cancel is not None and cancel.is_set():
             raise ExportCancelled(f"Export of '{dest.name}' was cancelled; nothing was written.")
         progress = _EtaProgress(on_progress)
-        frames = renderer.frames(first, end)
+        grader = grader or default_grader()
+        pipelined = mode == "pipelined" and renderer.can_pipeline
+        if pipelined:
+            frames = renderer.pipelined_frames(first, end, grader=grader, workers=workers)
+        elif isinstance(grader, CpuGrader):
+            frames = renderer.frames(first, end)
+        else:
+            frames = (renderer.finish(renderer.decode(i), grader) for i in range(first, end))
+        closers.append(frames.close)
         if chosen.is_sequence:
             written = write_sequence(
                 dest, chosen.sequence_format(), frames, count, rate, first_number=first,
@@ -213,15 +336,18 @@ def render_timeline(
             written = write_clip(
                 dest, frames, rate, audio=None if mix.silent else mix.stream(), metadata=tags,
                 on_progress=progress, cancel=cancel, frame_count=count,
-                delivery=chosen.delivery_format(), overlap=True,
+                delivery=chosen.delivery_format(), overlap=mode == "pipelined",
             )  # fmt: skip
     finally:
+        for close in closers:  # stop the pipeline's threads before the decoders they use are closed
+            close()
         renderer.close()
         mix.close()
     return RenderReport(
         path=written, preset=chosen.name, first_frame=first, frames=count, width=width, height=height,
         fps=rate, has_audio=not mix.silent, alpha=chosen.alpha, graded=renderer.graded,
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started, mode="pipelined" if pipelined else "sequential",
+        grader=getattr(grader, "name", "cpu"),
     )  # fmt: skip
 
 
