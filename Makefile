@@ -19,7 +19,7 @@ $(BIN)/python:
 
 # torch goes in first, alone, so that TORCH_PIP_ARGS can point at the CUDA build of the pinned version;
 # the second install then finds torch==2.13.0 satisfied (the pin is in pyproject.toml) and leaves it be.
-$(STAMP): pyproject.toml | $(BIN)/python
+$(STAMP): pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/python -m pip install $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install -e ".[test]"
 	touch $@

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
-# resources/ sits next to the packages (source checkout or editable install; the installers use both).
-STYLE_SHEET = Path(__file__).resolve().parent.parent / "resources" / "style" / "dark.qss"
+from app.package_data import resources_dir
+
+# resources/ ships as package data (app.resources; a source checkout reads the top-level folder).
+STYLE_SHEET = resources_dir() / "style" / "dark.qss"
 
 _WINDOW = QColor(37, 38, 41)
 _BASE = QColor(27, 28, 30)

@@ -1,4 +1,5 @@
-"""The shipped looks: ``luts/*.cube`` at the repository root, made by ``luts/make_looks.py``.
+"""The shipped looks: ``luts/*.cube`` at the repository root, made by ``luts/make_looks.py``; installed as
+package data (``app.luts``, see :mod:`app.package_data`).
 
 Each file names itself: a ``TITLE "..."`` line and ``# `` comment lines before it that describe the look
 (the first comment paragraph is the description). Nothing else lists the looks, so adding a .cube file to
@@ -12,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.errors import ColorError
+from app.package_data import shipped_luts_dir
 
-LUTS_DIR = Path(__file__).resolve().parents[2] / "luts"
+LUTS_DIR = shipped_luts_dir()
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class Look:
 
 
 def luts_dir() -> Path:
-    """Where the looks live (``$AIPROD_LUTS_DIR`` overrides, for packaged installs)."""
+    """Where the looks live: the shipped ones, or ``$AIPROD_LUTS_DIR`` when set (an override)."""
     override = os.environ.get("AIPROD_LUTS_DIR")
     return Path(override) if override else LUTS_DIR
 

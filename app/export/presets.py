@@ -24,8 +24,9 @@ from typing import Any
 
 from app.errors import ExportError
 from app.export.formats import DeliveryFormat, encoder_available
+from app.package_data import resources_dir
 
-PRESET_DIR = Path(__file__).resolve().parents[2] / "resources" / "export_presets"
+PRESET_DIR = resources_dir() / "export_presets"
 KINDS = ("video", "sequence")
 
 

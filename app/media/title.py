@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 from app.errors import EditError
+from app.package_data import resources_dir
 
 # Font name -> file (DejaVu ships with most Linux systems; CI installs fonts-dejavu-core).
 FONTS = {
@@ -29,7 +30,7 @@ FONTS = {
     "DejaVu Sans Mono": "DejaVuSansMono.ttf",
 }
 _FONT_DIRS = (
-    Path(__file__).resolve().parents[2] / "resources" / "fonts",
+    resources_dir() / "fonts",
     Path("/usr/share/fonts/truetype/dejavu"),
     Path("/usr/share/fonts/dejavu"),
     Path("/usr/share/fonts/TTF"),
