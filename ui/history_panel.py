@@ -567,8 +567,8 @@ class GenerationWorkflow(QObject):
         waiting = len(entries) - len(cells)
         prompt = entries[0].prompt if entries else ""
         title = f"{len(cells)} takes of “{prompt[:40]}”" + (f" ({waiting} not done)" if waiting else "")
-        if [c for c in cells] != self.grid.cells() or self.grid.title.text() != title:
-            self.grid.set_batch(cells, title)
+        if cells != self.grid.cells() or self.grid.title.text() != title:
+            self.grid.set_batch(cells, title, frame=self.relative_frame(cells))
         self._update_grid_frame()
 
     def _update_grid_frame(self) -> None:
@@ -576,10 +576,12 @@ class GenerationWorkflow(QObject):
             return
         self.grid.set_frame(self.relative_frame())
 
-    def relative_frame(self) -> int:
+    def relative_frame(self, cells: list[GridCell] | None = None) -> int:
         """The playhead's frame inside the batch's clip on the timeline (0 when none shows one)."""
         doc = self._session.doc
-        ids = {c.entry_id for c in self.grid.cells()} if self.grid is not None else set()
+        if cells is None:
+            cells = self.grid.cells() if self.grid is not None else []
+        ids = {c.entry_id for c in cells}
         media = {e.media_id for e in self.history.entries() if e.id in ids and e.media_id}
         family = {i.id for m in media for i in _takes(doc, m)}
         playhead = self.window.playhead()

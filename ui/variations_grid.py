@@ -46,6 +46,7 @@ class _Picture(QLabel):
         super().__init__(objectName="variationPicture")
         self._on_click = on_click
         self.current = False
+        self.frame: int | None = None  # the frame of its clip the picture shows
         self.setMinimumSize(64, 40)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
 
@@ -82,13 +83,17 @@ class VariationsGrid(QWidget):
     def __init__(self, thumbnails, parent: QWidget | None = None) -> None:  # noqa: ANN001
         super().__init__(parent)
         self.setObjectName("variationsGrid")
-        self.setStyleSheet("QWidget#variationsGrid { background: #18191b; }")
+        self.setStyleSheet(
+            "QWidget#variationsGrid { background: #18191b; }"
+            "QWidget#variationsGrid QCheckBox { color: #ddd; }"
+        )
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)  # dark under any theme
         self._thumbnails = thumbnails
         self._cells: list[GridCell] = []
         self._current = 0
         self._frame = 0
         self._single = False
-        self._pending: dict[tuple, int] = {}  # thumbnail key -> cell index
+        self._pending: dict[tuple, tuple[int, int]] = {}  # thumbnail key -> (cell index, frame)
         self.title = QLabel(objectName="variationsTitle")
         self.title.setStyleSheet("color: #ddd; font-weight: bold;")
         self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -149,7 +154,9 @@ class VariationsGrid(QWidget):
     def captions(self) -> list[str]:
         return [c.text() for c in self._captions]
 
-    def set_batch(self, cells: list[GridCell], title: str = "", current: int | None = None) -> None:
+    def set_batch(
+        self, cells: list[GridCell], title: str = "", current: int | None = None, frame: int | None = None
+    ) -> None:
         keep = self.current_cell().entry_id if self.current_cell() is not None else None
         self._cells = list(cells)
         ids = [c.entry_id for c in cells]
@@ -160,6 +167,8 @@ class VariationsGrid(QWidget):
         else:
             self._current = next((i for i, c in enumerate(cells) if c.applied), 0)
         self.title.setText(title or f"{len(cells)} variations")
+        if frame is not None:
+            self._frame = max(0, int(frame))
         self._build()
         self.refresh()
 
@@ -191,9 +200,9 @@ class VariationsGrid(QWidget):
             height = self._picture_height()
             image = self._thumbnails.request_thumbnail(cell.path, frame, height)
             if image is not None:
-                self._set_picture(index, image)
+                self._set_picture(index, image, frame)
             else:
-                self._pending[(cell.path, int(frame), int(height))] = index
+                self._pending[(cell.path, int(frame), int(height))] = (index, frame)
 
     # ---------------------------------------------------------------------------------------- inside
     def _build(self) -> None:
@@ -251,11 +260,11 @@ class VariationsGrid(QWidget):
         return max(72, min(720, (max(self.height(), 300) - 80) // rows - 24))
 
     def _on_ready(self, key: object, image: QImage) -> None:
-        index = self._pending.pop(key, None) if isinstance(key, tuple) else None
-        if index is not None and index < len(self._pictures):
-            self._set_picture(index, image)
+        wanted = self._pending.pop(key, None) if isinstance(key, tuple) else None
+        if wanted is not None and wanted[0] < len(self._pictures):
+            self._set_picture(*wanted[:1], image, wanted[1])
 
-    def _set_picture(self, index: int, image: QImage) -> None:
+    def _set_picture(self, index: int, image: QImage, frame: int) -> None:
         label = self._pictures[index]
         label.setPixmap(QPixmap.fromImage(image))
-        label.setProperty("frame", self._frame)
+        label.frame = frame

@@ -6,6 +6,8 @@ the seed and guidance (the tiny model's run is in test_gap_fill_window.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
@@ -96,6 +98,15 @@ def window(qtbot, tmp_path, answers):  # noqa: ANN001, ANN201
     window.shutdown()
 
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+def screenshot(window, name: str) -> None:  # noqa: ANN001
+    """Kept for a human to look at (docs/screenshots has copies made with nicer stand-in pictures)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assert window.grab().save(str(SCREENSHOTS / name))
+
+
 def settle() -> None:
     for _ in range(5):
         QApplication.processEvents()
@@ -154,6 +165,8 @@ def test_every_outcome_lands_in_the_history_with_its_thumbnail_and_message(windo
     by_seed = {e.parameters["seed"]: e for e in workflow.history.entries()[:2]}
     assert by_seed[99].status == "cancelled" and window.jobs.job(first).status.value == "done"
     assert "cancelled" in panel.item_text(by_seed[99].id)
+    window.history_dock.raise_()
+    screenshot(window, "history.png")
 
 
 def test_reuse_settings_fills_the_generate_panel(window, qtbot):
@@ -250,8 +263,13 @@ def test_the_grid_compares_the_batch_cycles_and_applies_a_take(window, qtbot):
     )
     assert grid.frame == 5  # the playhead's frame inside the clip
     window.thumbnails.wait()
-    qtbot.waitUntil(lambda: all(p.pixmap() is not None and not p.pixmap().isNull() for p in grid.pictures()))
+    qtbot.waitUntil(lambda: all(p.frame == 5 for p in grid.pictures()))
+    for shown in grid.pictures():  # frame 5 of 17 at 64 px: the stand-in's bar covers x = 18..25
+        samples = picture(shown)[8]  # 16 samples across the middle row, every 4 px
+        assert tuple(samples[5]) == (255, 255, 255) and tuple(samples[1]) != (255, 255, 255)
     assert len({picture(p).tobytes() for p in grid.pictures()}) == 4  # four different takes side by side
+    window.history_dock.raise_()
+    screenshot(window, "variations_grid.png")
 
     grid.set_single(True)
     assert len(grid.pictures()) == 1
