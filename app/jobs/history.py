@@ -237,11 +237,13 @@ class JobHistory(QObject):
             return None
         entry_id = uuid.uuid4().hex
         thumbnail = ""
-        image = job.preview if job.preview is not None and not job.preview.isNull() else None
         item = job.item
         path = str(getattr(item, "path", "") or "")
-        if image is None and path:
-            image = _first_frame(path)
+        # a finished job shows its result (the live preview may be a step before the end); a failed or
+        # cancelled one the last preview it sent, if any
+        image = _first_frame(path) if path else None
+        if image is None and job.preview is not None and not job.preview.isNull():
+            image = job.preview
         if image is not None:
             thumbnail = f"{entry_id}.png"
             if not self._save_thumbnail(image, thumbnail):
@@ -387,7 +389,7 @@ def carry_folder(source: Path, target: Path) -> None:
 
 
 def _first_frame(path: str) -> QImage | None:
-    """A job's result as a picture when no live preview came (a fast job): its first frame."""
+    """A job's result as a picture: its first frame (None when it cannot be read)."""
     import numpy as np
 
     from app.errors import MediaError
