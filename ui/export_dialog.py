@@ -57,9 +57,10 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("H.265 / H.264", ("libx265", "libx264", "hevc", "h264")),
     ("DNxHR", ("dnxhd",)),
 )
+HARDWARE_GROUP = "Hardware encoders (GPU)"  # shown only for encoders that opened here (app.export.hardware)
 SEQUENCE_GROUP = "Image sequences"
 OTHER_GROUP = "Other"
-GROUP_ORDER = (*(title for title, _codecs in GROUPS), SEQUENCE_GROUP, OTHER_GROUP)
+GROUP_ORDER = (*(title for title, _codecs in GROUPS), HARDWARE_GROUP, SEQUENCE_GROUP, OTHER_GROUP)
 AUDIO_NAMES = {"pcm_s24le": "PCM 24-bit", "pcm_s16le": "PCM 16-bit", "aac": "AAC"}
 COMMON_SIZES: tuple[tuple[int, int], ...] = (
     (3840, 2160),
@@ -101,6 +102,7 @@ def facts(preset: ExportPreset) -> PresetFacts:
         tag = f" ({fmt.codec_tag})" if fmt.codec_tag else ""
         technical = f"{fmt.video_codec} {fmt.video_profile}{tag}, {fmt.pix_fmt}, audio {audio}"
         group = next((title for title, codecs in GROUPS if fmt.video_codec in codecs), OTHER_GROUP)
+        group = HARDWARE_GROUP if preset.is_hardware else group
         weight = fmt.video_bits_per_pixel
     return PresetFacts(
         preset.name,
@@ -207,9 +209,14 @@ class ExportDialog(QDialog):
         self._written: Path | None = None
         self._close_after_cancel = False
         if presets is None:
+            from app.export import hardware
             from app.export import presets as preset_registry
 
-            presets = preset_registry.available()
+            # hardware encoders only where they opened (probed once per session, cached)
+            presets = preset_registry.available() + hardware.available_presets()
+            self.hardware_note = hardware.summary()
+        else:
+            self.hardware_note = ""
         self._presets = {facts(p).name: p for p in presets}
         self._project_size = TimelineCompositor(doc).frame_size()
         self._build()
@@ -353,6 +360,10 @@ class ExportDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.preset_tree, 1)
+        self.hardware_label = QLabel(self.hardware_note, objectName="exportHardwareLabel")
+        self.hardware_label.setWordWrap(True)
+        self.hardware_label.setVisible(bool(self.hardware_note))
+        layout.addWidget(self.hardware_label)
         layout.addLayout(form)
         layout.addWidget(self.summary_label)
         layout.addWidget(self.progress_bar)

@@ -565,6 +565,10 @@ def _yuv_frame(planes: tuple[np.ndarray, ...], pix_fmt: str, width: int, height:
         stride = plane.line_size // data.dtype.itemsize
         view = np.frombuffer(plane, dtype=dtype, count=plane.height * stride)
         view.reshape(plane.height, stride)[:, : plane.width] = data
+    return _tagged(frame)
+
+
+def _tagged(frame: av.VideoFrame) -> av.VideoFrame:
     frame.color_primaries = BT709
     frame.color_trc = BT709
     frame.colorspace = BT709
@@ -643,7 +647,9 @@ def _encode(
                 opaque = np.ones(rgb.shape[:2] + (1,), np.float32 if rgb.dtype != np.uint8 else np.uint8)
                 rgb = np.concatenate([rgb, opaque * (255 if rgb.dtype == np.uint8 else 1)], axis=-1)
             planes = rgb_to_yuv_planes(rgb, fmt.chroma_subsampling, fmt.bit_depth)
-            vframe = _yuv_frame(planes, fmt.pix_fmt, source.width, source.height)
+            vframe = _yuv_frame(planes, fmt.planar_pix_fmt, source.width, source.height)
+            if fmt.planar_pix_fmt != fmt.pix_fmt:  # p010le / nv12 for a hardware encoder: same samples
+                vframe = _tagged(vframe.reformat(format=fmt.pix_fmt))
             vframe.time_base = frame_time
             vframe.pts = index
             return vframe

@@ -79,6 +79,14 @@ class DeliveryFormat:
     """Bits per YUV sample: 10 (``*p10le``) or 8."""
     alpha: bool = False
     """The format stores an alpha plane (frames are then R'G'B'A ``[H, W, 4]``)."""
+    hardware: str | None = None
+    """The GPU encoder family (``NVENC``, ``AMF``, ``QSV``) of a hardware preset, None for software."""
+
+    @property
+    def planar_pix_fmt(self) -> str:
+        """The planar format the Y'CbCr planes are built in; a semi-planar ``pix_fmt`` (``p010le``,
+        ``nv12``: what hardware encoders take) is repacked from it losslessly (same samples)."""
+        return SEMI_PLANAR.get(self.pix_fmt, self.pix_fmt)
 
     @property
     def even_width(self) -> bool:
@@ -112,6 +120,7 @@ class DeliveryFormat:
         return int((video + audio) * 1.10) + 1024 * 1024
 
 
+SEMI_PLANAR = {"p010le": "yuv420p10le", "nv12": "yuv420p"}  # what hardware encoders take -> planar twin
 _MOVFLAGS = "+use_metadata_tags+write_colr"
 
 PRORES_HQ_MOV = DeliveryFormat(

@@ -27,6 +27,7 @@ from app.export.formats import DeliveryFormat, encoder_available
 from app.package_data import resources_dir
 
 PRESET_DIR = resources_dir() / "export_presets"
+HARDWARE_DIR = PRESET_DIR / "hardware"  # GPU encoders: offered only where app.export.hardware opens them
 KINDS = ("video", "sequence")
 
 
@@ -76,6 +77,20 @@ class ExportPreset:
         return self.kind == "sequence"
 
     @property
+    def is_hardware(self) -> bool:
+        """A GPU encoder's preset (NVENC, AMF, QSV): usable only where ``app.export.hardware`` opens it."""
+        return bool(self.data.get("hardware"))
+
+    @property
+    def hardware_family(self) -> str | None:
+        return str(self.data["hardware"]["family"]) if self.is_hardware else None
+
+    @property
+    def software_equivalent(self) -> str | None:
+        """The software preset with the same intent (``h265_main10`` for ``h265_main10_nvenc``)."""
+        return str(self.data["hardware"].get("software_equivalent")) if self.is_hardware else None
+
+    @property
     def alpha(self) -> bool:
         """Whether the output keeps transparency (where no clip covers the frame)."""
         if self.is_sequence:
@@ -113,13 +128,23 @@ class ExportPreset:
 
 
 def available(folder: Path | None = None) -> list[ExportPreset]:
-    """Every preset in ``folder`` (default: the shipped ``resources/export_presets``), sorted by name."""
+    """Every software preset in ``folder`` (default: the shipped ``resources/export_presets``), sorted by
+    name. Hardware presets are listed by :func:`hardware` and offered by
+    ``app.export.hardware.available_presets()`` (only those whose encoder opens here)."""
     return list(_load_all(folder or PRESET_DIR))
 
 
+def hardware(folder: Path | None = None) -> list[ExportPreset]:
+    """Every hardware-encoder preset shipped (``resources/export_presets/hardware``), opening or not."""
+    path = folder or HARDWARE_DIR
+    return list(_load_all(path)) if path.is_dir() else []
+
+
 def get(name: str, folder: Path | None = None) -> ExportPreset:
-    """The preset called ``name`` (its file name without ``.json``); ExportError lists the choices."""
-    for preset in _load_all(folder or PRESET_DIR):
+    """The preset called ``name`` (its file name without ``.json``), software or hardware; ExportError lists
+    the choices."""
+    candidates = _load_all(folder or PRESET_DIR) + (tuple(hardware()) if folder is None else ())
+    for preset in candidates:
         if preset.name == name:
             return preset
     names = ", ".join(p.name for p in _load_all(folder or PRESET_DIR))
@@ -164,7 +189,9 @@ def _load(path: Path) -> ExportPreset:
 
 
 def _chroma(pix_fmt: str) -> tuple[int, int]:
-    for prefix, factors in (("yuv420", (2, 2)), ("yuv422", (2, 1)), ("yuv444", (1, 1)), ("yuva444", (1, 1))):
+    prefixes = (("yuv420", (2, 2)), ("yuv422", (2, 1)), ("yuv444", (1, 1)), ("yuva444", (1, 1)),
+                ("p010", (2, 2)), ("nv12", (2, 2)))  # fmt: skip
+    for prefix, factors in prefixes:
         if pix_fmt.startswith(prefix):
             return factors
     raise ValueError(f"unsupported video pix_fmt '{pix_fmt}' (planar 4:2:0, 4:2:2 or 4:4:4 YUV)")
@@ -194,6 +221,7 @@ def _delivery_format(preset: ExportPreset) -> DeliveryFormat:
         video_bits_per_pixel=float(video.get("bits_per_pixel", 6.0)),
         bit_depth=10 if "10" in pix_fmt else 8,
         alpha=pix_fmt.startswith("yuva"),
+        hardware=str(preset.data["hardware"]["family"]) if preset.data.get("hardware") else None,
     )
 
 

@@ -35,6 +35,7 @@ from opentimelineio.opentime import RationalTime
 from app import provenance
 from app.document import TimelineDocument, TrackKind, VideoSample
 from app.errors import AppError, ExportCancelled, ExportError, MediaError
+from app.export import hardware
 from app.export import presets as preset_registry
 from app.export.audio_mix import SAMPLE_RATE, TimelineAudioMix
 from app.export.encoder import build_metadata, normalise_fps, preflight_destination, write_clip
@@ -431,6 +432,7 @@ def _preflight(
             f"This FFmpeg build has no {' / '.join(repr(m) for m in missing)} encoder, which the "
             f"'{preset.label}' preset needs. Install a PyAV build that includes it or choose another preset."
         )
+    hardware.check_available(preset)  # a GPU encoder preset whose encoder did not open here
     min_w, min_h = preset.min_size
     if width < min_w or height < min_h:
         raise ExportError(
