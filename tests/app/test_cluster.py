@@ -1,0 +1,150 @@
+"""The Ray backend on a real local cluster: a head (no CPUs, so no work lands on it) and two worker nodes
+with one CPU each, started by the test; tiny-model generations (noise, fast) on CPU actors.
+
+The central test: 6 generations spread over both workers, one actor's worker process SIGKILLed mid-job;
+every result lands once, bit-identical (decoded pictures and sound, latents) to the same job run here.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")  # a pinned dependency: present wherever the studio is installed
+
+from ray.cluster_utils import Cluster  # noqa: E402
+
+from app.cluster.config import ClusterConfig, ClusterUnreachable  # noqa: E402
+from app.cluster.farm import Farm  # noqa: E402
+from app.cluster.landing import land  # noqa: E402
+from app.jobs.master import LATENTS_SUFFIX, MASTER_SUFFIX, read_latents  # noqa: E402
+from app.jobs.settings import EngineSettings  # noqa: E402
+from app.jobs.spec import MODEL_TINY, JobSpec  # noqa: E402
+from app.project.atomic import is_temporary  # noqa: E402
+
+SETTINGS = EngineSettings(developer_tiny=True)
+
+
+def shot(seed: int, name: str) -> JobSpec:
+    return JobSpec(
+        prompt=f"shot {name}: a lighthouse at dusk", width=64, height=64, frames=17, steps=4, seed=seed,
+        model=MODEL_TINY, name=name,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    made = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    workers = [made.add_node(num_cpus=1), made.add_node(num_cpus=1)]
+    made.wait_for_nodes()
+    yield made, workers
+    ray.shutdown()
+    made.shutdown()
+
+
+def decoded(path: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Every video frame and audio frame of a master, as decoded arrays (the container's own bytes carry
+    a random segment id, so files are compared by what they hold)."""
+    pictures, sound = [], []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            pictures.append(frame.to_ndarray())
+    with av.open(str(path)) as container:
+        if container.streams.audio:
+            for frame in container.decode(audio=0):
+                sound.append(frame.to_ndarray())
+    return pictures, sound
+
+
+def run_locally(spec: JobSpec, media: Path):
+    """The same job as the studio's local worker runs it (the generate kind's runner's own steps)."""
+    from app.jobs.result import build_media_item, generation_record
+    from engine import Engine
+
+    engine = Engine.tiny(device="cpu", quantization=spec.quantization)
+    result = engine.generate(spec.to_request(), None, None, None)
+    return build_media_item(media, spec, result, generation_record(spec, engine, result))
+
+
+def test_a_batch_survives_a_killed_worker_and_lands_once_bit_identical(cluster, tmp_path):
+    made, _workers = cluster
+    farm = Farm(ClusterConfig(made.address, resources="cpu", max_attempts=3))
+    info = farm.connect()
+    assert len(info["actors"]) == 2  # one per worker CPU; the head offers none
+    specs = {f"job{i}": shot(100 + i, f"shot{i}") for i in range(6)}
+    for job_id, spec in specs.items():
+        farm.submit(job_id, "generate", spec, SETTINGS)
+    media = tmp_path / "media"
+    killed: dict[str, int] = {}
+    landed: dict[str, object] = {}
+
+    def on_event(event):
+        if event.type == "progress" and not killed and event.data["step"] >= 1:
+            pid = farm.actor_pid(event.job_id)
+            if pid:
+                os.kill(pid, signal.SIGKILL)  # mid-job: the job is denoising on that process
+                killed[event.job_id] = pid
+        if event.type == "finished":
+            assert event.job_id not in landed
+            landed[event.job_id] = land(event.data, media)
+
+    events = farm.run_all(on_event)
+    farm.shutdown()
+
+    assert killed, "no job was seen running"
+    (victim,) = killed
+    finished = [e for e in events if e.type == "finished"]
+    assert sorted(e.job_id for e in finished) == sorted(specs)  # all six, each once
+    assert not [e for e in events if e.type == "failed"]
+    retries = [e for e in events if e.type == "retry"]
+    assert [e.job_id for e in retries] == [victim]
+    assert farm.attempts_of(victim) == 2
+    assert len({e.node for e in finished}) == 2  # spread over both workers
+    started = [e for e in events if e.type == "started" and e.job_id == victim]
+    assert len(started) == 2
+    # the project folder holds exactly one master and one latents file per job, nothing partial
+    names = sorted(p.name for p in media.iterdir())
+    assert not [n for n in names if is_temporary(n)]
+    assert len([n for n in names if n.endswith(MASTER_SUFFIX)]) == 6
+    assert len([n for n in names if n.endswith(LATENTS_SUFFIX)]) == 6
+
+    reference = tmp_path / "local"
+    for job_id, spec in specs.items():
+        item = landed[job_id]
+        assert Path(item.path).parent == media.resolve()
+        assert item.generation["seed"] == spec.seed
+        assert (media / item.generation["latents"]).is_file()
+        mine = run_locally(spec, reference)
+        theirs_pictures, theirs_sound = decoded(Path(item.path))
+        ours_pictures, ours_sound = decoded(Path(mine.path))
+        assert len(theirs_pictures) == len(ours_pictures) == spec.frames
+        for a, b in zip(theirs_pictures, ours_pictures, strict=True):
+            assert np.array_equal(a, b)
+        assert len(theirs_sound) == len(ours_sound)
+        for a, b in zip(theirs_sound, ours_sound, strict=True):
+            assert np.array_equal(a, b)
+        theirs_latents = read_latents(media / item.generation["latents"])
+        ours_latents = read_latents(Path(mine.path).with_name(mine.generation["latents"]))
+        assert theirs_latents.keys() == ours_latents.keys()
+        for key in ours_latents:
+            assert theirs_latents[key].equal(ours_latents[key])
+        # the same provenance record (all but the latents file's name, which follows the clip's name)
+        assert {k: v for k, v in item.generation.items() if k != "latents"} == {
+            k: v for k, v in mine.generation.items() if k != "latents"
+        }
+
+
+def test_an_unreachable_cluster_is_a_clear_error():
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    farm = Farm(ClusterConfig(f"127.0.0.1:{port}", resources="cpu", connect_timeout_s=2))
+    with pytest.raises(ClusterUnreachable, match=r"cannot be reached .*ray start --head"):
+        farm.connect()
