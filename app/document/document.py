@@ -746,13 +746,21 @@ def _rate_of(timeline: otio.schema.Timeline, default: float) -> float:
 
 
 def _map_paths(timeline: otio.schema.Timeline, path_map: PathMap, entries: list[dict]) -> None:
-    """Every clip's media path and every bin entry's (``entries``: plain bin records) through ``path_map``."""
+    """Every clip's media path and every bin entry's (``entries``: plain bin records) through ``path_map``
+    (once per distinct path: a clip's path is its bin entry's, and mapping resolves files)."""
+    mapped: dict[str, str] = {}
+
+    def once(path: str) -> str:
+        if path not in mapped:
+            mapped[path] = path_map(path)
+        return mapped[path]
+
     for clip in timeline.find_clips():
         ref = clip.media_reference
         if isinstance(ref, otio.schema.ExternalReference) and ref.target_url:
-            ref.target_url = path_map(ref.target_url)
+            ref.target_url = once(ref.target_url)
     for entry in entries:
-        entry["path"] = path_map(entry["path"])
+        entry["path"] = once(entry["path"])
 
 
 def _normalise(timeline: otio.schema.Timeline, bin_entries: list[dict]) -> None:
