@@ -606,6 +606,9 @@ class GenerationWorkflow(QObject):
             self.window.show_message("Select a gap first: click the empty track between two clips.")
             return None
         doc = self._session.doc
+        if doc.track_info(gap.track_id).kind is not TrackKind.VIDEO:
+            self.window.show_message("Gap fill makes pictures: select a gap on a video track.")
+            return None
         base = self._gap_base(gap)
         before, after = doc.clip(gap.before).name, doc.clip(gap.after).name
         dialog = GapFillDialog(gap, doc.rate, before, after, base, random_seed(), self.window)

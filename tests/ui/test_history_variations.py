@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
+from app.document import TrackKind
 from app.jobs import EngineSettings
 from ui.main_window import SHORTCUTS, MainWindow
 from ui.project_actions import ProjectPrompts, RecoveryDecision, UnsavedChoice
@@ -381,3 +382,36 @@ def test_a_recovered_never_saved_project_keeps_its_history(window, qtbot):
         assert window.workflow.history.folder == scratch_dir(session.session_id) / "history"
     finally:
         session.close()
+
+
+def test_refusals_say_why_and_change_nothing(window, qtbot):
+    from opentimelineio.opentime import RationalTime
+
+    messages: list[str] = []
+    window.statusBar().messageChanged.connect(messages.append)
+    workflow = window.workflow
+    window.actions_by_name["fillGap"].trigger()
+    assert workflow.gap_dialog is None and "Select a gap first" in messages[-1]
+
+    generate(window, qtbot, seed=1)
+    generate(window, qtbot, seed=2)
+    doc = window.session.doc
+    video, audio = doc.tracks(TrackKind.VIDEO)[0].id, doc.tracks(TrackKind.AUDIO)[0].id
+    second = doc.clips(video)[1]
+    doc.move_clip(second.id, video, second.start + RationalTime(12, doc.rate))  # a gap on V1 and A1
+    window.timeline.select_gap_at(audio, round(second.start.value) + 2)
+    window.actions_by_name["fillGap"].trigger()
+    assert workflow.gap_dialog is None and "video track" in messages[-1]
+
+    first = workflow.history.entries()[-1]
+    assert not workflow.compare(first) and "No variations" in workflow.panel.message_label.text()
+    window.generate_panel.prompt_edit.setPlainText("fail please")
+    with qtbot.waitSignal(window.jobs.job_failed, timeout=30_000):
+        window.generate_panel.request_generate()
+    settle()
+    failed = workflow.history.entries()[0]
+    workflow.panel.select(failed.id)
+    assert not workflow.panel.apply_button.isEnabled()
+    count = window.session.stack.count()
+    assert workflow.apply_entry(failed) == [] and "made no clip" in workflow.panel.message_label.text()
+    assert window.session.stack.count() == count
