@@ -18,7 +18,7 @@ def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def test_project_load_dry_run_writes_every_case(tmp_path, monkeypatch, capsys):
+def test_project_load_dry_run_writes_every_case(tmp_path, monkeypatch, capsys, qapp):
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     bench = importlib.import_module("project_load")
     payload = bench.main(["--dry-run", "--out", str(tmp_path)])
@@ -32,5 +32,11 @@ def test_project_load_dry_run_writes_every_case(tmp_path, monkeypatch, capsys):
     assert case["entries"] == 50 and len(case["ours_s"]) == len(case["reference_s"]) == 2
     for key in ("ours_median_s", "reference_median_s", "ours_ms_per_entry", "ratio", "file_bytes"):
         assert _number(case[key]) and case[key] > 0, (key, case)
+    scale = data["scale"]  # the issue-14 case: clips with their sound and a bin, opened in the main window
+    assert scale["clips"] == 10 and scale["clip_objects"] == 20 and scale["entries"] == 20
+    for name in ("load", "open", "reference"):
+        assert len(scale[f"{name}_s"]) == 2 and _number(scale[f"{name}_median_s"]), name
+    assert _number(scale["load_ratio"]) and _number(scale["open_ratio"])
+    assert data["before_this_work"]["load_project_s"] > 0
     printed = capsys.readouterr().out
-    assert "ratio" in printed and "wrote" in printed
+    assert "ratio" in printed and "wrote" in printed and "open in the window" in printed
