@@ -20,7 +20,13 @@ import pytest
 import torch
 from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel
 from safetensors.torch import save_file
-from shared_fixtures import LTX23_FIXTURE, ltx23_monolith, needs_ltx23_fixture
+from shared_fixtures import (
+    LTX23_FIXTURE,
+    LTX25_FIXTURE,
+    ltx23_monolith,
+    needs_ltx23_fixture,
+    needs_ltx25_fixture,
+)
 
 from engine.engine import Engine
 from engine.errors import CheckpointError, RequestError
@@ -48,6 +54,13 @@ def engine23() -> Engine:
     return Engine.from_checkpoint(
         ltx23_monolith(LTX23_FIXTURE), text_encoder=_gemma_root(LTX23_FIXTURE), device="cpu"
     )
+
+
+@pytest.fixture(scope="module")
+def engine25() -> Engine:
+    if LTX25_FIXTURE is None:
+        pytest.skip("LTX-2.5 fixture missing")
+    return Engine.from_checkpoint(LTX25_FIXTURE, device="cpu")
 
 
 def _request(engine: Engine, **changes) -> GenerationRequest:
@@ -103,8 +116,11 @@ def _refine(engine: Engine, request: GenerationRequest, stage_1, draws, upsample
     return runtime.unpack_video(video.latent, grid)
 
 
-def test_two_stage_full_is_stage_1_full_guidance_then_the_distilled_lora_refine(engine23):
-    engine = engine23
+@pytest.mark.parametrize("which", ["2.3", pytest.param("2.5", marks=needs_ltx25_fixture)])
+def test_two_stage_full_is_stage_1_full_guidance_then_the_distilled_lora_refine(which, request):
+    """On 2.5 too: stage 1 is the guided Euler loop there as well (the ancestral sampler is the distilled
+    pipeline's), and the refine uses the release folder's loras/ distilled LoRA."""
+    engine = request.getfixturevalue("engine23" if which == "2.3" else "engine25")
     assert "two-stage-full" in engine.spec.recipes and "two-stage-full" in engine.recipes()
     distilled = engine.distilled_lora
     assert distilled is not None and "distilled" in Path(distilled.path).name and distilled.strength == 1.0
@@ -132,7 +148,7 @@ def test_two_stage_full_is_stage_1_full_guidance_then_the_distilled_lora_refine(
     # stage 2: the upsampled stage-1 latent, blended at the first stage-2 sigma, refined with the LoRA
     expected = _refine(engine, request, stage_1, draws, engine.upsampler, distilled)
     error = _rel(result.video_latents, expected)
-    print(f"two-stage-full final video latent vs recomposition: relative L2 {error:.2e}")
+    print(f"{which} two-stage-full final video latent vs recomposition: relative L2 {error:.2e}")
     assert error <= TOLERANCE
     without = _refine(engine, request, stage_1, draws, engine.upsampler, None)
     assert _rel(result.video_latents, without) > 100 * TOLERANCE  # the LoRA really acts in stage 2
@@ -140,6 +156,7 @@ def test_two_stage_full_is_stage_1_full_guidance_then_the_distilled_lora_refine(
     total = request.steps + len(engine.spec.stage_2_distilled_sigmas) - 1
     assert stages == [(i, total) for i in range(1, total + 1)]
     assert labels[0] == f"stage 1/2, step 1/{request.steps}" and labels[-1].startswith("stage 2/2")
+    assert [st["sampler"] for st in result.metadata["stages"]] == ["euler", "euler"]
     assert engine.active_loras == []
     after = engine.components.transformer.state_dict()
     assert all(torch.equal(weights[k], after[k]) for k in weights)
