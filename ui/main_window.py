@@ -29,11 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import __version__
+from app import __version__, gl_grading
 from app.commands import push_edit
 from app.document import TrackKind, placement, three_point
 from app.document.sequence import SequenceSettings, settings_for_media
 from app.errors import AppError
+from app.export import hardware as hardware_encoders
 from app.export.runner import ExportRequest
 from app.jobs import EngineSettings, JobQueue, JobSpec
 from app.jobs.apply import ApplyContext, apply_finished
@@ -138,6 +139,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Untitled — AIPROD Studio")
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.settings = settings if settings is not None else QSettings()
+        hardware_encoders.probe_in_background()  # once per process: which GPU encoders open here
+        gl_grading.install_for_exports()  # exports grade on the GPU where a real one is there
         self.undo_group = QUndoGroup(self)
         self.thumbnails = ThumbnailProvider(self)
 

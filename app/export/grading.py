@@ -2,7 +2,7 @@
 
 The export core only knows the :class:`Grader` protocol. :class:`CpuGrader` (OpenColorIO's CPU processor,
 rows split over threads; ``GradePipeline.render``) is the default, the reference and the fallback. The
-studio may register a GPU grader (``app.color.gl_grader.GLGrader``: the viewer's OCIO GLSL shader run
+studio may register a GPU grader (``app.gl_grading.GLGrader``: the viewer's OCIO GLSL shader run
 offscreen) with :func:`set_default_grader`; the core then uses it for every export that does not name a
 grader, and falls back to the CPU for a frame the GPU grader refuses (:class:`GraderUnavailable`).
 """
