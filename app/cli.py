@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli_project import add_parsers  # new-project, add (headless project building)
 
     add_parsers(commands)
+    from app.cli_farm import add_parsers as add_farm_parsers  # farm submit / status (render nodes)
+
+    add_farm_parsers(commands)
     return parser
 
 
@@ -750,6 +753,10 @@ def _run(args: argparse.Namespace) -> int:
             from app.plan_command import run_plan
 
             return run_plan(args)
+        if args.command == "farm":
+            from app.cli_farm import run_farm
+
+            return run_farm(args)
     except KeyboardInterrupt as exc:
         if isinstance(exc, _Terminated):
             raise
