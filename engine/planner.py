@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from engine.errors import RequestError
 from engine.model_sizes import GiB, ModelWeights, transformer_bytes
 from engine.models import SPECS, ModelSpec
-from engine.request import RECIPES, TWO_STAGE_RECIPES
+from engine.request import RECIPES, TWO_STAGE_RECIPES, UPSAMPLER_SCALES, stage_1_size_step
 
 # Peak bytes of transformer activations per (token x channel) of one sample, by compute element size.
 ACTIVATION_BYTES_PER_WIDTH = {2: 40.0, 4: 72.0}
@@ -225,8 +225,13 @@ def transformer_flops(weights: ModelWeights, video_tokens: int, audio_tokens: in
     return linear + attention
 
 
-def recipe_stages(spec: ModelSpec, recipe: str, width: int, height: int, frames: int) -> list[tuple]:
-    """(name, width, height, frames, steps, batch, samples per step) of each denoising stage of `recipe`."""
+def recipe_stages(
+    spec: ModelSpec, recipe: str, width: int, height: int, frames: int, upsampler_scale: float = 2.0
+) -> list[tuple]:
+    """(name, width, height, frames, steps, batch, samples per step) of each denoising stage of `recipe`
+    (the two-stage ones' stage 1 at the output / `upsampler_scale`)."""
+    from engine.recipes import stage_1_size
+
     v = spec.video_guidance
     batched = 1 + (v.cfg_scale != 1.0) + (v.stg_scale != 0.0)  # conditioned, negative, STG: one batch
     separate = 1 if v.modality_scale != 1.0 else 0  # the modality-isolated pass runs on its own
@@ -236,19 +241,22 @@ def recipe_stages(spec: ModelSpec, recipe: str, width: int, height: int, frames:
     if recipe == "distilled":
         return [("distilled", width, height, frames, distilled_steps, 1, 1)]
     stage2 = len(spec.stage_2_distilled_sigmas) - 1
-    if recipe == "two-stage-full":  # the dev model's guided steps at half size, then the LoRA refine
+    small_w, small_h = stage_1_size(width, height, upsampler_scale)
+    size = "half size" if float(upsampler_scale) == 2.0 else "2/3 size"
+    if recipe == "two-stage-full":  # the dev model's guided steps at reduced size, then the LoRA refine
         return [
-            ("1 (half size, guided)", width // 2, height // 2, frames, spec.steps, batched,
-             batched + separate),
+            (f"1 ({size}, guided)", small_w, small_h, frames, spec.steps, batched, batched + separate),
             ("2 (refine)", width, height, frames, stage2, 1, 1),
         ]
     return [
-        ("1 (half size)", width // 2, height // 2, frames, distilled_steps, 1, 1),
+        (f"1 ({size})", small_w, small_h, frames, distilled_steps, 1, 1),
         ("2 (refine)", width, height, frames, stage2, 1, 1),
     ]
 
 
-def _check_request(spec: ModelSpec, recipe: str, quantization: str, width: int, height: int, frames: int):
+def _check_request(
+    spec: ModelSpec, recipe: str, quantization: str, width: int, height: int, frames: int, scale: float = 2.0
+):
     if recipe not in RECIPES:
         raise RequestError(f"recipe '{recipe}' is unknown; use one of {', '.join(RECIPES)}")
     if quantization not in PLAN_QUANTIZATIONS:
@@ -256,10 +264,12 @@ def _check_request(spec: ModelSpec, recipe: str, quantization: str, width: int, 
             f"quantization '{quantization}' is unknown; use one of {', '.join(PLAN_QUANTIZATIONS)}"
         )
     two_stage = recipe in TWO_STAGE_RECIPES
-    ratio = spec.spatial_ratio * (2 if two_stage else 1)
+    if float(scale) not in UPSAMPLER_SCALES:
+        raise RequestError(f"upsampler scale {scale:g} is unknown; use 2 or 1.5")
+    ratio = stage_1_size_step(spec.spatial_ratio, scale) if two_stage else spec.spatial_ratio
     for name, value in (("width", width), ("height", height)):
         if value <= 0 or value % ratio:
-            why = f" (the {recipe} recipe halves it for stage 1)" if two_stage else ""
+            why = f" (the {recipe} recipe runs stage 1 at 1/{scale:g} of it)" if two_stage else ""
             raise RequestError(f"{name} {value} must be a positive multiple of {ratio}{why}")
         if value > spec.max_side:
             raise RequestError(f"{name} {value} is larger than {spec.max_side}")
@@ -288,8 +298,10 @@ def plan_generation(
     tflops: float = DEFAULT_TFLOPS,
     pcie_gbps: float = DEFAULT_PCIE_GBPS,
     keep_precise: list[str] | None = None,
+    upsampler_scale: float = 2.0,
 ) -> MemoryPlan:
-    """Plan a generation on a CUDA card with `vram` bytes and `ram` bytes of system memory (bf16 compute)."""
+    """Plan a generation on a CUDA card with `vram` bytes and `ram` bytes of system memory (bf16 compute);
+    `upsampler_scale` is the two-stage recipes' upsampler (2, or LTX-2.3's 1.5)."""
     from engine.tiling import plan_tiles
 
     if keep_precise is None:
@@ -297,7 +309,7 @@ def plan_generation(
 
         keep_precise = list(TRANSFORMER_KEEP_PRECISE)
     spec = SPECS.get(weights.version, SPECS["2.0"])
-    _check_request(spec, recipe, quantization, width, height, frames)
+    _check_request(spec, recipe, quantization, width, height, frames, upsampler_scale)
     if vram <= CUDA_RESERVE:
         raise RequestError(f"{vram / GiB:.1f} GiB of VRAM is less than CUDA itself needs")
     notes = list(weights.notes)
@@ -326,7 +338,9 @@ def plan_generation(
     )
     # --- stages
     stages = []
-    for name, w, h, f, steps, batch, samples in recipe_stages(spec, recipe, width, height, frames):
+    for name, w, h, f, steps, batch, samples in recipe_stages(
+        spec, recipe, width, height, frames, upsampler_scale
+    ):
         lf, lh, lw = spec.latent_shape(w, h, f)
         tokens, audio = lf * lh * lw, spec.audio_latent_frames(f, spec.default_fps)
         act = activation_bytes(

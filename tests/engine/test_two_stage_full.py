@@ -350,3 +350,16 @@ def test_the_planner_plans_two_stage_full_as_a_guided_half_size_stage_and_the_re
         assert first[1:] == full[1:]  # stage 1 is the full recipe at half size: same steps and passes
         assert second[1:5] == (1280, 704, 121, len(spec.stage_2_distilled_sigmas) - 1)
         assert second[5:] == (1, 1)  # the refine is unguided
+
+
+def test_the_planner_follows_the_x15_upsampler_and_its_size_rule():
+    from engine.models import LTX_2_3
+    from engine.planner import _check_request, recipe_stages
+
+    first, _ = recipe_stages(LTX_2_3, "two-stage", 1152, 768, 121, upsampler_scale=1.5)
+    assert first[1:3] == (768, 512)  # 2/3 of the output
+    _check_request(LTX_2_3, "two-stage", "none", 1152, 768, 121, 1.5)
+    with pytest.raises(RequestError, match="multiple of 96"):
+        _check_request(LTX_2_3, "two-stage-full", "none", 1280, 768, 121, 1.5)
+    with pytest.raises(RequestError, match="multiple of 64"):
+        _check_request(LTX_2_3, "two-stage-full", "none", 1056, 768, 121)
