@@ -60,8 +60,8 @@ LATENTS_SUFFIX = ".latents.safetensors"
 
 
 def _audio_latents_beside(path: Path):
-    """The audio latents saved beside a generated clip, or None (a foreign or damaged file only means the
-    extension's sound follows its picture)."""
+    """The audio latents saved beside a generated clip, or None (a foreign or damaged file: its sound is
+    read and encoded instead, see `source_sound`)."""
     latents = path.with_name(f"{path.stem}{LATENTS_SUFFIX}")
     if not latents.is_file():
         return None
