@@ -363,3 +363,22 @@ def test_the_planner_follows_the_x15_upsampler_and_its_size_rule():
         _check_request(LTX_2_3, "two-stage-full", "none", 1280, 768, 121, 1.5)
     with pytest.raises(RequestError, match="multiple of 64"):
         _check_request(LTX_2_3, "two-stage-full", "none", 1056, 768, 121)
+
+
+def test_two_stage_full_on_a_quantized_model_reads_each_lora_set_from_the_cache(tmp_path):
+    """Quantized weights cannot be unfused: stage 2's set (with the distilled LoRA) is fused before
+    quantizing and cached like any set, and the caller's set comes back from the cache after the run."""
+    cache = tmp_path / "cache"
+    engine = Engine.from_checkpoint(
+        ltx23_monolith(LTX23_FIXTURE), text_encoder=_gemma_root(LTX23_FIXTURE), device="cpu",
+        quantization="int8", cache_dir=cache,
+    )
+    request = _request(engine, steps=2)
+    first = engine.generate(request)
+    assert engine.active_loras == []
+    assert [d["path"] for d in first.metadata["stages"][1]["loras"]] == [str(engine.distilled_lora.path)]
+    files = set(cache.rglob("*.safetensors"))
+    assert len(files) == 2  # the plain transformer and the one with the distilled LoRA, each quantized once
+    second = engine.generate(request)
+    assert set(cache.rglob("*.safetensors")) == files  # the second run only reads the cache
+    assert torch.equal(first.video_latents, second.video_latents)
