@@ -40,6 +40,10 @@ def add_plan_parser(commands) -> argparse.ArgumentParser:
     )
     plan.add_argument("--text-encoder-quant", default="none", choices=["none", "fp8", "int8", "int4"])
     plan.add_argument("--recipe", default="full", choices=list(RECIPES))
+    plan.add_argument(
+        "--upsampler-scale", type=float, default=2.0, choices=[2.0, 1.5],
+        help="the two-stage recipes' upsampler: 2, or 1.5 (LTX-2.3's x1.5: stage 1 at 2/3 size)",
+    )
     plan.add_argument("--width", type=int, default=768)
     plan.add_argument("--height", type=int, default=512)
     plan.add_argument("--frames", type=int, default=121)
@@ -79,6 +83,7 @@ def run_plan(args: argparse.Namespace) -> int:
             weights,
             quantization=args.quant,
             recipe=args.recipe,
+            upsampler_scale=args.upsampler_scale,
             width=args.width,
             height=args.height,
             frames=args.frames,

@@ -201,7 +201,8 @@ class GeneratePanel(QWidget):
         self.seed_spin.valueChanged.connect(self._forget_big_seed)
         for signal in (self.size_combo.currentIndexChanged, self.quant_combo.currentIndexChanged,
                        self.duration_spin.valueChanged, self.fps_combo.currentIndexChanged,
-                       self.model_combo.currentIndexChanged, self.options.recipe_combo.currentIndexChanged):
+                       self.model_combo.currentIndexChanged, self.options.recipe_combo.currentIndexChanged,
+                       self.options.upsampler_combo.currentIndexChanged):
             signal.connect(self.update_plan)
         self.set_settings(settings)
         self._update_start()
@@ -384,6 +385,7 @@ class GeneratePanel(QWidget):
         self._plan_worker.request(
             self._settings.checkpoint, self._settings.gemma_root, self.quant_combo.currentData(),
             self.options.recipe(), width, height, frames, vram=vram,
+            upsampler_scale=float(self.options.upsampler_combo.currentData()),
         )
 
     def show_message(self, text: str, error: bool = False) -> None:

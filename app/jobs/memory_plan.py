@@ -48,6 +48,7 @@ def plan_line(
     height: int,
     frames: int,
     vram: int | None = None,
+    upsampler_scale: float = 2.0,
 ) -> str:
     """One line for the panel: the plan's summary, or why there is none (no GPU, bad size, bad file)."""
     import torch
@@ -73,6 +74,7 @@ def plan_line(
             frames=frames,
             vram=vram,
             ram=available_memory(torch.device("cpu")),
+            upsampler_scale=float(upsampler_scale),
         )
     except (EngineError, ValueError, OSError) as exc:
         return f"No memory plan: {exc}"

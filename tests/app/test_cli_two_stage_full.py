@@ -78,3 +78,16 @@ def test_the_production_preset_maps_to_two_stage_full_and_weighs_its_guided_stag
         LTX_2_3, "distilled", preset.width // 2, preset.height // 2, 121
     )
     assert guided == pytest.approx(full_half + refine) and guided > distilled
+
+
+def test_cli_plan_of_two_stage_full_with_the_x15_upsampler(capsys):
+    code = cli.main(["plan", "--model", "ltx-2.3", "--quant", "fp8", "--recipe", "two-stage-full",
+                     "--upsampler-scale", "1.5", "--width", "1152", "--height", "768", "--frames", "121",
+                     "--vram", "24GiB", "--ram", "64GiB"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "stage 1 (2/3 size, guided): 768x512x121" in out
+    assert out.strip().splitlines()[-1].startswith("fits:")
+    code = cli.main(["plan", "--model", "ltx-2.3", "--recipe", "two-stage", "--upsampler-scale", "1.5",
+                     "--width", "1280", "--height", "768", "--vram", "24GiB"])
+    assert code == 2 and "multiple of 96" in capsys.readouterr().err
