@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -35,6 +36,13 @@ from app.jobs.history import HistoryEntry, JobHistory
 THUMB_W, THUMB_H = 96, 54
 
 Reveal = Callable[[Path], None]  # shows a result's folder (the file manager; tests inject a recorder)
+Ask = Callable[[QWidget, str, str], bool]  # a yes/no question (a QMessageBox; tests inject an answer)
+
+
+def ask_question(parent: QWidget, title: str, text: str) -> bool:
+    buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+    answer = QMessageBox.question(parent, title, text, buttons, QMessageBox.StandardButton.Yes)
+    return answer == QMessageBox.StandardButton.Yes
 
 
 def reveal_in_file_manager(path: Path) -> None:
@@ -97,6 +105,8 @@ class JobRow(QFrame):
         self.progress = QProgressBar(objectName="jobProgress")
         self.progress.setTextVisible(True)
         self.eta = QLabel(objectName="jobEta")
+        self.node = QLabel(objectName="jobNode")  # which render node runs (or ran) it (app.cluster)
+        self.node.setStyleSheet("color: #8ab4f8;")
         self.error = QLabel(objectName="jobError")
         self.error.setWordWrap(True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -112,7 +122,7 @@ class JobRow(QFrame):
         self._result_path: Path | None = None
         self.folder_button.clicked.connect(self.open_folder)
 
-        for label in (self.title, self.status, self.eta, self.error):
+        for label in (self.title, self.status, self.node, self.eta, self.error):
             _narrow(label)
         self.progress.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         buttons = QHBoxLayout()
@@ -127,7 +137,8 @@ class JobRow(QFrame):
         grid.addWidget(self.status, 1, 1)
         grid.addWidget(self.progress, 2, 1)
         grid.addLayout(buttons, 3, 0, 1, 2)
-        grid.addWidget(self.error, 4, 0, 1, 2)
+        grid.addWidget(self.node, 4, 0, 1, 2)
+        grid.addWidget(self.error, 5, 0, 1, 2)
         grid.setColumnStretch(1, 1)
         self.update_from(job)
 
@@ -144,6 +155,9 @@ class JobRow(QFrame):
         self.eta.setText(format_eta(job.eta_seconds) if not job.status.finished else "")
         self.error.setText(job.error)
         self.error.setVisible(bool(job.error))
+        node = getattr(job, "node", "")
+        self.node.setText(f"render node: {node}" if node else "")
+        self.node.setVisible(bool(node))
         self.cancel_button.setEnabled(not job.status.finished)
         self.cancel_button.setVisible(not job.status.finished)
         self.reuse_button.setVisible(job.status.finished and isinstance(job.spec, JobSpec))
@@ -236,10 +250,13 @@ class JobQueueView(QWidget):
         *,
         history: JobHistory | None = None,
         reveal: Reveal | None = None,
+        ask: Ask | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("jobQueueView")
         self._queue = queue
+        self._ask = ask or ask_question
+        self._asking = False
         self._reveal = reveal
         self._history = history
         self._history_rows: list[HistoryRow] = []
@@ -272,6 +289,8 @@ class JobQueueView(QWidget):
         self.scroll = scroll
         header = QHBoxLayout()
         header.addWidget(QLabel("Generations and exports"), 1)
+        self.backend_label = QLabel(objectName="jobBackend")  # "Ray cluster at ..." when not this machine
+        header.addWidget(self.backend_label)
         header.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
@@ -283,6 +302,8 @@ class JobQueueView(QWidget):
         queue.job_failed.connect(lambda job_id, _message: self._changed(job_id))
         queue.job_cancelled.connect(self._changed)
         queue.job_removed.connect(self._remove)
+        queue.cluster_unreachable.connect(self._cluster_unreachable)
+        self._show_backend()
         if history is not None:
             history.changed.connect(self._fill_history)
         for job in queue.jobs():
@@ -300,7 +321,26 @@ class JobQueueView(QWidget):
     def history_rows(self) -> list[HistoryRow]:
         return list(self._history_rows)
 
+    def _show_backend(self) -> None:
+        address = self._queue.backend
+        self.backend_label.setText(f"on the Ray cluster at {address}" if address else "")
+        self.backend_label.setVisible(bool(address))
+
+    def _cluster_unreachable(self, message: str) -> None:
+        """The render cluster cannot be reached: ask once whether to run the jobs here instead."""
+        if self._asking:
+            return
+        self._asking = True
+        try:
+            text = f"{message}\n\nRun these jobs on this machine instead?"
+            if self._ask(self, "Render nodes cannot be reached", text):
+                self._queue.fall_back_to_local()
+        finally:
+            self._asking = False
+        self._show_backend()
+
     def _add(self, job_id: str) -> None:
+        self._show_backend()
         if job_id in self._rows:
             return
         row = JobRow(self._queue.job(job_id), self._queue, self._list, reveal=self._reveal)

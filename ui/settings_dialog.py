@@ -78,6 +78,20 @@ class SettingsDialog(QDialog):
         self.lora_edit.setPlaceholderText("a folder of LoRA .safetensors files (optional)")
         lora_button = QPushButton("Folder...", objectName="loraFolderButton")
         lora_button.clicked.connect(self._pick_lora_folder)
+        # Render nodes (app.cluster): this machine, or a Ray cluster of the studio's machines
+        self.nodes_combo = QComboBox(objectName="renderNodesCombo")
+        self.nodes_combo.addItem("This machine", "local")
+        self.nodes_combo.addItem("Ray cluster at", "cluster")
+        self.nodes_edit = QLineEdit(settings.render_nodes, objectName="renderNodesAddress")
+        self.nodes_edit.setPlaceholderText("HOST:PORT of the head node, e.g. 192.168.1.20:6379")
+        self.nodes_edit.setToolTip(
+            "`ray start --head --node-ip-address=<private IP>` on one machine, "
+            "`ray start --address=HOST:PORT` on the others. A Ray cluster trusts every machine in it: keep "
+            "it on a private network, never on the internet."
+        )
+        self.nodes_combo.setCurrentIndex(1 if settings.render_nodes.strip() else 0)
+        self.nodes_combo.currentIndexChanged.connect(self._nodes_changed)
+        self._nodes_changed()
         self.status_label = QLabel(objectName="settingsStatus")
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -88,6 +102,12 @@ class SettingsDialog(QDialog):
         form.addRow("Quantization", self.quantization_combo)
         form.addRow("LoRA library", _path_row(self.lora_edit, lora_button))
         form.addRow("", self.developer_check)
+        nodes_row = QWidget()
+        nodes_layout = QHBoxLayout(nodes_row)
+        nodes_layout.setContentsMargins(0, 0, 0, 0)
+        nodes_layout.addWidget(self.nodes_combo)
+        nodes_layout.addWidget(self.nodes_edit, 1)
+        form.addRow("Render nodes", nodes_row)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -108,7 +128,17 @@ class SettingsDialog(QDialog):
             quantization=self.quantization_combo.currentData(),
             developer_tiny=self.developer_check.isChecked(),
             lora_folder=self.lora_edit.text().strip(),
+            render_nodes=self.nodes_edit.text().strip() if self._on_cluster() else "",
         )
+
+    def _on_cluster(self) -> bool:
+        return self.nodes_combo.currentData() == "cluster"
+
+    def _nodes_changed(self) -> None:
+        cluster = self._on_cluster()
+        self.nodes_edit.setEnabled(cluster)
+        if cluster:
+            self.nodes_edit.setFocus()
 
     def _pick_lora_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "LoRA library folder", self.lora_edit.text())

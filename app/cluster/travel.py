@@ -97,6 +97,8 @@ def pack(spec: Any, shared_folder: bool = False) -> Packed:
             ),
             "loras": _loras(packer, spec.loras),
         }
+    elif hasattr(spec, "prompt") and hasattr(spec, "fps") and not hasattr(spec, "width"):
+        changed = {}  # the duration head's question: a prompt, no files
     else:
         raise JobError(f"a {type(spec).__name__} job cannot run on render nodes yet; it runs on this machine")
     packer.packed.spec = dataclasses.replace(spec, **changed)

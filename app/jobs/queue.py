@@ -59,6 +59,7 @@ class Job:
     error: str = ""
     preview: QImage | None = None
     item: Any = None  # the kind's result once done: a MediaItem, an export's RenderReport, ...
+    node: str = ""  # the render node running it (app.cluster); "" on this machine
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -86,6 +87,13 @@ class _Lane(QObject):
         self.send.connect(worker.run)
         self.waiting: list[str] = []
         self.running: str | None = None
+        # a concurrent worker (the render-node farm, app.cluster.qt) takes every waiting job at once
+        self.concurrent = bool(getattr(worker, "concurrent", False))
+        self.sent: set[str] = set()
+
+    @property
+    def busy(self) -> bool:
+        return self.running is not None or bool(self.waiting) or bool(self.sent)
 
 
 MediaDir = Path | str | Callable[[], Path | str]
@@ -98,6 +106,8 @@ class JobQueue(QObject):
     job_failed = Signal(str, str)  # job id, message a user can act on
     job_cancelled = Signal(str)
     job_removed = Signal(str)
+    # the render cluster cannot be reached (message); the view asks whether to run here (fall_back_to_local)
+    cluster_unreachable = Signal(str)
 
     def __init__(
         self,
@@ -116,6 +126,15 @@ class JobQueue(QObject):
         self._worker = EngineWorker(engine_factory)
         self._add_lane(ENGINE_LANE, self._worker).thread.start()
         self._add_lane(RENDER_LANE, JobWorker())  # started at its first job
+        # render nodes (app.cluster): the engine lane runs on this machine or on a Ray cluster
+        self._local_lane = self._lanes[ENGINE_LANE]
+        self._cluster_lanes: dict[str, _Lane] = {}
+        self._backend = ""  # the cluster's address; "" this machine
+        self._wanted_backend: str | None = None  # a change waiting for the engine lane to be idle
+        self._declined = ""  # a cluster the user chose not to wait for (fall_back_to_local)
+        self._unreachable_jobs: list[str] = []
+        self.cluster_worker_factory: Callable[[str], JobWorker] | None = None  # tests inject one
+        self._use_backend(settings)
 
     def _add_lane(self, name: str, worker: JobWorker) -> _Lane:
         lane = _Lane(name, worker, self)
@@ -127,6 +146,9 @@ class JobQueue(QObject):
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         worker.cancelled.connect(self._on_cancelled)
+        if hasattr(worker, "node_changed"):  # the render-node farm (app.cluster.qt)
+            worker.node_changed.connect(self._on_node)
+            worker.unreachable.connect(self._on_unreachable)
         self._lanes[name] = lane
         return lane
 
@@ -137,8 +159,10 @@ class JobQueue(QObject):
         return self._settings
 
     def set_settings(self, settings: EngineSettings) -> None:
-        """New settings apply to jobs submitted from now on; the worker reloads the model when it needs to."""
+        """New settings apply to jobs submitted from now on; the worker reloads the model when it needs to.
+        A change of render nodes applies once the engine lane is idle."""
         self._settings = settings
+        self._use_backend(settings)
 
     def set_media_dir(self, media_dir: MediaDir) -> None:
         self._media_dir = media_dir
@@ -212,27 +236,88 @@ class JobQueue(QObject):
 
     @property
     def busy(self) -> bool:
-        return any(lane.running is not None or lane.waiting for lane in self._lanes.values())
+        return any(lane.busy for lane in self._lanes.values())
 
     def lane_busy(self, lane: str) -> bool:
         """True while a job of that lane ("engine", "render") runs or waits."""
-        found = self._lanes[lane]
-        return found.running is not None or bool(found.waiting)
+        return self._lanes[lane].busy
+
+    # --- render nodes (app.cluster) --------------------------------------------------------------------
+
+    @property
+    def backend(self) -> str:
+        """The Ray cluster's address the engine lane runs on; "" for this machine."""
+        return self._backend
+
+    def _use_backend(self, settings: EngineSettings) -> None:
+        from app.cluster.config import cluster_address
+
+        address = cluster_address(settings.render_nodes)
+        if address and address == self._declined:
+            address = ""  # the user chose this machine when that cluster could not be reached
+        if address == self._backend:
+            self._wanted_backend = None
+            return
+        if self._lanes[ENGINE_LANE].busy:
+            self._wanted_backend = address  # applied when the lane's jobs are done (_done)
+            return
+        self._switch_backend(address)
+
+    def _switch_backend(self, address: str) -> None:
+        self._wanted_backend = None
+        old = self._lanes[ENGINE_LANE]
+        if address:
+            lane = self._cluster_lanes.get(address)
+            if lane is None:
+                lane = self._add_lane(ENGINE_LANE, self._make_cluster_worker(address))
+                self._cluster_lanes[address] = lane
+        else:
+            lane = self._local_lane
+        self._lanes[ENGINE_LANE] = lane
+        self._backend = address
+        if old is not lane and old is not self._local_lane:  # a cluster left: its actors stop
+            old.worker.release()
+        if not lane.thread.isRunning():
+            lane.thread.start()
+
+    def _make_cluster_worker(self, address: str) -> JobWorker:
+        if self.cluster_worker_factory is not None:
+            return self.cluster_worker_factory(address)
+        from app.cluster.config import ClusterConfig
+        from app.cluster.qt import ClusterWorker
+
+        return ClusterWorker(ClusterConfig.from_env(address))
+
+    def fall_back_to_local(self) -> list[str]:
+        """Run on this machine after all (the cluster could not be reached): the engine lane goes local
+        until the render nodes in Settings change, and the jobs that could not be sent are submitted again
+        here. Returns the new jobs' ids."""
+        self._declined = self._backend
+        if self._backend:
+            self._switch_backend("")
+        again = []
+        for job_id in self._unreachable_jobs:
+            job = self._jobs.get(job_id)
+            if job is not None and job.status is JobStatus.FAILED:
+                again.append(self.submit(job.spec, kind=job.kind))
+        self._unreachable_jobs = []
+        return again
 
     def shutdown(self, timeout_ms: int | None = None) -> bool:
         """Cancel everything, stop the worker threads and wait for them. True if they stopped."""
         if self._shut_down:
-            return not any(lane.thread.isRunning() for lane in self._lanes.values())
+            return not any(lane.thread.isRunning() for lane in self._every_lane())
         self._shut_down = True
-        for lane in self._lanes.values():
+        for lane in self._every_lane():
             for job_id in list(lane.waiting):
                 self.cancel(job_id)
-            if lane.running is not None:
-                self._jobs[lane.running].cancel.set()
+            for job_id in [lane.running, *lane.sent]:
+                if job_id is not None:
+                    self._jobs[job_id].cancel.set()
             # quit() takes effect once the current job returns (at its next step, since it is cancelled).
             lane.thread.quit()
         stopped = True
-        for lane in self._lanes.values():
+        for lane in self._every_lane():
             done = lane.thread.wait() if timeout_ms is None else lane.thread.wait(timeout_ms)
             if done:
                 lane.worker.release()
@@ -241,11 +326,23 @@ class JobQueue(QObject):
 
     # --- worker signals (queued onto this object's thread) -------------------------------------------------
 
+    def _every_lane(self) -> list[_Lane]:
+        spare = [self._local_lane, *self._cluster_lanes.values()]
+        return list(self._lanes.values()) + [lane for lane in spare if lane not in self._lanes.values()]
+
     def _lane_of(self, job: Job) -> _Lane:
-        return self._lanes[kind_named(job.kind).lane]
+        name = kind_named(job.kind).lane
+        if name == ENGINE_LANE:  # after a change of render nodes, a job may still belong to the other lane
+            for lane in self._every_lane():
+                if job.id in lane.sent or job.id in lane.waiting or lane.running == job.id:
+                    return lane
+        return self._lanes[name]
 
     def _next(self, lane_name: str) -> None:
         lane = self._lanes[lane_name]
+        if lane.concurrent:
+            self._send_all(lane)
+            return
         if lane.running is not None or not lane.waiting or self._shut_down:
             return
         job_id = lane.waiting.pop(0)
@@ -258,6 +355,34 @@ class JobQueue(QObject):
         if not lane.thread.isRunning():
             lane.thread.start()
         lane.send.emit(WorkItem(job_id, job.spec, self._settings, Path(folder), job.cancel, job.kind))
+
+    def _send_all(self, lane: _Lane) -> None:
+        """A concurrent lane (the render-node farm) gets every waiting job now; it runs as many at once as
+        the cluster has actors. They show as waiting for a node until one starts them."""
+        folder = self._media_dir() if callable(self._media_dir) else self._media_dir
+        while lane.waiting and not self._shut_down:
+            job_id = lane.waiting.pop(0)
+            job = self._jobs[job_id]
+            job.message = "waiting for a render node"
+            lane.sent.add(job_id)
+            self.job_changed.emit(job_id)
+            if not lane.thread.isRunning():
+                lane.thread.start()
+            lane.send.emit(WorkItem(job_id, job.spec, self._settings, Path(folder), job.cancel, job.kind))
+
+    @Slot(str, str)
+    def _on_node(self, job_id: str, node: str) -> None:
+        job = self._jobs.get(job_id)
+        if job is None or job.status.finished:
+            return
+        status = JobStatus.LOADING if job.status is JobStatus.QUEUED else job.status
+        message = "starting" if job.status is JobStatus.QUEUED else job.message
+        self._update(job_id, node=node, status=status, message=message)
+
+    @Slot(str, list)
+    def _on_unreachable(self, message: str, job_ids: list) -> None:
+        self._unreachable_jobs += [job_id for job_id in job_ids if job_id not in self._unreachable_jobs]
+        self.cluster_unreachable.emit(message)
 
     @Slot(str)
     def _on_started(self, job_id: str) -> None:
@@ -327,4 +452,7 @@ class JobQueue(QObject):
         lane = self._lane_of(job)
         if lane.running == job_id:
             lane.running = None
+        lane.sent.discard(job_id)
+        if self._wanted_backend is not None and not self._lanes[ENGINE_LANE].busy:
+            self._switch_backend(self._wanted_backend)
         self._next(lane.name)

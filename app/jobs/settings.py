@@ -26,6 +26,9 @@ class EngineSettings:
     quantization: str = "none"
     developer_tiny: bool = False  # developer/test mode: offer the tiny random model (its output is noise)
     lora_folder: str = ""  # the user's LoRA library (app.jobs.lora_library); LoRAs beside the model come too
+    # Render nodes: "" runs jobs on this machine; a Ray address (HOST:PORT) runs the engine's jobs on that
+    # cluster (app.cluster); AIPROD_RAY_ADDRESS names one when this is empty
+    render_nodes: str = ""
 
     def with_changes(self, **changes: object) -> EngineSettings:
         return replace(self, **changes)
@@ -140,6 +143,7 @@ class EngineSettings:
                 quantization=quant if quant in QUANTIZATION_MODES else "none",
                 developer_tiny=_as_bool(store.value("developer_tiny", False)),
                 lora_folder=str(store.value("lora_folder", "") or ""),
+                render_nodes=str(store.value("render_nodes", "") or "").strip(),
             )
         finally:
             store.endGroup()
@@ -151,6 +155,7 @@ class EngineSettings:
         store.setValue("quantization", self.quantization)
         store.setValue("developer_tiny", self.developer_tiny)
         store.setValue("lora_folder", self.lora_folder)
+        store.setValue("render_nodes", self.render_nodes)
         store.endGroup()
         store.sync()
 
