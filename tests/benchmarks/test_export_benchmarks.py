@@ -28,20 +28,59 @@ def test_export_speed_dry_run(tmp_path, monkeypatch, capsys):
     data = json.loads(next(tmp_path.glob("export_speed-*.json")).read_text())
     assert data == json.loads(json.dumps(payload))
     assert data["dry_run"] is True and data["date"] and data["machine"]["cpu_cores"]
+    assert "noisy" in data["notes"]
     assert set(data["results"]) == {"prores_422_hq", "h265_main10"}
     for result in data["results"].values():
+        assert set(result["variants"]) == {"pipelined", "pipelined_graded", "sequential", "sequential_graded"}
+        for numbers in result["variants"].values():
+            assert _number(numbers["median_s"]) and numbers["median_s"] > 0
+            assert numbers["ratio_ffmpeg_time_over_ours"] is None  # dry run: no ffmpeg
         assert _number(result["ours_median_s"]) and result["ours_median_s"] > 0
-        assert result["ratio_ffmpeg_time_over_ours"] is None  # dry run: no ffmpeg
-    assert "prores_422_hq" in capsys.readouterr().out
+        assert result["ratio_ffmpeg_time_over_ours"] is None
+        assert _number(result["grading_overhead_pipelined"]) and _number(
+            result["grading_overhead_sequential"]
+        )
+        assert _number(result["pipeline_speedup_ungraded"]) and _number(result["pipeline_speedup_graded"])
+    assert data["settings"]["grade"]["cdl"]["saturation"] == pytest.approx(1.15)
+    out = capsys.readouterr().out
+    assert "prores_422_hq" in out and "pipelined speed-up" in out and "grading overhead" in out
+
+
+def test_export_speed_adds_hardware_presets_only_where_they_open(monkeypatch):
+    from app.export import hardware
+
+    bench = _load("export_speed", monkeypatch)
+    try:
+        hardware.set_prober(
+            lambda p: hardware.ProbeResult(p.name, "x", p.hardware_family, False, "absent", 0.0)
+        )
+        assert bench.default_presets(False) == ["prores_422_hq", "h265_main10"]
+        hardware.set_prober(
+            lambda p: hardware.ProbeResult(
+                p.name, "x", p.hardware_family, p.name == "h265_main10_nvenc", "", 0.0
+            )
+        )
+        assert bench.default_presets(False) == ["prores_422_hq", "h265_main10", "h265_main10_nvenc"]
+    finally:
+        hardware.set_prober(None)
 
 
 def test_grading_overhead_dry_run(tmp_path, monkeypatch, capsys):
     import app.color  # noqa: F401
+
+    monkeypatch.delenv("DISPLAY", raising=False)  # no GL column here: the script says why
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     bench = _load("grading_overhead", monkeypatch)
     payload = bench.main(["--dry-run", "--out", str(tmp_path)])
     data = json.loads(next(tmp_path.glob("grading_overhead-*.json")).read_text())
     assert data == json.loads(json.dumps(payload))
-    assert _number(data["results"]["overhead"])
-    assert _number(data["results"]["graded_median_s"]) and _number(data["results"]["ungraded_median_s"])
+    results = data["results"]
+    assert _number(results["overhead"]) and _number(results["overhead_sequential"])
+    assert results["overhead_gl"] is None and "xvfb-run" in data["gl_missing"]
+    for name in ("ungraded", "graded_cpu", "sequential_ungraded", "sequential_graded_cpu"):
+        assert _number(results[f"{name}_median_s"])
+    assert results["graders_used"]["graded_cpu"] == "cpu"
+    assert results["grade_one_frame"]["cpu"]["max_diff_vs_cpu"] == 0.0
     assert data["settings"]["grade"]["cdl"]["saturation"] == pytest.approx(1.15)
+    assert data["grade_applied_by_compositor"] is True
     assert "overhead" in capsys.readouterr().out
