@@ -1,0 +1,127 @@
+"""The parts of the render-node backend that need no cluster: media travelling with a job (packed here,
+unpacked on the node, the original paths put back into the record), the actor's code run in-process
+(generate, extend with its source clip travelling as bytes, cancel, failure), and landing a result in a
+project's media folder (unique names, atomic, nothing partial)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.cluster.config import ClusterConfig, ClusterUnreachable, cluster_address, split_address
+from app.cluster.host import EngineHost, JobPayload
+from app.cluster.landing import land
+from app.cluster.travel import pack, restore_paths, unpack
+from app.errors import JobError
+from app.jobs.extend import ExtendSpec
+from app.jobs.master import LATENTS_SUFFIX, MASTER_SUFFIX
+from app.jobs.settings import EngineSettings
+from app.jobs.spec import JobSpec
+from app.project.atomic import is_temporary
+
+DEV = EngineSettings(developer_tiny=True)
+
+
+def tiny(seed=3, name="clip", **changes) -> JobSpec:
+    return JobSpec(prompt="a harbour", width=64, height=64, frames=9, steps=2, seed=seed, model="tiny",
+                   name=name, **changes)  # fmt: skip
+
+
+def picture(path: Path) -> Path:
+    Image.fromarray(np.full((64, 64, 3), 77, np.uint8)).save(path)
+    return path
+
+
+def test_a_generations_files_travel_as_bytes_and_come_back_as_their_original_paths(tmp_path):
+    start, key = picture(tmp_path / "start.png"), picture(tmp_path / "key.png")
+    spec = tiny(image=str(start), keyframes=((str(key), 8, 0.5),))
+    packed = pack(spec)
+    assert set(packed.originals.values()) == {str(start), str(key)}
+    assert packed.size == start.stat().st_size + key.stat().st_size
+    assert packed.spec.image not in (str(start), None) and not Path(packed.spec.image).is_absolute()
+    node = tmp_path / "node"
+    local, back = unpack(packed, node)
+    assert Path(local.image).read_bytes() == start.read_bytes()
+    assert Path(local.keyframes[0][0]).read_bytes() == key.read_bytes()
+    assert local.keyframes[0][1:] == (8, 0.5)
+    assert restore_paths(local.generation_parameters(), back) == spec.generation_parameters()
+    assert pack(spec, shared_folder=True).spec is spec  # a shared folder: nothing travels
+
+
+def test_a_missing_file_or_a_kind_that_cannot_travel_is_said_before_sending(tmp_path):
+    with pytest.raises(JobError, match=r"the start image .*gone.png does not exist"):
+        pack(tiny(image=str(tmp_path / "gone.png")))
+    with pytest.raises(JobError, match="cannot run on render nodes yet"):
+        pack(object())
+
+
+def test_addresses_and_settings(monkeypatch):
+    monkeypatch.setenv("AIPROD_RAY_ADDRESS", "10.0.0.2:6379")
+    assert cluster_address("") == "10.0.0.2:6379"
+    assert cluster_address(" 10.0.0.9:7000 ") == "10.0.0.9:7000"  # Settings win
+    monkeypatch.delenv("AIPROD_RAY_ADDRESS")
+    assert cluster_address("") == ""
+    assert split_address("10.0.0.2") == ("10.0.0.2", 6379)
+    assert split_address("ray://head:10001") is None
+    with pytest.raises(ClusterUnreachable, match="is not HOST:PORT"):
+        split_address("head:port")
+    with pytest.raises(JobError, match="choose 'gpu' or 'cpu'"):
+        ClusterConfig("h:1", resources="tpu").validate()
+    with pytest.raises(JobError, match="at least 1"):
+        ClusterConfig("h:1", max_attempts=0).validate()
+
+
+@pytest.fixture(scope="module")
+def host():
+    return EngineHost()  # the tiny engine, loaded once and kept between jobs, as on a node
+
+
+def test_the_actor_code_generates_and_the_result_lands_under_a_free_name(host, tmp_path):
+    media = tmp_path / "media"
+    first = host.run(JobPayload("j1", "generate", pack(tiny()), DEV))
+    second = host.run(JobPayload("j2", "generate", pack(tiny(seed=4)), DEV))
+    assert first.status == second.status == "done"
+    assert sorted(first.files) == [f"clip{LATENTS_SUFFIX}", f"clip{MASTER_SUFFIX}"]
+    assert first.result.path == f"clip{MASTER_SUFFIX}"  # relative: the landing places it
+    a, b = land(first, media), land(second, media)
+    assert (a.name, b.name) == ("clip", "clip_2")  # never over an earlier clip
+    assert b.generation["latents"] == f"clip_2{LATENTS_SUFFIX}"
+    assert Path(b.path).read_bytes() == second.files[f"clip{MASTER_SUFFIX}"]
+    assert b.info is not None and b.info.frame_count == 9 and b.info.path == b.path
+    assert not [p for p in media.iterdir() if is_temporary(p.name)]
+    assert host.loaded() == ("tiny", "none")
+
+
+def test_an_extend_travels_with_its_source_clip(host, tmp_path):
+    media = tmp_path / "project" / "media"
+    source = land(host.run(JobPayload("g", "generate", pack(tiny(name="shot")), DEV)), media)
+    spec = ExtendSpec(source_path=source.path, seconds=0.4, prompt="more harbour", seed=2, model="tiny",
+                      name="shot_ext", steps=2)  # fmt: skip
+    packed = pack(spec)
+    assert any(name.endswith(LATENTS_SUFFIX) for name in packed.files)  # its latents travel beside it
+    outcome = host.run(JobPayload("e", "extend", packed, DEV))
+    assert outcome.status == "done", outcome.message
+    item = land(outcome, media)
+    assert item.generation["extended_from"] == source.path  # the project's clip, not the node's copy
+    assert Path(item.path).parent == media.resolve()
+
+
+def test_a_cancelled_or_failing_job_comes_back_as_such(tmp_path):
+    payload = JobPayload("c", "generate", pack(tiny()), DEV)
+    assert EngineHost(engine_factory=lambda *_: _CancelsAtOnce()).run(payload).status == "cancelled"
+    broken = EngineSettings(checkpoint=str(tmp_path / "missing.safetensors"))
+    outcome = EngineHost().run(JobPayload("f", "generate", pack(tiny().with_changes(model="ltx2")), broken))
+    assert outcome.status == "failed" and "missing.safetensors" in outcome.message
+    assert outcome.error is not None
+
+
+class _CancelsAtOnce:
+    """An engine whose generation is cancelled by the user at its first step."""
+
+    def generate(self, request, on_progress=None, on_preview=None, cancel=None):
+        from engine.errors import GenerationCancelled
+
+        raise GenerationCancelled(1)
