@@ -1,6 +1,6 @@
 """The Generate panel offers the dev model's two-stage recipe (two-stage-full, and its Production preset) and
 the two-stage recipes' upsampler: x1.5 only for a model whose release has one (LTX-2.3); the choice reaches
-the job and comes back on regenerate. A screenshot of the panel is saved to docs/screenshots."""
+the job and comes back on regenerate. A screenshot of the panel is saved to artifacts/screenshots."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from app.jobs import EngineSettings, JobSpec
 from engine.models import LTX_2_3, LTX_2_5
 from ui.generate_panel import GeneratePanel
 
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "generate_two_stage_full.png"
+# git-ignored; the copy we looked at is docs/screenshots/generate_two_stage_full.png
+SCREENSHOT = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots" / "generate_two_stage_full.png"
 
 
 def test_two_stage_full_and_the_x15_upsampler_in_the_panel(qtbot, monkeypatch, tmp_path):
