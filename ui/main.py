@@ -22,7 +22,30 @@ def display_available(environ: Mapping[str, str] = os.environ, platform: str = s
     return any(environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
+def run_check() -> int:
+    """`aiprod-studio --check`: versions, GPU, memory, disk, models and problems with fixes (no window, no
+    display needed); exit status 1 when a problem was found."""
+    from app.system_check import run_check as check
+
+    settings_problems: list[str] = []
+    try:
+        from PySide6.QtCore import QCoreApplication, QSettings
+
+        from app.jobs.settings import EngineSettings
+
+        QCoreApplication.setOrganizationName("AIPROD")
+        QCoreApplication.setApplicationName("AIPROD Studio")
+        settings_problems = EngineSettings.load(QSettings()).detect()
+    except ImportError as exc:
+        settings_problems = [f"Qt cannot be loaded ({exc}); reinstall the studio (installer or make venv)."]
+    report = check(settings_problems)
+    print(report.text())
+    return 1 if report.problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    if "--check" in (sys.argv if argv is None else argv)[1:]:
+        return run_check()
     if not display_available():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 2

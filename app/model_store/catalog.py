@@ -45,8 +45,9 @@ class CatalogFile:
 
     def matches(self, name: str) -> bool:
         """Whether a repository path (or a file name found on disk) is this entry's file."""
-        return fnmatch.fnmatchcase(name, self.pattern) or fnmatch.fnmatchcase(name.rsplit("/", 1)[-1],
-                                                                            self.pattern.rsplit("/", 1)[-1])
+        return fnmatch.fnmatchcase(name, self.pattern) or fnmatch.fnmatchcase(
+            name.rsplit("/", 1)[-1], self.pattern.rsplit("/", 1)[-1]
+        )
 
 
 @dataclass(frozen=True)
@@ -71,52 +72,151 @@ class VersionEntry:
 
 
 GEMMA3 = CatalogFile(
-    "gemma3", "text encoder (Gemma 3)", "google/gemma-3-12b-it-qat-q4_0-unquantized", "*", "text_encoders",
-    provides=("text encoder",), folder=True, gated=True,
+    "gemma3",
+    "text encoder (Gemma 3)",
+    "google/gemma-3-12b-it-qat-q4_0-unquantized",
+    "*",
+    "text_encoders",
+    provides=("text encoder",),
+    folder=True,
+    gated=True,
 )
 
 CATALOG: tuple[VersionEntry, ...] = (
-    VersionEntry("2.3", "LTX-2.3", "LTX-2.3", False, (
-        CatalogFile("ltx23-dev", "model (dev)", "Lightricks/LTX-2.3", "ltx-2.3-*-dev.safetensors",
-                    "checkpoints", provides=("model",)),
-        GEMMA3,
-        CatalogFile("ltx23-upscaler-x2", "spatial upscaler x2", "Lightricks/LTX-2.3",
-                    "ltx-2.3-spatial-upscaler-x2-*.safetensors", "latent_upscale_models", required=False,
-                    provides=("upscaler",)),
-        CatalogFile("ltx23-distilled-lora", "distilled LoRA", "Lightricks/LTX-2.3",
-                    "ltx-2.3-*-distilled-lora-*.safetensors", "loras", required=False,
-                    provides=("distilled",)),
-    )),
-    VersionEntry("2.5", "LTX-2.5", "LTX-2.5", True, (
-        CatalogFile("ltx25-transformer", "transformer (dev)", "Lightricks/LTX-2.5",
-                    "diffusion_models/ltx-2.5-*-dev-transformer-*.safetensors", "diffusion_models",
-                    provides=("model",)),
-        CatalogFile("ltx25-text-encoder", "text encoder (Gemma 4 + projection)", "Lightricks/LTX-2.5",
-                    "text_encoders/gemma4-*-with-proj-ltx-2.5-*.safetensors", "text_encoders",
-                    provides=("text encoder",)),
-        CatalogFile("ltx25-video-vae", "video decoder (conv)", "Lightricks/LTX-2.5",
-                    "vae/ltx-2.5-video-vae-conv-*.safetensors", "vae"),
-        CatalogFile("ltx25-audio-vae", "audio VAE and vocoder", "Lightricks/LTX-2.5",
-                    "vae/ltx-2.5-audio-vae-*.safetensors", "vae"),
-        CatalogFile("ltx25-upscaler-x2", "latent upscaler x2", "Lightricks/LTX-2.5",
-                    "latent_upscale_models/ltx-2.5-latent-spatial-upscaler-x2-*.safetensors",
-                    "latent_upscale_models", required=False, provides=("upscaler",)),
-        CatalogFile("ltx25-distilled-lora", "distilled LoRA", "Lightricks/LTX-2.5",
-                    "loras/ltx-2.5-*-distilled-lora-*.safetensors", "loras", required=False,
-                    provides=("distilled",)),
-        CatalogFile("ltx25-duration-head", "duration head", "Lightricks/LTX-2.5",
-                    "model_patches/ltx-2.5-duration-head-*.safetensors", "model_patches", required=False),
-    )),
-    VersionEntry("2.0", "LTX-2", "LTX-2", False, (
-        CatalogFile("ltx2-dev", "model (dev)", "Lightricks/LTX-2", "ltx-2-*-dev.safetensors", "checkpoints",
-                    provides=("model",)),
-        GEMMA3,
-        CatalogFile("ltx2-upscaler-x2", "spatial upscaler x2", "Lightricks/LTX-2",
-                    "ltx-2-spatial-upscaler-x2-*.safetensors", "latent_upscale_models", required=False,
-                    provides=("upscaler",)),
-        CatalogFile("ltx2-distilled-lora", "distilled LoRA", "Lightricks/LTX-2",
-                    "ltx-2-*-distilled-lora-*.safetensors", "loras", required=False, provides=("distilled",)),
-    )),
+    VersionEntry(
+        "2.3",
+        "LTX-2.3",
+        "LTX-2.3",
+        False,
+        (
+            CatalogFile(
+                "ltx23-dev",
+                "model (dev)",
+                "Lightricks/LTX-2.3",
+                "ltx-2.3-*-dev.safetensors",
+                "checkpoints",
+                provides=("model",),
+            ),
+            GEMMA3,
+            CatalogFile(
+                "ltx23-upscaler-x2",
+                "spatial upscaler x2",
+                "Lightricks/LTX-2.3",
+                "ltx-2.3-spatial-upscaler-x2-*.safetensors",
+                "latent_upscale_models",
+                required=False,
+                provides=("upscaler",),
+            ),
+            CatalogFile(
+                "ltx23-distilled-lora",
+                "distilled LoRA",
+                "Lightricks/LTX-2.3",
+                "ltx-2.3-*-distilled-lora-*.safetensors",
+                "loras",
+                required=False,
+                provides=("distilled",),
+            ),
+        ),
+    ),
+    VersionEntry(
+        "2.5",
+        "LTX-2.5",
+        "LTX-2.5",
+        True,
+        (
+            CatalogFile(
+                "ltx25-transformer",
+                "transformer (dev)",
+                "Lightricks/LTX-2.5",
+                "diffusion_models/ltx-2.5-*-dev-transformer-*.safetensors",
+                "diffusion_models",
+                provides=("model",),
+            ),
+            CatalogFile(
+                "ltx25-text-encoder",
+                "text encoder (Gemma 4 + projection)",
+                "Lightricks/LTX-2.5",
+                "text_encoders/gemma4-*-with-proj-ltx-2.5-*.safetensors",
+                "text_encoders",
+                provides=("text encoder",),
+            ),
+            CatalogFile(
+                "ltx25-video-vae",
+                "video decoder (conv)",
+                "Lightricks/LTX-2.5",
+                "vae/ltx-2.5-video-vae-conv-*.safetensors",
+                "vae",
+            ),
+            CatalogFile(
+                "ltx25-audio-vae",
+                "audio VAE and vocoder",
+                "Lightricks/LTX-2.5",
+                "vae/ltx-2.5-audio-vae-*.safetensors",
+                "vae",
+            ),
+            CatalogFile(
+                "ltx25-upscaler-x2",
+                "latent upscaler x2",
+                "Lightricks/LTX-2.5",
+                "latent_upscale_models/ltx-2.5-latent-spatial-upscaler-x2-*.safetensors",
+                "latent_upscale_models",
+                required=False,
+                provides=("upscaler",),
+            ),
+            CatalogFile(
+                "ltx25-distilled-lora",
+                "distilled LoRA",
+                "Lightricks/LTX-2.5",
+                "loras/ltx-2.5-*-distilled-lora-*.safetensors",
+                "loras",
+                required=False,
+                provides=("distilled",),
+            ),
+            CatalogFile(
+                "ltx25-duration-head",
+                "duration head",
+                "Lightricks/LTX-2.5",
+                "model_patches/ltx-2.5-duration-head-*.safetensors",
+                "model_patches",
+                required=False,
+            ),
+        ),
+    ),
+    VersionEntry(
+        "2.0",
+        "LTX-2",
+        "LTX-2",
+        False,
+        (
+            CatalogFile(
+                "ltx2-dev",
+                "model (dev)",
+                "Lightricks/LTX-2",
+                "ltx-2-*-dev.safetensors",
+                "checkpoints",
+                provides=("model",),
+            ),
+            GEMMA3,
+            CatalogFile(
+                "ltx2-upscaler-x2",
+                "spatial upscaler x2",
+                "Lightricks/LTX-2",
+                "ltx-2-spatial-upscaler-x2-*.safetensors",
+                "latent_upscale_models",
+                required=False,
+                provides=("upscaler",),
+            ),
+            CatalogFile(
+                "ltx2-distilled-lora",
+                "distilled LoRA",
+                "Lightricks/LTX-2",
+                "ltx-2-*-distilled-lora-*.safetensors",
+                "loras",
+                required=False,
+                provides=("distilled",),
+            ),
+        ),
+    ),
 )
 
 
