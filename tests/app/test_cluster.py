@@ -133,9 +133,10 @@ def test_a_batch_survives_a_killed_worker_and_lands_once_bit_identical(cluster, 
         assert theirs_latents.keys() == ours_latents.keys()
         for key in ours_latents:
             assert theirs_latents[key].equal(ours_latents[key])
-        # the same provenance record (all but the latents file's name, which follows the clip's name)
-        assert {k: v for k, v in item.generation.items() if k != "latents"} == {
-            k: v for k, v in mine.generation.items() if k != "latents"
+        # the same provenance record (all but when it was made, and the latents file's name, which follows
+        # the clip's name)
+        assert {k: v for k, v in item.generation.items() if k not in ("latents", "created")} == {
+            k: v for k, v in mine.generation.items() if k not in ("latents", "created")
         }
 
 
@@ -148,3 +149,34 @@ def test_an_unreachable_cluster_is_a_clear_error():
     farm = Farm(ClusterConfig(f"127.0.0.1:{port}", resources="cpu", connect_timeout_s=2))
     with pytest.raises(ClusterUnreachable, match=r"cannot be reached .*ray start --head"):
         farm.connect()
+
+
+def test_the_studio_queue_runs_on_the_cluster_and_shows_the_nodes(cluster, qtbot, tmp_path):
+    """The job queue's engine lane on the real cluster (Settings: Ray cluster at ADDRESS): progress comes
+    from polling the actors on the farm thread, each row names its node, results land in the media folder."""
+    from app.cluster.qt import ClusterWorker
+    from app.jobs import JobQueue, JobStatus
+
+    made, _workers = cluster
+    queue = JobQueue(SETTINGS, tmp_path / "media")
+    queue.cluster_worker_factory = lambda address: ClusterWorker(ClusterConfig(address, resources="cpu"))
+    queue.set_settings(SETTINGS.with_changes(render_nodes=made.address))
+    assert queue.backend == made.address
+    seen_steps: dict[str, int] = {}
+    queue.job_changed.connect(
+        lambda job_id: seen_steps.__setitem__(job_id, max(seen_steps.get(job_id, 0), queue.job(job_id).step))
+    )
+    done: list[str] = []
+    queue.job_finished.connect(lambda job_id, _item: done.append(job_id))
+    ids = [queue.submit(shot(200 + i, f"q{i}").with_changes(steps=8)) for i in range(3)]
+    try:
+        qtbot.waitUntil(lambda: len(done) == 3, timeout=180_000)
+        jobs = [queue.job(job_id) for job_id in ids]
+        assert all(job.status is JobStatus.DONE for job in jobs)
+        assert len({job.node for job in jobs}) == 2 and all(job.node for job in jobs)
+        assert any(steps > 0 for steps in seen_steps.values())  # progress polled while running
+        media = (tmp_path / "media").resolve()
+        assert sorted(Path(job.item.path).name for job in jobs) == ["q0.mkv", "q1.mkv", "q2.mkv"]
+        assert all(Path(job.item.path).parent == media for job in jobs)
+    finally:
+        assert queue.shutdown(30_000)
