@@ -374,3 +374,33 @@ def test_clip_objects_move_between_tracks_on_undo(qapp) -> None:
     stack.redo()
     assert doc.clip(clip).track_id == v2 and doc.clip(clip).start == f(200)
     assert isinstance(obj, otio.schema.Clip)
+
+
+def test_a_foreign_timeline_undoes_exactly_with_its_own_metadata_named_gaps_and_nested_items(qapp) -> None:
+    rt, tr = otio.opentime.RationalTime, otio.opentime.TimeRange
+    timeline = otio.schema.Timeline(name="foreign", metadata={"vendor": {"list": [1, 2.5, {"t": rt(3, 24)}]}})
+    timeline.tracks.metadata["stack_note"] = {"a": 1}
+    track = otio.schema.Track(kind="Video", metadata={"vendor": {"x": 1}})
+    track.append(otio.schema.Gap(source_range=tr(rt(0, 24), rt(10, 24)), name="named gap"))
+    reference = otio.schema.ExternalReference(target_url="/x.mov", available_range=tr(rt(0, 24), rt(100, 24)))
+    used = tr(rt(5, 24), rt(20, 24))
+    track.append(otio.schema.Clip(name="c", media_reference=reference, source_range=used))
+    track.append(otio.schema.Stack(name="nested"))
+    track.append(otio.schema.Clip(name="d", source_range=tr(rt(0, 25), rt(25, 25))))
+    track.markers.append(otio.schema.Marker(name="on the track"))
+    timeline.tracks.append(track)
+    doc, stack = TimelineDocument.from_otio(timeline), QUndoStack()
+    start = doc.snapshot()
+    v1 = doc.tracks(TrackKind.VIDEO)[0].id
+    clip = doc.clips(v1)[0].id
+    push_edit(stack, doc, "Colour", lambda d: d.set_color_settings({"working_space": "ACEScct"}))
+    push_edit(stack, doc, "Gain", lambda d: d.set_clip_gain(clip, 2.0))
+    push_edit(stack, doc, "Hide", lambda d: d.set_track_enabled(v1, False))
+    push_edit(stack, doc, "Move", lambda d: d.move_clip(clip, v1, f(50)))
+    end = doc.snapshot()
+    while stack.canUndo():
+        stack.undo()
+    assert doc.snapshot() == start
+    while stack.canRedo():
+        stack.redo()
+    assert doc.snapshot() == end
