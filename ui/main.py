@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     # A project path on the command line opens it; crash recovery is offered first either way.
     project = next((a for a in args[1:] if not a.startswith("-")), None)
     window.project.start(project)
+    from ui.model_manager import offer_on_first_run
+
+    offer_on_first_run(window)  # the model manager, on the first start with no model set
     return app.exec()
 
 

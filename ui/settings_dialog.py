@@ -97,6 +97,10 @@ class SettingsDialog(QDialog):
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         form = QFormLayout()
+        self.models_button = QPushButton("Model manager...", objectName="modelManagerButton")
+        self.models_button.setToolTip("See what the models folder holds and download what is missing")
+        self.models_button.clicked.connect(self.open_model_manager)
+        form.addRow("Models", self.models_button)
         form.addRow("LTX-2 checkpoint", _path_row(self.checkpoint_edit, file_button, folder_button))
         form.addRow("Gemma text encoder", _path_row(self.gemma_edit, gemma_button))
         form.addRow("Quantization", self.quantization_combo)
@@ -139,6 +143,22 @@ class SettingsDialog(QDialog):
         self.nodes_edit.setEnabled(cluster)
         if cluster:
             self.nodes_edit.setFocus()
+
+    def open_model_manager(self):
+        """The model manager over this dialog; its "Use this model" fills the paths here."""
+        from ui.model_manager import ModelManagerDialog
+
+        dialog = ModelManagerDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.use_model.connect(self._use_model)
+        dialog.open()
+        return dialog
+
+    def _use_model(self, changes: dict) -> None:
+        self.checkpoint_edit.setText(changes.get("checkpoint", ""))
+        self.gemma_edit.setText(changes.get("gemma_root", ""))
+        if changes.get("lora_folder"):
+            self.lora_edit.setText(changes["lora_folder"])
 
     def _pick_lora_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "LoRA library folder", self.lora_edit.text())

@@ -334,11 +334,13 @@ def download(files: list[RemoteFile], folder: Path, token: str | None = None, *,
 
 # ------------------------------------------------------------------------------------ the child process
 def main(argv: list[str] | None = None) -> int:
-    """``python -m app.model_store.download VERSION FOLDER KEY...`` (the token in $HF_TOKEN): plans and
-    fetches, printing one JSON object a line: {"progress": ...}, then {"done": [...]} or {"error": ...}."""
+    """``python -m app.model_store.download [--verify] [--plan-only] VERSION FOLDER KEY...`` (the token in
+    $HF_TOKEN): plans and fetches, printing one JSON object a line: {"plan": [...]}, {"progress": ...}, then
+    {"done": [...]} or {"error": ..., "kind": ...}."""
     args = list(sys.argv[1:] if argv is None else argv)
     verify = "--verify" in args
-    args = [a for a in args if a != "--verify"]
+    plan_only = "--plan-only" in args
+    args = [a for a in args if a not in ("--verify", "--plan-only")]
     name, folder, keys = args[0], Path(args[1]), set(args[2:])
     token = os.environ.get("HF_TOKEN") or None
 
@@ -350,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         items = [item for item in entry.files if item.key in keys]
         files = plan(entry, items, folder, token, verify=verify)
         emit({"plan": [asdict(f) for f in files]})
+        if plan_only:
+            return 0
         last = [0.0]
 
         def report(p: Progress) -> None:
