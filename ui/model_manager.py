@@ -54,7 +54,7 @@ class ModelManagerDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("modelManager")
         self.setWindowTitle("Models" if not first_run else "Welcome to AIPROD Studio: get a model")
-        self.resize(900, 560)
+        self.resize(1000, 500)
         self.worker = DownloadWorker(self)
         self.worker.planned.connect(self._planned)
         self.worker.progress.connect(self._progress)
@@ -103,8 +103,8 @@ class ModelManagerDialog(QDialog):
         self.tree = QTreeWidget(objectName="modelFiles")
         self.tree.setHeaderLabels(["What", "File", "Size", "State", "Presets"])
         self.tree.setRootIsDecorated(False)
-        self.tree.setColumnWidth(0, 170)
-        self.tree.setColumnWidth(1, 330)
+        for column, width in enumerate((150, 330, 80, 190)):
+            self.tree.setColumnWidth(column, width)
         self.summary_label = QLabel(objectName="modelSummary")
         self.summary_label.setWordWrap(True)
         self.need_label = QLabel(objectName="modelNeedLabel")
@@ -122,6 +122,9 @@ class ModelManagerDialog(QDialog):
         self.status_label = QLabel(objectName="modelStatus")
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # room for a three-line message (a refused download says what to do, with a link)
+        self.status_label.setMinimumHeight(3 * self.status_label.fontMetrics().lineSpacing() + 4)
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
 
         self.sizes_button = QPushButton("Ask the hub for sizes", objectName="modelSizesButton")
         self.download_button = QPushButton("Download missing", objectName="modelDownloadButton")
@@ -180,7 +183,12 @@ class ModelManagerDialog(QDialog):
             else:
                 state = "missing" if file.item.required else "missing (optional)"
                 size = human_size(self.sizes[file.item.key]) if file.item.key in self.sizes else "?"
-            name = str(file.path.name) if file.path else file.item.pattern.rsplit("/", 1)[-1]
+            if file.path:
+                name = file.path.name + ("/" if file.item.folder else "")
+            elif file.item.folder:
+                name = f"{file.item.target_folder_name}/ ({file.item.repo})"
+            else:
+                name = file.item.pattern.rsplit("/", 1)[-1]
             row = QTreeWidgetItem([file.item.role, name, size, state, _presets_for(status, file.item.key)])
             row.setData(0, Qt.ItemDataRole.UserRole, file.item.key)
             row.setToolTip(1, str(file.path) if file.path else f"{file.item.repo}: {file.item.pattern}")
@@ -289,17 +297,20 @@ class ModelManagerDialog(QDialog):
         self.status_label.setStyleSheet("color: #ff6b6b;" if problem else "")
 
     def settings_changes(self) -> dict[str, str]:
-        """What "Use this model" puts into the generation settings."""
+        """What "Use this model" puts into the generation settings (EngineSettings fields)."""
         status = self.version_status()
         present = [f for f in status.files if f.present]
         model = next(f.path for f in present if "model" in f.item.provides)
         encoder = next((f.path for f in present if "text encoder" in f.item.provides), None)
         lora = next((f.path for f in present if "distilled" in f.item.provides), None)
-        lora_folder = str(lora.parent) if lora else ""
+        changes = {"checkpoint": str(model), "gemma_root": str(encoder) if encoder else ""}
         if status.entry.release_layout:  # LTX-2.5: the release folder itself, its encoder inside
-            return {"checkpoint": str(model.parent.parent), "gemma_root": "", "lora_folder": lora_folder}
-        gemma = str(encoder) if encoder else ""
-        return {"checkpoint": str(model), "gemma_root": gemma, "lora_folder": lora_folder}
+            changes = {"checkpoint": str(model.parent.parent), "gemma_root": ""}
+        if lora is not None and lora.parent.name == "loras":
+            # a LoRA folder of its own (ComfyUI, LTX-2.5) becomes the library; LoRAs beside a 2.x model
+            # file are found without it
+            changes["lora_folder"] = str(lora.parent)
+        return changes
 
     def _use(self) -> None:
         changes = self.settings_changes()

@@ -82,6 +82,7 @@ def test_download_in_the_background_then_use_the_model(qtbot, dialog, tmp_path):
         dialog.use_button.click()
     changes = used.args[0]
     assert Path(changes["checkpoint"]).parent == tmp_path / "data" / "models" / "LTX-2.3"
+    assert "lora_folder" not in changes  # the distilled LoRA beside the model is found without a library
     assert EngineSettings().with_changes(**changes).detect() == []  # the studio can load it
 
 
