@@ -12,7 +12,20 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, QMimeData, QModelIndex, QPoint, QRect, QSize, Qt, QUrl, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QMimeData,
+    QModelIndex,
+    QObject,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -58,6 +71,7 @@ MISSING_ROLE = Qt.ItemDataRole.UserRole + 2
 NAME_ROLE = Qt.ItemDataRole.UserRole + 3
 FACTS_ROLE = Qt.ItemDataRole.UserRole + 4
 BADGE_ROLE = Qt.ItemDataRole.UserRole + 5
+THUMB_WANTED_ROLE = Qt.ItemDataRole.UserRole + 6  # the path whose thumbnail this row still waits for
 THUMB_SIZE = QSize(96, 54)
 _MISSING_COLOUR = QColor(240, 96, 96)
 _TAKE_COLOUR = QColor(143, 193, 255)
@@ -110,8 +124,9 @@ def badge(item: MediaItem) -> str:
     return ""
 
 
-def tooltip(item: MediaItem) -> str:
-    if is_missing(item):
+def tooltip(item: MediaItem, missing: bool | None = None) -> str:
+    """``missing``: what `is_missing` said of ``item`` when the caller already asked (None: ask here)."""
+    if is_missing(item) if missing is None else missing:
         why = "is missing" if not os.path.exists(item.path) else "cannot be read"
         return f"{item.path} {why}.\nRight-click and choose Relink... to point to the file's new place."
     return f"{item.path}\n{describe_media(item.info)}"
@@ -151,9 +166,16 @@ class MediaBinModel(QStandardItemModel):
 
 
 class _BinItemDelegate(QStyledItemDelegate):
-    """Thumbnail, then the name (with a badge for generated clips and takes) over a dimmer line of facts."""
+    """Thumbnail, then the name (with a badge for generated clips and takes) over a dimmer line of facts.
+
+    Painting a row is what asks for its thumbnail (``wants(path)``): only the rows on screen ever do, so a
+    bin of thousands asks for a screenful, and scrolling asks for the rest as they come into view."""
 
     _PAD = 4
+
+    def __init__(self, parent: QObject, wants=None) -> None:
+        super().__init__(parent)
+        self._wants = wants
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         return QSize(THUMB_SIZE.width() * 3, THUMB_SIZE.height() + 2 * self._PAD)
@@ -161,6 +183,9 @@ class _BinItemDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
+        wanted = index.data(THUMB_WANTED_ROLE)
+        if wanted and self._wants is not None:
+            self._wants(wanted)
         icon = index.data(Qt.ItemDataRole.DecorationRole) or QIcon()
         opt.text, opt.icon = "", QIcon()
         widget = option.widget
@@ -277,11 +302,22 @@ class MediaBin(QWidget):
         self._stack = undo_stack
         self._thumbnails = thumbnails
         self._icons: dict[str, QIcon] = {}  # path -> thumbnail, so a rebuild does not ask again
+        self._placeholders: dict[tuple[str, int], QIcon] = {}  # one shared icon per kind of placeholder
+        # Thumbnails are asked for lazily, for the rows on screen only (the delegate's paint and a pass over
+        # the visible rows after each rebuild or scroll), in one batch per turn of the event loop.
+        self._waiting: dict[str, list[QStandardItem]] = {}  # path -> the rows showing a placeholder for it
+        self._frames: dict[str, int] = {}  # path -> the frame its thumbnail shows
+        self._requested: set[str] = set()  # asked since the last rebuild (a failed file is not asked again)
+        self._pending: dict[str, None] = {}  # wanted, not yet asked (ordered: top rows first)
+        self._flush_timer = QTimer(self, singleShot=True, interval=0)
+        self._flush_timer.timeout.connect(self._request_pending)
+        self._visible_timer = QTimer(self, singleShot=True, interval=0)
+        self._visible_timer.timeout.connect(self._want_visible)
 
         self.model = MediaBinModel(self)
         self.view = _BinView(objectName="mediaBinView")
         self.view.setModel(self.model)
-        self.view.setItemDelegate(_BinItemDelegate(self.view))
+        self.view.setItemDelegate(_BinItemDelegate(self.view, wants=self._want_thumbnail))
         self.view.setHeaderHidden(True)
         self.view.setIconSize(THUMB_SIZE)
         self.view.setUniformRowHeights(False)
@@ -301,6 +337,9 @@ class MediaBin(QWidget):
         self.view.selectionModel().selectionChanged.connect(
             lambda *_: self.selection_changed.emit(self.selected_ids())
         )
+        self.view.verticalScrollBar().valueChanged.connect(lambda *_: self._visible_timer.start())
+        self.view.expanded.connect(lambda *_: self._visible_timer.start())
+        self.view.viewport().installEventFilter(self)
 
         self.message_label = QLabel(objectName="mediaBinMessage")
         self.message_label.setWordWrap(True)
@@ -338,6 +377,10 @@ class MediaBin(QWidget):
                 children.setdefault(item.take_of, []).append(item)
             else:
                 tops.append(item)
+        self._waiting.clear()
+        self._frames.clear()
+        self._requested.clear()  # a rebuild asks again for what is still missing (as it always did)
+        self._pending.clear()
         self.model.clear()
         root = self.model.invisibleRootItem()
         for item in tops:
@@ -351,6 +394,8 @@ class MediaBin(QWidget):
             if index.data(MEDIA_ID_ROLE) in selected:
                 selection.select(index, selection.SelectionFlag.Select)
         self.empty_label.setVisible(not items)
+        if self._waiting:
+            self._visible_timer.start()  # also when the bin is not painted yet (hidden, or not laid out)
 
     def _row(self, item: MediaItem) -> QStandardItem:
         missing = is_missing(item)
@@ -364,7 +409,7 @@ class MediaBin(QWidget):
         row.setData(label, BADGE_ROLE)
         row.setData(item.id, MEDIA_ID_ROLE)
         row.setData(missing, MISSING_ROLE)
-        row.setToolTip(tooltip(item))
+        row.setToolTip(tooltip(item, missing))
         row.setEditable(False)
         row.setDragEnabled(True)
         row.setDropEnabled(False)
@@ -372,37 +417,83 @@ class MediaBin(QWidget):
             row.setForeground(QBrush(_MISSING_COLOUR))
         elif item.take_of:
             row.setForeground(QBrush(_TAKE_COLOUR))
-        row.setIcon(self._icon_for(item, missing))
+        row.setIcon(self._icon_for(item, missing, row))
         return row
 
-    def _icon_for(self, item: MediaItem, missing: bool) -> QIcon:
+    def _placeholder(self, label: str, colour: QColor) -> QIcon:
+        key = (label, colour.rgba())
+        if key not in self._placeholders:
+            self._placeholders[key] = _placeholder_icon(label, colour)
+        return self._placeholders[key]
+
+    def _icon_for(self, item: MediaItem, missing: bool, row: QStandardItem) -> QIcon:
         if missing:
-            return _placeholder_icon("missing", _MISSING_COLOUR)
+            return self._placeholder("missing", _MISSING_COLOUR)
         if item.info is None or not item.info.has_video:
-            return _placeholder_icon("♪ audio", _FACTS_COLOUR)
+            return self._placeholder("♪ audio", _FACTS_COLOUR)
         if item.path in self._icons:
             return self._icons[item.path]
         if self._thumbnails is not None:
+            # Asked for when the row comes on screen (`_want_thumbnail`); the middle frame says more about a
+            # shot than its first (often a fade from black).
+            self._frames[item.path] = item.info.frame_count // 2
+            self._waiting.setdefault(item.path, []).append(row)
+            row.setData(item.path, THUMB_WANTED_ROLE)
+        return self._placeholder("", QColor(90, 92, 98))
+
+    # ----------------------------------------------------------------------------- lazy thumbnails
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.view.viewport() and event.type() == QEvent.Type.Resize and self._waiting:
+            self._visible_timer.start()
+        return super().eventFilter(watched, event)
+
+    def _want_thumbnail(self, path: str) -> None:
+        """A row showing ``path`` is on screen: ask for its thumbnail on the next turn of the event loop
+        (with the others wanted meanwhile), unless it was asked already."""
+        if path in self._requested or path in self._pending or path not in self._waiting:
+            return
+        self._pending[path] = None
+        self._flush_timer.start()
+
+    def _want_visible(self) -> None:
+        """Want the thumbnails of the rows inside the viewport (painted or not: a bin not shown yet still
+        gets its first screenful)."""
+        if not self._waiting:
+            return
+        viewport = self.view.viewport().rect()
+        index = self.view.indexAt(QPoint(viewport.width() // 2, 0))
+        if not index.isValid():
+            index = self.model.index(0, 0)
+        while index.isValid() and self.view.visualRect(index).top() <= viewport.bottom():
+            wanted = index.data(THUMB_WANTED_ROLE)
+            if wanted:
+                self._want_thumbnail(wanted)
+            index = self.view.indexBelow(index)
+
+    def _request_pending(self) -> None:
+        pending, self._pending = list(self._pending), {}
+        if self._thumbnails is None:
+            return
+        for path in pending:
+            if path in self._requested or path not in self._waiting:
+                continue
+            self._requested.add(path)
             # Cached thumbnails come back at once; the rest arrive later through `ready`.
-            # The middle frame says more about a shot than its first (often a fade from black).
-            middle = item.info.frame_count // 2
-            image = self._thumbnails.request_thumbnail(item.path, middle, THUMB_SIZE.height())
+            image = self._thumbnails.request_thumbnail(path, self._frames.get(path, 0), THUMB_SIZE.height())
             if image is not None and not image.isNull():
-                self._icons[item.path] = QIcon(QPixmap.fromImage(image))
-                return self._icons[item.path]
-        return _placeholder_icon("", QColor(90, 92, 98))
+                self._show_thumbnail(path, image)
+
+    def _show_thumbnail(self, path: str, image: QImage) -> None:
+        self._icons[path] = QIcon(QPixmap.fromImage(image))
+        for row in self._waiting.pop(path, []):
+            row.setIcon(self._icons[path])
+            row.setData(None, THUMB_WANTED_ROLE)
 
     def _thumbnail_ready(self, key: object, image: QImage) -> None:
         path = key[0] if isinstance(key, tuple) and key else None
         if path is None or image.isNull() or key[2:3] != (THUMB_SIZE.height(),):
             return  # someone else's request (the timeline asks for other sizes)
-        self._icons[path] = QIcon(QPixmap.fromImage(image))
-        for index in self._all_indexes():
-            try:
-                if self._doc.bin_item(index.data(MEDIA_ID_ROLE)).path == path:
-                    self.model.itemFromIndex(index).setIcon(self._icons[path])
-            except AppError:
-                continue
+        self._show_thumbnail(path, image)
 
     def _all_indexes(self) -> list[QModelIndex]:
         out: list[QModelIndex] = []
