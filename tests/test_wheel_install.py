@@ -160,7 +160,7 @@ def test_the_installed_studio_imports_headless_with_its_style_sheet(installed):
     bin_dir, env, work = installed
     script = (
         "from PySide6.QtWidgets import QApplication\n"
-        "from ui import main, theme\n"
+        "from ui import main, main_window, model_manager, theme\n"
         "app = QApplication([])\n"
         "theme.apply_dark_theme(app)\n"
         "print(theme.STYLE_SHEET)\n"
