@@ -149,27 +149,33 @@ def timeline_for(source: Path):
     return doc
 
 
-def time_ours(doc, preset: str, out: Path, mode: str = "pipelined", grader=None) -> float:
+def time_ours(doc, preset: str, out: Path, mode: str = "pipelined", grader=None) -> tuple[float, float]:
+    """(wall-clock seconds, CPU seconds of this process) for one export."""
     from app.export import presets, render_timeline
 
     target = out.with_suffix(presets.get(preset).extension)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     report = render_timeline(doc, preset, target, mode=mode, grader=grader)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu  # CPU: every thread of ours
     target.unlink()
     if report.mode != mode:
         raise SystemExit(f"asked for a {mode} render, got {report.mode}")
-    return elapsed
+    return elapsed, cpu
 
 
-def time_ffmpeg(ffmpeg: str, source: Path, preset: str, out: Path) -> float:
+def time_ffmpeg(ffmpeg: str, source: Path, preset: str, out: Path) -> tuple[float, float]:
+    """(wall-clock seconds, CPU seconds of the ffmpeg process) for one transcode."""
+    import resource
+
     command = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(source), "-an",
                *FFMPEG_ARGS[preset], *TAGS, str(out)]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, check=True)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     out.unlink()
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def ffmpeg_version(ffmpeg: str | None) -> str | None:
@@ -212,18 +218,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         docs = {False: timeline_for(source), True: graded_timeline_for(source, grade)}
         for preset in presets:
             times: dict[str, list[float]] = {name: [] for name in ("ffmpeg", *args.variants)}
+            cpu: dict[str, list[float]] = {name: [] for name in ("ffmpeg", *args.variants)}
             contenders = ["ffmpeg", *args.variants] if ffmpeg is not None else list(args.variants)
             for run in range(args.runs):
                 shift = run % len(contenders)  # rotate who goes first: no contender always runs warm
                 for who in contenders[shift:] + contenders[:shift]:
                     if who == "ffmpeg":
                         ext = ".mov" if FFMPEG_ARGS[preset][-1] == "mov" else ".mp4"
-                        times["ffmpeg"].append(time_ffmpeg(ffmpeg, source, preset, folder / f"ffmpeg{ext}"))
+                        wall, used = time_ffmpeg(ffmpeg, source, preset, folder / f"ffmpeg{ext}")
+                        times["ffmpeg"].append(wall)
+                        cpu["ffmpeg"].append(used)
                     else:
                         mode, _, graded = who.partition("_")
                         doc = docs[bool(graded)]
-                        times[who].append(time_ours(doc, preset, folder / "ours", mode, CpuGrader()))
-            results[preset] = summarise(times, args.frames)
+                        wall, used = time_ours(doc, preset, folder / "ours", mode, CpuGrader())
+                        times[who].append(wall)
+                        cpu[who].append(used)
+            results[preset] = summarise(times, args.frames, cpu)
             print_preset(preset, results[preset])
     payload = {
         "benchmark": "export_speed",
@@ -252,31 +263,46 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return payload
 
 
-def summarise(times: dict[str, list[float]], frames: int) -> dict[str, Any]:
+def summarise(
+    times: dict[str, list[float]], frames: int, cpu: dict[str, list[float]] | None = None
+) -> dict[str, Any]:
+    """Wall-clock medians and ratios, plus CPU-time medians (what each export cost in CPU seconds: much less
+    sensitive than wall time to other work on a shared machine, but blind to parallelism)."""
+    cpu = cpu or {}
     ffmpeg_s = _common.median(times["ffmpeg"]) if times.get("ffmpeg") else None
+    ffmpeg_cpu = _common.median(cpu["ffmpeg"]) if cpu.get("ffmpeg") else None
     variants: dict[str, Any] = {}
     for name, values in times.items():
         if name == "ffmpeg" or not values:
             continue
         median = _common.median(values)
+        cpu_median = _common.median(cpu[name]) if cpu.get(name) else None
         variants[name] = {
             "s": [round(v, 3) for v in values],
             "median_s": round(median, 3),
             "fps": round(frames / median, 2),
             "ratio_ffmpeg_time_over_ours": round(ffmpeg_s / median, 3) if ffmpeg_s else None,
+            "cpu_s": [round(v, 3) for v in cpu.get(name, [])],
+            "cpu_median_s": round(cpu_median, 3) if cpu_median else None,
+            "cpu_ratio_ffmpeg_over_ours": round(ffmpeg_cpu / cpu_median, 3)
+            if ffmpeg_cpu and cpu_median
+            else None,
         }
 
-    def ratio(a: str, b: str) -> float | None:
-        if a in variants and b in variants:
-            return round(variants[a]["median_s"] / variants[b]["median_s"], 3)
+    def ratio(a: str, b: str, key: str = "median_s") -> float | None:
+        if a in variants and b in variants and variants[a][key] and variants[b][key]:
+            return round(variants[a][key] / variants[b][key], 3)
         return None
 
+    cpu_overhead = ratio("pipelined_graded", "pipelined", "cpu_median_s")
     main = variants.get("pipelined") or next(iter(variants.values()))
     overhead = ratio("pipelined_graded", "pipelined")
     overhead_seq = ratio("sequential_graded", "sequential")
     return {
         "ffmpeg_s": [round(v, 3) for v in times.get("ffmpeg", [])],
         "ffmpeg_median_s": round(ffmpeg_s, 3) if ffmpeg_s else None,
+        "ffmpeg_cpu_s": [round(v, 3) for v in cpu.get("ffmpeg", [])],
+        "ffmpeg_cpu_median_s": round(ffmpeg_cpu, 3) if ffmpeg_cpu else None,
         "variants": variants,
         # the headline numbers (the README quotes them)
         "ours_median_s": main["median_s"],
@@ -286,21 +312,26 @@ def summarise(times: dict[str, list[float]], frames: int) -> dict[str, Any]:
         ),
         "grading_overhead_pipelined": round(overhead - 1.0, 4) if overhead else None,
         "grading_overhead_sequential": round(overhead_seq - 1.0, 4) if overhead_seq else None,
+        "grading_overhead_cpu_time": round(cpu_overhead - 1.0, 4) if cpu_overhead else None,
         "pipeline_speedup_ungraded": ratio("sequential", "pipelined"),
         "pipeline_speedup_graded": ratio("sequential_graded", "pipelined_graded"),
     }
 
 
 def print_preset(preset: str, result: dict[str, Any]) -> None:
-    ffmpeg_s = result["ffmpeg_median_s"]
-    print(f"{preset}: ffmpeg CLI {ffmpeg_s if ffmpeg_s else float('nan'):7.2f} s")
+    ffmpeg_s, ffmpeg_cpu = result["ffmpeg_median_s"], result["ffmpeg_cpu_median_s"]
+    print(f"{preset}: ffmpeg CLI {ffmpeg_s if ffmpeg_s else float('nan'):7.2f} s wall, "
+          f"{ffmpeg_cpu if ffmpeg_cpu else float('nan'):7.2f} s CPU")  # fmt: skip
     for name, numbers in result["variants"].items():
-        ratio = numbers["ratio_ffmpeg_time_over_ours"]
-        shown = f"ratio vs ffmpeg {ratio:.2f}" if ratio else "ratio n/a (no ffmpeg)"
-        print(f"  ours {name:18} {numbers['median_s']:7.2f} s ({numbers['fps']:5.1f} fps)  {shown}")
+        ratio, cpu_ratio = numbers["ratio_ffmpeg_time_over_ours"], numbers["cpu_ratio_ffmpeg_over_ours"]
+        shown = f"ratio vs ffmpeg {ratio:.2f} wall" if ratio else "ratio n/a (no ffmpeg)"
+        shown += f", {cpu_ratio:.2f} CPU" if cpu_ratio else ""
+        print(f"  ours {name:18} {numbers['median_s']:7.2f} s ({numbers['fps']:5.1f} fps), "
+              f"{numbers['cpu_median_s'] or float('nan'):7.2f} s CPU  {shown}")  # fmt: skip
     extras = [
         ("grading overhead (pipelined)", result["grading_overhead_pipelined"], "%"),
         ("grading overhead (sequential)", result["grading_overhead_sequential"], "%"),
+        ("grading overhead (CPU time)", result["grading_overhead_cpu_time"], "%"),
         ("pipelined speed-up, ungraded", result["pipeline_speedup_ungraded"], "x"),
         ("pipelined speed-up, graded", result["pipeline_speedup_graded"], "x"),
     ]

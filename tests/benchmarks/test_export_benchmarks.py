@@ -35,6 +35,7 @@ def test_export_speed_dry_run(tmp_path, monkeypatch, capsys):
         for numbers in result["variants"].values():
             assert _number(numbers["median_s"]) and numbers["median_s"] > 0
             assert numbers["ratio_ffmpeg_time_over_ours"] is None  # dry run: no ffmpeg
+            assert _number(numbers["cpu_median_s"]) and numbers["cpu_median_s"] > 0  # CPU s, all threads
         assert _number(result["ours_median_s"]) and result["ours_median_s"] > 0
         assert result["ratio_ffmpeg_time_over_ours"] is None
         assert _number(result["grading_overhead_pipelined"]) and _number(
@@ -76,6 +77,7 @@ def test_grading_overhead_dry_run(tmp_path, monkeypatch, capsys):
     assert data == json.loads(json.dumps(payload))
     results = data["results"]
     assert _number(results["overhead"]) and _number(results["overhead_sequential"])
+    assert _number(results["overhead_cpu_time"]) and results["graded_cpu_cpu_median_s"] > 0
     assert results["overhead_gl"] is None and "xvfb-run" in data["gl_missing"]
     for name in ("ungraded", "graded_cpu", "sequential_ungraded", "sequential_graded_cpu"):
         assert _number(results[f"{name}_median_s"])
