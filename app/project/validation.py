@@ -41,6 +41,8 @@ _MEDIA_INTS = (
 )
 _MAX_DIMENSION = 65536
 _INT64 = (-(2**63), 2**63 - 1)
+# A media rate's bounds as Fractions: comparing a Fraction with a float converts the float every time.
+_FPS_LOW, _FPS_HIGH = Fraction.from_float(MIN_RATE / 1000), Fraction.from_float(MAX_RATE)
 
 
 def _finite_number(value: Any) -> bool:
@@ -57,7 +59,68 @@ def _label(node: dict, fallback: str) -> str:
 
 
 def check_tree(raw: Any, source: Path) -> None:
-    """Raise ProjectError for nesting deeper than ``MAX_DEPTH`` or an impossible time, rate or range."""
+    """Raise ProjectError for nesting deeper than ``MAX_DEPTH`` or an impossible time, rate or range.
+
+    Two walks with the same checks: a quick one that only answers "all good" (the common case: no labels
+    or key paths built for messages nobody reads), and, when it finds anything, the careful one that
+    tracks where each value sits and raises with the place named."""
+    try:
+        clean = _tree_is_clean(raw)
+    except Exception:  # noqa: BLE001 - whatever the quick walk trips on, the careful one reports as before
+        clean = False
+    if not clean:
+        _check_tree_named(raw, source)
+    metadata = raw.get("metadata") if isinstance(raw, dict) else None
+    meta = metadata.get("aiprod") if isinstance(metadata, dict) else None
+    if isinstance(meta, dict):
+        _check_project_meta(meta, source)
+
+
+def _tree_is_clean(raw: Any) -> bool:
+    """True when ``_check_tree_named`` would find nothing: the same checks, without the bookkeeping."""
+    low, high = _INT64
+    stack: list[tuple[Any, int]] = [(raw, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, depth = pop()
+        if isinstance(node, dict):
+            schema = node.get("OTIO_SCHEMA")
+            if isinstance(schema, str):
+                if schema.startswith("RationalTime."):
+                    value, rate = node.get("value", 0), node.get("rate", 1)
+                    if not (_finite_number(rate) and 0 < rate <= MAX_TIME_RATE):
+                        return False
+                    if not _finite_number(value) or abs(value / rate) > MAX_SECONDS:
+                        return False
+                    continue
+                if schema.startswith("TimeRange."):
+                    duration = node.get("duration")
+                    if isinstance(duration, dict):
+                        value = duration.get("value", 0)
+                        if _finite_number(value) and value < 0:
+                            return False
+            extra = node.get("metadata")
+            if isinstance(extra, dict) and not isinstance(extra.get("aiprod", {}), dict):
+                return False
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue  # scalars are checked by their container below
+        if not children:
+            continue
+        if depth >= MAX_DEPTH:  # its children would sit deeper than the limit
+            return False
+        for value in children:
+            if isinstance(value, dict | list):
+                push((value, depth + 1))
+            elif isinstance(value, int) and not low <= value <= high:
+                return False
+    return not isinstance(raw, int) or low <= raw <= high
+
+
+def _check_tree_named(raw: Any, source: Path) -> None:
+    """The careful walk: raises ProjectError naming where the first problem sits."""
     stack: list[tuple[Any, int, str, str]] = [(raw, 1, "the timeline", "")]
     while stack:
         node, depth, owner, key = stack.pop()
@@ -86,10 +149,8 @@ def check_tree(raw: Any, source: Path) -> None:
             stack.extend((value, depth + 1, owner, key) for value in node)
         elif isinstance(node, int) and not _INT64[0] <= node <= _INT64[1]:  # OTIO stores int64 only
             raise ProjectError(f"{source} is damaged: {owner} ({key}) holds the number {node}, too large.")
-    metadata = raw.get("metadata") if isinstance(raw, dict) else None
-    meta = metadata.get("aiprod") if isinstance(metadata, dict) else None
-    if isinstance(meta, dict):
-        _check_project_meta(meta, source)
+    # the quick walk saw a problem this one does not: say so rather than let the file through
+    raise ProjectError(f"{source} is damaged: a time, range or number in it is impossible.")
 
 
 def _check_time(node: dict, source: Path, owner: str, key: str) -> None:
@@ -256,7 +317,7 @@ def _check_media_item(item, damaged: str) -> None:
     if info.width > _MAX_DIMENSION or info.height > _MAX_DIMENSION:
         raise ProjectError(f"{damaged} {where} claims a picture of {info.width}x{info.height} pixels.")
     fps = info.fps
-    if fps is not None and not (isinstance(fps, Fraction) and MIN_RATE / 1000 < fps <= MAX_RATE):
+    if fps is not None and not (isinstance(fps, Fraction) and _FPS_LOW < fps <= _FPS_HIGH):
         raise ProjectError(f"{damaged} {where} has the frame rate {info.fps!r}.")
     if info.sample_rate > 10_000_000 or info.channels > 1024:
         raise ProjectError(f"{damaged} {where} claims {info.channels} channels at {info.sample_rate} Hz.")

@@ -152,6 +152,9 @@ class TimelineView(QGraphicsView):
         self.extra_clip_actions: Any = None
         self._rows: list[TrackRow] = []
         self._items: dict[str, ClipItem] = {}
+        # clip id -> (its record, its bin entry, its row's kind/enabled/locked, the rate, the look made of
+        # them): the document hands back the same frozen record for an unchanged clip, so a sync skips it
+        self._looks: dict[str, tuple[Any, Any, tuple, float, ClipLook]] = {}
         self._dissolves: dict[str, DissolveItem] = {}
         # Items taken out of the scene live until the event loop turns (see `_retire`).
         self._retired: list[ClipItem | DissolveItem] = []
@@ -506,8 +509,16 @@ class TimelineView(QGraphicsView):
         seen: set[str] = set()
         end = 0
         for row in self._rows:
+            row_key = (row.kind, row.enabled, row.locked)  # what a look takes from its row
             for clip in doc.clips(row.track_id):
-                look = self._look(clip, row, media, rate)
+                entry = self._media_of(clip, media)
+                known = self._looks.get(clip.id)
+                if (known is not None and known[0] is clip and known[1] is entry and known[2] == row_key
+                        and known[3] == rate):
+                    look = known[4]  # the same record, entry and row: the same look (records are frozen)
+                else:
+                    look = self._look(clip, row, media, rate)
+                    self._looks[clip.id] = (clip, entry, row_key, rate, look)
                 seen.add(look.clip_id)
                 end = max(end, look.start + look.duration)
                 item = self._items.get(look.clip_id)
@@ -515,12 +526,14 @@ class TimelineView(QGraphicsView):
                     item = ClipItem(look, self._art)
                     self._items[look.clip_id] = item
                     self.scene().addItem(item)
-                if item.look != look:
+                if item.look is not look and item.look != look:
                     item.look = look
                     item.update()
                 item.row = row
         for clip_id in [c for c in self._items if c not in seen]:
             self._retire(self._items.pop(clip_id))
+        for clip_id in [c for c in self._looks if c not in seen]:
+            del self._looks[clip_id]
         self._content_frames = end
         self._sync_dissolves(rate)
         self._markers = [
@@ -536,15 +549,19 @@ class TimelineView(QGraphicsView):
         self._headers.update()
         self._ruler.update()
 
+    def _media_of(self, clip: Any, media: dict[str, Any]) -> Any:
+        """The clip's bin entry (None: none, or gone), looked up once per sync."""
+        if not clip.media_id:
+            return None
+        if clip.media_id not in media:
+            try:
+                media[clip.media_id] = self._doc.bin_item(clip.media_id)
+            except AppError:
+                media[clip.media_id] = None
+        return media[clip.media_id]
+
     def _look(self, clip: Any, row: TrackRow, media: dict[str, Any], rate: float) -> ClipLook:
-        item = None
-        if clip.media_id:
-            if clip.media_id not in media:
-                try:
-                    media[clip.media_id] = self._doc.bin_item(clip.media_id)
-                except AppError:
-                    media[clip.media_id] = None
-            item = media[clip.media_id]
+        item = self._media_of(clip, media)
         info = getattr(item, "info", None)
         fps = float(info.fps) if info is not None and info.fps else None
         seconds = info.duration_seconds if info is not None else None
