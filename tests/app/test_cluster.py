@@ -180,3 +180,30 @@ def test_the_studio_queue_runs_on_the_cluster_and_shows_the_nodes(cluster, qtbot
         assert all(Path(job.item.path).parent == media for job in jobs)
     finally:
         assert queue.shutdown(30_000)
+
+
+def test_farm_submit_lands_a_shot_list_in_the_project_from_the_cluster(cluster, tmp_path, capsys):
+    import json
+
+    from app import cli
+    from app.project import load_project
+
+    made, _workers = cluster
+    project = tmp_path / "Film.aiprod"
+    assert cli.main(["new-project", str(project), "--size", "64x64", "--fps", "24"]) == 0
+    shots = {"project": "Film.aiprod", "model": "tiny", "width": 64, "height": 64,
+             "shots": [{"prompt": f"shot {n}", "duration": 0.7, "seed": n, "name": f"sh0{n}0", "steps": 3}
+                       for n in (1, 2, 3)]}  # fmt: skip
+    (tmp_path / "shots.json").write_text(json.dumps(shots))
+    code = cli.main(["farm", "submit", str(tmp_path / "shots.json"), "--address", made.address,
+                     "--actor-resources", "cpu"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "3 of 3 shot(s) landed" in err
+    doc = load_project(project).doc
+    assert sorted(item.name for item in doc.bin_items()) == ["sh010", "sh020", "sh030"]
+    names = {item.id: item.name for item in doc.bin_items()}
+    assert [names[clip.media_id] for clip in doc.clips(doc.tracks()[0].id)] == ["sh010", "sh020", "sh030"]
+    record = json.loads((project / ".farm-status.json").read_text())
+    assert {row["state"] for row in record["shots"]} == {"done"}
+    assert all(row["node"].startswith(f"{__import__('socket').gethostname()}/") for row in record["shots"])
