@@ -40,3 +40,16 @@ def test_project_load_dry_run_writes_every_case(tmp_path, monkeypatch, capsys, q
     assert data["before_this_work"]["load_project_s"] > 0
     printed = capsys.readouterr().out
     assert "ratio" in printed and "wrote" in printed and "open in the window" in printed
+    # the open against the recorded "before" and the 1 s goal, both as ratios, printed and stored
+    assert scale["open_vs_before"] == pytest.approx(scale["open_median_s"] / bench.BEFORE_OPEN_S)
+    assert scale["open_vs_goal"] == pytest.approx(scale["open_median_s"] / bench.GOAL_OPEN_S)
+    assert data["before_the_open_fixes"]["open_in_window_median_s"] == bench.BEFORE_OPEN_S
+    assert f"{bench.BEFORE_OPEN_S:.2f} s before (ratio now/before {scale['open_vs_before']:.2f})" in printed
+
+
+def test_project_load_scale_only_skips_the_bin_cases(tmp_path, monkeypatch, qapp):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    bench = importlib.import_module("project_load")
+    payload = bench.main(["--dry-run", "--scale-only", "--no-window", "--out", str(tmp_path)])
+    assert payload["cases"] == [] and payload["scale"]["clips"] == 10
+    assert "open_median_s" not in payload["scale"]
