@@ -390,7 +390,7 @@ class MediaBin(QWidget):
             root.appendRow(row)
         self.view.expandAll()
         selection = self.view.selectionModel()
-        for index in self._all_indexes():
+        for index in self._all_indexes() if selected else ():
             if index.data(MEDIA_ID_ROLE) in selected:
                 selection.select(index, selection.SelectionFlag.Select)
         self.empty_label.setVisible(not items)
@@ -409,7 +409,7 @@ class MediaBin(QWidget):
         row.setData(label, BADGE_ROLE)
         row.setData(item.id, MEDIA_ID_ROLE)
         row.setData(missing, MISSING_ROLE)
-        row.setToolTip(tooltip(item, missing))
+        row.setToolTip(tooltip(item, True) if missing else f"{item.path}\n{facts}")  # tooltip(), facts once
         row.setEditable(False)
         row.setDragEnabled(True)
         row.setDropEnabled(False)
