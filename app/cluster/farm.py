@@ -111,7 +111,6 @@ class Farm:
                     raise ClusterUnreachable(
                         f"cannot join the Ray cluster at {self.config.address}: {exc}"
                     ) from exc
-            self._connected = True
             resources = ray.cluster_resources()
             count = self.config.actors
             if count is None:
@@ -122,10 +121,12 @@ class Farm:
                     f"the Ray cluster at {self.config.address} has no "
                     f"{'GPU' if self.config.resources == 'gpu' else 'CPU'} for a render actor "
                     f"(it offers {dict(resources)}); start nodes with `ray start --address=... --num-gpus=1`"
+                    + ("" if self.config.resources == "cpu" else ", or AIPROD_RAY_ACTOR=cpu for CPU actors")
                 )
             self._wanted = count
             for _ in range(count):
                 self._start_actor()
+            self._connected = True
         return self.info()
 
     def info(self) -> dict[str, Any]:
@@ -174,10 +175,11 @@ class Farm:
 
     # --- jobs ---------------------------------------------------------------------------------------------
 
-    def submit(self, job_id: str, kind: str, spec: Any, settings: Any) -> None:
-        """Queue a job (its media packed now: a missing file is a JobError here, not on a node)."""
+    def submit(self, job_id: str, kind: str, spec: Any, settings: Any, module: str = "") -> None:
+        """Queue a job (its media packed now: a missing file is a JobError here, not on a node). `module`:
+        where the kind is registered, when not among the built-in kinds (imported on the node first)."""
         packed = pack(spec, self.config.shared_folder)
-        payload = JobPayload(job_id, kind, packed, settings)
+        payload = JobPayload(job_id, kind, packed, settings, module=module)
         job = FarmJob(job_id, kind, spec, settings, payload, engine_key(spec, settings))
         self._jobs[job_id] = job
         self._waiting.append(job)

@@ -38,6 +38,7 @@ class JobPayload:
     packed: Packed
     settings: Any  # app.jobs.settings.EngineSettings
     attempt: int = 1
+    module: str = ""  # the module that registers the kind (imported on the node first: a plug-in kind)
 
 
 @dataclass
@@ -173,6 +174,10 @@ class EngineHost:
             spec, back = unpack(payload.packed, scratch / "in")
             media = scratch / "media"
             media.mkdir()
+            if payload.module:
+                import importlib
+
+                importlib.import_module(payload.module)  # registers its kind in this process
             kind = kind_named(payload.kind)
             result = kind.run(self._context(payload, spec, media, track))
             files = _written(media)

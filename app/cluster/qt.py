@@ -61,6 +61,8 @@ class ClusterWorker(JobWorker):
             return
         self._inbox.put(item)
         with self._lock:
+            if self._thread is not None and self._thread.is_alive() and self._stop.is_set():
+                self._thread.join(timeout=30)  # released a moment ago: let it end, then start anew
             if self._thread is None or not self._thread.is_alive():
                 self._stop.clear()
                 self._thread = threading.Thread(target=self._loop, name="aiprod-farm", daemon=True)
@@ -111,7 +113,7 @@ class ClusterWorker(JobWorker):
                 self._farm = farm
             kind = kind_named(item.kind) if item.kind else kind_for(item.spec)
             self._items[job_id] = item
-            self._farm.submit(job_id, kind.name, item.spec, item.settings)
+            self._farm.submit(job_id, kind.name, item.spec, item.settings, module=kind.run.__module__)
         except ClusterUnreachable as exc:
             self._farm = None
             ids = [job_id] + self._drain()
@@ -121,6 +123,9 @@ class ClusterWorker(JobWorker):
         except AppError as exc:  # a file the job needs is missing, a kind that cannot travel
             self._items.pop(job_id, None)
             self.failed.emit(job_id, str(exc))
+        except Exception as exc:  # noqa: BLE001 -- never let the farm thread die with jobs waiting on it
+            self._items.pop(job_id, None)
+            self.failed.emit(job_id, user_message(exc, "Sending the job to the render nodes"))
 
     def _drain(self) -> list[str]:
         ids = []

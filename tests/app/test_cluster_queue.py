@@ -80,8 +80,8 @@ class StandInFarm:
             raise ClusterUnreachable(f"the Ray cluster at {self.config.address} cannot be reached (refused)")
         return {"actors": [{"node": "render-a"}, {"node": "render-b"}]}
 
-    def submit(self, job_id, kind, job_spec, settings):
-        self.waiting.append(JobPayload(job_id, kind, pack(job_spec), settings))
+    def submit(self, job_id, kind, job_spec, settings, module=""):
+        self.waiting.append(JobPayload(job_id, kind, pack(job_spec), settings, module=module))
 
     def cancel(self, job_id):
         for payload in self.waiting:

@@ -48,7 +48,7 @@ class _Farm:
                 f"the Ray cluster at {self.config.address} cannot be reached (timed out)"
             )
 
-    def submit(self, job_id, kind, spec, settings):
+    def submit(self, job_id, kind, spec, settings, module=""):
         self.waiting.append(job_id)
 
     def cancel(self, job_id):

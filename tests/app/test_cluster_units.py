@@ -51,6 +51,34 @@ def test_a_generations_files_travel_as_bytes_and_come_back_as_their_original_pat
     assert pack(spec, shared_folder=True).spec is spec  # a shared folder: nothing travels
 
 
+def test_an_inpaint_travels_with_its_clip_latents_and_mask(tmp_path):
+    from app.jobs.inpaint import InpaintSpec
+
+    media, masks = tmp_path / "media", tmp_path / "masks"
+    media.mkdir()
+    masks.mkdir()
+    (media / "take.mkv").write_bytes(b"clip bytes")
+    (media / f"take{LATENTS_SUFFIX}").write_bytes(b"latent bytes")
+    (masks / "m1.png").write_bytes(b"mask bytes")
+    (masks / "other.png").write_bytes(b"not this one")
+    spec = InpaintSpec(clip_id="c", media_id="m", mask_id="m1", frame_range=(0, 9), prompt="a red scarf",
+                       source_path=str(media / "take.mkv"), masks_dir=str(masks))  # fmt: skip
+    packed = pack(spec)
+    assert sorted(Path(name).name for name in packed.files) == sorted(
+        ["take.mkv", f"take{LATENTS_SUFFIX}", "m1.png"]
+    )
+    local, back = unpack(packed, tmp_path / "node")
+    assert Path(local.source_path).read_bytes() == b"clip bytes"
+    assert (Path(local.source_path).parent / f"take{LATENTS_SUFFIX}").read_bytes() == b"latent bytes"
+    assert (Path(local.masks_dir) / "m1.png").read_bytes() == b"mask bytes"
+    assert restore_paths({"source": local.source_path, "masks": local.masks_dir}, back) == {
+        "source": spec.source_path, "masks": spec.masks_dir,
+    }  # fmt: skip
+    (masks / "m1.png").unlink()
+    with pytest.raises(JobError, match="the mask m1 is not in"):
+        pack(spec)
+
+
 def test_a_missing_file_or_a_kind_that_cannot_travel_is_said_before_sending(tmp_path):
     with pytest.raises(JobError, match=r"the start image .*gone.png does not exist"):
         pack(tiny(image=str(tmp_path / "gone.png")))
