@@ -8,9 +8,11 @@ writes. Saving writes atomically and keeps the previous file as a backup; on any
 
 from __future__ import annotations
 
+import gc
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -206,9 +208,30 @@ def save_project(
     return SaveResult(layout, copied, backup)
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector off for a load: the plain JSON read for the checks (a 500-clip project is
+    ~100,000 short-lived dicts and lists) is freed by reference counting, but with the collector on those
+    allocations trigger collections that promote the survivors and, about one open in three, a full
+    collection of the whole heap (0.2-0.4 s in the studio's window). Turned back on as it was, errors or
+    not."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_project(path: str | os.PathLike[str]) -> LoadedProject:
     """Open ``Name.aiprod`` (or the ``project.otio`` in it). ProjectError with a clear message on any
     problem; nothing on disk is written either way."""
+    with _no_cycle_collection():
+        return _load_project(path)
+
+
+def _load_project(path: str | os.PathLike[str]) -> LoadedProject:
     layout = project_layout(path)
     source = layout.project_file
     if not layout.folder.exists():
