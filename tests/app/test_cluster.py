@@ -218,3 +218,37 @@ def test_a_cluster_without_gpus_says_so_for_gpu_actors(cluster):
     made, _workers = cluster
     with pytest.raises(ClusterUnreachable, match=r"has no GPU for a render actor .*AIPROD_RAY_ACTOR=cpu"):
         Farm(ClusterConfig(made.address, resources="gpu")).connect()
+
+
+def test_a_whole_node_that_dies_mid_job_hands_its_job_to_another(cluster, tmp_path):
+    """Not only an actor's process: the node itself (its raylet and every process on it) is killed while
+    one of its jobs denoises; the job runs again on a surviving node and lands once. Runs last: the
+    module's cluster keeps its two first workers."""
+    made, _workers = cluster
+    doomed = made.add_node(num_cpus=1)
+    made.wait_for_nodes()
+    farm = Farm(ClusterConfig(made.address, resources="cpu", actors=3))
+    farm.connect()
+    for index in range(4):
+        farm.submit(f"n{index}", "generate", shot(300 + index, f"n{index}").with_changes(steps=8), SETTINGS)
+    media = tmp_path / "media"
+    removed: list[str] = []
+    landed: list[str] = []
+
+    def on_event(event):
+        if event.type == "progress" and not removed and event.node.endswith(doomed.node_id[:6]):
+            made.remove_node(doomed, allow_graceful=False)
+            removed.append(event.job_id)
+        if event.type == "finished":
+            land(event.data, media)
+            landed.append(event.job_id)
+
+    events = farm.run_all(on_event)
+    farm.shutdown()
+    assert removed, "no job ran on the node that was to die"
+    assert sorted(landed) == ["n0", "n1", "n2", "n3"]
+    assert [e.job_id for e in events if e.type == "retry"] == removed
+    assert not [e for e in events if e.type == "failed"]
+    finished_on = {e.job_id: e.node for e in events if e.type == "finished"}
+    assert not finished_on[removed[0]].endswith(doomed.node_id[:6])
+    assert len(list(media.glob(f"*{MASTER_SUFFIX}"))) == 4
