@@ -98,7 +98,8 @@ def explain(exc: BaseException, repo: str = "", folder: Path | None = None) -> D
         return DownloadError(
             "gated",
             f"{repo or 'This repository'} is gated: its licence has not been accepted with your Hugging Face "
-            f"account yet (403). Open {page} while signed in, accept the terms, then press Download again.",
+            f"account yet ({status or 403}). Open {page} while signed in, accept the terms, enter a read "
+            "token of that account, then press Download again.",
         )
     if status == 401:
         return DownloadError(

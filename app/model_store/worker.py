@@ -42,6 +42,7 @@ class DownloadWorker(QObject):
         process.setProcessEnvironment(env)
         process.readyReadStandardOutput.connect(self._read)
         process.finished.connect(self._finished)
+        process.errorOccurred.connect(self._error)
         self._process, self._buffer, self._ended = process, b"", False
         args = ["-m", "app.model_store.download"]
         args += ["--verify"] if verify else []
@@ -58,6 +59,11 @@ class DownloadWorker(QObject):
 
     def wait(self, msecs: int = 60000) -> bool:
         return self._process is None or self._process.waitForFinished(msecs)
+
+    def _error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart and not self._ended:
+            self._ended = True
+            self.failed.emit("crashed", f"The download process could not start ({sys.executable}).")
 
     def _read(self) -> None:
         self._buffer += bytes(self._process.readAllStandardOutput())

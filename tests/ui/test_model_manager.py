@@ -150,3 +150,13 @@ def test_settings_opens_the_model_manager_and_takes_its_choice(qtbot, hub, tmp_p
     assert settings.checkpoint_edit.text() == "/m/LTX-2.3/ltx.safetensors"
     assert settings.gemma_edit.text() == "/m/LTX-2.3/gemma" and settings.lora_edit.text() == "/m/LTX-2.3"
     manager.close()
+
+
+def test_a_download_process_that_cannot_start_is_reported(qtbot, dialog, monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    with qtbot.waitSignal(dialog.worker.failed, timeout=30_000) as failed:
+        dialog.download_button.click()
+    assert failed.args[0] == "crashed"
+    assert "could not start" in dialog.status_label.text() and dialog.download_button.isEnabled()
