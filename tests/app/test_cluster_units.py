@@ -153,3 +153,38 @@ class _CancelsAtOnce:
         from engine.errors import GenerationCancelled
 
         raise GenerationCancelled(1)
+
+
+class _Handle:
+    """An actor handle's shape: `run.remote(payload)` records what was sent to it."""
+
+    def __init__(self):
+        self.sent = []
+        self.run = self
+        self.poll = self
+
+    def remote(self, payload):
+        self.sent.append(payload.job_id)
+        return object()
+
+
+def test_a_job_goes_to_the_actor_that_already_has_its_model_loaded():
+    from app.cluster.farm import Farm, _Actor
+
+    farm = Farm(ClusterConfig("h:1", resources="cpu"))
+    fp8, plain = ("tiny", "fp8"), ("tiny", "none")
+    a = _Actor(_Handle(), None, 0.0, node="a", key=plain)
+    b = _Actor(_Handle(), None, 0.0, node="b", key=fp8)
+    farm._actors = [a, b]
+    farm.submit("first-fp8", "generate", tiny(quantization="fp8"), DEV)
+    farm.submit("plain", "generate", tiny(), DEV)
+    events = farm._dispatch()
+    assert a.handle.sent == ["plain"] and b.handle.sent == ["first-fp8"]  # not the oldest-first order
+    assert {(e.job_id, e.node) for e in events} == {("first-fp8", "b"), ("plain", "a")}
+    assert farm.node_of("plain") == "a" and farm.attempts_of("plain") == 1
+    # a fresh actor (nothing loaded) takes the oldest job
+    c = _Actor(_Handle(), None, 0.0, node="c")
+    farm._actors.append(c)
+    farm.submit("x", "generate", tiny(quantization="fp8"), DEV)
+    farm._dispatch()
+    assert c.handle.sent == ["x"]
