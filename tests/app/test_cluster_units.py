@@ -188,3 +188,34 @@ def test_a_job_goes_to_the_actor_that_already_has_its_model_loaded():
     farm.submit("x", "generate", tiny(quantization="fp8"), DEV)
     farm._dispatch()
     assert c.handle.sent == ["x"]
+
+
+def test_poll_reports_progress_and_previews_and_cancel_stops_a_running_job(host):
+    """What the farm thread reads and does through the actor while a job runs (here on threads, as the
+    threaded actor runs its methods)."""
+    import threading
+    import time
+
+    spec = tiny(name="long").with_changes(steps=40, frames=17, preview_every=1)
+    outcome = {}
+    runner = threading.Thread(
+        target=lambda: outcome.update(r=host.run(JobPayload("long", "generate", pack(spec), DEV)))
+    )
+    runner.start()
+    snapshots = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        snapshot = host.poll("long")
+        if snapshot is not None:
+            snapshots.append(snapshot)
+            if snapshot["step"] >= 2 and any(s["preview"] is not None for s in snapshots):
+                break
+        time.sleep(0.01)
+    assert host.cancel("long") is True
+    runner.join(60)
+    assert outcome["r"].status == "cancelled" and not outcome["r"].files
+    assert any(s["stage"] == "DENOISING" for s in snapshots)
+    assert snapshots[-1]["steps"] == 40 and snapshots[-1]["step"] >= 2
+    previews = [s["preview"] for s in snapshots if s["preview"] is not None]
+    assert previews and previews[0].dtype == np.uint8 and previews[0].shape[2] == 3
+    assert host.poll("long") is None and host.cancel("long") is False  # forgotten once it ended
