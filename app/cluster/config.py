@@ -16,6 +16,7 @@ from app.errors import JobError
 
 ENV_ADDRESS = "AIPROD_RAY_ADDRESS"
 ENV_ACTOR = "AIPROD_RAY_ACTOR"  # "gpu" (default: one actor per GPU) or "cpu" (one per CPU, for tests)
+ENV_SHARED = "AIPROD_RAY_SHARED_FOLDER"  # "1": every node sees the project at the same path; nothing travels
 DEFAULT_PORT = 6379  # `ray start --head`'s GCS port
 RESOURCES = ("gpu", "cpu")
 
@@ -52,7 +53,8 @@ class ClusterConfig:
     @classmethod
     def from_env(cls, address: str, **changes: object) -> ClusterConfig:
         resources = os.environ.get(ENV_ACTOR, "gpu").strip().lower() or "gpu"
-        values: dict[str, object] = {"address": address, "resources": resources}
+        shared = os.environ.get(ENV_SHARED, "").strip().lower() in ("1", "true", "yes", "on")
+        values: dict[str, object] = {"address": address, "resources": resources, "shared_folder": shared}
         values.update(changes)
         config = cls(**values)  # type: ignore[arg-type]
         config.validate()

@@ -212,6 +212,10 @@ def test_farm_submit_lands_a_shot_list_in_the_project_from_the_cluster(cluster, 
     record = json.loads((project / ".farm-status.json").read_text())
     assert {row["state"] for row in record["shots"]} == {"done"}
     assert all(row["node"].startswith(f"{__import__('socket').gethostname()}/") for row in record["shots"])
+    assert cli.main(["farm", "status", str(project), "--address", made.address]) == 0
+    out = capsys.readouterr().out
+    assert "3 done" in out and "sh020" in out
+    assert out.count(": alive,") >= 3  # the head and both workers
 
 
 def test_a_cluster_without_gpus_says_so_for_gpu_actors(cluster):

@@ -100,6 +100,13 @@ def test_addresses_and_settings(monkeypatch):
         ClusterConfig("h:1", resources="tpu").validate()
     with pytest.raises(JobError, match="at least 1"):
         ClusterConfig("h:1", max_attempts=0).validate()
+    monkeypatch.setenv("AIPROD_RAY_ACTOR", "cpu")
+    monkeypatch.setenv("AIPROD_RAY_SHARED_FOLDER", "1")
+    config = ClusterConfig.from_env("h:1")
+    assert (config.resources, config.shared_folder) == ("cpu", True)
+    monkeypatch.setenv("AIPROD_RAY_ACTOR", "quantum")
+    with pytest.raises(JobError, match="AIPROD_RAY_ACTOR"):
+        ClusterConfig.from_env("h:1")
 
 
 @pytest.fixture(scope="module")
