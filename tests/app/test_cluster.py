@@ -183,6 +183,15 @@ def test_the_studio_queue_runs_on_the_cluster_and_shows_the_nodes(cluster, qtbot
         media = (tmp_path / "media").resolve()
         assert sorted(Path(job.item.path).name for job in jobs) == ["q0.mkv", "q1.mkv", "q2.mkv"]
         assert all(Path(job.item.path).parent == media for job in jobs)
+
+        # cancel while it denoises on a node: the cancel reaches the actor; nothing lands
+        long = queue.submit(shot(299, "long").with_changes(steps=200))
+        qtbot.waitUntil(lambda: queue.job(long).step >= 1, timeout=120_000)
+        queue.cancel(long)
+        qtbot.waitUntil(lambda: queue.job(long).status.finished, timeout=60_000)
+        assert queue.job(long).status is JobStatus.CANCELLED
+        assert queue.job(long).step < 200
+        assert not list(media.glob("long*"))
     finally:
         assert queue.shutdown(30_000)
 
