@@ -84,3 +84,19 @@ def test_fallback_local_lands_the_batch_in_the_project(project, capsys, monkeypa
 def test_status_of_a_project_without_a_batch(project, capsys):
     assert cli.main(["farm", "status", str(project)]) == 2
     assert "has no farm batch yet" in capsys.readouterr().err
+
+
+def test_a_project_target_reads_its_own_shots_json(project, capsys):
+    shot = {"prompt": "a kite", "duration": 0.4, "seed": 7, "name": "sh900", "steps": 2}
+    shots = {"model": "tiny", "width": 64, "height": 64, "shots": [shot]}
+    (project / "shots.json").write_text(json.dumps(shots))
+    code = cli.main(["farm", "submit", str(project), "--fallback-local", "--no-place"])
+    assert code == 0, capsys.readouterr().err
+    doc = load_project(project).doc
+    assert [item.name for item in doc.bin_items()] == ["sh900"]
+    assert doc.clips(doc.tracks()[0].id) == []  # --no-place: the bin only
+
+
+def test_a_project_without_shots_json_is_exit_2(project, capsys):
+    assert cli.main(["farm", "submit", str(project), "--fallback-local"]) == 2
+    assert "there is no shot list at" in capsys.readouterr().err
