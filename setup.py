@@ -12,7 +12,7 @@ setup(
     + ["app.resources", "app.luts"],
     package_dir={"app.resources": "resources", "app.luts": "luts"},
     package_data={
-        "app.resources": ["README.md", "style/*.qss", "export_presets/*.json", "fonts/*"],
+        "app.resources": ["README.md", "style/**/*.qss", "export_presets/**/*.json", "fonts/**/*"],
         "app.luts": ["README.md", "*.cube"],
     },
 )

@@ -87,8 +87,9 @@ def test_the_wheel_carries_the_looks_presets_and_style_sheet(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for cube in (REPO / "luts").glob("*.cube"):
         assert f"app/luts/{cube.name}" in names
-    for preset in (REPO / "resources" / "export_presets").glob("*.json"):
-        assert f"app/resources/export_presets/{preset.name}" in names
+    presets = REPO / "resources"
+    for preset in presets.rglob("*.json"):  # sub-folders too (hardware/)
+        assert f"app/resources/{preset.relative_to(presets).as_posix()}" in names
     assert "app/resources/style/dark.qss" in names
     assert "app/package_data.py" in names and "ui/main.py" in names and "engine/__init__.py" in names
     # nothing of the checkout's tooling: tests are not installed
