@@ -107,23 +107,15 @@ say "PyTorch: ${choice#*|}"
 # --- the wheel --------------------------------------------------------------------------------------------
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SOURCE="$(cd "$HERE/../.." && pwd)"
-BUILD_DIR=""
 if [ -z "$WHEEL" ]; then
   WHEEL="$(ls -1 "$HERE"/aiprod_studio-*.whl 2>/dev/null | sort -V | tail -n 1 || true)"
 fi
 if [ -z "$WHEEL" ]; then
   [ -f "$SOURCE/pyproject.toml" ] && [ -f "$SOURCE/setup.py" ] \
     || die "no wheel: pass --wheel FILE, or run this script from an AIPROD Studio source tree"
-  BUILD_DIR="$(mktemp -d)"
-  trap 'rm -rf "$BUILD_DIR"' EXIT
-  say "building the studio's wheel from $SOURCE"
-  run "$PYTHON" -m pip wheel --quiet --no-deps --disable-pip-version-check -w "$BUILD_DIR" "$SOURCE"
-  WHEEL="$BUILD_DIR/aiprod_studio.whl"
-  if [ "$DRY_RUN" = 0 ]; then
-    WHEEL="$(ls -1 "$BUILD_DIR"/aiprod_studio-*.whl | head -n 1)"
-  fi
+else
+  [ "$DRY_RUN" = 1 ] || [ -f "$WHEEL" ] || die "the wheel $WHEEL does not exist"
 fi
-[ "$DRY_RUN" = 1 ] || [ -f "$WHEEL" ] || die "the wheel $WHEEL does not exist"
 
 # --- install ----------------------------------------------------------------------------------------------
 [ "$DRY_RUN" = 1 ] || mkdir -p "$PREFIX"
@@ -133,6 +125,17 @@ if [ ! -x "$VENV/bin/python" ]; then
   run "$PYTHON" -m venv "$VENV"
 fi
 pip=("$VENV/bin/python" -m pip install --disable-pip-version-check)
+if [ -z "$WHEEL" ]; then
+  # built with the new venv's pip (a system Python may have none)
+  BUILD_DIR="$(mktemp -d)"
+  trap 'rm -rf "$BUILD_DIR"' EXIT
+  say "building the studio's wheel from $SOURCE"
+  run "$VENV/bin/python" -m pip wheel --quiet --no-deps --disable-pip-version-check -w "$BUILD_DIR" "$SOURCE"
+  WHEEL="$BUILD_DIR/aiprod_studio.whl"
+  if [ "$DRY_RUN" = 0 ]; then
+    WHEEL="$(ls -1 "$BUILD_DIR"/aiprod_studio-*.whl | head -n 1)"
+  fi
+fi
 # torch first and alone, from the index that has the build chosen above; the studio's pin (torch==2.13.0)
 # is then satisfied and pip leaves it alone. A re-run (an update) keeps what is already right.
 run "${pip[@]}" --index-url "$TORCH_URL" "$TORCH_SPEC"

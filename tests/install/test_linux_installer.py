@@ -179,3 +179,13 @@ def test_a_full_install_writes_the_entry_and_an_uninstaller_that_asks(tmp_path):
     subprocess.run(["bash", str(uninstall), "--yes-models", "--yes-data"], env=env_run, check=True,
                    capture_output=True, timeout=60)  # fmt: skip
     assert not models.exists() and not data.exists()
+
+
+def test_without_a_wheel_it_builds_one_from_the_source_tree_with_the_venvs_pip(tmp_path):
+    prefix = tmp_path / "p"
+    result = _install(tmp_path, "--dry-run", "--prefix", str(prefix))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    build = next(line for line in lines if " pip wheel " in line)
+    assert build.startswith(f"+ {prefix}/venv/bin/python -m pip wheel") and build.endswith(str(REPO))
+    assert lines.index(build) < lines.index(next(line for line in lines if "torch==2.13.0" in line))
