@@ -33,7 +33,8 @@ def _make(tmp_path: Path, runs: dict[str, bool], *args: str) -> subprocess.Compl
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHON", "MAKEFLAGS", "MAKELEVEL"}}
     env["PATH"] = _fake_path(tmp_path, runs)
     venv = tmp_path / "venv"
-    return subprocess.run(["make", "-C", str(REPO), f"VENV={venv}", *args], env=env, capture_output=True,
+    make = shutil.which("make")
+    return subprocess.run([make, "-C", str(REPO), f"VENV={venv}", *args], env=env, capture_output=True,
                           text=True, timeout=60)  # fmt: skip
 
 
