@@ -136,11 +136,12 @@ def _sha256(path: Path, chunk: int = 8 * 1024 * 1024) -> str:
 
 
 def _listing(repo: str, token: str | None) -> tuple[str, list[tuple[str, int, str | None]]]:
-    """(commit, [(path, size, sha256 or None)]) of a repository, as the hub reports them."""
+    """(commit, [(path, size, sha256 or None)]) of a repository, as the hub reports them. Without a token,
+    huggingface_hub's own (``$HF_TOKEN``, or the one ``hf auth login`` stored) is used."""
     from huggingface_hub import HfApi
 
     try:
-        info = HfApi(endpoint=endpoint(), token=token or False).model_info(repo, files_metadata=True)
+        info = HfApi(endpoint=endpoint(), token=token or None).model_info(repo, files_metadata=True)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a message
         raise explain(exc, repo) from exc
     files = []
@@ -263,7 +264,7 @@ def _fetch(remote: RemoteFile, token: str | None, on_bytes: Callable[[int], None
         resume = 0
     on_bytes(resume)
     url = hf_hub_url(remote.repo, remote.filename, revision=remote.revision, endpoint=endpoint())
-    headers = build_hf_headers(token=token or False)
+    headers = build_hf_headers(token=token or None)
     headers["Accept-Encoding"] = "identity"
     with open_partial(partial) as handle:
         writer = _Writer(handle, on_bytes, cancelled)
