@@ -35,6 +35,7 @@ from app.model_store.folder import (
     record_download,
     target_dir,
 )
+from app.project.atomic import commit
 
 HUB = "https://huggingface.co"
 # Kept free beyond the files themselves, so the disk is not filled to the last byte.
@@ -326,7 +327,7 @@ def download(files: list[RemoteFile], folder: Path, token: str | None = None, *,
                               f"{remote.filename} arrived corrupted; fetching it again"))  # fmt: skip
         if dest.exists():
             dest.unlink()  # the bad copy the plan found
-        os.replace(remote.partial, dest)
+        commit(remote.partial, dest)  # the app's one atomic rename (fsync'd, folder made durable)
         record_download(folder, dest)
         written.append(dest)
         done_before += remote.size
