@@ -15,6 +15,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # an edit that changes the document without saying so fails the test that makes it. Costs ~4 % CPU on the
 # edit-heavy tests (measured 2026-12-07); AIPROD_VERIFY_UNDO= (empty) turns it off.
 os.environ.setdefault("AIPROD_VERIFY_UNDO", "1")
+# A developer's shell may name a render cluster; the suite runs on this machine unless a test names one.
+os.environ.pop("AIPROD_RAY_ADDRESS", None)
 # The studio's per-machine step-time record (app.jobs.presets) goes to a throwaway folder, not the home.
 if "AIPROD_STATE_DIR" not in os.environ:
     import tempfile
