@@ -55,6 +55,7 @@ from app.project.outputs import check_output_path
 ProgressWithEta = Callable[[int, int, float], None]
 MAX_LISTED_CLIPS = 50  # generation records written into the tags (the count is always exact)
 MODES = ("pipelined", "sequential")
+PIPELINE_MEMORY_BYTES = 1536 * 1024 * 1024  # frames in flight in the pipelined renderer, at most about this
 
 
 @dataclass(frozen=True)
@@ -210,9 +211,14 @@ class TimelineRenderer:
         grader = grader or CpuGrader()
         if workers is None:
             workers = default_workers() if getattr(grader, "parallel", False) else 1
+        # Bound the frames in flight (decoded ones waiting, graded ones pending: ~2 x depth) by memory too:
+        # a 4K float frame is ~100 MB, and a many-core machine would otherwise hold dozens.
+        width, height = self.size
+        frame_bytes = width * height * (4 if self.alpha else 3) * 4
+        depth = max(2, min(workers + 2, PIPELINE_MEMORY_BYTES // max(2 * frame_bytes, 1)))
         return PipelinedFrames(
             first, end, self.decode, lambda item: self.finish(item, grader),
-            workers=workers, on_thread_end=self.compositor.close,
+            workers=max(1, min(workers, depth)), depth=depth, on_thread_end=self.compositor.close,
         )  # fmt: skip
 
     def coverage(self, sample: VideoSample | None) -> np.ndarray:

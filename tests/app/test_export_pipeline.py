@@ -248,3 +248,23 @@ def test_the_scopes_entry_point_still_renders_one_frame(media):
     width, height = renderer.size
     assert picture.shape == (height, width, 3) and picture.dtype == np.float32
     assert np.array_equal(picture, decoded)
+
+
+def test_frames_in_flight_are_bounded_by_memory_and_still_correct(media, monkeypatch):
+    from app.export import renderer as renderer_module
+
+    doc = graded_doc(media)
+    renderer = TimelineRenderer(doc)
+    width, height = renderer.size
+    generous = renderer.pipelined_frames(0, 10, workers=4)
+    assert (generous.workers, generous.depth) == (4, 6)
+    monkeypatch.setattr(renderer_module, "PIPELINE_MEMORY_BYTES", width * height * 12 * 5)  # ~2 frames
+    tight = renderer.pipelined_frames(0, 10, workers=4)
+    assert (tight.workers, tight.depth) == (2, 2)
+    try:
+        frames = list(tight)
+        reference = [renderer.frame(i) for i in range(10)]
+    finally:
+        generous.close()
+        renderer.close()
+    assert all(np.array_equal(a, b) for a, b in zip(frames, reference, strict=True))
