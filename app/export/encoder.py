@@ -555,6 +555,33 @@ def _reserve_temp(dest: Path) -> Path:
         ) from exc
 
 
+YUV_BANDS = max(1, min(4, (os.cpu_count() or 2) // 4))  # row bands converted at once (1 on <= 7 cores)
+_yuv_pool: ThreadPoolExecutor | None = None
+_yuv_pool_lock = threading.Lock()
+
+
+def yuv_planes(rgb: np.ndarray, fmt: DeliveryFormat, bands: int | None = None) -> tuple[np.ndarray, ...]:
+    """``rgb_to_yuv_planes`` for ``fmt``, in ``bands`` bands of rows on threads (numpy releases the GIL)
+    where the machine has the cores: the same samples (every step works within a row, or within the row
+    pair 4:2:0 averages, and band edges fall between such pairs), one single-threaded stage less."""
+    bands = YUV_BANDS if bands is None else max(1, int(bands))
+    height, step = rgb.shape[0], fmt.chroma_subsampling[1]
+    if bands <= 1 or height < 64 * bands:
+        return rgb_to_yuv_planes(rgb, fmt.chroma_subsampling, fmt.bit_depth)
+    edges = [min(height, round(height * i / bands / step) * step) for i in range(bands)] + [height]
+    global _yuv_pool
+    with _yuv_pool_lock:
+        if _yuv_pool is None:
+            _yuv_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="aiprod-yuv-band")
+    parts = list(
+        _yuv_pool.map(
+            lambda span: rgb_to_yuv_planes(rgb[span[0] : span[1]], fmt.chroma_subsampling, fmt.bit_depth),
+            zip(edges, edges[1:], strict=False),
+        )
+    )
+    return tuple(np.concatenate([part[k] for part in parts], axis=0) for k in range(len(parts[0])))
+
+
 def _yuv_frame(planes: tuple[np.ndarray, ...], pix_fmt: str, width: int, height: int) -> av.VideoFrame:
     """Copy Y/Cb/Cr(/A) planes (uint16 for 10-bit, uint8 for 8-bit) into a new planar VideoFrame."""
     frame = av.VideoFrame(width, height, pix_fmt)
@@ -646,7 +673,7 @@ def _encode(
             if fmt.alpha and rgb.shape[-1] == 3:  # opaque picture into a format with alpha
                 opaque = np.ones(rgb.shape[:2] + (1,), np.float32 if rgb.dtype != np.uint8 else np.uint8)
                 rgb = np.concatenate([rgb, opaque * (255 if rgb.dtype == np.uint8 else 1)], axis=-1)
-            planes = rgb_to_yuv_planes(rgb, fmt.chroma_subsampling, fmt.bit_depth)
+            planes = yuv_planes(rgb, fmt)
             vframe = _yuv_frame(planes, fmt.planar_pix_fmt, source.width, source.height)
             if fmt.planar_pix_fmt != fmt.pix_fmt:  # p010le / nv12 for a hardware encoder: same samples
                 vframe = _tagged(vframe.reformat(format=fmt.pix_fmt))

@@ -268,3 +268,37 @@ def test_frames_in_flight_are_bounded_by_memory_and_still_correct(media, monkeyp
         generous.close()
         renderer.close()
     assert all(np.array_equal(a, b) for a, b in zip(frames, reference, strict=True))
+
+
+@pytest.mark.parametrize("preset", ["prores_422_hq", "h265_main10", "h264_high", "prores_4444"])
+def test_rgb_to_yuv_in_row_bands_gives_the_same_samples(preset):
+    from app.export import presets
+    from app.export.encoder import yuv_planes
+    from app.export.yuv import rgb_to_yuv_planes
+
+    fmt = presets.get(preset).delivery_format()
+    channels = 4 if fmt.alpha else 3
+    rgb = np.random.default_rng(11).random((270, 96, channels), dtype=np.float32) * 1.2 - 0.1
+    whole = rgb_to_yuv_planes(rgb, fmt.chroma_subsampling, fmt.bit_depth)
+    for bands in (2, 3, 4):
+        banded = yuv_planes(rgb, fmt, bands=bands)
+        assert len(banded) == len(whole)
+        assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(banded, whole, strict=True))
+
+
+def test_an_export_with_banded_conversion_encodes_the_same_packets(media, tmp_path, monkeypatch):
+    doc = graded_doc(media)
+    size = (96, 200)  # tall enough for three bands
+    plain = render_timeline(doc, "prores_422_hq", tmp_path / "plain.mov", size=size, mode="sequential")
+    rows_seen: list[int] = []
+    convert = encoder_module.rgb_to_yuv_planes
+
+    def spy(rgb, *args, **kwargs):
+        rows_seen.append(rgb.shape[0])
+        return convert(rgb, *args, **kwargs)
+
+    monkeypatch.setattr(encoder_module, "YUV_BANDS", 3)
+    monkeypatch.setattr(encoder_module, "rgb_to_yuv_planes", spy)
+    banded = render_timeline(doc, "prores_422_hq", tmp_path / "banded.mov", size=size, mode="pipelined")
+    assert rows_seen and max(rows_seen) < 200 and sum(rows_seen) == 200 * banded.frames  # really banded
+    assert video_packets(banded.path) == video_packets(plain.path)
