@@ -15,7 +15,8 @@ from app.media.importer import import_files
 from tests.media_builders import make_video
 from ui.export_dialog import HARDWARE_GROUP, ExportDialog
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# a test run never rewrites the README's images in docs/screenshots (those are refreshed by hand)
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,8 @@ from ui.main_window import MainWindow
 from ui.project_actions import ProjectPrompts, RecoveryDecision, UnsavedChoice
 
 TIMEOUT_MS = 120_000
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# a test run never rewrites the README's images in docs/screenshots (those are refreshed by hand)
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
 def _prompts() -> ProjectPrompts:
@@ -219,7 +220,7 @@ def test_a_tiny_model_generation_finishes_while_an_export_is_in_progress(window,
 
 
 def test_render_queue_screenshot(qtbot, tmp_path, gates):
-    """docs/screenshots/render_queue.png: an export counting frames beside a generation denoising."""
+    """artifacts/screenshots/render_queue.png: an export counting frames beside a generation denoising."""
     from ui.theme import apply_dark_theme
 
     app = QApplication.instance()
