@@ -77,6 +77,7 @@ class SourceViewer(QWidget):
         header = QHBoxLayout()
         header.setContentsMargins(6, 2, 6, 2)
         header.addWidget(self.name_label, 1)
+        header.addSpacing(12)  # a narrow dock squeezes the name against "Target" otherwise
         header.addWidget(QLabel("Target"))
         header.addWidget(self.target_combo)
         header.addWidget(self.audio_button)
