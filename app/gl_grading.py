@@ -4,7 +4,7 @@
 (or band of rows, for frames taller than the GPU's texture limit) as a float32 RGB texture through the
 grade's OCIO GPU processor into an RGBA32F framebuffer object and reads the floats back, so values outside
 0..1 survive as they do on the CPU. The shader text, lookup tables and uniforms come from
-``Processor.getDefaultGPUProcessor().extractGpuShaderInfo`` exactly as in ``ui.gl_frame_view`` (the viewer);
+``Processor.getDefaultGPUProcessor().extractGpuShaderInfo`` through ``app.ocio_gl``, as in the viewer;
 the CPU processor (``GradePipeline.render``) stays the reference and the fallback: measured within 1/255
 on Mesa llvmpipe (tests/app/test_gl_grader.py).
 
@@ -31,18 +31,17 @@ from typing import Any
 
 import numpy as np
 import PyOpenColorIO as ocio
-import shiboken6
-from PySide6.QtGui import QOffscreenSurface, QOpenGLContext, QSurfaceFormat
+from PySide6.QtGui import QOffscreenSurface, QOpenGLContext
 from PySide6.QtOpenGL import (
     QOpenGLFramebufferObject,
     QOpenGLFramebufferObjectFormat,
-    QOpenGLShader,
     QOpenGLShaderProgram,
     QOpenGLTexture,
     QOpenGLVertexArrayObject,
 )
 
 from app.export.grading import GraderUnavailable
+from app.ocio_gl import build_program, delete, draw, new_texture_2d, surface_format
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +53,6 @@ GL_FLOAT = 0x1406
 GL_PACK_ALIGNMENT = 0x0D05
 GL_UNPACK_ALIGNMENT = 0x0CF5
 GL_MAX_TEXTURE_SIZE = 0x0D33
-GL_TRIANGLE_STRIP = 0x0005
 
 # A strip over the viewport; no flip: framebuffer row 0 samples texture row 0 (the image's first row), and
 # glReadPixels returns row 0 first, so the rows come back in image order.
@@ -76,17 +74,6 @@ void main() {
     fragColor = vec4(OCIO_FUNCTION(vec4(picture.rgb, 1.0)).rgb, 1.0);
 }
 """
-
-
-def surface_format() -> QSurfaceFormat:
-    fmt = QSurfaceFormat()
-    if QOpenGLContext.openGLModuleType() == QOpenGLContext.OpenGLModuleType.LibGLES:
-        fmt.setRenderableType(QSurfaceFormat.RenderableType.OpenGLES)
-        fmt.setVersion(3, 0)
-    else:
-        fmt.setVersion(3, 3)
-        fmt.setProfile(QSurfaceFormat.OpenGLContextProfile.CoreProfile)
-    return fmt
 
 
 def make_gl_grader() -> GLGrader | None:
@@ -242,18 +229,7 @@ class _GLState:
         if not fbo.bind():
             raise GraderUnavailable("the float framebuffer could not be bound")
         self.gl.glViewport(0, 0, width, height)
-        program.bind()
-        texture.bind(0)
-        program.setUniformValue1i(program.uniformLocation("u_frame"), 0)
-        for unit, (lut, sampler) in enumerate(luts, start=1):
-            lut.bind(unit)
-            program.setUniformValue1i(program.uniformLocation(sampler), unit)
-        for name, data in uniforms:
-            _set_uniform(program, name, data)
-        self.vao.bind()
-        self.gl.glDrawArrays(GL_TRIANGLE_STRIP, 0, 4)
-        self.vao.release()
-        program.release()
+        draw(self.gl, self.vao, program, texture, luts, uniforms)
         out = np.empty((height, width, 4), np.float32)
         self.gl.glPixelStorei(GL_PACK_ALIGNMENT, 4)
         self._read_pixels(0, 0, width, height, GL_RGBA, GL_FLOAT, out.ctypes.data)
@@ -268,14 +244,9 @@ class _GLState:
         if texture is not None and (texture.width(), texture.height()) == (width, height):
             return texture
         if texture is not None:
-            _delete(texture)
-        texture = QOpenGLTexture(QOpenGLTexture.Target.Target2D)
-        texture.setSize(width, height)
-        texture.setFormat(QOpenGLTexture.TextureFormat.RGB32F)
-        texture.setMipLevels(1)
-        texture.allocateStorage()
-        texture.setMinMagFilters(QOpenGLTexture.Filter.Nearest, QOpenGLTexture.Filter.Nearest)
-        texture.setWrapMode(QOpenGLTexture.WrapMode.ClampToEdge)
+            delete(texture)
+        nearest = QOpenGLTexture.Filter.Nearest
+        texture = new_texture_2d(width, height, QOpenGLTexture.TextureFormat.RGB32F, nearest)
         self.frame = texture
         return texture
 
@@ -284,7 +255,7 @@ class _GLState:
         if fbo is not None and (fbo.width(), fbo.height()) == (width, height):
             return fbo
         if fbo is not None:
-            _delete(fbo)
+            delete(fbo)
         fmt = QOpenGLFramebufferObjectFormat()
         fmt.setInternalTextureFormat(GL_RGBA32F)
         fbo = QOpenGLFramebufferObject(width, height, fmt)
@@ -299,64 +270,17 @@ class _GLState:
         if cached is not None:
             self.programs.move_to_end(key)
             return cached
-        if self.context.isOpenGLES():
-            language = ocio.GPU_LANGUAGE_GLSL_ES_3_0
-            header = "#version 300 es\nprecision highp float;\nprecision highp sampler2D;\n"
-            header += "precision highp sampler3D;\n"
-        else:
-            language, header = ocio.GPU_LANGUAGE_GLSL_1_3, "#version 330 core\n"
-        desc = ocio.GpuShaderDesc.CreateShaderDesc(language=language, functionName=OCIO_FUNCTION)
-        desc.setAllowTexture1D(False)
-        processor.getDefaultGPUProcessor().extractGpuShaderInfo(desc)
-        program = QOpenGLShaderProgram()
-        fragment = header + desc.getShaderText() + _FRAGMENT_MAIN.replace("OCIO_FUNCTION", OCIO_FUNCTION)
-        if not program.addShaderFromSourceCode(QOpenGLShader.ShaderTypeBit.Vertex, header + _VERTEX):
-            raise GraderUnavailable(f"vertex shader: {program.log()}")
-        if not program.addShaderFromSourceCode(QOpenGLShader.ShaderTypeBit.Fragment, fragment):
-            raise GraderUnavailable(f"OCIO shader: {program.log()}")
-        if not program.link():
-            raise GraderUnavailable(f"shader link: {program.log()}")
-        luts = []
-        for texture in desc.getTextures():
-            red = texture.channel == ocio.GpuShaderDesc.TEXTURE_RED_CHANNEL
-            luts.append((self._lut_2d(texture.width, texture.height, red, texture), texture.samplerName))
-        for texture in desc.get3DTextures():
-            luts.append((self._lut_3d(texture.edgeLen, texture), texture.samplerName))
-        entry = (program, luts, list(desc.getUniforms()))
+        program, luts, uniforms = build_program(
+            self.context, processor, OCIO_FUNCTION, _VERTEX, _FRAGMENT_MAIN, GraderUnavailable
+        )
+        entry = (program, luts, uniforms)
         self.programs[key] = entry
         while len(self.programs) > PROGRAMS_KEPT:
             _key, (old, old_luts, _u) = self.programs.popitem(last=False)
             for lut, _sampler in old_luts:
-                _delete(lut)
-            _delete(old)
+                delete(lut)
+            delete(old)
         return entry
-
-    def _lut_2d(self, width: int, height: int, red: bool, source: Any) -> QOpenGLTexture:
-        values = np.ascontiguousarray(source.getValues(), np.float32)
-        lut = QOpenGLTexture(QOpenGLTexture.Target.Target2D)
-        lut.setSize(width, height)
-        lut.setFormat(QOpenGLTexture.TextureFormat.R32F if red else QOpenGLTexture.TextureFormat.RGB32F)
-        lut.setMipLevels(1)
-        lut.allocateStorage()
-        pixel_format = QOpenGLTexture.PixelFormat.Red if red else QOpenGLTexture.PixelFormat.RGB
-        self.gl.glPixelStorei(GL_UNPACK_ALIGNMENT, 1)
-        lut.setData(0, pixel_format, QOpenGLTexture.PixelType.Float32, values)
-        lut.setMinMagFilters(_filter(source), _filter(source))
-        lut.setWrapMode(QOpenGLTexture.WrapMode.ClampToEdge)
-        return lut
-
-    def _lut_3d(self, edge: int, source: Any) -> QOpenGLTexture:
-        values = np.ascontiguousarray(source.getValues(), np.float32)
-        lut = QOpenGLTexture(QOpenGLTexture.Target.Target3D)
-        lut.setSize(edge, edge, edge)
-        lut.setFormat(QOpenGLTexture.TextureFormat.RGB32F)
-        lut.setMipLevels(1)
-        lut.allocateStorage()
-        self.gl.glPixelStorei(GL_UNPACK_ALIGNMENT, 1)
-        lut.setData(0, QOpenGLTexture.PixelFormat.RGB, QOpenGLTexture.PixelType.Float32, values)
-        lut.setMinMagFilters(_filter(source), _filter(source))
-        lut.setWrapMode(QOpenGLTexture.WrapMode.ClampToEdge)
-        return lut
 
     def _integer(self, name: int) -> int:
         value = (ctypes.c_int * 1)()
@@ -369,39 +293,15 @@ class _GLState:
     def release(self) -> None:
         for program, luts, _uniforms in self.programs.values():
             for lut, _sampler in luts:
-                _delete(lut)
-            _delete(program)
+                delete(lut)
+            delete(program)
         self.programs.clear()
         for obj in (self.frame, self.fbo):
             if obj is not None:
-                _delete(obj)
+                delete(obj)
         self.vao.destroy()
-        _delete(self.vao)
+        delete(self.vao)
         self.frame = self.fbo = None
-
-
-def _filter(texture: Any) -> QOpenGLTexture.Filter:
-    nearest = texture.interpolation == ocio.INTERP_NEAREST
-    return QOpenGLTexture.Filter.Nearest if nearest else QOpenGLTexture.Filter.Linear
-
-
-def _set_uniform(program: QOpenGLShaderProgram, name: str, data: Any) -> None:
-    location = program.uniformLocation(name)
-    if location < 0:
-        return
-    kind = data.type
-    if kind == ocio.UNIFORM_DOUBLE:
-        program.setUniformValue1f(location, float(data.getDouble()))
-    elif kind == ocio.UNIFORM_BOOL:
-        program.setUniformValue1i(location, int(data.getBool()))
-    elif kind == ocio.UNIFORM_FLOAT3:
-        program.setUniformValue(location, *(float(v) for v in data.getFloat3()))
-    elif kind == ocio.UNIFORM_VECTOR_FLOAT:
-        values = [float(v) for v in data.getVectorFloat()]
-        program.setUniformValueArray(location, values, len(values), 1)
-    elif kind == ocio.UNIFORM_VECTOR_INT:
-        values = [int(v) for v in data.getVectorInt()]
-        program.setUniformValueArray(location, values, len(values))
 
 
 def _gl_function(context: QOpenGLContext, name: str, restype: Any, *argtypes: Any):
@@ -420,11 +320,6 @@ def _gl_function(context: QOpenGLContext, name: str, restype: Any, *argtypes: An
 def _read_pixels_function(context: QOpenGLContext):
     int_, uint = ctypes.c_int, ctypes.c_uint
     return _gl_function(context, "glReadPixels", None, int_, int_, int_, int_, uint, uint, ctypes.c_void_p)
-
-
-def _delete(gl_object: object) -> None:
-    if shiboken6.isValid(gl_object):
-        shiboken6.delete(gl_object)
 
 
 SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast", "software rasterizer")

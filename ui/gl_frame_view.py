@@ -1,8 +1,9 @@
 """The viewer's GPU path: a QOpenGLWidget that shows a frame through an OpenColorIO processor as GLSL.
 
 OCIO turns a processor into shader text plus the lookup tables it samples (1D tables as 2D textures, 3D
-LUTs as 3D textures) and uniforms; this widget compiles that into a fragment shader, uploads the tables
-once per processor and each frame as an 8-bit texture, and draws it letterboxed like the CPU `FrameView`.
+LUTs as 3D textures) and uniforms; this widget compiles that into a fragment shader (`app.ocio_gl`, shared
+with the export's GPU grader), uploads the tables once per processor and each frame as an 8-bit texture,
+and draws it letterboxed like the CPU `FrameView`.
 The CPU path (`GradePipeline.display` / `.render`) runs the same processor, so the two agree: measured on
 Mesa llvmpipe within 1/255 (tests/ui/test_viewer_gpu.py).
 
@@ -18,12 +19,13 @@ from typing import Any
 
 import numpy as np
 import PyOpenColorIO as ocio
-import shiboken6
 from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QHideEvent, QImage, QOffscreenSurface, QOpenGLContext, QSurfaceFormat
-from PySide6.QtOpenGL import QOpenGLShader, QOpenGLShaderProgram, QOpenGLTexture, QOpenGLVertexArrayObject
+from PySide6.QtGui import QHideEvent, QImage, QOffscreenSurface, QOpenGLContext
+from PySide6.QtOpenGL import QOpenGLShaderProgram, QOpenGLTexture, QOpenGLVertexArrayObject
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from app.ocio_gl import build_program, delete, draw, new_texture_2d, surface_format
 
 OCIO_FUNCTION = "OCIODisplay"
 _FORCE_CPU_ENV = "AIPROD_VIEWER_GPU"  # "0" turns the GPU path off (a driver that draws wrongly)
@@ -49,18 +51,6 @@ void main() {
     fragColor = vec4(clamp(OCIO_FUNCTION(vec4(picture.rgb, 1.0)).rgb, 0.0, 1.0), 1.0);
 }
 """
-
-
-def surface_format() -> QSurfaceFormat:
-    """What the view asks for: OpenGL 3.3 core on desktops, OpenGL ES 3.0 where Qt runs on ES."""
-    fmt = QSurfaceFormat()
-    if QOpenGLContext.openGLModuleType() == QOpenGLContext.OpenGLModuleType.LibGLES:
-        fmt.setRenderableType(QSurfaceFormat.RenderableType.OpenGLES)
-        fmt.setVersion(3, 0)
-    else:
-        fmt.setVersion(3, 3)
-        fmt.setProfile(QSurfaceFormat.OpenGLContextProfile.CoreProfile)
-    return fmt
 
 
 def opengl_available() -> bool:
@@ -89,15 +79,6 @@ def _probe_context() -> bool:
     finally:
         surface.destroy()
     return version >= ((3, 0) if context.isOpenGLES() else (3, 3))
-
-
-def _language(context: QOpenGLContext) -> tuple[Any, str]:
-    """OCIO's GLSL dialect for `context` and the header our shaders start with."""
-    if context.isOpenGLES():
-        precision = "precision highp float;\nprecision highp sampler2D;\nprecision highp sampler3D;\n"
-        header = "#version 300 es\n" + precision
-        return ocio.GPU_LANGUAGE_GLSL_ES_3_0, header
-    return ocio.GPU_LANGUAGE_GLSL_1_3, "#version 330 core\n"  # 1.3 dialect: texture(), valid in 330 core
 
 
 class GLFrameView(QOpenGLWidget):
@@ -190,67 +171,12 @@ class GLFrameView(QOpenGLWidget):
     def _build_program(self) -> None:
         self._gl.release_program()
         self._uniforms = []
-        language, header = _language(self.context())
         processor = self._processor or ocio.Config.CreateRaw().getProcessor(ocio.MatrixTransform())
-        desc = ocio.GpuShaderDesc.CreateShaderDesc(language=language, functionName=OCIO_FUNCTION)
-        desc.setAllowTexture1D(False)  # 2D tables work on both desktop GL and ES
-        processor.getDefaultGPUProcessor().extractGpuShaderInfo(desc)
-
-        program = QOpenGLShaderProgram()
-        fragment = header + desc.getShaderText() + _FRAGMENT_MAIN.replace("OCIO_FUNCTION", OCIO_FUNCTION)
-        if not program.addShaderFromSourceCode(QOpenGLShader.ShaderTypeBit.Vertex, header + _VERTEX):
-            raise _GLFailure(f"vertex shader: {program.log()}")
-        if not program.addShaderFromSourceCode(QOpenGLShader.ShaderTypeBit.Fragment, fragment):
-            raise _GLFailure(f"OCIO shader: {program.log()}")
-        if not program.link():
-            raise _GLFailure(f"shader link: {program.log()}")
-        self._gl.program = program
-        for texture in desc.getTextures():
-            red = texture.channel == ocio.GpuShaderDesc.TEXTURE_RED_CHANNEL
-            self._gl.luts.append(
-                (self._lut_texture_2d(texture.width, texture.height, red, texture), texture.samplerName)
-            )
-        for texture in desc.get3DTextures():
-            self._gl.luts.append((self._lut_texture_3d(texture.edgeLen, texture), texture.samplerName))
-        self._uniforms = list(desc.getUniforms())
+        program, luts, uniforms = build_program(
+            self.context(), processor, OCIO_FUNCTION, _VERTEX, _FRAGMENT_MAIN, _GLFailure
+        )
+        self._gl.program, self._gl.luts, self._uniforms = program, luts, uniforms
         self._shader_dirty = False
-
-    @staticmethod
-    def _filter(texture: Any) -> QOpenGLTexture.Filter:
-        nearest = texture.interpolation == ocio.INTERP_NEAREST
-        return QOpenGLTexture.Filter.Nearest if nearest else QOpenGLTexture.Filter.Linear
-
-    def _lut_texture_2d(self, width: int, height: int, red: bool, source: Any) -> QOpenGLTexture:
-        values = np.ascontiguousarray(source.getValues(), np.float32)
-        lut = QOpenGLTexture(QOpenGLTexture.Target.Target2D)
-        lut.setSize(width, height)
-        lut.setFormat(QOpenGLTexture.TextureFormat.R32F if red else QOpenGLTexture.TextureFormat.RGB32F)
-        lut.setMipLevels(1)
-        lut.allocateStorage()
-        pixel_format = QOpenGLTexture.PixelFormat.Red if red else QOpenGLTexture.PixelFormat.RGB
-        self._set_unpack_alignment(1)
-        lut.setData(0, pixel_format, QOpenGLTexture.PixelType.Float32, values)
-        self._set_unpack_alignment(4)
-        lut.setMinMagFilters(self._filter(source), self._filter(source))
-        lut.setWrapMode(QOpenGLTexture.WrapMode.ClampToEdge)
-        return lut
-
-    def _lut_texture_3d(self, edge: int, source: Any) -> QOpenGLTexture:
-        values = np.ascontiguousarray(source.getValues(), np.float32)
-        lut = QOpenGLTexture(QOpenGLTexture.Target.Target3D)
-        lut.setSize(edge, edge, edge)
-        lut.setFormat(QOpenGLTexture.TextureFormat.RGB32F)
-        lut.setMipLevels(1)
-        lut.allocateStorage()
-        self._set_unpack_alignment(1)
-        lut.setData(0, QOpenGLTexture.PixelFormat.RGB, QOpenGLTexture.PixelType.Float32, values)
-        self._set_unpack_alignment(4)
-        lut.setMinMagFilters(self._filter(source), self._filter(source))
-        lut.setWrapMode(QOpenGLTexture.WrapMode.ClampToEdge)
-        return lut
-
-    def _set_unpack_alignment(self, alignment: int) -> None:
-        self.context().functions().glPixelStorei(0x0CF5, alignment)  # GL_UNPACK_ALIGNMENT
 
     def _upload_frame(self) -> None:
         rgba = self._image.convertToFormat(QImage.Format.Format_RGBA8888)
@@ -260,14 +186,9 @@ class GLFrameView(QOpenGLWidget):
         texture = self._gl.frame
         if texture is None or (texture.width(), texture.height()) != (width, height):
             if texture is not None:
-                _delete(texture)
-            texture = QOpenGLTexture(QOpenGLTexture.Target.Target2D)
-            texture.setSize(width, height)
-            texture.setFormat(QOpenGLTexture.TextureFormat.RGBA8_UNorm)
-            texture.setMipLevels(1)
-            texture.allocateStorage()
-            texture.setMinMagFilters(QOpenGLTexture.Filter.Linear, QOpenGLTexture.Filter.Linear)
-            texture.setWrapMode(QOpenGLTexture.WrapMode.ClampToEdge)
+                delete(texture)
+            linear = QOpenGLTexture.Filter.Linear
+            texture = new_texture_2d(width, height, QOpenGLTexture.TextureFormat.RGBA8_UNorm, linear)
             self._gl.frame = texture
         texture.setData(0, QOpenGLTexture.PixelFormat.RGBA, QOpenGLTexture.PixelType.UInt8, pixels)
         self._frame_dirty = False
@@ -287,39 +208,8 @@ class GLFrameView(QOpenGLWidget):
             round(rect.width() * ratio),
             round(rect.height() * ratio),
         )
-        program.bind()
-        texture.bind(0)
-        program.setUniformValue1i(program.uniformLocation("u_frame"), 0)
-        for unit, (lut, sampler) in enumerate(self._gl.luts, start=1):
-            lut.bind(unit)
-            program.setUniformValue1i(program.uniformLocation(sampler), unit)
-        for name, data in self._uniforms:
-            self._set_uniform(program, name, data)
-        vao.bind()
-        gl.glDrawArrays(0x0005, 0, 4)  # GL_TRIANGLE_STRIP
-        vao.release()
-        program.release()
+        draw(gl, vao, program, texture, self._gl.luts, self._uniforms)
         gl.glViewport(0, 0, round(self.width() * ratio), round(self.height() * ratio))
-
-    @staticmethod
-    def _set_uniform(program: QOpenGLShaderProgram, name: str, data: Any) -> None:
-        # Dynamic properties (e.g. an exposure OCIO left adjustable) arrive as uniforms; set them every draw.
-        location = program.uniformLocation(name)
-        if location < 0:
-            return  # declared but optimised away by the driver
-        kind = data.type
-        if kind == ocio.UNIFORM_DOUBLE:
-            program.setUniformValue1f(location, float(data.getDouble()))
-        elif kind == ocio.UNIFORM_BOOL:
-            program.setUniformValue1i(location, int(data.getBool()))
-        elif kind == ocio.UNIFORM_FLOAT3:
-            program.setUniformValue(location, *(float(v) for v in data.getFloat3()))
-        elif kind == ocio.UNIFORM_VECTOR_FLOAT:
-            values = [float(v) for v in data.getVectorFloat()]
-            program.setUniformValueArray(location, values, len(values), 1)
-        elif kind == ocio.UNIFORM_VECTOR_INT:
-            values = [int(v) for v in data.getVectorInt()]
-            program.setUniformValueArray(location, values, len(values))
 
 
 class _GLResources:
@@ -337,20 +227,20 @@ class _GLResources:
     def release_program(self) -> None:
         """Free the shader and its tables (the context must be current)."""
         for lut, _sampler in self.luts:
-            _delete(lut)
+            delete(lut)
         self.luts.clear()
         if self.program is not None:
-            _delete(self.program)
+            delete(self.program)
         self.program = None
 
     def release(self) -> None:
         """Free everything (the context must be current)."""
         self.release_program()
         if self.frame is not None:
-            _delete(self.frame)
+            delete(self.frame)
         if self.vao is not None:
             self.vao.destroy()
-            _delete(self.vao)
+            delete(self.vao)
         self.frame = self.vao = None
 
     def abandon(self) -> None:
@@ -359,12 +249,6 @@ class _GLResources:
         if self.holds_anything():
             _NEVER_FREED.append((self.luts, self.program, self.vao, self.frame))
             self.luts, self.program, self.vao, self.frame = [], None, None, None
-
-
-def _delete(gl_object: object) -> None:
-    """Free a Qt GL wrapper now (its C++ destructor needs the context that made it to be current)."""
-    if shiboken6.isValid(gl_object):
-        shiboken6.delete(gl_object)
 
 
 class _GLFailure(RuntimeError):
