@@ -8,16 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from media_builders import make_video
-from PySide6.QtCore import QPoint, QRectF, QSettings, Qt
+from PySide6.QtCore import QPoint, QRectF, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QKeySequence, QPainter
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
+from window_helpers import open_window, opened_window
 
 from app.commands import push_edit
 from app.document import TrackKind
 from app.document.clipboard import CLIPBOARD_MIME
 from ui.main_window import SHORTCUTS, MainWindow
-from ui.project_actions import ProjectPrompts, RecoveryDecision, UnsavedChoice
 from ui.timeline.ruler import RULER_HEIGHT
 from ui.timeline.track_headers import lock_button
 
@@ -30,31 +30,10 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "data"
 
 
-def prompts() -> ProjectPrompts:
-    return ProjectPrompts(
-        unsaved=lambda _name: UnsavedChoice.DISCARD,
-        open_path=lambda: None,
-        save_path=lambda _suggested: None,
-        confirm=lambda _text: True,
-        recover=lambda entries: RecoveryDecision(),
-        relink=lambda _actions: None,
-        error=lambda _text: None,
-    )
-
-
-def open_window(qtbot, tmp_path: Path, name: str = "settings.ini") -> MainWindow:  # noqa: ANN001
-    window = MainWindow(QSettings(str(tmp_path / name), QSettings.Format.IniFormat), prompts=prompts())
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    return window
-
-
 @pytest.fixture
 def window(qtbot, tmp_path):  # noqa: ANN001, ANN201
-    window = open_window(qtbot, tmp_path)
-    yield window
-    window.shutdown()
+    with opened_window(qtbot, tmp_path) as window:
+        yield window
 
 
 @pytest.fixture(scope="module")

@@ -3,33 +3,18 @@ queues an extend job, the new clip (with sound) joins the original right after i
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QSettings
+from PySide6.QtCore import QPointF
+from window_helpers import open_window
 
 from app.export import probe
 from app.jobs import EngineSettings
 from app.jobs.extend import ExtendSpec
 from ui.extend_dialog import ExtendDialog
-from ui.main_window import MainWindow
-from ui.project_actions import ProjectPrompts, RecoveryDecision, UnsavedChoice
-
-
-def _prompts() -> ProjectPrompts:
-    return ProjectPrompts(
-        unsaved=lambda _name: UnsavedChoice.DISCARD,
-        open_path=lambda: None,
-        save_path=lambda _suggested: None,
-        confirm=lambda _text: True,
-        recover=lambda entries: RecoveryDecision(),
-        relink=lambda _actions: None,
-        error=lambda _text: None,
-    )
 
 
 def test_extend_clip_from_the_context_menu_joins_a_new_clip_as_one_undo_step(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings, prompts=_prompts())
-    qtbot.addWidget(window)
+    window = open_window(qtbot, tmp_path, show=False)
     try:
         window.apply_engine_settings(EngineSettings(developer_tiny=True))
         panel = window.generate_panel

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from opentimelineio.opentime import RationalTime, TimeRange
 from PIL import Image
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
+from window_helpers import open_window
 
 from app.commands import push_edit
 from app.document import MediaItem, TrackKind
@@ -22,22 +22,11 @@ from app.jobs.gapfill import GapFillSpec
 from app.media.probe import probe_media
 from tests.media_builders import decoded_index, make_video
 from ui.gap_fill_dialog import GapFillDialog
-from ui.main_window import MainWindow
-from ui.project_actions import ProjectPrompts, RecoveryDecision, UnsavedChoice
-
-
-def _prompts() -> ProjectPrompts:
-    return ProjectPrompts(
-        unsaved=lambda _name: UnsavedChoice.DISCARD, open_path=lambda: None, save_path=lambda _s: None,
-        confirm=lambda _text: True, recover=lambda _entries: RecoveryDecision(),
-        relink=lambda _actions: None, error=lambda _text: None,
-    )  # fmt: skip
 
 
 def test_fill_gap_with_the_tiny_model_places_a_clip_exactly_in_the_gap(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
-    window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), prompts=_prompts())
-    qtbot.addWidget(window)
+    window = open_window(qtbot, tmp_path, "s.ini", show=False)
     try:
         window.apply_engine_settings(EngineSettings(developer_tiny=True))
         panel = window.generate_panel

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
+from window_helpers import opened_window, quiet_prompts
 
 from app.jobs import EngineSettings, JobStatus
 from ui.generate_panel import START_FILE, START_VIEWER
 from ui.main_window import MainWindow
-from ui.project_actions import ProjectPrompts, RecoveryDecision, UnsavedChoice
 
 
 @pytest.fixture(autouse=True)
@@ -26,24 +26,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def window(qtbot, tmp_path):  # noqa: ANN001, ANN201
     errors: list[str] = []
-    prompts = ProjectPrompts(
-        unsaved=lambda _name: UnsavedChoice.DISCARD,
-        open_path=lambda: None,
-        save_path=lambda _suggested: None,
-        confirm=lambda _text: True,
-        recover=lambda entries: RecoveryDecision(),
-        relink=lambda _actions: None,
-        error=errors.append,
-    )
-    window = MainWindow(
-        QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat), prompts=prompts
-    )
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    window.apply_engine_settings(EngineSettings(developer_tiny=True))
-    yield window
-    window.shutdown()
+    with opened_window(qtbot, tmp_path, prompts=quiet_prompts(errors.append)) as window:
+        window.apply_engine_settings(EngineSettings(developer_tiny=True))
+        yield window
     assert errors == []
 
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from media_builders import make_video
 from opentimelineio.opentime import RationalTime
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
+from window_helpers import open_window
 
 import ui.job_queue
 from app.commands import push_edit
@@ -25,19 +25,10 @@ from engine.errors import GenerationCancelled
 from engine.request import GenerationResult, PreviewFrame
 from ui.job_queue import JobQueueView
 from ui.main_window import MainWindow
-from ui.project_actions import ProjectPrompts, RecoveryDecision, UnsavedChoice
 
 TIMEOUT_MS = 120_000
 # a test run never rewrites the README's images in docs/screenshots (those are refreshed by hand)
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
-def _prompts() -> ProjectPrompts:
-    return ProjectPrompts(
-        unsaved=lambda _name: UnsavedChoice.DISCARD, open_path=lambda: None, save_path=lambda _s: None,
-        confirm=lambda _text: True, recover=lambda _entries: RecoveryDecision(), relink=lambda _a: None,
-        error=lambda _text: None,
-    )  # fmt: skip
 
 
 class PausingRender:
@@ -106,9 +97,7 @@ def gates() -> list[threading.Event]:
 
 
 def make_window(qtbot, tmp_path, engine_factory=None) -> MainWindow:  # noqa: ANN001
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings, prompts=_prompts(), engine_factory=engine_factory)
-    qtbot.addWidget(window)
+    window = open_window(qtbot, tmp_path, show=False, engine_factory=engine_factory)
     window.apply_engine_settings(EngineSettings(developer_tiny=True))
     window.show()
     qtbot.waitExposed(window)

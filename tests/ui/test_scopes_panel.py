@@ -12,15 +12,13 @@ import av
 import numpy as np
 import pytest
 from opentimelineio.opentime import RationalTime
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDockWidget
+from window_helpers import opened_window
 
 from app.color import scopes
 from app.commands import push_edit
 from app.document import TrackKind
 from app.export import TimelineRenderer
-from ui.main_window import MainWindow
-from ui.project_actions import ProjectPrompts, RecoveryDecision, UnsavedChoice
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -55,19 +53,8 @@ def write_flat(path: Path, rgb: tuple[float, float, float], frames: int = FRAMES
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):  # noqa: ANN001, ANN201
     monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
-    prompts = ProjectPrompts(
-        unsaved=lambda _name: UnsavedChoice.DISCARD, open_path=lambda: None, save_path=lambda _s: None,
-        confirm=lambda _text: True, recover=lambda _entries: RecoveryDecision(), relink=lambda _a: None,
-        error=lambda _text: None,
-    )  # fmt: skip
-    window = MainWindow(
-        QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat), prompts=prompts
-    )
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    yield window
-    window.shutdown()
+    with opened_window(qtbot, tmp_path) as window:
+        yield window
 
 
 @pytest.fixture

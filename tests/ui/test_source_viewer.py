@@ -10,30 +10,18 @@ import pytest
 import shiboken6
 from media_builders import decoded_index, make_video
 from opentimelineio.opentime import RationalTime, TimeRange
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget
+from window_helpers import open_window, opened_window
 
 from app.commands import push_edit
 from app.document import MediaItem, TrackKind
 from ui.main_window import MainWindow
 from ui.media_bin import MEDIA_ID_ROLE
-from ui.project_actions import ProjectPrompts, RecoveryDecision, UnsavedChoice
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-
-
-def _prompts() -> ProjectPrompts:
-    return ProjectPrompts(
-        unsaved=lambda _name: UnsavedChoice.DISCARD,
-        open_path=lambda: None,
-        save_path=lambda _suggested: None,
-        confirm=lambda _text: True,
-        recover=lambda entries: RecoveryDecision(),
-        relink=lambda _actions: None,
-        error=lambda _text: None,
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -44,13 +32,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def window(qtbot, tmp_path):  # noqa: ANN001, ANN201
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings, prompts=_prompts())
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    yield window
-    window.shutdown()
+    with opened_window(qtbot, tmp_path) as window:
+        yield window
 
 
 @pytest.fixture
@@ -447,8 +430,7 @@ def dark_window(qtbot, tmp_path):  # noqa: ANN001, ANN201
     app = QApplication.instance()
     previous = (app.style().name(), app.palette(), app.styleSheet())
     apply_dark_theme(app)
-    window = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), prompts=_prompts())
-    qtbot.addWidget(window)
+    window = open_window(qtbot, tmp_path, "s.ini", show=False)
     window.resize(1600, 1000)
     window.show()
     qtbot.waitExposed(window)

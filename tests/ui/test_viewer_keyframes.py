@@ -9,30 +9,15 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
+from window_helpers import open_window
 
 from app.project.paths import scratch_dir
-from ui.main_window import MainWindow
-from ui.project_actions import ProjectPrompts, RecoveryDecision, UnsavedChoice
-
-
-def _prompts() -> ProjectPrompts:
-    return ProjectPrompts(
-        unsaved=lambda _name: UnsavedChoice.DISCARD,
-        open_path=lambda: None,
-        save_path=lambda _suggested: None,
-        confirm=lambda _text: True,
-        recover=lambda entries: RecoveryDecision(),
-        relink=lambda _actions: None,
-        error=lambda _text: None,
-    )
 
 
 def test_viewer_keyframes_are_saved_in_the_project_not_the_temp_folder(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings, prompts=_prompts())
-    qtbot.addWidget(window)
+    window = open_window(qtbot, tmp_path, show=False)
     frame = (np.random.default_rng(2).random((32, 48, 3)) * 255).astype(np.uint8)
     options = window.generate_panel.options
     monkeypatch.setattr(options, "_current_frame", lambda: frame)

@@ -1,0 +1,61 @@
+"""Shared by the UI tests that drive the whole studio window: prompts that never open a dialog, and a
+MainWindow on its own settings file (shown, and shut down at the end)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+from ui.main_window import MainWindow
+from ui.project_actions import ProjectPrompts, RecoveryDecision, UnsavedChoice
+
+
+def _ignore(_text: str) -> None:
+    return None
+
+
+def quiet_prompts(error: Callable[[str], None] = _ignore) -> ProjectPrompts:
+    """Answers without dialogs: discard unsaved changes, no file chosen, confirm, recover nothing, relink
+    nothing; error messages go to `error` (pass ``errors.append`` to assert on them)."""
+    return ProjectPrompts(
+        unsaved=lambda _name: UnsavedChoice.DISCARD,
+        open_path=lambda: None,
+        save_path=lambda _suggested: None,
+        confirm=lambda _text: True,
+        recover=lambda entries: RecoveryDecision(),
+        relink=lambda _actions: None,
+        error=error,
+    )
+
+
+def open_window(
+    qtbot,  # noqa: ANN001
+    tmp_path: Path,
+    name: str = "settings.ini",
+    *,
+    prompts: ProjectPrompts | None = None,
+    show: bool = True,
+    **kwargs,  # noqa: ANN003 - passed on to MainWindow (e.g. engine_factory)
+) -> MainWindow:
+    """A studio window with its settings in ``tmp_path / name``, owned by `qtbot`; shown and exposed unless
+    ``show=False``."""
+    settings = QSettings(str(tmp_path / name), QSettings.Format.IniFormat)
+    window = MainWindow(settings, prompts=prompts or quiet_prompts(), **kwargs)
+    qtbot.addWidget(window)
+    if show:
+        window.show()
+        qtbot.waitExposed(window)
+    return window
+
+
+@contextmanager
+def opened_window(qtbot, tmp_path: Path, **kwargs) -> Iterator[MainWindow]:  # noqa: ANN001, ANN003
+    """:func:`open_window`, shut down (jobs, players, threads) when the block ends."""
+    window = open_window(qtbot, tmp_path, **kwargs)
+    try:
+        yield window
+    finally:
+        window.shutdown()
