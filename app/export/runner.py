@@ -227,9 +227,11 @@ class ExportRunner(QObject):
             raise RuntimeError("ExportRunner.start() after shutdown()")
         if self._request is not None:
             raise RuntimeError("an export is already running; cancel it or wait for it to end")
-        # A private copy: the UI may keep editing the project while the worker reads this one.
-        snapshot = TimelineDocument.from_otio(doc.to_otio())
-        self._request = ExportRequest(snapshot, preset, Path(out_path), in_frame, out_frame, size)
+        # A private copy (taken by ExportRequest.of): the UI may keep editing the project while the worker
+        # reads this one.
+        self._request = ExportRequest.of(
+            doc, preset, out_path, in_frame=in_frame, out_frame=out_frame, size=size
+        )
         if not self._thread.isRunning():
             self._thread.start()
         self._dispatch.emit(self._request)
