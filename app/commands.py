@@ -17,7 +17,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from app.document import TimelineDocument
-from app.document.pieces import Changes, PieceTracker, deep_size, tracker_of
+from app.document.pieces import Changes, PieceTracker, common_ends, deep_size, tracker_of
 
 _MERGE_IDS: dict[str, int] = {}
 
@@ -40,13 +40,7 @@ class Splice:
 
     @classmethod
     def of(cls, old: tuple, new: tuple) -> Splice:
-        limit = min(len(old), len(new))
-        head = 0
-        while head < limit and old[head] == new[head]:
-            head += 1
-        tail = 0
-        while tail < limit - head and old[-1 - tail] == new[-1 - tail]:
-            tail += 1
+        head, tail = common_ends(old, new)
         return cls(head, tail, old[head : len(old) - tail], new[head : len(new) - tail])
 
     def old_from(self, new: tuple) -> tuple:

@@ -316,7 +316,7 @@ class PieceTracker:
             new = pieces.get(ITEMS + tid, ())
             if tid in order and track is not None and tid not in headers:
                 old = was_items.get(tid, new)  # items unchanged: only clips inside it changed
-                head, tail = _common_ends(old, new)
+                head, tail = common_ends(old, new)
                 del track[head : len(old) - tail]
                 # clips that kept their place but not their piece: new objects, swapped in below
                 swaps = [i for i, key in enumerate(new) if isinstance(key, str) and key[2:] in changed]
@@ -431,7 +431,7 @@ def _prints(layout: TrackLayout) -> dict[str, tuple[Any, int, int]]:
     return {s.id: (s.clip, s.src, s.dur) for s in layout.segs}
 
 
-def _common_ends(old: tuple, new: tuple) -> tuple[int, int]:
+def common_ends(old: tuple, new: tuple) -> tuple[int, int]:
     """How many entries ``old`` and ``new`` share at their start and (after that) at their end."""
     limit = min(len(old), len(new))
     head = 0
