@@ -105,17 +105,10 @@ def small_preview(image: Any) -> np.ndarray:
 
 
 def load_engine(model: str, settings: Any, quantization: str) -> Any:
-    """The engine the local worker would load (app.jobs.worker.default_engine_factory), on this node."""
-    from app.jobs.spec import MODEL_TINY
-    from engine import Engine
+    """The engine the local worker would load (app.jobs.spec.load_engine), on this node."""
+    from app.jobs import spec
 
-    if model == MODEL_TINY:
-        return Engine.tiny(device="cpu", quantization=quantization)
-    return Engine.from_checkpoint(
-        Path(settings.checkpoint).expanduser(),
-        text_encoder=settings.text_encoder_path(),
-        quantization=quantization,
-    )
+    return spec.load_engine(model, settings, quantization)
 
 
 def engine_key(spec: Any, settings: Any) -> tuple:

@@ -19,6 +19,25 @@ from engine.models import LTX_2_0 as _GRID
 
 MODEL_LTX2 = "ltx2"
 MODEL_TINY = "tiny"
+
+
+def load_engine(model: str, settings: Any, quantization: str) -> Any:
+    """The engine a job of `model` runs on: the tiny random-init one, or the checkpoint and text encoder named
+    in `settings` (EngineSettings), weights quantized as `quantization`. The local worker's default
+    (app.jobs.worker.default_engine_factory) and a render node's (app.cluster.host.load_engine)."""
+    from pathlib import Path
+
+    from engine import Engine
+
+    if model == MODEL_TINY:
+        return Engine.tiny(device="cpu", quantization=quantization)
+    return Engine.from_checkpoint(
+        Path(settings.checkpoint).expanduser(),
+        text_encoder=settings.text_encoder_path(),
+        quantization=quantization,
+    )
+
+
 # The latent grid every LTX-2 version shares (engine.models.ModelSpec): pixels per latent cell, frames per
 # latent frame (plus the first).
 SPATIAL = _GRID.spatial_ratio

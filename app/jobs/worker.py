@@ -26,7 +26,7 @@ from PySide6.QtGui import QImage
 from app.errors import AppError, ExportCancelled, JobError
 from app.jobs.kinds import JobStage, RunContext, kind_for, kind_named
 from app.jobs.settings import EngineSettings
-from app.jobs.spec import MODEL_TINY
+from app.jobs.spec import MODEL_TINY, load_engine
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +34,7 @@ log = logging.getLogger(__name__)
 EngineFactory = Callable[[str, EngineSettings, str], Any]
 
 
-def default_engine_factory(model: str, settings: EngineSettings, quantization: str) -> Any:
-    from engine import Engine
-
-    if model == MODEL_TINY:
-        return Engine.tiny(device="cpu", quantization=quantization)
-    return Engine.from_checkpoint(
-        Path(settings.checkpoint).expanduser(),
-        text_encoder=settings.text_encoder_path(),
-        quantization=quantization,
-    )
+default_engine_factory: EngineFactory = load_engine
 
 
 @dataclass
