@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from xvfb_child import measure_under_xvfb, needs_xvfb
 
 from app.color import CDL, Grade, GradePipeline, looks
 from app.export.grading import (
@@ -27,7 +25,6 @@ from app.export.grading import (
     set_default_grader,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CHILD_ENV = "AIPROD_GL_GRADER_OUT"
 TOLERANCE = 1 / 255
 
@@ -130,19 +127,9 @@ def test_software_rasterizers_are_recognised():
 
 # ------------------------------------------------------------------------------- under Xvfb + Mesa
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="no xvfb-run (.ci/run installs it)")
+@needs_xvfb
 def test_gpu_grading_matches_the_cpu_within_one_code_value(tmp_path):
-    out = tmp_path / "gl.json"
-    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", CHILD_ENV: str(out)}
-    result = subprocess.run(
-        ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", sys.executable, "-m", "pytest", "-q",
-         "-p", "no:cacheprovider", f"{Path(__file__).relative_to(REPO_ROOT)}::test_gl_inside_xvfb"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    measured = json.loads(out.read_text())
-    if "skipped" in measured:
-        pytest.skip(f"no usable OpenGL under Xvfb: {measured['skipped']}")
+    measured = measure_under_xvfb(__file__, "test_gl_inside_xvfb", CHILD_ENV, tmp_path / "gl.json")
     print(json.dumps(measured, indent=1))
     assert measured["renderer"]
     for case, numbers in measured["frames"].items():

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -19,6 +16,7 @@ import numpy as np
 import pytest
 from opentimelineio.opentime import RationalTime
 from PySide6.QtGui import QGuiApplication
+from xvfb_child import measure_under_xvfb, needs_xvfb
 
 from app.color import CDL, ColorSettings, Grade, GradePipeline
 from app.document import MediaItem, TimelineDocument, TrackKind
@@ -28,7 +26,6 @@ from app.media.workers import TimelinePlayer, to_qimage
 from tests.media_builders import make_video
 from ui.viewer import Viewer, qimage_to_array
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ACES_VIEW = "ACES 2.0 - SDR 100 nits (Rec.709)"
 GRADE = Grade(exposure=0.5, cdl=CDL(slope=(1.15, 1.0, 0.85), offset=(0.01, 0.0, -0.01), saturation=1.3))
 CHILD_ENV = "AIPROD_GPU_CHECK_OUT"  # set in the xvfb child: where to write its measurements
@@ -183,19 +180,9 @@ def test_cpu_display_transform_follows_the_project_settings(qtbot, viewer, doc_a
 
 # ------------------------------------------------------------------------------------------ GPU path
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="no xvfb-run (.ci/run installs it)")
+@needs_xvfb
 def test_gpu_path_matches_the_cpu_within_one_code_value(tmp_path):
-    out = tmp_path / "gpu.json"
-    env = {**os.environ, "QT_QPA_PLATFORM": "xcb", CHILD_ENV: str(out)}
-    result = subprocess.run(
-        ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", sys.executable, "-m", "pytest", "-q",
-         "-p", "no:cacheprovider", f"{Path(__file__).relative_to(REPO_ROOT)}::test_gpu_inside_xvfb"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    measured = json.loads(out.read_text())
-    if "skipped" in measured:
-        pytest.skip(f"no usable OpenGL under Xvfb: {measured['skipped']}")
+    measured = measure_under_xvfb(__file__, "test_gpu_inside_xvfb", CHILD_ENV, tmp_path / "gpu.json")
     print(json.dumps(measured, indent=1))  # the numbers the README quotes (pytest -s shows them)
     for case, numbers in measured.items():
         assert numbers["max"] <= 1, f"{case}: GPU and CPU differ by {numbers['max']}/255"
