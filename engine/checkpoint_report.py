@@ -139,10 +139,27 @@ def _safetensors_in(folders: list[Path], *patterns: str) -> tuple[Path, ...]:
     return tuple(found)
 
 
+# A ComfyUI `models/` tree keeps each kind of file in its own sibling folder: a checkpoint in
+# `checkpoints/` (or `diffusion_models/`) finds its upscalers, LoRAs and text encoder next door.
+COMFY_CHECKPOINT_DIRS = ("checkpoints", "diffusion_models", "unet")
+
+
+def companion_folders(folder: Path, kind: str) -> list[Path]:
+    """Where a single-file checkpoint in `folder` may have its companions of `kind` ("latent_upscale_models",
+    "loras" or "text_encoders"): the folder itself, its `kind` subfolder, and in a ComfyUI models tree the
+    sibling `kind` folder."""
+    folders = [folder, folder / kind]
+    if folder.name.lower() in COMFY_CHECKPOINT_DIRS:
+        folders.append(folder.parent / kind)
+    return folders
+
+
 def _gemma_candidates(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(d for d in folder.iterdir() if d.is_dir() and d.name.lower().startswith("gemma"))
+    found: list[Path] = []
+    for where in companion_folders(folder, "text_encoders"):
+        if where.is_dir():
+            found += sorted(d for d in where.iterdir() if d.is_dir() and d.name.lower().startswith("gemma"))
+    return found
 
 
 def _gemma_text_config(root: Path) -> dict:
@@ -231,7 +248,7 @@ def _describe_single_file(
 
     prefix = "ltx-2.3" if version == "2.3" else "ltx-2-"
     upscalers = _safetensors_in(
-        [folder, folder / "latent_upscale_models"], "*spatial-upscaler*x2*", "*upscaler*"
+        companion_folders(folder, "latent_upscale_models"), "*spatial-upscaler*x2*", "*upscaler*"
     )
     matching = tuple(p for p in upscalers if p.name.lower().startswith(prefix))
     if upscalers and not matching:
@@ -246,7 +263,9 @@ def _describe_single_file(
             )
         )
     loras = tuple(
-        p for p in _safetensors_in([folder, folder / "loras"], "*lora*") if p.resolve() != path.resolve()
+        p
+        for p in _safetensors_in(companion_folders(folder, "loras"), "*lora*")
+        if p.resolve() != path.resolve()
     )
     variant = _variant(path.name)
     if variant == "dev" and not any("distilled" in p.name.lower() for p in loras):

@@ -219,7 +219,9 @@ def _attach_release_companions(components, path, layout, dtype, upsampler, text_
         CheckpointLayout.LTX23_SINGLE_FILE,
         CheckpointLayout.RELEASE_FOLDER,
     ):
-        for found in find_upsampler_files([folder, folder / UPSAMPLER_DIR]):
+        from engine.checkpoint_report import companion_folders
+
+        for found in find_upsampler_files(companion_folders(folder, UPSAMPLER_DIR)):
             upsamplers.add_file(found)
     components.upsampler = upsamplers.get(2.0)
     if components.upsampler is not None and "upsampler" not in components.companions:

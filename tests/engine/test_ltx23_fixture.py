@@ -665,3 +665,54 @@ def test_the_vocoder_computes_in_float32_in_a_bfloat16_model(monolith, reference
         rounded = loaded.vocoder(reference["audio_mel_decoded"].bfloat16())
     assert rounded.dtype == torch.bfloat16
     _assert_matches("bf16_model_audio_waveform", exact, reference["audio_waveform"], record_property)
+
+
+def _comfy_tree(
+    tmp_path: Path, monolith: Path, gemma_root: Path, upscaler_file: Path, lora_file: Path
+) -> Path:
+    """The release laid out as a ComfyUI `models/` tree: each kind of file in its own sibling folder."""
+    models = tmp_path / "models"
+    for kind, item in (
+        ("checkpoints", monolith),
+        ("latent_upscale_models", upscaler_file),
+        ("loras", lora_file),
+        ("text_encoders", gemma_root),
+    ):
+        (models / kind).mkdir(parents=True)
+        (models / kind / item.name).symlink_to(item)
+    return models / "checkpoints" / monolith.name
+
+
+def test_a_comfyui_models_tree_finds_its_companions_in_the_sibling_folders(
+    tmp_path, monolith, gemma_root, upscaler_file, lora_file
+):
+    checkpoint = _comfy_tree(tmp_path, monolith, gemma_root, upscaler_file, lora_file)
+    report = describe_checkpoint(checkpoint)
+    models = checkpoint.parent.parent
+    assert report.text_encoder == models / "text_encoders" / gemma_root.name and report.text_encoder_ok
+    assert report.upscalers == (models / "latent_upscale_models" / upscaler_file.name,)
+    assert report.loras == (models / "loras" / lora_file.name,)
+    assert report.ready and not report.missing
+
+
+def test_a_checkpoint_folder_not_named_like_comfyuis_does_not_look_beside_itself(
+    tmp_path, monolith, gemma_root, upscaler_file, lora_file
+):
+    checkpoint = _comfy_tree(tmp_path, monolith, gemma_root, upscaler_file, lora_file)
+    elsewhere = checkpoint.parent.parent / "my_models"
+    checkpoint.parent.rename(elsewhere)  # a folder of the user's own: its siblings are not its companions
+    report = describe_checkpoint(elsewhere / monolith.name)
+    assert not report.text_encoder_ok and not report.upscalers and not report.loras
+
+
+def test_the_engine_loads_a_comfyui_tree_with_its_upscaler_and_loras(
+    tmp_path, monolith, gemma_root, upscaler_file, lora_file
+):
+    from engine.engine import Engine
+
+    checkpoint = _comfy_tree(tmp_path, monolith, gemma_root, upscaler_file, lora_file)
+    gemma = checkpoint.parent.parent / "text_encoders" / gemma_root.name
+    engine = Engine.from_checkpoint(checkpoint, text_encoder=gemma, device="cpu")
+    assert 2.0 in engine.upsamplers.scales()
+    assert Path(engine.components.companions["upsampler"]).parent.name == "latent_upscale_models"
+    assert [p.parent.name for p in engine.available_loras] == ["loras"]
