@@ -54,27 +54,6 @@ GL_PACK_ALIGNMENT = 0x0D05
 GL_UNPACK_ALIGNMENT = 0x0CF5
 GL_MAX_TEXTURE_SIZE = 0x0D33
 
-# A strip over the viewport; no flip: framebuffer row 0 samples texture row 0 (the image's first row), and
-# glReadPixels returns row 0 first, so the rows come back in image order.
-_VERTEX = """
-out vec2 v_uv;
-void main() {
-    vec2 p = vec2(float((gl_VertexID & 1) * 2 - 1), float((gl_VertexID >> 1) * 2 - 1));
-    v_uv = (p + 1.0) * 0.5;
-    gl_Position = vec4(p, 0.0, 1.0);
-}
-"""
-
-_FRAGMENT_MAIN = """
-uniform sampler2D u_frame;
-in vec2 v_uv;
-out vec4 fragColor;
-void main() {
-    vec4 picture = texture(u_frame, v_uv);
-    fragColor = vec4(OCIO_FUNCTION(vec4(picture.rgb, 1.0)).rgb, 1.0);
-}
-"""
-
 
 def make_gl_grader() -> GLGrader | None:
     """A working GL grader, or None where no usable context can be made (call on the GUI thread)."""
@@ -271,7 +250,7 @@ class _GLState:
             self.programs.move_to_end(key)
             return cached
         program, luts, uniforms = build_program(
-            self.context, processor, OCIO_FUNCTION, _VERTEX, _FRAGMENT_MAIN, GraderUnavailable
+            self.context, processor, OCIO_FUNCTION, top_down=False, clamp=False, error=GraderUnavailable
         )
         entry = (program, luts, uniforms)
         self.programs[key] = entry

@@ -4,9 +4,9 @@ GPU grader (``app.gl_grading``) share.
 OCIO turns a processor into shader text plus the lookup tables it samples (1D tables as 2D textures, 3D LUTs
 as 3D textures) and uniforms (``Processor.getDefaultGPUProcessor().extractGpuShaderInfo``). Here that becomes
 a linked ``QOpenGLShaderProgram`` with its tables uploaded (:func:`build_program`), and a draw of a triangle
-strip through it with the frame on texture unit 0 (:func:`draw`). Each caller brings its own vertex shader
-(the viewer flips rows, the grader does not) and fragment ``main`` (the viewer clamps to the display range,
-the grader keeps floats), and the error type a failure raises.
+strip through it with the frame on texture unit 0 (:func:`draw`). The viewer draws image row 0 at the top
+and clamps to the display range; the grader keeps rows in readback order and keeps floats outside 0..1.
+Each caller names the error type a failure raises.
 
 Contexts: desktop OpenGL 3.3 core (GLSL 330) or OpenGL ES 3.0 (GLSL 300 es). Every function here needs the
 context current; GL objects are freed with :func:`delete` while it is (never by the garbage collector).
@@ -27,6 +27,31 @@ GL_UNPACK_ALIGNMENT = 0x0CF5
 GL_TRIANGLE_STRIP = 0x0005
 
 Luts = list[tuple[QOpenGLTexture, str]]  # (texture, sampler name)
+
+# A triangle strip over the viewport without vertex buffers (gl_VertexID); UV_EXPRESSION: where a corner
+# samples the frame.
+_VERTEX = """
+out vec2 v_uv;
+void main() {
+    vec2 p = vec2(float((gl_VertexID & 1) * 2 - 1), float((gl_VertexID >> 1) * 2 - 1));
+    v_uv = UV_EXPRESSION;
+    gl_Position = vec4(p, 0.0, 1.0);
+}
+"""
+# On screen, image row 0 at the top; into a framebuffer read back with glReadPixels (row 0 first), no flip.
+_UV_TOP_DOWN = "vec2((p.x + 1.0) * 0.5, (1.0 - p.y) * 0.5)"
+_UV_READBACK = "(p + 1.0) * 0.5"
+
+_FRAGMENT_MAIN = """
+uniform sampler2D u_frame;
+in vec2 v_uv;
+out vec4 fragColor;
+void main() {
+    vec4 picture = texture(u_frame, v_uv);
+    vec3 graded = OCIO_FUNCTION(vec4(picture.rgb, 1.0)).rgb;
+    fragColor = vec4(OUTPUT, 1.0);
+}
+"""
 
 
 def surface_format() -> QSurfaceFormat:
@@ -54,13 +79,15 @@ def build_program(
     context: QOpenGLContext,
     processor: ocio.Processor,
     function_name: str,
-    vertex: str,
-    fragment_main: str,
+    *,
+    top_down: bool,
+    clamp: bool,
     error: type[Exception],
 ) -> tuple[QOpenGLShaderProgram, Luts, list]:
     """`processor` as a linked program, its lookup tables uploaded, and its uniforms (set them every draw).
 
-    `fragment_main` calls the OCIO function as ``OCIO_FUNCTION`` (replaced by `function_name`).
+    `top_down`: image row 0 at the top of the viewport (the screen) rather than in readback order;
+    `clamp`: the output clamped to 0..1 (a display) rather than kept as floats (an export).
 
     Raises:
         error: a shader did not compile or link (the message carries the driver's log).
@@ -70,7 +97,9 @@ def build_program(
     desc.setAllowTexture1D(False)  # 2D tables work on both desktop GL and ES
     processor.getDefaultGPUProcessor().extractGpuShaderInfo(desc)
     program = QOpenGLShaderProgram()
-    fragment = header + desc.getShaderText() + fragment_main.replace("OCIO_FUNCTION", function_name)
+    vertex = _VERTEX.replace("UV_EXPRESSION", _UV_TOP_DOWN if top_down else _UV_READBACK)
+    main = _FRAGMENT_MAIN.replace("OUTPUT", "clamp(graded, 0.0, 1.0)" if clamp else "graded")
+    fragment = header + desc.getShaderText() + main.replace("OCIO_FUNCTION", function_name)
     if not program.addShaderFromSourceCode(QOpenGLShader.ShaderTypeBit.Vertex, header + vertex):
         raise error(f"vertex shader: {program.log()}")
     if not program.addShaderFromSourceCode(QOpenGLShader.ShaderTypeBit.Fragment, fragment):

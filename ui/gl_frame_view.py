@@ -32,26 +32,6 @@ _FORCE_CPU_ENV = "AIPROD_VIEWER_GPU"  # "0" turns the GPU path off (a driver tha
 _available: bool | None = None
 _NEVER_FREED: list[object] = []
 
-# A triangle strip over the viewport without vertex buffers (gl_VertexID); image row 0 at the top.
-_VERTEX = """
-out vec2 v_uv;
-void main() {
-    vec2 p = vec2(float((gl_VertexID & 1) * 2 - 1), float((gl_VertexID >> 1) * 2 - 1));
-    v_uv = vec2((p.x + 1.0) * 0.5, (1.0 - p.y) * 0.5);
-    gl_Position = vec4(p, 0.0, 1.0);
-}
-"""
-
-_FRAGMENT_MAIN = """
-uniform sampler2D u_frame;
-in vec2 v_uv;
-out vec4 fragColor;
-void main() {
-    vec4 picture = texture(u_frame, v_uv);
-    fragColor = vec4(clamp(OCIO_FUNCTION(vec4(picture.rgb, 1.0)).rgb, 0.0, 1.0), 1.0);
-}
-"""
-
 
 def opengl_available() -> bool:
     """Whether a context the view can use is available (checked once per process; needs a QGuiApplication)."""
@@ -173,7 +153,7 @@ class GLFrameView(QOpenGLWidget):
         self._uniforms = []
         processor = self._processor or ocio.Config.CreateRaw().getProcessor(ocio.MatrixTransform())
         program, luts, uniforms = build_program(
-            self.context(), processor, OCIO_FUNCTION, _VERTEX, _FRAGMENT_MAIN, _GLFailure
+            self.context(), processor, OCIO_FUNCTION, top_down=True, clamp=True, error=_GLFailure
         )
         self._gl.program, self._gl.luts, self._uniforms = program, luts, uniforms
         self._shader_dirty = False
