@@ -4,6 +4,8 @@ questions by injecting prompt functions (see ui.project_actions.ProjectPrompts).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
@@ -27,3 +29,11 @@ def no_modal_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(QMessageBox, name, staticmethod(_refuse(f"QMessageBox.{name}")))
     for name in ("getOpenFileName", "getOpenFileNames", "getSaveFileName", "getExistingDirectory"):
         monkeypatch.setattr(QFileDialog, name, staticmethod(_refuse(f"QFileDialog.{name}")))
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The studio's data folder (models, caches: AIPROD_DATA_DIR) inside the test's own temporary folder; a
+    module takes it for every test with ``pytestmark = pytest.mark.usefixtures("data_dir")``."""
+    monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"

@@ -24,10 +24,7 @@ from ui.timeline.track_headers import lock_button
 GRADE = {"exposure": 1.0}
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
+pytestmark = pytest.mark.usefixtures("data_dir")  # tests/ui/conftest.py
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ with a latent-size mismatch while the CLI path worked)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -16,11 +14,7 @@ from app.jobs import EngineSettings, JobStatus
 from ui.generate_panel import START_FILE, START_VIEWER
 from ui.main_window import MainWindow
 
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
+pytestmark = pytest.mark.usefixtures("data_dir")  # tests/ui/conftest.py
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from ui.main_window import MainWindow
 TIMEOUT_MS = 120_000
 # a test run never rewrites the README's images in docs/screenshots (those are refreshed by hand)
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+pytestmark = pytest.mark.usefixtures("data_dir")  # tests/ui/conftest.py
 
 
 class PausingRender:
@@ -72,12 +73,6 @@ class GatedEngine:
             on_preview(PreviewFrame(step, request.steps, image))
         frames = np.zeros((request.num_frames, request.height, request.width, 3), np.float32)
         return GenerationResult(frames, np.zeros((2, 9000), np.float32), 24000, request.fps, {})
-
-
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
 
 
 @pytest.fixture
