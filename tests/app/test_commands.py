@@ -256,6 +256,12 @@ def test_undo_all_then_redo_all_is_the_identity(qapp, edits) -> None:
         except EditError:
             assert doc.snapshot() == before  # a refused edit changes nothing
         assert_consistent(doc)
+    assert_undo_redo_round_trip(stack, doc, initial)
+
+
+def assert_undo_redo_round_trip(stack: QUndoStack, doc: TimelineDocument, initial: str) -> None:
+    """Undo all the way back to `initial`, redo to where `doc` is now (the same clip ids too), and that state
+    survives an OTIO round trip."""
     final = doc.snapshot()
     final_ids = all_clip_ids(doc)
     while stack.canUndo():

@@ -15,7 +15,15 @@ from app.document.layout import meta
 from app.document.pieces import PieceTracker, capture, tracker_of
 from app.document.sequence import SequenceSettings
 from app.errors import EditError
-from tests.app.test_commands import TR, all_clip_ids, f, make_doc, media, run_edit
+from tests.app.test_commands import (
+    TR,
+    all_clip_ids,
+    assert_undo_redo_round_trip,
+    f,
+    make_doc,
+    media,
+    run_edit,
+)
 from tests.app.test_commands import edit_strategy as timeline_edit
 
 MORE_EDITS = [
@@ -167,16 +175,7 @@ def test_any_edits_with_undos_in_between_undo_to_the_start_and_redo_to_the_end(q
                 assert doc.snapshot() == state
     while stack.canRedo():  # what was undone and not overwritten by a later edit
         stack.redo()
-    final = doc.snapshot()
-    final_ids = all_clip_ids(doc)
-    while stack.canUndo():
-        stack.undo()
-    assert doc.snapshot() == initial
-    while stack.canRedo():
-        stack.redo()
-    assert doc.snapshot() == final
-    assert all_clip_ids(doc) == final_ids
-    assert TimelineDocument.from_otio(doc.to_otio()).snapshot() == final
+    assert_undo_redo_round_trip(stack, doc, initial)
 
 
 def test_a_merged_drag_undoes_to_before_the_first_move_and_redoes_to_after_the_last(qapp) -> None:
