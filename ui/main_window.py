@@ -713,21 +713,10 @@ class MainWindow(QMainWindow):
         return created
 
     def _ask_four_point(self, source_frames: int, record_frames: int) -> str | None:
-        """Fit to fill would need a speed change, which the timeline cannot make yet: say so, offer a trim."""
-        shorter = "source" if source_frames < record_frames else "timeline"
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Four-point edit",
-            f"The source range is {source_frames} frames and the timeline range {record_frames}.\n\n"
-            "Fit to fill would change the clip's speed, which clips cannot do yet. Trim to the shorter "
-            f"({shorter}) range instead?",
-            QMessageBox.StandardButton.Cancel,
-            self,
-        )
-        trim = box.addButton("Trim to Shorter", QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(trim)
-        box.exec()
-        return "trim" if box.clickedButton() is trim else None
+        """Fit to fill (a speed change), trim to the shorter range, or cancel (ui.source_viewer)."""
+        from ui.source_viewer import ask_four_point
+
+        return ask_four_point(self, source_frames, record_frames)
 
     def match_frame(self) -> bool:
         """F: the clip under the playhead (the selected one first, else the topmost) into the source viewer

@@ -6,7 +6,9 @@ the project's frame rate, so its frame *n* is the media frame *n* every edit cou
 
 Source patching sits in its header: the video track the picture goes to (V1 by default) and whether the
 sound goes along to the audio track of the same number (A1), linked to the picture. Insert (,) and
-Overwrite (.) buttons do what the keys do; the main window makes the edit.
+Overwrite (.) buttons do what the keys do; the main window makes the edit. Four marks of different lengths
+ask `ask_four_point`: fit to fill (the clip takes the timeline range and plays the whole source range at
+speed source / record) or trim to the shorter range.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from __future__ import annotations
 from opentimelineio.opentime import RationalTime
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent
-from PySide6.QtWidgets import QApplication, QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.document import DocumentChange, TimelineDocument, TrackKind
 from app.document.sequence import SequenceSettings, settings_for_media
@@ -30,6 +41,33 @@ TRANSPORT = (
     "toggle_play", "stop", "shuttle_forward", "shuttle_backward", "step", "seek", "mark_in", "mark_out",
     "clear_marks", "go_end",
 )  # fmt: skip
+
+
+def fit_label(source_frames: int, record_frames: int) -> str:
+    """The fit button's text: "Fit to Fill (speed 200%)"."""
+    return f"Fit to Fill (speed {source_frames / max(record_frames, 1):.0%})"
+
+
+def ask_four_point(parent: QWidget | None, source_frames: int, record_frames: int) -> str | None:
+    """Four marks of different lengths: "fit" (fit to fill, a speed change), "trim" (to the shorter range)
+    or None (cancelled)."""
+    shorter = "source" if source_frames < record_frames else "timeline"
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Four-point edit",
+        f"The source range is {source_frames} frames and the timeline range {record_frames}.\n\n"
+        f"Fit to fill plays the whole source range in the timeline range "
+        f"(speed {source_frames / max(record_frames, 1):.0%}, nearest frame, sound resampled so its pitch "
+        f"changes); trim to the shorter ({shorter}) range keeps normal speed.",
+        QMessageBox.StandardButton.Cancel,
+        parent,
+    )
+    fit = box.addButton(fit_label(source_frames, record_frames), QMessageBox.ButtonRole.AcceptRole)
+    trim = box.addButton("Trim to Shorter", QMessageBox.ButtonRole.AcceptRole)
+    box.setDefaultButton(fit)
+    box.exec()
+    clicked = box.clickedButton()
+    return "fit" if clicked is fit else "trim" if clicked is trim else None
 
 
 class SourceViewer(QWidget):

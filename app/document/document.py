@@ -638,6 +638,7 @@ class TimelineDocument(EditOps, PropertyOps):
         timeline view asks for every clip after every change, and reading OTIO metadata is slow)."""
         cache: dict = self.__dict__.setdefault("_infos", {})
         key = (seg.start, seg.dur, seg.src, seg.avail, seg.link_id, seg.media_id, track_id, self._rate)
+        key += (seg.speed,)
         hit = cache.get(seg.id)
         if hit is not None and hit[0] is seg.clip and hit[1] == key:
             return hit[2]
@@ -690,6 +691,7 @@ class TimelineDocument(EditOps, PropertyOps):
             fade_out=int(data.get("fade_out", 0)),
             title=None if data.get("title") is None else plain(data["title"]),
             enabled=bool(seg.clip.enabled),
+            speed=seg.speed,
         )
 
     def _reference(self, item: MediaItem) -> otio.schema.ExternalReference:

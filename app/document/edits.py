@@ -17,7 +17,18 @@ from typing import TYPE_CHECKING
 
 import opentimelineio as otio
 
-from app.document.layout import NS, Dis, Seg, TrackLayout, frames_of, max_dissolve, meta, new_id, rt
+from app.document.layout import (
+    NS,
+    Dis,
+    Seg,
+    TrackLayout,
+    frames_of,
+    max_dissolve,
+    meta,
+    new_id,
+    rt,
+    source_frames_used,
+)
 from app.document.model import TrackKind
 from app.errors import EditError
 
@@ -126,13 +137,14 @@ class EditOps:
         at: RationalTime,
         source_range: TimeRange | None = None,
         with_audio: bool = True,
+        speed: float = 1.0,
     ) -> list[str]:
         """Ripple insert at ``at`` (a clip under ``at`` is split, everything after moves right).
 
         Only the target tracks ripple (the video track and, for media with sound, the audio track with
         the same number, created if missing). Returns the new clip ids (video first).
         """
-        return self._place(media_id, track_id, at, source_range, with_audio, ripple=True)
+        return self._place(media_id, track_id, at, source_range, with_audio, ripple=True, speed=speed)
 
     def overwrite(
         self: TimelineDocument,
@@ -141,9 +153,10 @@ class EditOps:
         at: RationalTime,
         source_range: TimeRange | None = None,
         with_audio: bool = True,
+        speed: float = 1.0,
     ) -> list[str]:
         """Place media at ``at`` over whatever is there (clips underneath are trimmed, split or removed)."""
-        return self._place(media_id, track_id, at, source_range, with_audio, ripple=False)
+        return self._place(media_id, track_id, at, source_range, with_audio, ripple=False, speed=speed)
 
     def _place(
         self: TimelineDocument,
@@ -153,6 +166,7 @@ class EditOps:
         source_range: TimeRange | None,
         with_audio: bool,
         ripple: bool,
+        speed: float = 1.0,
     ) -> list[str]:
         item = self.bin_item(media_id)
         frame = self._frame(at)
@@ -171,7 +185,7 @@ class EditOps:
                 targets.append(txn.audio_track_for(info.index + 1))
         else:  # sound-only media dropped on a video track goes to the matching audio track
             targets.append(txn.audio_track_for(info.index + 1))
-        src, dur = self._source_frames(item, source_range)
+        src, dur = self._source_frames(item, source_range, speed)
         link = new_id() if len(targets) > 1 else None
         created: list[str] = []
         for target in targets:
@@ -190,6 +204,10 @@ class EditOps:
                     NS: {"id": cid, "media_id": item.id, "link_id": link, "generation": item.generation}
                 },
             )
+            if speed != 1.0:  # a retime (fit to fill): OTIO's LinearTimeWarp, duration = timeline frames
+                from app.document.properties import set_time_warp
+
+                set_time_warp(clip, speed)
             frames = self._media_frames(item)
             seg = Seg.of(clip, frame, dur, src, None if frames is None else (0, frames))
             layout.segs.append(seg)
@@ -198,7 +216,11 @@ class EditOps:
         txn.commit(created)
         return created
 
-    def _source_frames(self: TimelineDocument, item, source_range: TimeRange | None) -> tuple[int, int]:
+    def _source_frames(
+        self: TimelineDocument, item, source_range: TimeRange | None, speed: float = 1.0
+    ) -> tuple[int, int]:
+        """(source in, timeline frames) of a placement; ``source_range`` gives the timeline length and, at
+        ``speed`` != 1, reads ``source_frames_used(duration, speed)`` media frames."""
         frames = self._media_frames(item)
         if source_range is None:
             if item.info is not None and item.info.still:
@@ -214,7 +236,7 @@ class EditOps:
         dur = self._frame(source_range.duration)
         if dur < 1:
             raise EditError("The source range is shorter than one frame; mark a longer range.")
-        if frames is not None and src + dur > frames:
+        if frames is not None and src + source_frames_used(dur, speed) > frames:
             raise EditError(f"'{item.name}' is only {frames} frames long; mark a range inside it.")
         return src, dur
 

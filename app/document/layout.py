@@ -60,6 +60,28 @@ def frames_of(t: RationalTime, rate: float) -> int:
     return int(math.floor(t.value_rescaled_to(rate) + 0.5))
 
 
+def speed_of(clip: otio.core.SerializableObject) -> float:
+    """A clip's constant speed: the product of its OTIO ``LinearTimeWarp`` effects' ``time_scalar`` (2.0
+    plays twice as fast, 0.5 half as fast); 1.0 without one. Other effects (a FreezeFrame is a warp of 0,
+    kept as 1x here) do not change it."""
+    effects = getattr(clip, "effects", None)
+    if not effects:
+        return 1.0
+    speed = 1.0
+    for effect in effects:
+        if isinstance(effect, otio.schema.LinearTimeWarp) and not isinstance(effect, otio.schema.FreezeFrame):
+            speed *= float(effect.time_scalar)
+    return speed if speed > 0 else 1.0
+
+
+def source_frames_used(dur: int, speed: float) -> int:
+    """How many media frames ``dur`` timeline frames at ``speed`` read: the last one shown is
+    ``floor((dur - 1) * speed)`` frames after the first (see app.document.resolve.source_offset)."""
+    if dur < 1:
+        return 0
+    return int(math.floor((dur - 1) * speed + 1e-6)) + 1
+
+
 def available_frames(clip: otio.schema.Clip, rate: float) -> tuple[int, int] | None:
     """The clip's media extent as (first, end) frames at ``rate``; None when the media length is unknown."""
     ref = clip.media_reference
@@ -86,12 +108,14 @@ class Seg:
     id: str = ""
     link_id: str | None = None
     media_id: str | None = None
+    speed: float = 1.0  # the clip's LinearTimeWarp (speed_of), read once
 
     @classmethod
     def of(cls, clip: otio.schema.Clip, start: int, dur: int, src: int, avail: tuple[int, int] | None) -> Seg:
         data = clip.metadata[NS]
         link, media = data.get("link_id"), data.get("media_id")
-        return cls(clip, start, dur, src, avail, str(data["id"]), link and str(link), media and str(media))
+        ident, link, media = str(data["id"]), link and str(link), media and str(media)
+        return cls(clip, start, dur, src, avail, ident, link, media, speed_of(clip))
 
     @property
     def end(self) -> int:
@@ -100,7 +124,9 @@ class Seg:
     def moved(self, start: int) -> Seg:
         """A copy placed at ``start`` (dataclasses.replace is several times slower, and long tracks copy
         every segment per edit)."""
-        return Seg(self.clip, start, self.dur, self.src, self.avail, self.id, self.link_id, self.media_id)
+        return Seg(
+            self.clip, start, self.dur, self.src, self.avail, self.id, self.link_id, self.media_id, self.speed
+        )
 
     def head_room(self) -> float:
         """Frames of media before ``src`` (media of unknown length, a title's, still starts at frame 0: a
@@ -109,7 +135,11 @@ class Seg:
 
     def tail_room(self) -> float:
         """Frames of media after the clip's last frame."""
-        return math.inf if self.avail is None else self.avail[1] - (self.src + self.dur)
+        if self.avail is None:
+            return math.inf
+        if self.speed == 1.0:
+            return self.avail[1] - (self.src + self.dur)
+        return self.avail[1] - (self.src + source_frames_used(self.dur, self.speed))
 
 
 @dataclass
@@ -271,7 +301,7 @@ class TrackLayout:
                     copy_clip(seg, right_id, new_link),
                     frame,
                     seg.end - frame,
-                    seg.src + frame - seg.start,
+                    seg.src + int(math.floor((frame - seg.start) * seg.speed + 1e-6)),  # shown there
                     seg.avail,
                 )
                 seg.dur = frame - seg.start

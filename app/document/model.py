@@ -62,6 +62,7 @@ class ClipInfo:
     fade_out: int = 0  # sound fade out, frames
     title: dict | None = None  # a title clip's app.media.title.TitleSpec.to_dict() (no media)
     enabled: bool = True  # False: the clip shows and sounds as nothing (OTIO's Item.enabled)
+    speed: float = 1.0  # constant retime (OTIO LinearTimeWarp.time_scalar): media frames per timeline frame
 
     @property
     def end(self) -> RationalTime:
@@ -123,6 +124,7 @@ class AudioSegment:
     fade_in: RationalTime
     fade_out: RationalTime
     gain_db: float = 0.0
+    speed: float = 1.0  # a retimed clip's sound: duration * speed seconds resampled to fit (pitch moves)
 
 
 @dataclass(frozen=True)

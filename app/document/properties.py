@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import opentimelineio as otio
 
-from app.document.layout import NS, Seg, frames_of, meta, new_id, rt
+from app.document.layout import NS, Seg, frames_of, meta, new_id, rt, source_frames_used
 from app.document.model import TrackKind
 from app.errors import EditError
 
@@ -27,6 +27,7 @@ RationalTime = otio.opentime.RationalTime
 TimeRange = otio.opentime.TimeRange
 TITLE_KIND = "aiprod.title"  # the GeneratorReference kind of a title clip
 MIN_TRACK_DB, MAX_TRACK_DB = -60.0, 12.0
+MIN_SPEED, MAX_SPEED = 0.01, 100.0  # 1% .. 10000%
 # OTIO's marker colours (otio.schema.MarkerColor), the ones interchange formats map
 MARKER_COLORS = (
     "RED", "PINK", "ORANGE", "YELLOW", "GREEN", "CYAN", "BLUE", "PURPLE", "MAGENTA", "BLACK", "WHITE",
@@ -52,6 +53,44 @@ class PropertyOps:
         else:
             data["transform"] = ClipTransform.from_dict(transform).to_dict()  # checked before stored
         self._emit("clips", (clip_id,))
+
+    # ------------------------------------------------------------------------------------ speed
+    def set_clip_speed(self: TimelineDocument, clip_id: str, speed: float, linked: bool = True) -> list[str]:
+        """A constant retime: the clip (and, ``linked``, the clips linked to it, so sound stays in sync)
+        keeps its place, length and source in, and plays ``speed`` media frames per timeline frame (2.0:
+        twice as fast; 0.5: slow motion). Stored the OTIO way, as a ``LinearTimeWarp`` effect with
+        ``time_scalar = speed`` (none at 1.0). Returns the clips changed.
+
+        Raises:
+            EditError: the speed is not a number in 1%..10000%, a clip is a title, a track is locked, or
+                the faster clip would read past the end of its media (shorten it first).
+        """
+        try:
+            value = float(speed)
+        except (TypeError, ValueError):
+            raise EditError(f"A speed is a number (1.0 = 100%), not {speed!r}.") from None
+        if not math.isfinite(value) or not MIN_SPEED <= value <= MAX_SPEED:
+            raise EditError(
+                f"The speed must be between {MIN_SPEED:.0%} and {MAX_SPEED:.0%} (asked: {speed!r})."
+            )
+        ids = self.linked_clips(clip_id) if linked else [clip_id]
+        self._refuse_locked([self._clip_track[cid] for cid in ids])
+        segs = [self._cached_layout(self._clip_track[cid]).seg(cid) for cid in ids]
+        for seg in segs:  # every check before the first change
+            label = seg.clip.name or "the clip"
+            if meta(seg.clip).get("title") is not None:
+                raise EditError("A title has no media to retime.")
+            if seg.avail is not None and seg.src + source_frames_used(seg.dur, value) > seg.avail[1]:
+                room, need = seg.avail[1] - seg.src, source_frames_used(seg.dur, value)
+                raise EditError(
+                    f"At {value:.0%} '{label}' would need {need} frames of media "
+                    f"from its source in, but only {room} are left; shorten the clip or choose a lower speed."
+                )
+        for seg in segs:
+            set_time_warp(seg.clip, value)
+            seg.speed = value  # the cached layout reads a clip's speed once
+        self._emit("clips", tuple(ids))
+        return ids
 
     # ------------------------------------------------------------------------------------ sound
     def set_clip_fades(self: TimelineDocument, clip_id: str, fade_in: int, fade_out: int) -> None:
@@ -240,6 +279,19 @@ class PropertyOps:
         meta(clip)["title"] = spec.to_dict()
         clip.name = spec.label()
         self._emit("clips", (clip_id,))
+
+
+def set_time_warp(clip: otio.schema.Clip, speed: float) -> None:
+    """Replace the clip's LinearTimeWarp effects by one of ``time_scalar = speed`` (none at 1.0); other
+    effects stay."""
+    keep = [
+        e.clone()
+        for e in clip.effects
+        if not isinstance(e, otio.schema.LinearTimeWarp) or isinstance(e, otio.schema.FreezeFrame)
+    ]
+    if speed != 1.0:
+        keep.append(otio.schema.LinearTimeWarp(name="Speed", time_scalar=float(speed)))
+    clip.effects[:] = keep
 
 
 def still_frames(rate: float) -> int:

@@ -5,6 +5,8 @@ Used by the viewer now and by export later, so both agree on dissolves and fades
 
 from __future__ import annotations
 
+import math
+
 import opentimelineio as otio
 
 from app.document.layout import NS, Dis, Seg, TrackLayout, plain, rt
@@ -16,8 +18,26 @@ def _path(seg: Seg) -> str:
     return ref.target_url if isinstance(ref, otio.schema.ExternalReference) else ""
 
 
+def source_offset(offset: int, speed: float) -> int:
+    """The media frame (counted from the clip's source start) shown ``offset`` frames into a clip playing
+    at ``speed`` (OTIO LinearTimeWarp.time_scalar): ``floor(offset * speed)`` -- nearest earlier frame, no
+    frame blending. The epsilon keeps exact products (10 * 0.3) from falling a frame short."""
+    if speed == 1.0:
+        return offset
+    return int(math.floor(offset * speed + 1e-6))
+
+
+def source_frame(seg: Seg, frame: int) -> int:
+    """The media frame a clip shows at timeline ``frame`` (held on the media's last frame past its end,
+    which only a retimed clip trimmed longer than its media can reach)."""
+    src = seg.src + source_offset(frame - seg.start, seg.speed)
+    if seg.avail is not None and seg.speed != 1.0:
+        src = min(src, seg.avail[1] - 1)
+    return src
+
+
 def _seconds(seg: Seg, frame: int, rate: float) -> float:
-    return (seg.src + frame - seg.start) / rate
+    return source_frame(seg, frame) / rate
 
 
 def _dissolves_by_clip(layout: TrackLayout) -> tuple[dict[str, Dis], dict[str, Dis]]:
@@ -130,11 +150,12 @@ def resolve_audio(
                     clip_id=seg.id,
                     path=_path(seg),
                     timeline_start=rt(start, rate),
-                    source_seconds=(seg.src - lead) / rate,
+                    source_seconds=(seg.src - lead * seg.speed) / rate,
                     duration=rt(end - start, rate),
                     fade_in=rt(fade_in, rate),
                     fade_out=rt(fade_out, rate),
                     gain_db=float(data.get("gain_db", 0.0)) + track_gain,
+                    speed=seg.speed,
                 )
             )
     out.sort(key=lambda s: s.timeline_start.value)

@@ -11,9 +11,9 @@ length; any three of the four marks fix the fourth, as in Premiere, Avid and Res
 - otherwise the source is open-ended: from its in mark (or the first frame) to the end of the media, or from
   the first frame to its out mark.
 - all four with equal lengths: used as they are. With different lengths a choice is needed:
-  ``"trim"`` keeps both in marks and uses the shorter length; ``"fit"`` (fit to fill) keeps all four and
-  changes the clip's speed by ``source / record`` -- the document has no speed changes yet
-  (``SPEED_CHANGES_SUPPORTED``), so :func:`place` refuses a fit and says to trim instead.
+  ``"trim"`` keeps both in marks and uses the shorter length; ``"fit"`` (fit to fill) keeps all four: the
+  clip lasts the record range and plays the whole source range at speed ``source / record`` (an OTIO
+  ``LinearTimeWarp`` on the clip; app.document.resolve shows the nearest earlier source frame, no blending).
 
 Marks are frame numbers at the timeline rate (the source viewer plays its media at the timeline rate, so its
 frame *n* is the media's frame *n* as every clip counts it). An out mark includes its frame, as the viewers
@@ -38,7 +38,7 @@ RationalTime = otio.opentime.RationalTime
 TimeRange = otio.opentime.TimeRange
 
 FOUR_POINT_MODES = ("trim", "fit")
-SPEED_CHANGES_SUPPORTED = False  # the document plays every clip at 1x (no OTIO LinearTimeWarp yet)
+SPEED_CHANGES_SUPPORTED = True  # a fit to fill places a clip with an OTIO LinearTimeWarp (its speed)
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class ThreePointEdit:
 
     @property
     def speed(self) -> float:
+        """Media frames per timeline frame: 1.0, or source / record for a fit to fill."""
         return self.source_frames / self.record_frames
 
     @property
@@ -183,7 +184,8 @@ def _four_point(source: Marks, record: Marks, mode: str | None) -> ThreePointEdi
             "fill (a speed change) or trim to the shorter, or clear one of the four marks."
         )
     if mode == "fit":
-        return ThreePointEdit(s_in, source_len, r_in, record_len)
+        note = f"fit to fill: {source_len} source frames at {source_len / record_len:.0%} speed"
+        return ThreePointEdit(s_in, source_len, r_in, record_len, note)
     length = min(source_len, record_len)
     cut = "source" if source_len > record_len else "timeline"
     note = f"trimmed the {cut} range to {length} frames (it was {max(source_len, record_len)})"
@@ -249,25 +251,30 @@ def place(
     number unless ``with_audio`` is False; sound-only media goes there too): an insert ripples the target
     tracks, an overwrite replaces what lies in the record range. Returns the new clip ids (video first).
 
+    A fit to fill (``edit.source_frames != edit.record_frames``) places ``record_frames`` of timeline from
+    the source in at speed ``edit.speed`` (video and its sound alike, so they stay in sync): the clip plays
+    source frames ``source_start + floor(k * speed)`` for k in 0..record_frames-1: the first marked frame
+    first, and the last one (slow motion) or one less than ``speed`` frames before it (fast) last.
+
     Raises:
-        EditError: a fit to fill (the document cannot change a clip's speed), sound-only media with its
-            sound patched off (nothing would be placed), or the document refused.
+        EditError: a fit to fill of a still (it has no frames to retime), sound-only media with its sound
+            patched off (nothing would be placed), or the document refused.
     """
-    if edit.source_frames != edit.record_frames:
-        if not SPEED_CHANGES_SUPPORTED:
-            raise EditError(
-                f"Fit to fill would play {edit.source_frames} source frames in {edit.record_frames} "
-                f"({edit.speed:.0%} speed), but clips cannot change speed yet; trim to the shorter range "
-                "instead."
-            )
     info = doc.bin_item(media_id).info
+    speed = 1.0
+    if edit.source_frames != edit.record_frames:
+        if info is not None and info.still:
+            raise EditError("A still has no frames to fit; trim to the shorter range instead.")
+        speed = edit.speed
     if not with_audio and info is not None and not info.has_video:
         raise EditError("The source has only sound and its sound is patched off; turn the audio target on.")
     rate = doc.rate
     at = RationalTime(edit.record_start, rate)
-    source_range = TimeRange(RationalTime(edit.source_start, rate), RationalTime(edit.source_frames, rate))
+    # OTIO's convention for a retimed clip: source_range starts at the source in and lasts the time the clip
+    # takes on the timeline; the LinearTimeWarp says how much media that covers.
+    source_range = TimeRange(RationalTime(edit.source_start, rate), RationalTime(edit.record_frames, rate))
     method = doc.overwrite if overwrite else doc.insert
-    return method(media_id, track_id, at, source_range, with_audio)
+    return method(media_id, track_id, at, source_range, with_audio, speed=speed)
 
 
 @dataclass(frozen=True)

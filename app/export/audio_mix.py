@@ -61,7 +61,7 @@ class TimelineAudioMix:
             if n <= 0:
                 continue
             into = self.start_s + k0 / self.rate - seg_start  # seconds into the segment
-            sound = self._read(seg.path, seg.source_seconds + into, n)
+            sound = self._read(seg.path, seg.source_seconds + into * seg.speed, n, seg.speed)
             if sound is None:
                 continue  # missing media is silent, as it is black in the picture
             times = into + np.arange(n, dtype=np.float64) / self.rate
@@ -74,14 +74,14 @@ class TimelineAudioMix:
             reader.close()
         self._readers.clear()
 
-    def _read(self, path: str, seconds: float, n: int) -> np.ndarray | None:
+    def _read(self, path: str, seconds: float, n: int, speed: float = 1.0) -> np.ndarray | None:
         if path in self._broken:
             return None
         try:
             reader = self._readers.get(path)
             if reader is None:
                 reader = self._readers[path] = AudioReader(path, self.rate)
-            return reader.read(seconds, n / self.rate)
+            return reader.read_at_speed(seconds, n, speed)  # a retimed clip's sound resampled to fit
         except MediaError:
             self._broken.add(path)
             return None

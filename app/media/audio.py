@@ -7,6 +7,7 @@ after the end of the file read as silence, so callers can ask for any window.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,6 +75,18 @@ class AudioReader:
         self._buffer = self._buffer[:, drop:]
         self._buffer_start += drop
         return out
+
+    def read_at_speed(self, start_seconds: float, count: int, speed: float = 1.0) -> np.ndarray:
+        """``[2, count]`` samples of a clip playing at ``speed`` (a retime): ``count * speed`` samples of
+        the file from ``start_seconds``, linearly resampled to ``count`` -- like a tape run faster or
+        slower, the pitch moves with the speed (no time stretching)."""
+        if speed == 1.0 or count <= 0:
+            return self.read(start_seconds, count / self.sample_rate)
+        wanted = int(math.ceil(count * speed)) + 1  # one extra sample to interpolate the last one
+        sound = self.read(start_seconds, wanted / self.sample_rate)
+        positions = np.arange(count, dtype=np.float64) * speed
+        index = np.arange(sound.shape[1], dtype=np.float64)
+        return np.stack([np.interp(positions, index, channel) for channel in sound]).astype(np.float32)
 
     def close(self) -> None:
         self._frames = None

@@ -297,8 +297,8 @@ class TimelineCompositor:
             if n <= 0:
                 continue
             try:
-                sound = self._audio_reader(seg.path, rate).read(
-                    seg.source_seconds + (lo - seg_start), n / rate
+                sound = self._audio_reader(seg.path, rate).read_at_speed(
+                    seg.source_seconds + (lo - seg_start) * seg.speed, n, seg.speed
                 )
             except MediaError:
                 continue  # missing media is silent, as it is black in the picture

@@ -265,14 +265,13 @@ def test_a_v2_target_sends_sound_to_a2(doc):
     assert doc.track_info(doc.clip(sound).track_id).name == "A2"
 
 
-def test_a_fit_to_fill_is_refused_and_the_document_is_unchanged(doc):
+def test_a_fit_to_fill_places_the_record_length_at_the_speed(doc):
+    # more in tests/app/test_clip_speed.py
     b = fake_media(doc, "b", 100)
     v1 = track_id(doc, "V1")
-    before = doc.snapshot()
     edit = resolve_for(doc, b, Marks(0, 19), Marks(0, 9), 0, four_point="fit")
-    with pytest.raises(EditError, match="cannot change speed.*trim"):
-        place(doc, b, edit, v1, overwrite=False)
-    assert doc.snapshot() == before
+    (cid,) = place(doc, b, edit, v1, overwrite=False)
+    assert (frames(doc.clip(cid).duration), doc.clip(cid).speed) == (10, 2.0)
 
 
 def test_a_still_without_marks_lasts_the_still_length(doc):

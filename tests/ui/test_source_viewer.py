@@ -307,7 +307,7 @@ def test_four_marks_of_different_lengths_trim_or_cancel(window, media, qtbot):
     assert "trimmed the source range to 5 frames" in window.statusBar().currentMessage()
 
 
-def test_the_default_four_point_question_says_fit_is_not_supported(window, media, monkeypatch):
+def test_the_default_four_point_question_offers_fit_and_trim(window, media, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
     seen: list[str] = []
@@ -318,7 +318,7 @@ def test_the_default_four_point_question_says_fit_is_not_supported(window, media
 
     monkeypatch.setattr(QMessageBox, "exec", answer)
     assert window._ask_four_point(20, 5) is None
-    assert "cannot do yet" in seen[0] and "Trim to the shorter (timeline)" in seen[0]
+    assert "speed 400%" in seen[0] and "trim to the shorter (timeline)" in seen[0]
 
 
 def test_source_patching_targets_v2_without_sound(window, media, qtbot):
