@@ -10,6 +10,7 @@ seek landed on frame ``n``. Blocks are a quarter of the width each, so lossy cod
     make_audio(tmp_path / "s.wav", seconds=1.0, rate=48000)         # stereo sine
     make_corrupt(tmp_path / "bad.mp4")                              # garbage with a video name
     make_image(tmp_path / "still.png")                              # a still image
+    back_to_back(paths, name="Two clips")                           # a document: the files one after another
 """
 
 from __future__ import annotations
@@ -212,3 +213,22 @@ def make_vfr_video(
         for packet in stream.encode(None):
             container.mux(packet)
     return path, times
+
+
+def back_to_back(paths: list[Path], name: str, rate: int = 24):  # noqa: ANN201 - a TimelineDocument
+    """A document with `paths` imported and placed one after another on V1 from frame 0 (their sound on A1
+    where they have it)."""
+    from opentimelineio.opentime import RationalTime
+
+    from app.document import TimelineDocument, TrackKind
+    from app.media.importer import import_files
+
+    document = TimelineDocument(name=name, rate=rate)
+    ids, errors = import_files(document, paths)
+    assert not errors
+    video = document.tracks(TrackKind.VIDEO)[0].id
+    start = 0
+    for media_id in ids:
+        document.insert(media_id, video, RationalTime(start, rate))
+        start += document.bin_item(media_id).info.frame_count
+    return document

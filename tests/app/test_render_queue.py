@@ -10,16 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from opentimelineio.opentime import RationalTime
 
 from app.document import TimelineDocument, TrackKind
 from app.export import probe, render_timeline
 from app.export.runner import ExportRequest
 from app.jobs import EngineSettings, JobQueue, JobSpec, JobStatus
-from app.media.importer import import_files
 from engine.errors import GenerationCancelled
 from engine.request import GenerationResult
-from tests.media_builders import make_video
+from tests.media_builders import back_to_back, make_video
 
 TIMEOUT_MS = 60_000
 SPEC = JobSpec(prompt="a lighthouse", width=64, height=64, frames=9, steps=2, seed=3, model="tiny")
@@ -78,13 +76,7 @@ def media(tmp_path_factory) -> list[Path]:
 @pytest.fixture
 def doc(media) -> TimelineDocument:
     """Two 12-frame clips on V1 (their sound on A1): 24 frames."""
-    document = TimelineDocument(name="Queue", rate=24)
-    ids, errors = import_files(document, media)
-    assert not errors
-    video = document.tracks(TrackKind.VIDEO)[0].id
-    document.insert(ids[0], video, RationalTime(0, 24))
-    document.insert(ids[1], video, RationalTime(12, 24))
-    return document
+    return back_to_back(media, name="Queue")
 
 
 @pytest.fixture

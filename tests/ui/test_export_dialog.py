@@ -11,14 +11,12 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from opentimelineio.opentime import RationalTime
 from PySide6.QtCore import QSettings, Qt
 
 from app.document import TimelineDocument, TrackKind
 from app.errors import ExportCancelled, ExportError
 from app.export import RenderReport, presets, probe, render_timeline
-from app.media.importer import import_files
-from tests.media_builders import make_video
+from tests.media_builders import back_to_back, make_video
 from ui.export_dialog import FOLDER_KEY, PRESET_KEY, ExportDialog, facts, format_eta
 
 TIMEOUT_MS = 30_000
@@ -72,13 +70,7 @@ def media(tmp_path_factory) -> list[Path]:
 @pytest.fixture
 def doc(media) -> TimelineDocument:
     """Two 12-frame clips on V1 (with their sound on A1): 24 frames at 24 fps."""
-    document = TimelineDocument(name="Two clips", rate=24)
-    ids, errors = import_files(document, media)
-    assert not errors
-    video = document.tracks(TrackKind.VIDEO)[0].id
-    document.insert(ids[0], video, RationalTime(0, 24))
-    document.insert(ids[1], video, RationalTime(12, 24))
-    return document
+    return back_to_back(media, name="Two clips")
 
 
 @pytest.fixture
