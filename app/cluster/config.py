@@ -7,6 +7,7 @@ in-process worker, which needs nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from app.errors import JobError
 ENV_ADDRESS = "AIPROD_RAY_ADDRESS"
 ENV_ACTOR = "AIPROD_RAY_ACTOR"  # "gpu" (default: one actor per GPU) or "cpu" (one per CPU, for tests)
 ENV_SHARED = "AIPROD_RAY_SHARED_FOLDER"  # "1": every node sees the project at the same path; nothing travels
+ENV_EXPORTS = "AIPROD_RAY_EXPORT_ACTORS"  # how many CPU actors render exports (default 2)
+DEFAULT_EXPORT_ACTORS = 2
 DEFAULT_PORT = 6379  # `ray start --head`'s GCS port
 RESOURCES = ("gpu", "cpu")
 
@@ -39,7 +42,8 @@ class ClusterConfig:
     clusters, tests). `actors`: how many (None: every GPU, or every CPU, the cluster has). `max_attempts`:
     how many actors a job may be started on before it fails (a node that dies mid-job costs one).
     `shared_folder`: the project is on a folder every node sees at the same path, so media is read there
-    instead of travelling with the job.
+    instead of travelling with the job. `exports`: how many export actors (num_cpus=1 each, no GPU, no
+    engine) the render lane's farm starts (:meth:`for_exports`).
     """
 
     address: str
@@ -49,12 +53,19 @@ class ClusterConfig:
     shared_folder: bool = False
     connect_timeout_s: float = 5.0
     actor_start_timeout_s: float = 300.0
+    exports: int = DEFAULT_EXPORT_ACTORS
 
     @classmethod
     def from_env(cls, address: str, **changes: object) -> ClusterConfig:
         resources = os.environ.get(ENV_ACTOR, "gpu").strip().lower() or "gpu"
         shared = os.environ.get(ENV_SHARED, "").strip().lower() in ("1", "true", "yes", "on")
         values: dict[str, object] = {"address": address, "resources": resources, "shared_folder": shared}
+        exports = os.environ.get(ENV_EXPORTS, "").strip()
+        if exports:
+            try:
+                values["exports"] = int(exports)
+            except ValueError:
+                raise JobError(f"{ENV_EXPORTS} must be a whole number, got {exports!r}") from None
         values.update(changes)
         config = cls(**values)  # type: ignore[arg-type]
         config.validate()
@@ -65,8 +76,15 @@ class ClusterConfig:
             raise JobError(f"render-node actors use {self.resources!r}; choose 'gpu' or 'cpu' ({ENV_ACTOR})")
         if self.max_attempts < 1:
             raise JobError(f"max attempts must be at least 1, got {self.max_attempts}")
+        if self.exports < 1:
+            raise JobError(f"the number of export actors must be at least 1, got {self.exports}")
         if self.actors is not None and self.actors < 1:
             raise JobError(f"the number of actors must be at least 1, got {self.actors}")
+
+    def for_exports(self) -> ClusterConfig:
+        """The render lane's farm on the same cluster: `exports` actors asking for one CPU each (exports
+        need no GPU and no engine; a GPU actor stays free for generations)."""
+        return dataclasses.replace(self, resources="cpu", actors=self.exports)
 
 
 def split_address(address: str) -> tuple[str, int] | None:

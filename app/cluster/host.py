@@ -116,6 +116,8 @@ def engine_key(spec: Any, settings: Any) -> tuple:
     quantization. Recipes and LoRAs are per request, applied on the loaded model."""
     from app.jobs.spec import MODEL_TINY
 
+    if not hasattr(spec, "model"):  # an export: no engine, any export actor will do
+        return ("export",)
     if spec.model == MODEL_TINY:
         return (MODEL_TINY, spec.quantization)
     return (spec.model, settings.checkpoint, settings.gemma_root, spec.quantization)
@@ -164,9 +166,9 @@ class EngineHost:
         start = time.perf_counter()
         scratch = Path(tempfile.mkdtemp(prefix="aiprod-node-"))
         try:
-            spec, back = unpack(payload.packed, scratch / "in")
             media = scratch / "media"
             media.mkdir()
+            spec, back = unpack(payload.packed, scratch / "in", media)
             if payload.module:
                 import importlib
 
@@ -253,13 +255,14 @@ class EngineHost:
 
 
 def _written(media: Path) -> dict[str, bytes]:
-    """The finished files the runner wrote (a writer's leftover temporary is not one)."""
+    """The finished files the runner wrote, by their path under `media` (an image-sequence export is a
+    folder of files; a writer's leftover temporary is not one)."""
     from app.project.atomic import is_temporary
 
     return {
-        path.name: path.read_bytes()
-        for path in sorted(media.iterdir())
-        if path.is_file() and not is_temporary(path.name)
+        path.relative_to(media).as_posix(): path.read_bytes()
+        for path in sorted(media.rglob("*"))
+        if path.is_file() and not any(is_temporary(part) for part in path.relative_to(media).parts)
     }
 
 
@@ -272,8 +275,8 @@ def _relocate(result: Any, media: Path, back: dict[str, str]) -> Any:
         return result
     changes: dict[str, Any] = {}
     path = getattr(result, "path", None)
-    if isinstance(path, str) and Path(path).parent.resolve() == media.resolve():
-        changes["path"] = Path(path).name
+    if isinstance(path, (str, Path)) and Path(path).parent.resolve() == media.resolve():
+        changes["path"] = Path(path).name if isinstance(path, str) else Path(Path(path).name)
     generation = getattr(result, "generation", None)
     if isinstance(generation, dict):
         changes["generation"] = restore_paths(generation, back)

@@ -1,6 +1,10 @@
 """A finished remote job's files land in the project's media folder exactly as a local job's would: under
 a name no other clip has (the local writer's `unique_stem`), each file written to a temporary name and
 renamed into place (app.project.atomic), the master last, so a clip file in the folder is always whole.
+
+A finished export (:func:`land_export`) lands at the destination the user chose, all or nothing: its file
+(or its image sequence's folder) is written beside the destination under a temporary name and renamed onto
+it, after the output-refusal rules (app.project.outputs) are asked again.
 """
 
 from __future__ import annotations
@@ -59,3 +63,31 @@ def _pointed(result: Any, path: Path, old_stem: str, new_stem: str) -> Any:
     if isinstance(generation, dict) and generation.get("latents") == f"{old_stem}{LATENTS_SUFFIX}":
         changes["generation"] = dict(generation, latents=f"{new_stem}{LATENTS_SUFFIX}")
     return dataclasses.replace(result, **changes)
+
+
+def land_export(outcome: RemoteOutcome, request: Any) -> Any:
+    """Write an export's output (one file, or an image sequence's files under its folder name) at
+    ``request.out_path`` atomically and return its RenderReport pointing there. ExportError when it cannot
+    (nothing is left at the destination)."""
+    from app.errors import ExportError
+    from app.project.atomic import atomic_target
+    from app.project.outputs import check_output_path
+
+    report = outcome.result
+    name = Path(getattr(report, "path", "")).name
+    dest = Path(request.out_path).expanduser().absolute()
+    inside = {key[len(name) + 1:]: data for key, data in outcome.files.items() if key.startswith(name + "/")}
+    if name not in outcome.files and not inside:
+        raise ExportError(f"the render node sent no output for {dest.name}; nothing was written")
+    check_output_path(dest, request.doc, request.project_folder)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_target(dest, folder=bool(inside)) as tmp:
+            if not inside:
+                tmp.write_bytes(outcome.files[name])
+            for key, data in inside.items():
+                (tmp / key).parent.mkdir(parents=True, exist_ok=True)
+                (tmp / key).write_bytes(data)
+    except OSError as exc:
+        raise ExportError(f"the export could not be written to {dest}: {exc.strerror or exc}") from exc
+    return dataclasses.replace(report, path=dest)

@@ -4,7 +4,8 @@
 to it at once (``concurrent = True``), and it keeps as many running as the cluster has actors. Its own
 thread (``aiprod-farm``, never the UI thread) drives :class:`app.cluster.farm.Farm`: it polls the actors'
 progress and previews, lands each finished job's files in the project's media folder
-(:func:`app.cluster.landing.land`, so the kind's applier then applies it exactly as a local result) and
+(:func:`app.cluster.landing.land`, so the kind's applier then applies it exactly as a local result; an
+export's file lands at its destination, :func:`app.cluster.landing.land_export`) and
 emits the same signals as the local worker, plus ``node_changed`` (which node runs a job: the queue's row
 says it) and ``unreachable`` (the queue asks the user whether to run on this machine instead).
 """
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 
 
 class ClusterWorker(JobWorker):
-    """The engine lane on a Ray cluster. `farm_factory(config)` makes the farm (tests inject one)."""
+    """The engine lane (or, with ``config.for_exports()``, the render lane) on a Ray cluster.
+    `farm_factory(config)` makes the farm (tests inject one)."""
 
     concurrent = True  # app.jobs.queue sends every waiting job at once
     node_changed = Signal(str, str)  # job id, the node running it ("" while it waits for another)
@@ -192,12 +194,15 @@ class ClusterWorker(JobWorker):
         last.update({k: v for k, v in snapshot.items() if k != "preview"})
 
     def _finish(self, item: WorkItem, event: Any) -> None:
-        from app.cluster.landing import land
+        from app.cluster.landing import land, land_export
 
         self._end(item.job_id)
         self.stage.emit(item.job_id, JobStage.SAVING)
         try:
-            result = land(event.data, item.media_dir)
+            if hasattr(item.spec, "out_path"):  # an export: at the destination the user chose
+                result = land_export(event.data, item.spec)
+            else:
+                result = land(event.data, item.media_dir)
         except AppError as exc:
             self.failed.emit(
                 item.job_id, f"the result came back from {event.node} but could not be saved: {exc}"

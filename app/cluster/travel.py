@@ -3,7 +3,9 @@ a scratch folder on the node, and the spec is pointed at them there. With a shar
 sees the project at the same path) nothing travels.
 
 What travels, per spec type: a generation's start image, keyframe images and LoRAs; an extend's source
-clip (and its latents beside it) and LoRAs; an inpaint's source clip (and latents) and its mask files.
+clip (and its latents beside it) and LoRAs; an inpaint's source clip (and latents) and its mask files; an
+export's document snapshot (OTIO JSON), with every media file its clips use and every LUT file their grades
+read (an :class:`ExportParcel`; the node renders into its scratch folder, the file comes back as bytes).
 """
 
 from __future__ import annotations
@@ -31,6 +33,22 @@ class Packed:
     @property
     def size(self) -> int:
         return sum(len(data) for data in self.files.values())
+
+
+@dataclass
+class ExportParcel:
+    """An export as it travels: the document snapshot as OTIO JSON (media paths: keys of Packed.files, or
+    the paths themselves on a shared folder), the LUT paths its grades read (path -> key), the preset and
+    range, and the output's file name (the node writes it in its scratch folder)."""
+
+    otio_json: str
+    preset: Any
+    out_name: str
+    in_frame: int | None = None
+    out_frame: int | None = None
+    size: tuple[int, int] | None = None
+    frames: int = 0
+    luts: dict[str, str] = field(default_factory=dict)
 
 
 class _Packer:
@@ -68,6 +86,8 @@ class _Packer:
 def pack(spec: Any, shared_folder: bool = False) -> Packed:
     """The spec with its files as bytes (or as it is, on a shared folder). JobError when a file is
     missing: said before the job is sent, not on a node."""
+    if hasattr(spec, "doc") and hasattr(spec, "out_path"):  # app.export.runner.ExportRequest
+        return _pack_export(spec, shared_folder)
     if shared_folder:
         return Packed(spec=spec)
     packer = _Packer()
@@ -105,14 +125,70 @@ def pack(spec: Any, shared_folder: bool = False) -> Packed:
     return packer.packed
 
 
+def _pack_export(request: Any, shared_folder: bool) -> Packed:
+    """The request's document snapshot as OTIO JSON, with the media its clips use and the LUTs their grades
+    read as bytes. The output-refusal rules (app.project.outputs) are applied here, before anything is
+    sent: the node writes only into its own scratch folder."""
+    import opentimelineio as otio
+
+    from app.project.outputs import check_output_path
+
+    check_output_path(Path(request.out_path).expanduser().absolute(), request.doc, request.project_folder)
+    packer = _Packer()
+    used = {
+        clip.media_reference.target_url
+        for clip in request.doc.to_otio().find_clips()
+        if isinstance(clip.media_reference, otio.schema.ExternalReference) and clip.media_reference.target_url
+    }
+
+    def travel(path: str) -> str:
+        return path if shared_folder or path not in used else packer.file(path, "the clip's media file")  # type: ignore[return-value]
+
+    timeline = request.doc.to_otio(path_map=travel)
+    luts: dict[str, str] = {}
+    for track in request.doc.tracks():
+        for clip in request.doc.clips(track.id):
+            lut = (clip.grade or {}).get("lut_path")
+            if isinstance(lut, str) and lut and lut not in luts:
+                luts[lut] = lut if shared_folder else packer.file(lut, "the LUT file of a clip's grade")  # type: ignore[assignment]
+    packer.packed.spec = ExportParcel(
+        otio_json=otio.adapters.write_to_string(timeline, "otio_json"),
+        preset=request.preset, out_name=Path(request.out_path).name, in_frame=request.in_frame,
+        out_frame=request.out_frame, size=request.size, frames=request.frames, luts=luts,
+    )  # fmt: skip
+    return packer.packed
+
+
+def _unpack_export(parcel: ExportParcel, local: dict[str, str], out_folder: Path) -> Any:
+    """The ExportRequest the node renders: the document with the media and LUTs at their scratch paths,
+    writing into `out_folder`."""
+    import opentimelineio as otio
+
+    from app.document import TimelineDocument
+    from app.export.runner import ExportRequest
+
+    timeline = otio.adapters.read_from_string(parcel.otio_json, "otio_json")
+    doc = TimelineDocument.from_otio(timeline, path_map=lambda key: local.get(key, key))
+    for track in doc.tracks():
+        for clip in doc.clips(track.id):
+            lut = (clip.grade or {}).get("lut_path")
+            if isinstance(lut, str) and lut in parcel.luts:
+                doc.set_clip_grade(clip.id, {**clip.grade, "lut_path": local.get(parcel.luts[lut], lut)})  # type: ignore[dict-item]
+    return ExportRequest(
+        doc, parcel.preset, out_folder / parcel.out_name, parcel.in_frame, parcel.out_frame, parcel.size,
+        frames=parcel.frames,
+    )  # fmt: skip
+
+
 def _loras(packer: _Packer, loras: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
     return tuple((packer.file(path, "the LoRA file"), strength) for path, strength in loras)  # type: ignore[misc]
 
 
-def unpack(packed: Packed, folder: Path) -> tuple[Any, dict[str, str]]:
+def unpack(packed: Packed, folder: Path, out_folder: Path | None = None) -> tuple[Any, dict[str, str]]:
     """Write the files under `folder` (on the node) and return the spec pointing at them, plus a map from
-    each scratch path to the original path (to put the originals back into the result's record)."""
-    if not packed.files:
+    each scratch path to the original path (to put the originals back into the result's record). An
+    export's parcel becomes an ExportRequest writing into `out_folder` (default: `folder`)."""
+    if not packed.files and not isinstance(packed.spec, ExportParcel):
         return packed.spec, {}
     local: dict[str, str] = {}
     for key, data in packed.files.items():
@@ -127,6 +203,10 @@ def unpack(packed: Packed, folder: Path) -> tuple[Any, dict[str, str]]:
     def where(key: Any) -> Any:
         return local.get(key, key) if isinstance(key, str) else key
 
+    back = {local[key]: original for key, original in packed.originals.items()}
+    back.update({local[key]: original for key, original in packed.folders.items()})
+    if isinstance(packed.spec, ExportParcel):
+        return _unpack_export(packed.spec, local, out_folder or folder), back
     spec = packed.spec
     changes: dict[str, Any] = {}
     for name in ("image", "source_path", "masks_dir"):
@@ -136,8 +216,6 @@ def unpack(packed: Packed, folder: Path) -> tuple[Any, dict[str, str]]:
         changes["keyframes"] = tuple((where(p), f, s) for p, f, s in spec.keyframes)
     if hasattr(spec, "loras"):
         changes["loras"] = tuple((where(p), s) for p, s in spec.loras)
-    back = {local[key]: original for key, original in packed.originals.items()}
-    back.update({local[key]: original for key, original in packed.folders.items()})
     return dataclasses.replace(spec, **changes), back
 
 

@@ -126,14 +126,17 @@ class JobQueue(QObject):
         self._worker = EngineWorker(engine_factory)
         self._add_lane(ENGINE_LANE, self._worker).thread.start()
         self._add_lane(RENDER_LANE, JobWorker())  # started at its first job
-        # render nodes (app.cluster): the engine lane runs on this machine or on a Ray cluster
+        # render nodes (app.cluster): the engine and render lanes run on this machine or on a Ray cluster
         self._local_lane = self._lanes[ENGINE_LANE]
+        self._local_render = self._lanes[RENDER_LANE]
         self._cluster_lanes: dict[str, _Lane] = {}
+        self._cluster_render_lanes: dict[str, _Lane] = {}  # exports on the cluster's CPU actors
         self._backend = ""  # the cluster's address; "" this machine
         self._wanted_backend: str | None = None  # a change waiting for the engine lane to be idle
         self._declined = ""  # a cluster the user chose not to wait for (fall_back_to_local)
         self._unreachable_jobs: list[str] = []
         self.cluster_worker_factory: Callable[[str], JobWorker] | None = None  # tests inject one
+        self.cluster_export_factory: Callable[[str], JobWorker] | None = None  # the render lane's (tests)
         self._use_backend(settings)
 
     def _add_lane(self, name: str, worker: JobWorker) -> _Lane:
@@ -258,8 +261,8 @@ class JobQueue(QObject):
         if address == self._backend:
             self._wanted_backend = None
             return
-        if self._lanes[ENGINE_LANE].busy:
-            self._wanted_backend = address  # applied when the lane's jobs are done (_done)
+        if self._lanes[ENGINE_LANE].busy or self._lanes[RENDER_LANE].busy:
+            self._wanted_backend = address  # applied when the lanes' jobs are done (_done)
             return
         self._switch_backend(address)
 
@@ -279,14 +282,27 @@ class JobQueue(QObject):
             old.worker.release()
         if not lane.thread.isRunning():
             lane.thread.start()
+        # exports go to the same cluster's export actors (CPU only; started at the first export)
+        old_render = self._lanes[RENDER_LANE]
+        render = self._local_render
+        if address:
+            render = self._cluster_render_lanes.get(address) or self._add_lane(
+                RENDER_LANE, self._make_cluster_worker(address, RENDER_LANE)
+            )
+            self._cluster_render_lanes[address] = render
+        self._lanes[RENDER_LANE] = render
+        if old_render is not render and old_render is not self._local_render:
+            old_render.worker.release()
 
-    def _make_cluster_worker(self, address: str) -> JobWorker:
-        if self.cluster_worker_factory is not None:
-            return self.cluster_worker_factory(address)
+    def _make_cluster_worker(self, address: str, lane: str = ENGINE_LANE) -> JobWorker:
+        factory = self.cluster_worker_factory if lane == ENGINE_LANE else self.cluster_export_factory
+        if factory is not None:
+            return factory(address)
         from app.cluster.config import ClusterConfig
         from app.cluster.qt import ClusterWorker
 
-        return ClusterWorker(ClusterConfig.from_env(address))
+        config = ClusterConfig.from_env(address)
+        return ClusterWorker(config if lane == ENGINE_LANE else config.for_exports())
 
     def fall_back_to_local(self) -> list[str]:
         """Run on this machine after all (the cluster could not be reached): the engine lane goes local
@@ -327,15 +343,15 @@ class JobQueue(QObject):
     # --- worker signals (queued onto this object's thread) -------------------------------------------------
 
     def _every_lane(self) -> list[_Lane]:
-        spare = [self._local_lane, *self._cluster_lanes.values()]
+        spare = [self._local_lane, self._local_render, *self._cluster_lanes.values(),
+                 *self._cluster_render_lanes.values()]  # fmt: skip
         return list(self._lanes.values()) + [lane for lane in spare if lane not in self._lanes.values()]
 
     def _lane_of(self, job: Job) -> _Lane:
         name = kind_named(job.kind).lane
-        if name == ENGINE_LANE:  # after a change of render nodes, a job may still belong to the other lane
-            for lane in self._every_lane():
-                if job.id in lane.sent or job.id in lane.waiting or lane.running == job.id:
-                    return lane
+        for lane in self._every_lane():  # after a change of render nodes, a job may belong to another lane
+            if job.id in lane.sent or job.id in lane.waiting or lane.running == job.id:
+                return lane
         return self._lanes[name]
 
     def _next(self, lane_name: str) -> None:
@@ -375,7 +391,8 @@ class JobQueue(QObject):
         job = self._jobs.get(job_id)
         if job is None or job.status.finished:
             return
-        status = JobStatus.LOADING if job.status is JobStatus.QUEUED else job.status
+        loading = JobStatus.LOADING if job.job_kind.needs_model else JobStatus.RUNNING
+        status = loading if job.status is JobStatus.QUEUED else job.status
         message = "starting" if job.status is JobStatus.QUEUED else job.message
         self._update(job_id, node=node, status=status, message=message)
 
@@ -453,6 +470,7 @@ class JobQueue(QObject):
         if lane.running == job_id:
             lane.running = None
         lane.sent.discard(job_id)
-        if self._wanted_backend is not None and not self._lanes[ENGINE_LANE].busy:
+        idle = not self._lanes[ENGINE_LANE].busy and not self._lanes[RENDER_LANE].busy
+        if self._wanted_backend is not None and idle:
             self._switch_backend(self._wanted_backend)
         self._next(lane.name)

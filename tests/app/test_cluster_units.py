@@ -226,3 +226,99 @@ def test_poll_reports_progress_and_previews_and_cancel_stops_a_running_job(host)
     previews = [s["preview"] for s in snapshots if s["preview"] is not None]
     assert previews and previews[0].dtype == np.uint8 and previews[0].shape[2] == 3
     assert host.poll("long") is None and host.cancel("long") is False  # forgotten once it ended
+
+
+# --- exports on a node ----------------------------------------------------------------------------------------
+
+
+def graded_timeline(root: Path, frames: int = 12):
+    """Two clips on V1, the first graded with a shipped look, the second with a LUT file of the project's
+    own (a copy of a shipped .cube): what an export on a node must get right."""
+    import shutil
+
+    from opentimelineio.opentime import RationalTime
+
+    from app.color import looks
+    from app.document import TimelineDocument, TrackKind
+    from app.media.importer import import_files
+    from tests.media_builders import make_video
+
+    root.mkdir(parents=True, exist_ok=True)
+    media = [make_video(root / f"{name}.mov", frames=frames, codec="prores_ks") for name in ("a", "b")]
+    lut = shutil.copy(Path(looks.shipped_luts_dir()) / "sepia.cube", root / "mine.cube")
+    doc = TimelineDocument(name="Nodes", rate=24)
+    ids, errors = import_files(doc, media)
+    assert not errors
+    video = doc.tracks(TrackKind.VIDEO)[0].id
+    doc.insert(ids[0], video, RationalTime(0, 24))
+    doc.insert(ids[1], video, RationalTime(frames, 24))
+    first, second = doc.clips(video)
+    doc.set_clip_grade(first.id, {"look": "teal_orange", "lut_mix": 1.0, "exposure": 0.3})
+    doc.set_clip_grade(second.id, {"lut_path": str(lut), "lut_mix": 1.0})
+    return doc
+
+
+def decoded_frames(path: Path) -> list[np.ndarray]:
+    import av
+
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def test_an_export_travels_renders_on_the_actor_and_lands_whole_at_its_destination(tmp_path):
+    from app.cluster.landing import land_export
+    from app.export import render_timeline
+    from app.export.runner import ExportRequest
+    from app.project.outputs import OutputRefused
+
+    doc = graded_timeline(tmp_path / "project")
+    local = render_timeline(doc, "prores_422_proxy", tmp_path / "local.mov")
+    request = ExportRequest.of(doc, "prores_422_proxy", tmp_path / "out" / "film.mov")
+    packed = pack(request)
+    # the media and the LUT travel as bytes; the snapshot's clips and grade point at their keys
+    assert sorted(Path(p).name for p in packed.originals.values()) == ["a.mov", "b.mov", "mine.cube"]
+    media_keys = [key for key in packed.files if key.endswith(".mov")]
+    assert all(f'"target_url": "{key}"' in packed.spec.otio_json for key in media_keys)
+    assert list(packed.spec.luts.values()) == [k for k in packed.files if k.endswith(".cube")]
+    outcome = EngineHost().run(JobPayload("e1", "export", packed, DEV))
+    assert outcome.status == "done", outcome.message
+    assert list(outcome.files) == ["film.mov"]
+    report = land_export(outcome, request)
+    assert report.path == (tmp_path / "out" / "film.mov").absolute() and report.graded
+    assert not [p for p in (tmp_path / "out").iterdir() if is_temporary(p.name)]
+    mine, theirs = decoded_frames(report.path), decoded_frames(local.path)
+    assert len(mine) == len(theirs) == 24
+    assert all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True))
+    assert not np.array_equal(mine[0], decoded_frames(tmp_path / "project" / "a.mov")[0])  # graded
+
+    # the output-refusal rules hold at submit: a destination over a clip's media is refused before sending
+    with pytest.raises(OutputRefused, match="media file"):
+        pack(ExportRequest.of(doc, "prores_422_proxy", tmp_path / "project" / "a.mov"))
+
+
+def test_a_cancelled_export_on_the_actor_comes_back_cancelled_and_writes_nothing(tmp_path):
+    import threading
+
+    from app.export.runner import ExportRequest
+
+    doc = graded_timeline(tmp_path / "project")
+    # upscaled, so the frames after the first take a while: the cancel lands mid-export
+    request = ExportRequest.of(doc, "prores_422_proxy", tmp_path / "out" / "film.mov", size=(1280, 720))
+    host = EngineHost()
+    cancelled = threading.Event()
+
+    def cancel_when_running() -> None:  # the farm's cancel, through the actor, once frames are reported
+        while not cancelled.is_set():
+            snapshot = host.poll("e2")
+            if snapshot is not None and snapshot["step"] >= 1:
+                cancelled.set()
+                host.cancel("e2")
+            cancelled.wait(0.001)
+
+    helper = threading.Thread(target=cancel_when_running)
+    helper.start()
+    outcome = host.run(JobPayload("e2", "export", pack(request), DEV))
+    cancelled.set()
+    helper.join()
+    assert outcome.status == "cancelled" and not outcome.files
+    assert not (tmp_path / "out").exists()
