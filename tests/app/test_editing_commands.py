@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import sys
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -26,7 +25,7 @@ from app.document.clipboard import (  # noqa: E402
     paste_attributes,
 )
 from app.errors import EditError  # noqa: E402
-from app.media.info import MediaInfo  # noqa: E402
+from tests.app.test_document_edits import media  # noqa: E402 - a bin item without a file
 
 RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
@@ -35,21 +34,6 @@ GRADE_A = {"exposure": 1.5, "look": None, "cdl": {"slope": [1.1, 1.0, 0.9]}}
 
 def f(frames: int) -> otio.opentime.RationalTime:
     return RT(frames, 24)
-
-
-def media(media_id: str, frames: int = 120, audio: bool = True) -> MediaItem:
-    info = MediaInfo(
-        path=f"/media/{media_id}.mkv",
-        container="matroska",
-        has_video=True,
-        has_audio=audio,
-        fps=Fraction(24),
-        frame_count=frames,
-        sample_rate=48000 if audio else 0,
-        audio_samples=frames * 2000 if audio else 0,
-        channels=2 if audio else 0,
-    )
-    return MediaItem(media_id, info.path, media_id, info)
 
 
 def v(doc, n=0):
