@@ -323,7 +323,7 @@ class EditOps:
         highs: list[float] = []
         for _, layout, seg in group:
             highs.append(seg.dur - 1)
-            lows.append(-seg.head_room())
+            lows.append(-seg.head_room() / seg.speed)  # in timeline frames (a retimed clip reads faster)
             if not ripple:
                 i = layout.index_of(seg.id)
                 lows.append((layout.segs[i - 1].end if i > 0 else 0) - seg.start)
@@ -333,7 +333,7 @@ class EditOps:
                 layout.shift_from(seg.end, -d, exclude={seg.id})
             else:
                 seg.start += d
-            seg.src += d
+            seg.src += seg.media_delta(d)
             seg.dur -= d
         txn.commit(seg.id for _, _, seg in group)
 
@@ -351,7 +351,7 @@ class EditOps:
         highs: list[float] = []
         for _, layout, seg in group:
             lows.append(1 - seg.dur)
-            highs.append(seg.tail_room())
+            highs.append(seg.tail_room() / seg.speed)
             if not ripple:
                 i = layout.index_of(seg.id)
                 if i + 1 < len(layout.segs):
@@ -387,13 +387,13 @@ class EditOps:
         lows: list[float] = []
         highs: list[float] = []
         for a, b in pairs:
-            lows += [1 - a.dur, -b.head_room()]
-            highs += [a.tail_room(), b.dur - 1]
+            lows += [1 - a.dur, -b.head_room() / b.speed]
+            highs += [a.tail_room() / a.speed, b.dur - 1]
         d = _clamp(d, lows, highs, "roll")
         for a, b in pairs:
             a.dur += d
             b.start += d
-            b.src += d
+            b.src += b.media_delta(d)
             b.dur -= d
         txn.commit(s.id for pair in pairs for s in pair)
 

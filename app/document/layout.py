@@ -133,6 +133,10 @@ class Seg:
         roll or trim never makes a source start negative)."""
         return self.src if self.avail is None else self.src - self.avail[0]
 
+    def media_delta(self, frames: int) -> int:
+        """How far the source start moves when the head moves ``frames`` timeline frames (at the speed)."""
+        return frames if self.speed == 1.0 else int(round(frames * self.speed))
+
     def tail_room(self) -> float:
         """Frames of media after the clip's last frame."""
         if self.avail is None:

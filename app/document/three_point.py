@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING
 
 import opentimelineio as otio
 
-from app.document.layout import frames_of
+from app.document.layout import frames_of, source_frames_used
 from app.document.model import TrackKind
+from app.document.resolve import source_offset
 from app.errors import EditError
 
 if TYPE_CHECKING:
@@ -309,7 +310,9 @@ def match_frame(doc: TimelineDocument, frame: int, prefer: list[str] | tuple[str
             if clip.media_id is None or not start <= frame < start + length:
                 continue
             src = frames_of(clip.source_start, rate)
-            return MatchFrame(clip.id, clip.media_id, src + frame - start, src, src + length - 1)
+            used = source_frames_used(length, clip.speed)  # a retimed clip covers more or less media
+            shown = src + source_offset(frame - start, clip.speed)
+            return MatchFrame(clip.id, clip.media_id, shown, src, src + used - 1)
         return None
 
     found = covering(prefer)

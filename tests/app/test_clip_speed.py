@@ -191,3 +191,32 @@ def test_fit_to_fill_of_a_still_is_refused(doc):
     with pytest.raises(EditError, match="still has no frames to fit"):
         place(doc, still, edit, track_id(doc, "V1"), overwrite=False)
     assert doc.snapshot() == before
+
+
+def test_trimming_a_retimed_head_moves_the_source_at_the_speed(doc):
+    _, (cid,) = placed(doc, frames=100, src=10, dur=20)
+    doc.set_clip_speed(cid, 2.0)
+    doc.trim_in(cid, rt(3))  # three timeline frames off the head: six media frames at 200%
+    info = doc.clip(cid)
+    assert (info.start.to_frames(), info.duration.to_frames(), info.source_start.to_frames()) == (8, 17, 16)
+    assert shown(doc, 8) == 16 and shown(doc, 9) == 18
+
+
+def test_a_retimed_tail_trim_is_clamped_to_the_media_at_the_speed(doc):
+    _, (cid,) = placed(doc, frames=60, src=10, dur=10)  # 50 media frames from the source in
+    doc.set_clip_speed(cid, 2.0)  # reads 19 of them
+    doc.trim_out(cid, rt(100))  # as far as the media allows
+    dur = doc.clip(cid).duration.to_frames()
+    assert dur > 10
+    assert 10 + math.floor((dur - 1) * 2.0) + 1 <= 60  # every frame it reads exists
+    assert shown(doc, 5 + dur - 1) == 10 + (dur - 1) * 2 <= 59
+
+
+def test_match_frame_of_a_retimed_clip_names_the_media_frame_shown(doc):
+    from app.document.three_point import match_frame
+
+    media, (cid,) = placed(doc, frames=100, src=10, dur=20)
+    doc.set_clip_speed(cid, 2.0)
+    found = match_frame(doc, 8)
+    assert (found.media_id, found.source_frame) == (media, shown(doc, 8))
+    assert (found.source_in, found.source_out) == (10, 10 + 38)
