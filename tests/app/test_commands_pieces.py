@@ -17,7 +17,7 @@ from app.document.sequence import SequenceSettings
 from app.errors import EditError
 from tests.app.test_commands import (
     TR,
-    all_clip_ids,
+    assert_consistent,
     assert_undo_redo_round_trip,
     f,
     make_doc,
@@ -48,23 +48,6 @@ MORE_EDITS = [
     "rename",
     "title",
 ]
-
-
-def assert_consistent(doc: TimelineDocument) -> None:
-    """No overlaps, clips inside their media (titles have none), unique ids, V1.. names."""
-    ids = all_clip_ids(doc)
-    assert len(ids) == len(set(ids))
-    for track in doc.tracks():
-        end = 0
-        for clip in doc.clips(track.id):
-            assert clip.start.value >= end and clip.duration.value >= 1 and clip.source_start.value >= 0
-            if clip.available is not None:
-                used_end = clip.source_start.value + clip.duration.value
-                assert used_end <= clip.available.end_time_exclusive().value
-            end = clip.end.value
-    for kind in TrackKind:
-        names = [t.name for t in doc.tracks(kind)]
-        assert names == [f"{kind.prefix}{i + 1}" for i in range(len(names))]
 
 
 def assert_records_fresh(doc: TimelineDocument) -> None:
