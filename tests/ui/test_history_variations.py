@@ -65,9 +65,7 @@ class Answers:
         )
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
-    monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
+pytestmark = pytest.mark.usefixtures("data_dir")  # tests/ui/conftest.py
 
 
 def open_window(qtbot, tmp_path, answers: Answers) -> MainWindow:  # noqa: ANN001

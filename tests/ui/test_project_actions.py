@@ -59,9 +59,7 @@ class Asked:
         )
 
 
-@pytest.fixture(autouse=True)
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
+pytestmark = pytest.mark.usefixtures("data_dir")  # tests/ui/conftest.py
 
 
 @pytest.fixture
