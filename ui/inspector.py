@@ -193,6 +193,10 @@ class Inspector(QWidget):
         rows = [("Timeline in", self._tc(clip.start.value, rate)), ("Timeline out", self._tc(end, rate))]
         rows.append(("Duration", self._tc(clip.duration.value, rate)))
         rows.append(("Source in", self._tc(clip.source_start.value, rate)))
+        if clip.speed != 1.0:  # a retime (OTIO LinearTimeWarp): nearest frame, sound resampled
+            from ui.timeline.items import speed_badge
+
+            rows.append(("Speed", speed_badge(clip.speed)))
         track = next((t for t in self._doc.tracks() if t.id == clip.track_id), None)
         if track is not None:
             rows.append(("Track", track.name))

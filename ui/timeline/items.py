@@ -33,6 +33,12 @@ DISABLED_VEIL = QColor(16, 16, 18, 165)
 LOCKED_HATCH = QColor(255, 255, 255, 60)
 
 
+def speed_badge(speed: float) -> str:
+    """A retimed clip's speed as the timeline and the inspector show it: "150%", "33.3%"."""
+    percent = speed * 100
+    return f"{percent:.0f}%" if abs(percent - round(percent)) < 0.05 else f"{percent:.1f}%"
+
+
 @dataclass(frozen=True)
 class ClipLook:
     """What a clip item needs to paint itself; rebuilt from the document on every change (cheap)."""
@@ -56,6 +62,7 @@ class ClipLook:
     is_title: bool = False  # a title clip: its own colour, no filmstrip
     clip_enabled: bool = True  # False: a disabled clip (plays as nothing), drawn dimmed
     locked: bool = False  # on a locked track: drawn hatched
+    speed: float = 1.0  # a retimed clip (OTIO LinearTimeWarp): "150%" beside the name, pictures at speed
 
 
 class ClipItem(QGraphicsItem):
@@ -189,6 +196,8 @@ class ClipItem(QGraphicsItem):
         painter.setPen(TITLE_TEXT)
         text_rect = QRectF(5, 1, max(0.0, rect.width() - 8), TITLE_HEIGHT - 1)
         name = self.look.name
+        if self.look.speed != 1.0:
+            name = f"{speed_badge(self.look.speed)}  {name}"  # first: a short retimed clip still shows it
         if self.look.kind == "audio" and self.look.gain_db:
             name = f"{name}  {self.look.gain_db:+.1f} dB"
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
@@ -217,7 +226,7 @@ class ClipItem(QGraphicsItem):
             x = content.left() + tile * tile_w
             if x >= content.right():
                 break
-            wanted = self.look.source_start + tile * frames_per_tile
+            wanted = self.look.source_start + tile * frames_per_tile * self.look.speed
             index = self._file_frame(round(wanted / grid) * grid)
             image = self._art.thumbnail(self.look.path, index, tile_h, self)
             if image is None:
@@ -244,7 +253,8 @@ class ClipItem(QGraphicsItem):
         # picture is built with numpy in one go (a path of thousands of points costs far more in Python).
         buckets_per_second = len(peaks) / seconds_total
         xs = left + np.arange(columns + 1, dtype=np.float64)
-        seconds = (self.look.source_start + (xs - content.left()) / self._ppf) / self.look.rate
+        offsets = (xs - content.left()) / self._ppf * self.look.speed
+        seconds = (self.look.source_start + offsets) / self.look.rate
         idx = np.clip((seconds * buckets_per_second).astype(np.int64), 0, len(peaks) - 1)
         lo = np.minimum.reduceat(peaks[:, 0], idx)[:-1]
         hi = np.maximum.reduceat(peaks[:, 1], idx)[:-1]

@@ -585,6 +585,7 @@ class TimelineView(QGraphicsView):
             is_title=clip.title is not None,
             clip_enabled=bool(getattr(clip, "enabled", True)),
             locked=row.locked,
+            speed=float(getattr(clip, "speed", 1.0)),
         )
 
     def _retire(self, item: ClipItem | DissolveItem) -> None:
