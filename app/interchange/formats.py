@@ -52,6 +52,7 @@ LOSSES: dict[str, list[str]] = {
         "marker colours (every marker comes back red)",
         "clip disable (disabled clips come back enabled)",
         "grades (look, LUT, CDL, exposure) and audio gain",
+        "clip speed (retimed / fit-to-fill clips come back at 100%, same length and source in)",
     ],
     "fcpx_xml": [
         "dissolves (the FCPXML adapter writes no transitions)",
@@ -62,6 +63,7 @@ LOSSES: dict[str, list[str]] = {
         "clip disable (disabled clips come back enabled)",
         "non-integer frame rates (23.976, 29.97): the adapter cannot write them, so export is refused",
         "grades (look, LUT, CDL, exposure) and audio gain",
+        "clip speed (retimed / fit-to-fill clips come back at 100%, same length and source in)",
     ],
 }
 
