@@ -1,5 +1,5 @@
-"""Shared by the UI tests that drive the whole studio window: prompts that never open a dialog, and a
-MainWindow on its own settings file (shown, and shut down at the end)."""
+"""Shared by the UI tests that drive the whole studio window: prompts that never open a dialog, a MainWindow
+on its own settings file (shown, and shut down at the end), and the dark theme for screenshots."""
 
 from __future__ import annotations
 
@@ -38,13 +38,16 @@ def open_window(
     *,
     prompts: ProjectPrompts | None = None,
     show: bool = True,
+    size: tuple[int, int] | None = None,
     **kwargs,  # noqa: ANN003 - passed on to MainWindow (e.g. engine_factory)
 ) -> MainWindow:
-    """A studio window with its settings in ``tmp_path / name``, owned by `qtbot`; shown and exposed unless
-    ``show=False``."""
+    """A studio window with its settings in ``tmp_path / name``, owned by `qtbot`, resized to `size` if given;
+    shown and exposed unless ``show=False``."""
     settings = QSettings(str(tmp_path / name), QSettings.Format.IniFormat)
     window = MainWindow(settings, prompts=prompts or quiet_prompts(), **kwargs)
     qtbot.addWidget(window)
+    if size is not None:
+        window.resize(*size)
     if show:
         window.show()
         qtbot.waitExposed(window)
@@ -59,3 +62,19 @@ def opened_window(qtbot, tmp_path: Path, **kwargs) -> Iterator[MainWindow]:  # n
         yield window
     finally:
         window.shutdown()
+
+
+@contextmanager
+def dark_theme(app) -> Iterator[None]:  # noqa: ANN001 - the QApplication
+    """The studio's dark theme on `app` for the block (screenshots); the style, palette and style sheet it had
+    before come back after."""
+    from ui.theme import apply_dark_theme
+
+    previous = (app.style().name(), app.palette(), app.styleSheet())
+    apply_dark_theme(app)
+    try:
+        yield
+    finally:
+        app.setStyle(previous[0])
+        app.setPalette(previous[1])
+        app.setStyleSheet(previous[2])

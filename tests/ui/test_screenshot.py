@@ -12,6 +12,7 @@ from opentimelineio.opentime import RationalTime
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
+from window_helpers import dark_theme, opened_window
 
 from app.commands import push_edit
 from app.document import TrackKind
@@ -26,19 +27,11 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 @pytest.fixture
 def themed_window(qtbot, tmp_path, monkeypatch):  # noqa: ANN001, ANN201
     monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
-    app = QApplication.instance()
-    previous = (app.style().name(), app.palette(), app.styleSheet())
-    apply_dark_theme(app)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings, prompts=_discarding_prompts())
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    yield window
-    window.shutdown()
-    app.setStyle(previous[0])
-    app.setPalette(previous[1])
-    app.setStyleSheet(previous[2])
+    with (
+        dark_theme(QApplication.instance()),
+        opened_window(qtbot, tmp_path, prompts=_discarding_prompts()) as window,
+    ):
+        yield window
 
 
 def _discarding_prompts() -> ProjectPrompts:

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDockWidget
-from window_helpers import open_window, opened_window
+from window_helpers import dark_theme, opened_window
 
 from app.commands import push_edit
 from app.document import MediaItem, TrackKind
@@ -422,20 +422,11 @@ def test_a_take_opens_in_the_source_viewer_from_the_take_switcher(window, media,
 # ---------------------------------------------------------------------------------------- screenshot
 @pytest.fixture
 def dark_window(qtbot, tmp_path):  # noqa: ANN001, ANN201
-    from ui.theme import apply_dark_theme
-
-    app = QApplication.instance()
-    previous = (app.style().name(), app.palette(), app.styleSheet())
-    apply_dark_theme(app)
-    window = open_window(qtbot, tmp_path, "s.ini", show=False)
-    window.resize(1600, 1000)
-    window.show()
-    qtbot.waitExposed(window)
-    yield window
-    window.shutdown()
-    app.setStyle(previous[0])
-    app.setPalette(previous[1])
-    app.setStyleSheet(previous[2])
+    with (
+        dark_theme(QApplication.instance()),
+        opened_window(qtbot, tmp_path, name="s.ini", size=(1600, 1000)) as window,
+    ):
+        yield window
 
 
 def test_source_viewer_screenshot(dark_window, qtbot, tmp_path):  # noqa: ANN001
