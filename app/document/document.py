@@ -114,7 +114,7 @@ class TimelineDocument(EditOps, PropertyOps):
                 seg.avail = None if frames is None else (0, frames)
                 end = max(end, start + 1)
                 if frames is not None:
-                    end = min(end, start + max(frames - seg.src, 1))
+                    end = min(end, start + max(int((frames - seg.src) / seg.speed), 1))  # at the clip's speed
                 seg.start, seg.dur = start, end - start
             for dis in layout.dissolves:
                 dis.frames = max(1, round(dis.frames * k))

@@ -220,3 +220,32 @@ def test_match_frame_of_a_retimed_clip_names_the_media_frame_shown(doc):
     found = match_frame(doc, 8)
     assert (found.media_id, found.source_frame) == (media, shown(doc, 8))
     assert (found.source_in, found.source_out) == (10, 10 + 38)
+
+
+def test_a_title_cannot_be_retimed(doc):
+    title = doc.insert_title(track_id(doc, "V1"), rt(0), {"text": "Hello"})
+    before = doc.snapshot()
+    with pytest.raises(EditError, match="title has no media"):
+        doc.set_clip_speed(title, 2.0)
+    assert doc.snapshot() == before
+
+
+def test_a_clip_on_a_locked_track_keeps_its_speed(doc):
+    _, (cid,) = placed(doc)
+    doc.set_track_locked(track_id(doc, "V1"), True)
+    before = doc.snapshot()
+    with pytest.raises(EditError, match="locked"):
+        doc.set_clip_speed(cid, 2.0)
+    assert doc.snapshot() == before
+
+
+def test_a_slow_clip_keeps_its_length_when_the_sequence_rate_changes(doc):
+    from dataclasses import replace
+
+    media = fake_media(doc, "short", 15)  # 15 frames at 24 fps
+    edit = resolve_for(doc, media, Marks(2, 11), Marks(0, 19), 0, four_point="fit")  # 10 frames in 20
+    (cid,) = place(doc, media, edit, track_id(doc, "V1"), overwrite=True)
+    doc.set_sequence_settings(replace(doc.sequence_settings(), rate=48))
+    info = doc.clip(cid)
+    assert info.speed == 0.5
+    assert (info.duration.to_frames(), info.source_start.to_frames()) == (40, 4)  # not cut to 1x's 26
