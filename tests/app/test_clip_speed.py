@@ -249,3 +249,16 @@ def test_a_slow_clip_keeps_its_length_when_the_sequence_rate_changes(doc):
     info = doc.clip(cid)
     assert info.speed == 0.5
     assert (info.duration.to_frames(), info.source_start.to_frames()) == (40, 4)  # not cut to 1x's 26
+
+
+def test_rolling_into_a_retimed_clip_moves_its_source_at_its_speed(doc):
+    v1 = track_id(doc, "V1")
+    left = fake_media(doc, "left", 100)
+    right = fake_media(doc, "right", 100)
+    (a,) = doc.insert(left, v1, rt(0), span(0, 10))
+    (b,) = doc.insert(right, v1, rt(10), span(20, 10))
+    doc.set_clip_speed(b, 2.0)
+    doc.roll(a, rt(2))  # the cut two frames later: b loses two timeline frames, four media frames
+    info = doc.clip(b)
+    assert (info.start.to_frames(), info.duration.to_frames(), info.source_start.to_frames()) == (12, 8, 24)
+    assert shown(doc, 12) == 24 and shown(doc, 13) == 26
