@@ -76,12 +76,11 @@ def land_export(outcome: RemoteOutcome, request: Any) -> Any:
     report = outcome.result
     name = Path(getattr(report, "path", "")).name
     dest = Path(request.out_path).expanduser().absolute()
-    inside = {key[len(name) + 1:]: data for key, data in outcome.files.items() if key.startswith(name + "/")}
+    inside = {key[len(name) + 1 :]: data for key, data in outcome.files.items() if key.startswith(name + "/")}
     if name not in outcome.files and not inside:
         raise ExportError(f"the render node sent no output for {dest.name}; nothing was written")
     check_output_path(dest, request.doc, request.project_folder)
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
         with atomic_target(dest, folder=bool(inside)) as tmp:
             if not inside:
                 tmp.write_bytes(outcome.files[name])

@@ -128,12 +128,22 @@ def pack(spec: Any, shared_folder: bool = False) -> Packed:
 def _pack_export(request: Any, shared_folder: bool) -> Packed:
     """The request's document snapshot as OTIO JSON, with the media its clips use and the LUTs their grades
     read as bytes. The output-refusal rules (app.project.outputs) are applied here, before anything is
-    sent: the node writes only into its own scratch folder."""
+    sent: the node writes only into its own scratch folder. So are the local export's destination checks (a
+    missing folder, a non-empty sequence folder)."""
     import opentimelineio as otio
 
+    from app.errors import ExportError
+    from app.export import presets
+    from app.export.sequences import preflight_sequence
     from app.project.outputs import check_output_path
 
-    check_output_path(Path(request.out_path).expanduser().absolute(), request.doc, request.project_folder)
+    dest = Path(request.out_path).expanduser().absolute()
+    check_output_path(dest, request.doc, request.project_folder)
+    chosen = presets.resolve(request.preset)
+    if chosen.is_sequence:  # the local export's own destination checks, here before the node renders
+        preflight_sequence(dest, chosen.sequence_format(), 0)
+    elif not dest.parent.is_dir():
+        raise ExportError(f"The destination folder '{dest.parent}' does not exist; create it or choose one")
     packer = _Packer()
     used = {
         clip.media_reference.target_url

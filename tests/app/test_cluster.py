@@ -196,6 +196,57 @@ def test_the_studio_queue_runs_on_the_cluster_and_shows_the_nodes(cluster, qtbot
         assert queue.shutdown(30_000)
 
 
+def test_exports_render_on_the_clusters_cpu_actors_survive_a_killed_one_and_cancel(cluster, qtbot, tmp_path):
+    """The render lane on the real cluster: an export of a graded two-clip timeline (a shipped look, a LUT
+    file) travels with its media, renders on a CPU export actor (no engine), survives its actor's process
+    being killed mid-export (retried on the other), and lands once at the chosen destination with the same
+    decoded frames as a local export; a cancelled export leaves no file. The Jobs row names the node."""
+    from app.export import render_timeline
+    from app.export.runner import ExportRequest
+    from app.jobs import JobQueue, JobStatus
+    from app.jobs.kinds import RENDER_LANE
+    from tests.app.test_cluster_units import decoded_frames, graded_timeline
+    from ui.job_queue import JobQueueView
+
+    made, _workers = cluster
+    preset, size = "prores_422_proxy", (640, 360)  # upscaled: slow enough to kill and cancel mid-export
+    doc = graded_timeline(tmp_path / "project", frames=48)
+    local = render_timeline(doc, preset, tmp_path / "local.mov", size=size)
+    (tmp_path / "out").mkdir()
+    queue = JobQueue(SETTINGS, tmp_path / "media")
+    try:
+        queue.set_settings(SETTINGS.with_changes(render_nodes=made.address))
+        view = JobQueueView(queue)
+        qtbot.addWidget(view)
+        film = queue.submit(ExportRequest.of(doc, preset, tmp_path / "out" / "film.mov", size=size))
+        qtbot.waitUntil(lambda: queue.job(film).step >= 1, timeout=120_000)
+        farm = queue._lanes[RENDER_LANE].worker._farm  # the export actors' farm (the engine's never started)
+        assert farm.config.resources == "cpu" and queue._lanes["engine"].worker._farm is None
+        first_node = queue.job(film).node
+        assert view.row(film).node.text() == f"render node: {first_node}"
+        os.kill(farm.actor_pid(film), signal.SIGKILL)
+        qtbot.waitUntil(lambda: queue.job(film).status.finished, timeout=180_000)
+        job = queue.job(film)
+        assert job.status is JobStatus.DONE, job.error
+        assert farm.attempts_of(film) == 2 and job.node == farm.node_of(film) != first_node
+        assert view.row(film).node.text() == f"render node: {job.node}"
+        out = (tmp_path / "out" / "film.mov").absolute()
+        assert job.item.path == out and sorted(p.name for p in out.parent.iterdir()) == ["film.mov"]
+        mine, theirs = decoded_frames(out), decoded_frames(local.path)
+        assert len(mine) == len(theirs) == 96
+        assert all(np.array_equal(a, b) for a, b in zip(mine, theirs, strict=True))
+
+        # a cancel reaches the actor mid-export; nothing lands at the destination
+        reel = queue.submit(ExportRequest.of(doc, preset, tmp_path / "out" / "reel.mov", size=size))
+        qtbot.waitUntil(lambda: queue.job(reel).step >= 1, timeout=120_000)
+        queue.cancel(reel)
+        qtbot.waitUntil(lambda: queue.job(reel).status.finished, timeout=60_000)
+        assert queue.job(reel).status is JobStatus.CANCELLED
+        assert sorted(p.name for p in out.parent.iterdir()) == ["film.mov"]
+    finally:
+        assert queue.shutdown(30_000)
+
+
 def test_farm_submit_lands_a_shot_list_in_the_project_from_the_cluster(cluster, tmp_path, capsys):
     import json
 

@@ -228,7 +228,7 @@ def test_poll_reports_progress_and_previews_and_cancel_stops_a_running_job(host)
     assert host.poll("long") is None and host.cancel("long") is False  # forgotten once it ended
 
 
-# --- exports on a node ----------------------------------------------------------------------------------------
+# --- exports on a node -------------------------------------------------------------------------------------
 
 
 def graded_timeline(root: Path, frames: int = 12):
@@ -267,6 +267,7 @@ def decoded_frames(path: Path) -> list[np.ndarray]:
 
 def test_an_export_travels_renders_on_the_actor_and_lands_whole_at_its_destination(tmp_path):
     from app.cluster.landing import land_export
+    from app.errors import ExportError
     from app.export import render_timeline
     from app.export.runner import ExportRequest
     from app.project.outputs import OutputRefused
@@ -274,6 +275,9 @@ def test_an_export_travels_renders_on_the_actor_and_lands_whole_at_its_destinati
     doc = graded_timeline(tmp_path / "project")
     local = render_timeline(doc, "prores_422_proxy", tmp_path / "local.mov")
     request = ExportRequest.of(doc, "prores_422_proxy", tmp_path / "out" / "film.mov")
+    with pytest.raises(ExportError, match="destination folder .*out' does not exist"):  # as a local export
+        pack(request)
+    (tmp_path / "out").mkdir()
     packed = pack(request)
     # the media and the LUT travel as bytes; the snapshot's clips and grade point at their keys
     assert sorted(Path(p).name for p in packed.originals.values()) == ["a.mov", "b.mov", "mine.cube"]
@@ -302,6 +306,7 @@ def test_a_cancelled_export_on_the_actor_comes_back_cancelled_and_writes_nothing
     from app.export.runner import ExportRequest
 
     doc = graded_timeline(tmp_path / "project")
+    (tmp_path / "out").mkdir()
     # upscaled, so the frames after the first take a while: the cancel lands mid-export
     request = ExportRequest.of(doc, "prores_422_proxy", tmp_path / "out" / "film.mov", size=(1280, 720))
     host = EngineHost()
@@ -321,4 +326,54 @@ def test_a_cancelled_export_on_the_actor_comes_back_cancelled_and_writes_nothing
     cancelled.set()
     helper.join()
     assert outcome.status == "cancelled" and not outcome.files
-    assert not (tmp_path / "out").exists()
+    assert not list((tmp_path / "out").iterdir())
+
+
+def test_an_image_sequence_export_comes_back_as_its_folder_and_lands_whole(tmp_path):
+    from app.cluster.landing import land_export
+    from app.export import render_timeline
+    from app.export.runner import ExportRequest
+
+    doc = graded_timeline(tmp_path / "project", frames=3)
+    (tmp_path / "here").mkdir()
+    (tmp_path / "out").mkdir()
+    local = render_timeline(doc, "png_sequence", tmp_path / "here" / "frames")
+    request = ExportRequest.of(doc, "png_sequence", tmp_path / "out" / "frames")
+    outcome = EngineHost().run(JobPayload("s1", "export", pack(request), DEV))
+    assert outcome.status == "done", outcome.message
+    report = land_export(outcome, request)
+    assert report.path == (tmp_path / "out" / "frames").absolute()
+    mine, theirs = sorted(report.path.iterdir()), sorted(Path(local.path).iterdir())
+    assert [p.name for p in mine] == [p.name for p in theirs]
+    assert len([p for p in mine if p.suffix == ".png"]) == 6
+    pictures = [(a, b) for a, b in zip(mine, theirs, strict=True) if a.suffix == ".png"]
+    assert all(np.array_equal(np.asarray(Image.open(a)), np.asarray(Image.open(b))) for a, b in pictures)
+
+
+def test_export_travel_mistakes_are_said_before_sending_and_nothing_lands(tmp_path, monkeypatch):
+    from app.cluster.host import RemoteOutcome
+    from app.cluster.landing import land_export
+    from app.errors import ExportError
+    from app.export.runner import ExportRequest
+
+    doc = graded_timeline(tmp_path / "project", frames=3)
+    (tmp_path / "project" / "mine.cube").unlink()  # the grade's LUT file is gone
+    with pytest.raises(JobError, match=r"the LUT file of a clip's grade .*mine.cube does not exist"):
+        pack(ExportRequest.of(doc, "prores_422_proxy", tmp_path / "film.mov"))
+    (tmp_path / "out").mkdir()
+    request = ExportRequest.of(doc, "prores_422_proxy", tmp_path / "out" / "film.mov")
+    with pytest.raises(ExportError, match="sent no output for film.mov"):
+        land_export(RemoteOutcome("x", "done", result=object()), request)
+    assert not list((tmp_path / "out").iterdir())
+    (tmp_path / "out" / "frames").mkdir()
+    (tmp_path / "out" / "frames" / "old.png").write_bytes(b"x")
+    with pytest.raises(ExportError, match="already exists and is not empty"):
+        pack(ExportRequest.of(doc, "png_sequence", tmp_path / "out" / "frames"))
+    monkeypatch.setenv("AIPROD_RAY_EXPORT_ACTORS", "many")
+    with pytest.raises(JobError, match="AIPROD_RAY_EXPORT_ACTORS must be a whole number"):
+        ClusterConfig.from_env("10.0.0.1:6379")
+    monkeypatch.setenv("AIPROD_RAY_EXPORT_ACTORS", "3")
+    exports = ClusterConfig.from_env("10.0.0.1:6379", resources="gpu").for_exports()
+    assert (exports.resources, exports.actors) == ("cpu", 3)
+    with pytest.raises(JobError, match="export actors must be at least 1"):
+        ClusterConfig("10.0.0.1:6379", exports=0).validate()
