@@ -16,7 +16,7 @@ from window_helpers import opened_window
 from tests.ui.test_source_viewer import mark_source, mark_timeline, on_timeline, put_base, v1
 from ui.main_window import MainWindow
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"  # docs/ holds the README copy
 
 pytestmark = pytest.mark.usefixtures("data_dir")  # tests/ui/conftest.py
 
