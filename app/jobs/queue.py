@@ -4,6 +4,8 @@ thread only books.
 A job's kind (app.jobs.kinds) names its lane: "engine" (generations, inpaints, extends: the worker that
 keeps the model loaded, for the app's lifetime) or "render" (exports, on a second thread started at the
 first export). So an export runs beside a generation, and several exports wait in order behind each other.
+With render nodes (app.cluster) both lanes run on a Ray cluster: generations on its engine actors, exports
+on its CPU export actors.
 Every worker signal arrives here through a queued connection, on the thread that owns the queue (the UI
 thread), so views only ever read `Job` objects from their own thread.
 """
@@ -163,7 +165,7 @@ class JobQueue(QObject):
 
     def set_settings(self, settings: EngineSettings) -> None:
         """New settings apply to jobs submitted from now on; the worker reloads the model when it needs to.
-        A change of render nodes applies once the engine lane is idle."""
+        A change of render nodes applies once the engine and render lanes are idle."""
         self._settings = settings
         self._use_backend(settings)
 
@@ -249,7 +251,7 @@ class JobQueue(QObject):
 
     @property
     def backend(self) -> str:
-        """The Ray cluster's address the engine lane runs on; "" for this machine."""
+        """The Ray cluster's address the engine and render lanes run on; "" for this machine."""
         return self._backend
 
     def _use_backend(self, settings: EngineSettings) -> None:
