@@ -5,7 +5,8 @@ engine-shaped fake) and reports the events a Ray farm reports. The real cluster 
 What is checked: the Settings choice switches the engine lane to the cluster and back; every waiting job
 is handed to the farm at once; rows learn which node runs each job (and a retry); results land in the
 media folder and apply through the local applier; a cancelled waiting job is cancelled; an unreachable
-cluster fails the jobs with a clear message, asks, and on "yes" runs them on this machine.
+cluster fails the jobs with a clear message, asks, and on "yes" runs them on this machine (an export too:
+the render lane follows the Settings to the cluster's export actors).
 """
 
 from __future__ import annotations
@@ -227,3 +228,33 @@ def test_an_unreachable_cluster_fails_clearly_then_runs_here_if_the_user_agrees(
     assert queue.backend == ""
     queue.set_settings(CLUSTER.with_changes(render_nodes="10.9.9.9:6379"))
     assert queue.backend == "10.9.9.9:6379"
+
+
+def test_an_export_goes_to_the_clusters_render_lane_and_falls_back_here_when_it_cannot_be_reached(
+    make_queue, qtbot, tmp_path
+):
+    """The render lane follows the Settings too (its own farm of CPU export actors, the real one here); a
+    cluster that cannot be reached fails the export clearly, and "yes" renders it here, at its destination."""
+    from app.export.runner import ExportRequest
+    from tests.app.test_cluster_units import graded_timeline
+
+    address = "127.0.0.1:1"  # nothing listens there: refused at once
+    queue = make_queue()
+    queue.set_settings(LOCAL.with_changes(render_nodes=address))
+    render = queue._lanes["render"].worker
+    assert isinstance(render, ClusterWorker) and render.config.resources == "cpu"
+    asked = []
+    queue.cluster_unreachable.connect(asked.append)
+    doc = graded_timeline(tmp_path / "project", frames=3)
+    (tmp_path / "out").mkdir()
+    with qtbot.waitSignal(queue.job_failed, timeout=20_000) as failed:
+        job_id = queue.submit(ExportRequest.of(doc, "prores_422_proxy", tmp_path / "out" / "film.mov"))
+    assert f"the Ray cluster at {address} cannot be reached" in failed.args[1]
+    assert not list((tmp_path / "out").iterdir())
+    qtbot.waitUntil(lambda: bool(asked), timeout=5_000)
+    with qtbot.waitSignal(queue.job_finished, timeout=30_000) as finished:
+        again = queue.fall_back_to_local()
+    assert again == [finished.args[0]] and queue.job(job_id).status is JobStatus.FAILED
+    assert queue.job(again[0]).node == "" and queue._lanes["render"].worker is not render
+    report = finished.args[1]
+    assert report.path == (tmp_path / "out" / "film.mov").absolute() and report.frames == 6
