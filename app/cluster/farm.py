@@ -12,11 +12,16 @@ goes back to the front of the queue and runs on another actor, at most ``max_att
 replacement actor is asked for (Ray places it where there is room). A job's "finished" event is reported
 once, only from a complete outcome; nothing is written into the project on a node, so a death leaves no
 partial file. Results land with :func:`app.cluster.landing.land`.
+
+The render lane has a farm of its own (``ClusterConfig.for_exports()``): a few CPU actors of the same class
+that never load an engine; an export renders there with app.export's code and lands with
+:func:`app.cluster.landing.land_export`.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,6 +36,7 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_S = 5.0  # a poll that takes longer is skipped this round (the node is busy or going away)
 MAX_CONCURRENCY = 4  # run + poll + cancel at the same time on one actor
+_INIT_LOCK = threading.Lock()  # the engine lane's and the render lane's farms join from their own threads
 
 
 @dataclass
@@ -104,13 +110,16 @@ class Farm:
         ray = _ray()
         if not self._connected:
             check_reachable(self.config.address, self.config.connect_timeout_s)
-            if not ray.is_initialized():
-                try:
-                    ray.init(address=self.config.address, log_to_driver=False, logging_level=logging.WARNING)
-                except Exception as exc:  # noqa: BLE001 -- Ray raises ConnectionError, RuntimeError, ...
-                    raise ClusterUnreachable(
-                        f"cannot join the Ray cluster at {self.config.address}: {exc}"
-                    ) from exc
+            with _INIT_LOCK:
+                if not ray.is_initialized():
+                    try:
+                        ray.init(
+                            address=self.config.address, log_to_driver=False, logging_level=logging.WARNING
+                        )
+                    except Exception as exc:  # noqa: BLE001 -- Ray raises ConnectionError, RuntimeError, ...
+                        raise ClusterUnreachable(
+                            f"cannot join the Ray cluster at {self.config.address}: {exc}"
+                        ) from exc
             resources = ray.cluster_resources()
             count = self.config.actors
             if count is None:
