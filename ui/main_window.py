@@ -840,13 +840,18 @@ class MainWindow(QMainWindow):
         return job_id
 
     def submit_inpaint(self, spec: InpaintSpec) -> str | None:
+        return self._queue(spec, "Queued an inpaint")
+
+    def _queue(self, spec: object, announcement: str) -> str | None:
+        """Queue a job made outside the Generate panel: a refusal goes to the status bar; else the Jobs panel
+        comes forward and the status bar says what was queued."""
         try:
             job_id = self.jobs.submit(spec)
         except AppError as exc:
             self.show_message(str(exc))
             return None
         self.queue_dock.raise_()
-        self.show_message("Queued an inpaint")
+        self.show_message(announcement)
         return job_id
 
     def regenerate(self, generation: dict, same_seed: bool = False) -> str | None:
@@ -934,14 +939,7 @@ class MainWindow(QMainWindow):
             return None
 
     def submit_extend(self, spec: ExtendSpec) -> str | None:
-        try:
-            job_id = self.jobs.submit(spec)
-        except AppError as exc:
-            self.show_message(str(exc))
-            return None
-        self.queue_dock.raise_()
-        self.show_message(f"Queued: extend {spec.display_name()} by {spec.seconds:g} s")
-        return job_id
+        return self._queue(spec, f"Queued: extend {spec.display_name()} by {spec.seconds:g} s")
 
     def apply_finished_job(self, job) -> None:
         """Apply a finished job (its kind's applier, app.jobs.apply) to the current session."""

@@ -228,9 +228,8 @@ def read_source(spec: InpaintSpec, cancel: threading.Event | None = None) -> Inp
     """Read and check everything an inpaint needs before the model is loaded, so a bad job fails in a
     moment, not after a minute of loading. JobError/MaskError with what to do; GenerationCancelled."""
     from app.masks import MaskStore
+    from app.media.clip_reader import read_frames
     from app.media.probe import probe_media
-    from app.media.reader import VideoReader
-    from engine.errors import GenerationCancelled
 
     path = Path(spec.source_path)
     if not path.is_file():
@@ -256,19 +255,7 @@ def read_source(spec: InpaintSpec, cancel: threading.Event | None = None) -> Inp
         )
     if not mask8.any():
         raise JobError("the mask is empty: paint over the region to regenerate first (Invert selects all)")
-    frames = np.empty((count, height, width, 3), np.float32)
-    fps_grid = float(info.fps or 24)
-    try:
-        with VideoReader(path, info) as reader:
-            for index in range(count):
-                if cancel is not None and cancel.is_set():
-                    raise GenerationCancelled(0)
-                # frame ``index`` of the (average) rate's grid, by time: a variable-rate file's frames
-                # are not evenly spaced, so the one presented at index / fps
-                frames[index] = reader.frame(reader.index_at(index / fps_grid), depth=16)
-    except (MediaError, IndexError) as exc:
-        raise JobError(f"the clip's media cannot be decoded ({exc}); relink it to a working file") from exc
-    frames /= np.float32(65535.0)  # 16-bit code k -> float32(k / 65535): what the master writer rounds back
+    frames = read_frames(path, info, count, cancel)
     audio, rate = read_audio_exact(path)
     return InpaintSource(
         frames=frames,

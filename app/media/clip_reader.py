@@ -28,8 +28,6 @@ def read_clip(path: str | Path, cancel: threading.Event | None = None) -> ClipSo
     """Every frame of `path` (16-bit decode, float 0..1) and its record; JobError saying what to do."""
     from app.media.importer import _generation_in
     from app.media.probe import probe_media
-    from app.media.reader import VideoReader
-    from engine.errors import GenerationCancelled
 
     path = Path(path)
     if not path.is_file():
@@ -40,9 +38,21 @@ def read_clip(path: str | Path, cancel: threading.Event | None = None) -> ClipSo
         raise JobError(f"the clip's media cannot be read ({exc}); relink it to a working file") from exc
     if not info.has_video or not info.width or not info.height or not info.frame_count:
         raise JobError(f"'{path.name}' has no video to extend")
-    count, height, width = int(info.frame_count), int(info.height), int(info.width)
     fps = float(info.fps or 24.0)
-    frames = np.empty((count, height, width, 3), np.float32)
+    frames = read_frames(path, info, int(info.frame_count), cancel)
+    return ClipSource(path, frames, fps, _generation_in(str(path)), _audio_latents_beside(path))
+
+
+def read_frames(path: Path, info, count: int, cancel: threading.Event | None = None) -> np.ndarray:  # noqa: ANN001
+    """The first ``count`` frames of ``path`` as float32 RGB in 0..1, (count, height, width, 3), decoded at
+    16 bits. Frame ``index`` is the one presented at ``index / fps`` (a variable-rate file's frames are not
+    evenly spaced); 16-bit code k becomes float32(k / 65535), what the master writer rounds back. A cancel
+    raises GenerationCancelled; an undecodable file is a JobError that says to relink it."""
+    from app.media.reader import VideoReader
+    from engine.errors import GenerationCancelled
+
+    fps = float(info.fps or 24.0)
+    frames = np.empty((count, int(info.height), int(info.width), 3), np.float32)
     try:
         with VideoReader(path, info) as reader:
             for index in range(count):
@@ -52,7 +62,7 @@ def read_clip(path: str | Path, cancel: threading.Event | None = None) -> ClipSo
     except (MediaError, IndexError) as exc:
         raise JobError(f"the clip's media cannot be decoded ({exc}); relink it to a working file") from exc
     frames /= np.float32(65535.0)
-    return ClipSource(path, frames, fps, _generation_in(str(path)), _audio_latents_beside(path))
+    return frames
 
 
 # The file a studio master's latents are kept in: `<stem>.latents.safetensors` (app.jobs.master).
