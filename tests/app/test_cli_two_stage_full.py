@@ -27,7 +27,7 @@ def _argv(out: Path, *extra: str, **options: str) -> list[str]:
 def test_two_stage_full_with_the_x15_upsampler_from_the_cli(capsys, tmp_path):
     model = fixtures.ltx23_monolith(fixtures.LTX23_FIXTURE)
     lora = sorted(model.parent.glob("*distilled-lora*.safetensors"))[0]
-    x15 = write_x15_upsampler(tmp_path, 128)
+    x15 = write_x15_upsampler(tmp_path)
     out = tmp_path / "clip.mov"
     code = cli.main(
         _argv(

@@ -23,7 +23,7 @@ def test_two_stage_full_job_with_the_x15_upsampler(qtbot, tmp_path, qapp):
     for item in fixtures.LTX23_FIXTURE.iterdir():  # the release files, plus an x1.5 upsampler beside them
         if item.suffix == ".safetensors" and "reference" not in item.name or item.is_dir():
             os.symlink(item, folder / item.name)
-    write_x15_upsampler(folder, 128)
+    write_x15_upsampler(folder)
     model = fixtures.ltx23_monolith(folder)
     queue = JobQueue(EngineSettings(checkpoint=str(folder / model.name)), tmp_path / "media")
     try:

@@ -204,10 +204,21 @@ def test_two_stage_full_is_refused_where_it_does_not_apply(engine23, monkeypatch
 # ------------------------------------------------------------------------------------- the x1.5 upsampler
 
 
-def write_x15_upsampler(folder: Path, in_channels: int, seed: int = 0, name: str | None = None) -> Path:
+def release_latent_channels() -> int:
+    """The latent channels of the release under test, read from its own x2 upsampler's config (so an x1.5
+    upsampler made here fits whatever checkpoint the fixture folder holds)."""
+    x2 = next(LTX23_FIXTURE.glob("*upscaler*x2*.safetensors"))
+    return int(json.loads(_config(x2))["in_channels"])
+
+
+def write_x15_upsampler(
+    folder: Path, in_channels: int | None = None, seed: int = 0, name: str | None = None
+) -> Path:
     """A random-init x1.5 latent spatial upsampler in the release layout: bare LatentUpsampler keys
     (ltx-core's names, which diffusers' model shares) and the ltx-core config as JSON in the `config`
-    metadata."""
+    metadata. `in_channels` defaults to the release's latent channels."""
+    if in_channels is None:
+        in_channels = release_latent_channels()
     config = {
         "_class_name": "LatentUpsampler",
         "in_channels": in_channels,
@@ -278,7 +289,7 @@ def release_folder(tmp_path_factory) -> Path:
     os.symlink(_gemma_root(LTX23_FIXTURE), folder / _gemma_root(LTX23_FIXTURE).name)
     for item in LTX23_FIXTURE.glob("*upscaler*x2*.safetensors"):
         os.symlink(item, folder / item.name)
-    write_x15_upsampler(folder, 128)
+    write_x15_upsampler(folder)
     return folder
 
 
@@ -324,7 +335,7 @@ def test_two_stage_with_the_x15_upsampler_found_beside_the_checkpoint(release_fo
 
 
 def test_an_upsampler_given_by_path_is_placed_by_its_scale(tmp_path):
-    path = write_x15_upsampler(tmp_path, 128, name="my-upscaler.safetensors")
+    path = write_x15_upsampler(tmp_path, name="my-upscaler.safetensors")
     x2 = next(LTX23_FIXTURE.glob("*upscaler*x2*.safetensors"))
     engine = Engine.from_checkpoint(
         ltx23_monolith(LTX23_FIXTURE), text_encoder=_gemma_root(LTX23_FIXTURE), device="cpu",
