@@ -104,7 +104,10 @@ def test_a_batch_survives_a_killed_worker_and_lands_once_bit_identical(cluster, 
     retries = [e for e in events if e.type == "retry"]
     assert [e.job_id for e in retries] == [victim]
     assert farm.attempts_of(victim) == 2
-    assert len({e.node for e in finished}) == 2  # spread over both workers
+    # spread over both workers: each took jobs from the start (which finished where depends on how soon the
+    # killed actor's replacement comes up, so only the starts are certain)
+    started = {e.node for e in events if e.type == "started"}
+    assert len(started) == 2 and {e.node for e in finished} <= started
     started = [e for e in events if e.type == "started" and e.job_id == victim]
     assert len(started) == 2
     # the project folder holds exactly one master and one latents file per job, nothing partial
