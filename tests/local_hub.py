@@ -3,7 +3,9 @@
 It serves folders as repositories in the hub's URL layout, the parts huggingface_hub calls:
 ``GET /api/models/{repo}/revision/{rev}`` (the listing with sizes and LFS SHA-256 when ``blobs`` is asked),
 ``HEAD``/``GET /{repo}/resolve/{rev}/{path}`` with ``ETag``/``X-Linked-Etag``, ``X-Repo-Commit``,
-``Content-Length`` and ``Range`` support. Knobs: ``cut_after`` (bytes after which a GET drops the
+``Content-Length`` and ``Range`` support, and ``GET /api/whoami-v2`` (what ``huggingface_hub.login`` asks
+before it stores a token: 200 with ``token_name`` as the token's display name, 401 without a token or with
+one other than ``token``). Knobs: ``cut_after`` (bytes after which a GET drops the
 connection), ``token`` (the only token accepted: others get 401 "Invalid credentials"), ``gated`` (repos
 answered with 403 GatedRepo), ``corrupt_once`` (paths whose first GET sends flipped bytes). ``requests``
 records (method, path, Range header) of each request.
@@ -26,6 +28,7 @@ class LocalHub:
         self.repos = {name: Path(folder) for name, folder in repos.items()}
         self.cut_after: int | None = None
         self.token: str | None = None
+        self.token_name = "aiprod-test-token"
         self.gated: set[str] = set()
         self.corrupt_once: set[str] = set()
         self.requests: list[tuple[str, str, str | None]] = []
@@ -102,6 +105,14 @@ class LocalHub:
         path = unquote(url.path)
         self.requests.append((handler.command, path, handler.headers.get("Range")))
         parts = [p for p in path.split("/") if p]
+        if parts == ["api", "whoami-v2"]:
+            auth = handler.headers.get("Authorization", "")
+            if not auth.startswith("Bearer ") or (self.token is not None and auth != f"Bearer {self.token}"):
+                refused = {"X-Error-Message": "Invalid credentials in Authorization header"}
+                return self._send(handler, 401, b'{"error": "Invalid credentials"}', head, refused)
+            access = {"displayName": self.token_name, "role": "read"}
+            body = json.dumps({"type": "user", "name": "studio-tester", "auth": {"accessToken": access}})
+            return self._send(handler, 200, body.encode(), head, {"Content-Type": "application/json"})
         if parts[:2] == ["api", "models"]:
             found = self._repo_of(parts[2:])
             if found is None:

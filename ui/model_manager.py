@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFileDialog,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.model_store import credentials
 from app.model_store.catalog import CATALOG, PRESET_NEEDS
 from app.model_store.folder import (
     FolderReport,
@@ -60,6 +62,8 @@ class ModelManagerDialog(QDialog):
         self.worker.progress.connect(self._progress)
         self.worker.finished.connect(self._finished)
         self.worker.failed.connect(self._failed)
+        self.worker.remembered.connect(self._remembered)
+        self.worker.warned.connect(self._token_problem)
         self.report: FolderReport | None = None
         self.sizes: dict[str, int] = {}  # key -> bytes to fetch, once the hub was asked
 
@@ -113,9 +117,20 @@ class ModelManagerDialog(QDialog):
         self.token_edit = QLineEdit(objectName="hfTokenEdit")
         self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.token_edit.setPlaceholderText(f"Hugging Face read token (for gated models: Gemma); {TOKEN_HELP}")
+        self.remember_check = QCheckBox("Remember this token on this computer", objectName="hfRememberCheck")
+        self.remember_check.setToolTip(
+            "Checked with Hugging Face on the next Download (or Ask the hub), then stored where "
+            "huggingface_hub and the hf command keep it ($HF_HOME/token); the studio writes it nowhere else."
+        )
+        self.forget_button = QPushButton("Forget stored token", objectName="hfForgetButton")
+        self.forget_button.clicked.connect(self.forget_token)
         token_row = QHBoxLayout()
         token_row.addWidget(QLabel("Token"))
         token_row.addWidget(self.token_edit, 1)
+        token_row.addWidget(self.remember_check)
+        token_row.addWidget(self.forget_button)
+        self.token_state_label = QLabel(objectName="hfTokenState")
+        self.token_state_label.setWordWrap(True)
 
         self.progress_bar = QProgressBar(objectName="modelProgress")
         self.progress_bar.setVisible(False)
@@ -153,10 +168,12 @@ class ModelManagerDialog(QDialog):
         layout.addWidget(self.summary_label)
         layout.addWidget(self.need_label)
         layout.addLayout(token_row)
+        layout.addWidget(self.token_state_label)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.status_label)
         layout.addLayout(buttons)
         self.refresh()
+        self.refresh_token_state()
 
     # ---------------------------------------------------------------------------------------- state
     def folder(self) -> Path:
@@ -259,7 +276,9 @@ class ModelManagerDialog(QDialog):
         self._show(f"{what}...")
         token = self.token_edit.text().strip() or None
         version = status.entry.version
-        self.worker.start(version, self.folder(), keys, token, verify=verify, plan_only=plan_only)
+        remember = self.remember_check.isChecked() and token is not None
+        self.worker.start(version, self.folder(), keys, token, verify=verify, plan_only=plan_only,
+                          remember=remember)  # fmt: skip
         self._update_need()
 
     def _planned(self, files: list) -> None:
@@ -290,6 +309,40 @@ class ModelManagerDialog(QDialog):
         self.progress_bar.setVisible(False)
         self._show(message, problem=kind != "cancelled")
         self.refresh()
+
+    # ---------------------------------------------------------------------------------------- token
+    def refresh_token_state(self, note: str = "", problem: bool = False) -> None:
+        """Say (masked) which token is used when the field is empty; ``note`` first when given."""
+        found = credentials.state()
+        self.forget_button.setEnabled(found.stored)
+        self.token_edit.setPlaceholderText(
+            f"Leave empty to use {found.masked}, or paste another read token"
+            if found.masked
+            else f"Hugging Face read token (for gated models: Gemma); {TOKEN_HELP}"
+        )
+        self._set_token_text(" ".join(part for part in (note, found.describe()) if part), problem)
+
+    def _set_token_text(self, text: str, problem: bool) -> None:
+        self.token_state_label.setText(text)
+        self.token_state_label.setProperty("state", "problem" if problem else "ok")
+        self.token_state_label.setStyleSheet("color: #ff6b6b;" if problem else "")
+
+    def _remembered(self, masked: str) -> None:
+        self.token_edit.clear()  # stored now: an empty field uses it
+        self.remember_check.setChecked(False)
+        self.refresh_token_state(f"Token {masked} checked by Hugging Face and stored.")
+
+    def _token_problem(self, message: str) -> None:
+        """The token could not be stored: it stays in the field (and is used for this session)."""
+        self.refresh_token_state(message, problem=True)
+
+    def forget_token(self) -> None:
+        try:
+            credentials.forget()
+        except credentials.TokenError as exc:
+            self.refresh_token_state(str(exc), problem=True)
+            return
+        self.refresh_token_state("The stored token was deleted.")
 
     def _show(self, text: str, problem: bool = False) -> None:
         self.status_label.setText(text)

@@ -337,13 +337,17 @@ def download(files: list[RemoteFile], folder: Path, token: str | None = None, *,
 
 # ------------------------------------------------------------------------------------ the child process
 def main(argv: list[str] | None = None) -> int:
-    """``python -m app.model_store.download [--verify] [--plan-only] VERSION FOLDER KEY...`` (the token in
-    $HF_TOKEN): plans and fetches, printing one JSON object a line: {"plan": [...]}, {"progress": ...}, then
-    {"done": [...]} or {"error": ..., "kind": ...}."""
+    """``python -m app.model_store.download [--verify] [--plan-only] [--remember] VERSION FOLDER KEY...``
+    (the token in $HF_TOKEN): plans and fetches, printing one JSON object a line: {"plan": [...]},
+    {"progress": ...}, then {"done": [...]} or {"error": ..., "kind": ...}. ``--remember`` first checks the
+    token with the hub and stores it as huggingface_hub does (:mod:`app.model_store.credentials`):
+    {"remembered": "<masked>"}, or {"warning": ...} when it cannot be stored (the download goes on with it),
+    or a 401 error (nothing stored)."""
     args = list(sys.argv[1:] if argv is None else argv)
     verify = "--verify" in args
     plan_only = "--plan-only" in args
-    args = [a for a in args if a not in ("--verify", "--plan-only")]
+    remember = "--remember" in args
+    args = [a for a in args if a not in ("--verify", "--plan-only", "--remember")]
     name, folder, keys = args[0], Path(args[1]), set(args[2:])
     token = os.environ.get("HF_TOKEN") or None
 
@@ -351,6 +355,16 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(obj), flush=True)
 
     try:
+        if remember and token:
+            from app.model_store.credentials import TokenError
+            from app.model_store.credentials import remember as store_token
+
+            try:
+                emit({"remembered": store_token(token)})
+            except TokenError as exc:
+                if exc.kind != "storage":
+                    raise DownloadError(exc.kind, str(exc)) from None
+                emit({"warning": str(exc)})
         entry = version(name, CATALOG)
         items = [item for item in entry.files if item.key in keys]
         files = plan(entry, items, folder, token, verify=verify)

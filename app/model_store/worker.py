@@ -20,6 +20,8 @@ class DownloadWorker(QObject):
     progress = Signal(dict)  # Progress as dict
     finished = Signal(list)  # paths written
     failed = Signal(str, str)  # kind, message
+    remembered = Signal(str)  # the token was checked and stored (huggingface_hub's token file); masked
+    warned = Signal(str)  # something the user should know that did not stop the download
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -32,7 +34,7 @@ class DownloadWorker(QObject):
         return self._process is not None and self._process.state() != QProcess.ProcessState.NotRunning
 
     def start(self, version: str, folder: Path, keys: list[str], token: str | None = None, *,
-              verify: bool = False, plan_only: bool = False) -> None:  # fmt: skip
+              verify: bool = False, plan_only: bool = False, remember: bool = False) -> None:  # fmt: skip
         if self.is_running():
             raise RuntimeError("a download is already running")
         process = QProcess(self)
@@ -47,6 +49,7 @@ class DownloadWorker(QObject):
         args = ["-m", "app.model_store.download"]
         args += ["--verify"] if verify else []
         args += ["--plan-only"] if plan_only else []
+        args += ["--remember"] if remember and token else []
         process.start(sys.executable, [*args, version, str(folder), *keys])
 
     def cancel(self) -> None:
@@ -77,6 +80,10 @@ class DownloadWorker(QObject):
                 self.planned.emit(message["plan"])
             elif "progress" in message:
                 self.progress.emit(message["progress"])
+            elif "remembered" in message:
+                self.remembered.emit(message["remembered"])
+            elif "warning" in message:
+                self.warned.emit(message["warning"])
             elif "done" in message or "error" in message:
                 self._result = message  # said once the process has exited (is_running() is then False)
 
