@@ -7,11 +7,18 @@ Lightricks' instructions place it (``LTX-2.3/ltx-2.3-22b-dev.safetensors`` with 
 upscalers beside it; ``LTX-2.5/`` keeps the release's sub-folders), so ``engine.checkpoint_report`` finds
 the companions. A ComfyUI ``models/`` tree is read (and written) in its own sub-folders instead
 (``checkpoints/``, ``text_encoders/``, ``loras/``, ``latent_upscale_models/``, ...).
+
+Checked against public sources (2026-12-07; no internet here, so never against the hub's own listing): every
+repository id and every pattern below matches the file names Lightricks publishes in github.com/Lightricks/
+LTX-2 (README.md and MODELS-LTX-2.3.md at commit 400fd31, 2026-08-16; LTX-2.0's names from README.md at
+9ce438b, 2026-01-05). tests/app/test_model_store_catalog.py holds those names and checks each pattern against
+them.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass
 
 # The quality presets of app.jobs.presets and what each recipe needs beyond the model and text encoder.
@@ -71,6 +78,8 @@ class VersionEntry:
         return tuple(chosen)
 
 
+# Gemma 3 for LTX-2.0 and 2.3: "Gemma Text Encoder (download all assets from the repository)" in
+# Lightricks/LTX-2's MODELS-LTX-2.3.md and its 2026-01 README. Gated on the hub (Google's licence).
 GEMMA3 = CatalogFile(
     "gemma3",
     "text encoder (Gemma 3)",
@@ -83,6 +92,10 @@ GEMMA3 = CatalogFile(
 )
 
 CATALOG: tuple[VersionEntry, ...] = (
+    # LTX-2.3 (Lightricks/LTX-2, MODELS-LTX-2.3.md): ltx-2.3-22b-dev.safetensors,
+    # ltx-2.3-spatial-upscaler-x2-1.1.safetensors (1.0 until 2026-04),
+    # ltx-2.3-22b-distilled-lora-384-1.1.safetensors (ltx-2.3-22b-distilled-lora-384.safetensors until
+    # 2026-04): both generations match; newest() takes the later.
     VersionEntry(
         "2.3",
         "LTX-2.3",
@@ -118,6 +131,11 @@ CATALOG: tuple[VersionEntry, ...] = (
             ),
         ),
     ),
+    # LTX-2.5 (Lightricks/LTX-2, README.md "Download the models"), all .safetensors:
+    # diffusion_models/ltx-2.5-22b-dev-transformer-bf16, text_encoders/gemma4-12b-with-proj-ltx-2.5-bf16,
+    # vae/ltx-2.5-video-vae-conv-bf16 (the convolutional decoder; vae/ltx-2.5-video-vae-bf16 is the diffusion
+    # decoder), vae/ltx-2.5-audio-vae-bf16, latent_upscale_models/ltx-2.5-latent-spatial-upscaler-x2-bf16-1.0,
+    # loras/ltx-2.5-22b-distilled-lora-450-bf16, model_patches/ltx-2.5-duration-head-bf16.
     VersionEntry(
         "2.5",
         "LTX-2.5",
@@ -182,6 +200,8 @@ CATALOG: tuple[VersionEntry, ...] = (
             ),
         ),
     ),
+    # LTX-2.0 (Lightricks/LTX-2, README.md of 2026-01-05): ltx-2-19b-dev.safetensors,
+    # ltx-2-spatial-upscaler-x2-1.0.safetensors, ltx-2-19b-distilled-lora-384.safetensors.
     VersionEntry(
         "2.0",
         "LTX-2",
@@ -218,6 +238,18 @@ CATALOG: tuple[VersionEntry, ...] = (
         ),
     ),
 )
+
+
+def _version_key(name: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", name.rsplit("/", 1)[-1]))
+
+
+def newest(names: list[str]) -> str:
+    """The latest release among file names one pattern matches: Lightricks publishes a new release beside the
+    old one with a version suffix (``...-x2-1.0`` then ``...-x2-1.1``; ``...-lora-384`` then
+    ``...-lora-384-1.1``), so the name whose numbers compare highest is the current one (plain sorting picked
+    the 1.0 upscaler)."""
+    return max(names, key=lambda name: (_version_key(name), name))
 
 
 def version(name: str, catalog: tuple[VersionEntry, ...] = CATALOG) -> VersionEntry:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from app.model_store.catalog import CATALOG, CatalogFile, VersionEntry, version
+from app.model_store.catalog import CATALOG, CatalogFile, VersionEntry, newest, version
 from app.model_store.folder import (
     PARTIAL_SUFFIX,
     ensure_folder,
@@ -158,7 +158,8 @@ def _listing(repo: str, token: str | None) -> tuple[str, list[tuple[str, int, st
 def _pick(item: CatalogFile, listing: list[tuple[str, int, str | None]]) -> list[tuple[str, int, str | None]]:
     if item.folder:
         return [f for f in listing if "/" not in f[0] and f[0] not in SKIPPED_FILES]
-    return sorted(f for f in listing if fnmatch.fnmatchcase(f[0], item.pattern))[:1]
+    matching = {f[0]: f for f in listing if fnmatch.fnmatchcase(f[0], item.pattern)}
+    return [matching[newest(list(matching))]] if matching else []
 
 
 def plan(entry: VersionEntry, items: Iterable[CatalogFile], folder: Path, token: str | None = None, *,

@@ -15,7 +15,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.model_store.catalog import CATALOG, CatalogFile, VersionEntry
+from app.model_store.catalog import CATALOG, CatalogFile, VersionEntry, newest
 from app.project.paths import data_root
 
 SETTINGS_FILE = "model_store.json"
@@ -167,9 +167,9 @@ def _find(folder: Path, entry: VersionEntry, item: CatalogFile) -> tuple[Path | 
         return None, sum(p.stat().st_size for p in partials)
     if not where.is_dir():
         return None, 0
-    found = sorted(p for p in where.iterdir() if p.is_file() and item.matches(p.name))
+    found = {p.name: p for p in where.iterdir() if p.is_file() and item.matches(p.name)}
     if found:
-        return found[0], 0
+        return found[newest(list(found))], 0  # the latest release when an older one is still there
     partial = sum(p.stat().st_size for p in where.glob(f"*{PARTIAL_SUFFIX}")
                   if item.matches(p.name.removesuffix(PARTIAL_SUFFIX)))  # fmt: skip
     return None, partial
