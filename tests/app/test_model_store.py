@@ -44,6 +44,12 @@ def hub(monkeypatch, tmp_path):
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(hf_constants, "DOWNLOAD_CHUNK_SIZE", 4096)  # many chunks even from tiny files
+    # no token of the real home or environment reaches the local hub (this process and the child processes)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
+    monkeypatch.setattr(hf_constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "hf-home" / "stored_tokens"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
     with LocalHub({"Lightricks/LTX-2.3": LTX23_FIXTURE, GEMMA3.repo: _gemma_fixture()}) as server:
         monkeypatch.setenv("HF_ENDPOINT", server.url)
         yield server

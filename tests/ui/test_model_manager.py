@@ -30,7 +30,15 @@ def _shot(widget, name: str) -> None:
 
 @pytest.fixture
 def hub(monkeypatch, tmp_path):
+    import huggingface_hub.constants as hf_constants
+
     monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
+    # the real home's token is neither shown nor sent (this process and the download child)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
+    monkeypatch.setattr(hf_constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "hf-home" / "stored_tokens"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
     gemma = next(p for p in LTX23_FIXTURE.iterdir() if p.is_dir() and p.name.startswith("gemma-3"))
     with LocalHub({"Lightricks/LTX-2.3": LTX23_FIXTURE, GEMMA3.repo: gemma}) as server:
         monkeypatch.setenv("HF_ENDPOINT", server.url)  # the download child process inherits it
