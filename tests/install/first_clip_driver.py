@@ -13,8 +13,9 @@ clicks through the studio's own screens:
 6. the clip on the timeline.
 
 Nothing in the studio is patched but ``QApplication.exec``, wrapped to start the driving once the loop runs.
-A screenshot of the whole X screen is saved at each step into ``$DRIVER_SCREENSHOTS``; what was seen is
-written as JSON to ``$DRIVER_RESULT`` (``steps`` reached, ``error`` with the step where it stopped).
+At each step the part of the X screen under the main window (dialogs over it included) is saved into
+``$DRIVER_SCREENSHOTS``; what was seen is written as JSON to ``$DRIVER_RESULT`` (``steps`` reached,
+``error`` with the step where it stopped).
 """
 
 from __future__ import annotations
@@ -75,7 +76,10 @@ def shot(name: str) -> None:
     pump(300)  # let the last repaint reach the X server
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / name
-    if QApplication.primaryScreen().grabWindow(0).save(str(path)):
+    screen = QApplication.primaryScreen()
+    mains = [w for w in QApplication.topLevelWidgets() if w.inherits("QMainWindow") and w.isVisible()]
+    area = mains[0].frameGeometry() if mains else screen.geometry()  # the window and what is over it
+    if screen.grabWindow(0, area.x(), area.y(), area.width(), area.height()).save(str(path)):
         result["screenshots"].append(str(path))
 
 
