@@ -14,6 +14,8 @@
 #
 # Environment: PYTHON (a Python 3.11 or 3.12; default: python3.11, else python3.12),
 #              TORCH_INDEX_URL (a PyTorch wheel index of your choice; overrides the GPU detection).
+#              pip's own settings reach both pip commands; offline, from a folder of wheels (torch's too):
+#              PIP_NO_INDEX=1 PIP_FIND_LINKS=/path/to/wheels (pip then ignores the PyTorch index).
 set -euo pipefail
 
 TORCH_SPEC="torch==2.13.0"
@@ -35,7 +37,7 @@ while [ $# -gt 0 ]; do
     --wheel) WHEEL="${2:?--wheel needs a file}"; shift 2 ;;
     --cpu) FORCE_CPU=1; shift ;;
     --dry-run) DRY_RUN=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 0 ;;  # the comment at the top
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done

@@ -45,12 +45,8 @@ LTX23_REPO = "Lightricks/LTX-2.3"
 SCREEN = (1920, 1080)  # a common desktop; the main window's minimum size (1640x974) is larger than a laptop's
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
 
-pytestmark = [
-    pytest.mark.slow,
-    needs_ltx23_fixture,
-    pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash (install.sh)"),
-    pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="no xvfb-run (.ci/run installs xvfb, xauth)"),
-]
+needs_bash = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash (install.sh)")
+needs_xvfb = pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="no xvfb-run (.ci/run installs it)")
 
 # PYTHON for install.sh: the real interpreter; after ``-m venv DIR`` it links this environment's packages
 # into the new venv (what pip would otherwise download), then install.sh's pip runs for real.
@@ -130,6 +126,18 @@ def _python_wrapper(tmp: Path) -> Path:
     return wrapper
 
 
+@needs_bash
+def test_the_help_says_how_to_install_offline():
+    shown = subprocess.run(["bash", str(SCRIPT), "--help"], capture_output=True, text=True, timeout=30)
+    assert shown.returncode == 0
+    assert "PIP_NO_INDEX=1 PIP_FIND_LINKS=" in shown.stdout and "--dry-run" in shown.stdout
+    assert "set -euo" not in shown.stdout  # the comment at the top, not the code under it
+
+
+@pytest.mark.slow
+@needs_ltx23_fixture
+@needs_bash
+@needs_xvfb
 def test_from_the_installer_to_a_first_clip(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
