@@ -451,7 +451,7 @@ class _FrameSource:
     def __init__(
         self, first: np.ndarray, rest: Iterator[np.ndarray], total: int, channels: tuple[int, ...]
     ) -> None:
-        self.height, self.width = int(first.shape[0]), int(first.shape[1])
+        self.height, self.width = _frame_shape(first)
         self.total = total
         self.channels = channels
         self._iter = chain([first], rest)
@@ -519,9 +519,22 @@ def _check_dtype(dtype: np.dtype, what: str) -> None:
         raise ExportError(f"{what} have dtype {dtype}; expected float32 RGB in 0..1 or uint8 RGB in 0..255.")
 
 
+def _frame_shape(frame: np.ndarray | av.VideoFrame) -> tuple[int, int]:
+    if isinstance(frame, av.VideoFrame):
+        return frame.height, frame.width
+    return int(frame.shape[0]), int(frame.shape[1])
+
+
 def _check_frame(
     frame: object, index: int, shape: tuple[int, int] | None, channels: tuple[int, ...] = (3,)
 ) -> np.ndarray:
+    if isinstance(frame, av.VideoFrame):  # converted already (the renderer's fast path): only its size
+        if shape is not None and (frame.height, frame.width) != shape:
+            raise ExportError(
+                f"Frame {index} is {frame.width}x{frame.height} but the clip is "
+                f"{shape[1]}x{shape[0]}; all frames must have the same size."
+            )
+        return frame  # type: ignore[return-value]
     arr = np.asarray(frame)
     _check_dtype(arr.dtype, f"Frame {index} values")
     if arr.ndim != 3 or arr.shape[2] not in channels:
@@ -669,12 +682,17 @@ def _encode(
                 container.mux(audio_stream.encode(aframe))
                 audio_pos = end
 
-        def prepare(index: int, rgb: np.ndarray) -> av.VideoFrame:
-            if fmt.alpha and rgb.shape[-1] == 3:  # opaque picture into a format with alpha
-                opaque = np.ones(rgb.shape[:2] + (1,), np.float32 if rgb.dtype != np.uint8 else np.uint8)
-                rgb = np.concatenate([rgb, opaque * (255 if rgb.dtype == np.uint8 else 1)], axis=-1)
-            planes = yuv_planes(rgb, fmt)
-            vframe = _yuv_frame(planes, fmt.planar_pix_fmt, source.width, source.height)
+        def prepare(index: int, rgb: np.ndarray | av.VideoFrame) -> av.VideoFrame:
+            if isinstance(rgb, av.VideoFrame):  # Y'CbCr planes made by the renderer's fast path
+                if rgb.format.name != fmt.planar_pix_fmt:  # pragma: no cover - internal bug guard
+                    raise ExportError(f"internal error: a {rgb.format.name} frame for {fmt.planar_pix_fmt}")
+                vframe = _tagged(rgb)
+            else:
+                if fmt.alpha and rgb.shape[-1] == 3:  # opaque picture into a format with alpha
+                    opaque = np.ones(rgb.shape[:2] + (1,), np.float32 if rgb.dtype != np.uint8 else np.uint8)
+                    rgb = np.concatenate([rgb, opaque * (255 if rgb.dtype == np.uint8 else 1)], axis=-1)
+                planes = yuv_planes(rgb, fmt)
+                vframe = _yuv_frame(planes, fmt.planar_pix_fmt, source.width, source.height)
             if fmt.planar_pix_fmt != fmt.pix_fmt:  # p010le / nv12 for a hardware encoder: same samples
                 vframe = _tagged(vframe.reformat(format=fmt.pix_fmt))
             vframe.time_base = frame_time

@@ -35,16 +35,19 @@ from opentimelineio.opentime import RationalTime
 from app import provenance
 from app.document import TimelineDocument, TrackKind, VideoSample
 from app.errors import AppError, ExportCancelled, ExportError, MediaError
+from app.export import fast_path as fast_paths
 from app.export import hardware
 from app.export import presets as preset_registry
 from app.export.audio_mix import SAMPLE_RATE, TimelineAudioMix
 from app.export.encoder import build_metadata, normalise_fps, preflight_destination, write_clip
+from app.export.fast_path import FastFrame, FastPath
 from app.export.grading import CpuGrader, Grader, default_grader
 from app.export.pipeline import PipelinedFrames, default_workers
 from app.export.presets import ExportPreset
 from app.export.sequences import preflight_sequence, write_sequence
 from app.media.cache import FrameCache
 from app.media.compositor import TimelineCompositor
+from app.media.info import MediaInfo
 from app.media.probe import path_problem, probe_media
 from app.media.title import composite
 from app.media.title import coverage as title_coverage
@@ -87,6 +90,7 @@ class RenderReport:
     seconds: float  # wall-clock time of the export
     mode: str = "sequential"  # "pipelined": decode, grade, RGB->YUV and encode ran as parallel stages
     grader: str = "cpu"  # who ran the grades' OCIO processors ("cpu", "gl")
+    fast_frames: int = 0  # frames that took the fast path (app.export.fast_path): one source frame as is
 
     @property
     def frames_per_second(self) -> float:
@@ -103,8 +107,10 @@ class TimelineRenderer:
         *,
         alpha: bool = False,
         compositor: TimelineCompositor | None = None,
+        fast: FastPath | None = None,
     ) -> None:
         self.doc = doc
+        self.fast = fast  # frames that show one source frame as it is skip the float pipeline
         self.compositor = compositor or TimelineCompositor(doc, FrameCache(max_frames=8), size=size)
         self.size = tuple(size) if size is not None else self.compositor.frame_size()
         self.alpha = alpha
@@ -155,6 +161,10 @@ class TimelineRenderer:
         graded = getattr(compositor, "graded", True)
         pipeline = compositor.pipeline(self.doc.color_settings()) if graded else None
         grades = compositor.grades_for(sample)
+        if self.fast is not None:
+            fast = self._fast_frame(index, sample, pipeline, grades.get(sample.clip_id))
+            if fast is not None:
+                return fast
         entries = [(sample.path, sample.seconds, grades.get(sample.clip_id), sample.transform)]
         if sample.mix is not None:
             grade_b = grades.get(sample.mix_clip_id) if sample.mix_clip_id else None
@@ -170,13 +180,41 @@ class TimelineRenderer:
             parts.append((path, picture, grade, transform))
         return DecodedFrame(index, sample, pipeline, tuple(parts))
 
-    def finish(self, item: DecodedFrame, grader: Grader | None = None) -> np.ndarray:
+    def _fast_frame(
+        self, index: int, sample: VideoSample, pipeline: object | None, grade: dict | None
+    ) -> FastFrame | None:
+        """``sample`` for the fast path when it is one source frame shown as it is (no dissolve, title,
+        move, crop or scaling; a grade the LUT holds), else None (the float path renders it)."""
+        fast = self.fast
+        if fast is None or sample.mix is not None or sample.overlays or not sample.path:
+            return None
+        width, height = self.size
+        try:
+            transform = self.compositor.scaled_transform(sample.transform, width, height)
+            if not ClipTransform.from_dict(transform).is_fit:
+                return None
+            lut = fast.lut_for(pipeline, grade)
+            if lut is None:
+                return None
+            frame = self.compositor.source_av_frame(sample.path, sample.seconds)
+        except AppError:  # a broken transform, grade or file: the float path renders (or reports) it
+            return None
+        if (frame.width, frame.height) != (width, height):
+            return None
+        fast.frames += 1
+        return FastFrame(index, frame, lut)
+
+    def finish(self, item: DecodedFrame | FastFrame, grader: Grader | None = None) -> np.ndarray:
         """Stage 2 (any thread): grade, fit, mix and title ``item``: the same pixels :meth:`frame` gives
-        (``TimelineCompositor.frame_at_float``), bit for bit with the CPU grader.
+        (``TimelineCompositor.frame_at_float``), bit for bit with the CPU grader. A :class:`FastFrame`
+        comes back as an ``av.VideoFrame`` in the delivery's Y'CbCr format instead (the fast path).
 
         Raises:
             ColorError: a visible clip's grade cannot be applied.
         """
+        if isinstance(item, FastFrame):
+            assert self.fast is not None
+            return self.fast.convert(item)  # type: ignore[return-value]
         width, height = self.size
         sample = item.sample
         if sample is None:
@@ -287,6 +325,7 @@ def render_timeline(
     mode: str = "pipelined",
     grader: Grader | None = None,
     workers: int | None = None,
+    fast: bool = True,
 ) -> RenderReport:
     """Export ``doc`` (or frames ``in_frame .. out_frame - 1``) with ``preset`` to ``out_path``.
 
@@ -295,6 +334,9 @@ def render_timeline(
     (:mod:`app.export.pipeline`); "sequential" does one frame at a time, every stage on the calling
     thread (the reference: both write the same pixels). ``grader`` runs the grades' OCIO processors
     (default: the studio's registered one, :func:`app.export.grading.default_grader`, else the CPU).
+    ``fast`` (the default) sends frames that show one source frame as it is through FFmpeg and a baked
+    LUT (:mod:`app.export.fast_path`: within about a code value of the float path); False renders every
+    frame through the float path (the reference).
 
     ``out_path`` is a file for video presets and a folder for image sequences. ``size`` (width, height)
     scales the project frame (pictures are letterboxed, as in the viewer). ``on_progress(done, total,
@@ -320,19 +362,27 @@ def render_timeline(
     channels = 0 if mix.silent else 2
     closers: list[Callable[[], None]] = []
     try:
-        _preflight(chosen, dest, doc, first, end, width, height, rate, channels)
+        probed = _preflight(chosen, dest, doc, first, end, width, height, rate, channels)
+        renderer.compositor.know_media(probed)  # read with the fresh probes rather than probe again
         tags = build_metadata(provenance_tags(doc, first, end))
         if cancel is not None and cancel.is_set():
             raise ExportCancelled(f"Export of '{dest.name}' was cancelled; nothing was written.")
         progress = _EtaProgress(on_progress)
         grader = grader or default_grader()
         pipelined = mode == "pipelined" and renderer.can_pipeline
+        if (
+            fast
+            and not chosen.is_sequence
+            and renderer.can_pipeline
+            and fast_paths.supported(chosen.delivery_format())
+        ):
+            renderer.fast = FastPath(chosen.delivery_format())
         if pipelined:
             frames = renderer.pipelined_frames(first, end, grader=grader, workers=workers)
-        elif isinstance(grader, CpuGrader):
-            frames = renderer.frames(first, end)
-        else:
+        elif renderer.fast is not None or not isinstance(grader, CpuGrader):
             frames = (renderer.finish(renderer.decode(i), grader) for i in range(first, end))
+        else:
+            frames = renderer.frames(first, end)
         closers.append(frames.close)
         if chosen.is_sequence:
             written = write_sequence(
@@ -350,11 +400,13 @@ def render_timeline(
             close()
         renderer.close()
         mix.close()
+        if renderer.fast is not None:
+            renderer.fast.close()  # its LUT files
     return RenderReport(
         path=written, preset=chosen.name, first_frame=first, frames=count, width=width, height=height,
         fps=rate, has_audio=not mix.silent, alpha=chosen.alpha, graded=renderer.graded,
         seconds=time.perf_counter() - started, mode="pipelined" if pipelined else "sequential",
-        grader=getattr(grader, "name", "cpu"),
+        grader=getattr(grader, "name", "cpu"), fast_frames=renderer.fast.frames if renderer.fast else 0,
     )  # fmt: skip
 
 
@@ -431,7 +483,8 @@ def _preflight(
     height: int,
     rate: Fraction,
     channels: int,
-) -> None:
+) -> dict[str, MediaInfo]:
+    """Every check before the first frame; returns each media file's fresh probe."""
     missing = preset.missing_encoders()
     if missing:
         raise ExportError(
@@ -466,8 +519,9 @@ def _preflight(
             dest, width=width, height=height, frame_count=count, fps=rate,
             audio_channels=channels, sample_rate=audio_rate(doc), delivery=fmt,
         )  # fmt: skip
-    _check_media(doc, first, end)
+    infos = _check_media(doc, first, end)
     _check_grades(doc, first, end)
+    return infos
 
 
 def _clips_in_range(doc: TimelineDocument, first: int, end: int, kind: TrackKind | None = None):
@@ -483,7 +537,7 @@ def _clips_in_range(doc: TimelineDocument, first: int, end: int, kind: TrackKind
                 yield clip
 
 
-def _check_media(doc: TimelineDocument, first: int, end: int) -> None:
+def _check_media(doc: TimelineDocument, first: int, end: int) -> dict[str, MediaInfo]:
     """Every clip's file is there and decodes where the range reads it; ExportError naming clip and file.
 
     A file that cannot be decoded would render as black frames (the viewer's fallback), so this runs
@@ -522,14 +576,16 @@ def _check_media(doc: TimelineDocument, first: int, end: int) -> None:
             f"{len(missing)} clip(s) in the export range use media that is missing: {listed}. "
             f"Relink the media (or remove those clips) before exporting."
         )
+    infos: dict[str, MediaInfo] = {}  # each file probed afresh: the renderer reads with these
     for path, span in spans.items():
         try:
-            verify_media(path, span.get("video"), span.get("audio"))
+            infos[path] = verify_media(path, span.get("video"), span.get("audio"))
         except MediaError as exc:
             raise ExportError(
                 f"Clip '{span['clip']}' on {span['track']} uses {path}, which cannot be decoded: {exc}. "
                 "Relink it to a working file (or remove the clip) before exporting; nothing was written."
             ) from exc
+    return infos
 
 
 def _check_grades(doc: TimelineDocument, first: int, end: int) -> None:

@@ -211,6 +211,10 @@ class TimelineCompositor:
         index = self._index_at(path, seconds)
         return self._video_reader(path).frame(index, depth=16).astype(np.float32) * np.float32(1 / 65535)
 
+    def source_av_frame(self, path: str, seconds: float):  # -> av.VideoFrame
+        """The file's frame at ``seconds`` as FFmpeg decoded it (the export's fast path converts it)."""
+        return self._video_reader(path).decoded(self._index_at(path, seconds))
+
     def _fitted(
         self,
         path: str,
@@ -324,6 +328,10 @@ class TimelineCompositor:
             return self._video_reader(path).index_at(seconds)
         index = math.floor(seconds * float(info.fps or 24) + 1e-9)
         return min(max(index, 0), max(info.frame_count - 1, 0))
+
+    def know_media(self, infos: Mapping[str, MediaInfo]) -> None:
+        """Use these probes (a render's preflight just made them afresh) instead of probing again."""
+        self._infos.update(infos)
 
     def _info(self, path: str) -> MediaInfo:
         info = self._infos.get(path)

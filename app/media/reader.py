@@ -94,13 +94,59 @@ class VideoReader:
             IndexError: ``index`` is outside ``0 .. frame_count - 1``.
             MediaError: the file cannot be decoded at that point (damaged, or changed on disk).
         """
-        self._check_thread()
         if depth not in (8, 16):
             raise ValueError(f"depth must be 8 or 16, not {depth}")
+        self._decode_to(index)
+        try:
+            return self._converted(depth).copy()
+        except av.FFmpegError as exc:
+            raise MediaError(f"Frame {index} of '{Path(self.path).name}' cannot be converted: {exc}") from exc
+
+    def decoded(self, index: int) -> av.VideoFrame:
+        """Frame ``index`` as FFmpeg decoded it (its own pixel format, matrix and range tags), unconverted:
+        for the export's fast path, which converts it in an FFmpeg filter graph. The frame is shared with
+        this reader (do not change it); it stays valid after the reader moves on.
+
+        Raises:
+            IndexError: ``index`` is outside ``0 .. frame_count - 1``.
+            MediaError: the file cannot be decoded at that point (damaged, or changed on disk).
+        """
+        self._decode_to(index)
+        assert self._last_frame is not None
+        return self._last_frame
+
+    def reach(self, index: int) -> bool:
+        """Cheaply check that the file still holds frame ``index``: seek to the keyframe before it, decode
+        that keyframe, then read (without decoding) packets until one at or after the frame's time. False
+        when the file ends first. Damage between that keyframe and the frame is not found here.
+
+        Raises:
+            MediaError: the keyframe cannot be decoded.
+        """
+        self._check_thread()
+        target = self._pts_of(min(max(index, 0), max(self.frame_count - 1, 0)))
+        self._frames, self._pending = None, None  # the next frame() seeks afresh (and flushes the codec)
+        self._last_index, self._last_frame, self._last_rgb = -1, None, {}
+        try:
+            self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+            found = decoded = False
+            for packet in self._container.demux(self._stream):
+                if not decoded:  # a threaded decoder may hold frames back: the empty packet at the end
+                    decoded = bool(packet.decode())  # of the file drains it
+                found = found or (packet.pts is not None and packet.pts >= target)
+                if found and decoded:
+                    return True
+            return False
+        except av.FFmpegError as exc:
+            raise MediaError(f"Frame {index} of '{Path(self.path).name}' cannot be decoded: {exc}") from exc
+
+    def _decode_to(self, index: int) -> None:
+        """Make frame ``index`` the last decoded one (seeking when decoding forward would not reach it)."""
+        self._check_thread()
         if not 0 <= index < max(self.frame_count, 1):
             raise IndexError(f"frame {index} is outside 0..{self.frame_count - 1} of {self.path}")
         if index == self._last_index and self._last_frame is not None:
-            return self._converted(depth).copy()
+            return
         try:
             if not self._can_decode_forward_to(index):
                 self._seek_before(index)
@@ -113,7 +159,6 @@ class VideoReader:
                 found = self._decode_until(index, late_ok=True)
             if found is None:
                 raise MediaError(f"Frame {index} of '{Path(self.path).name}' could not be found in the file.")
-            return self._converted(depth).copy()
         except av.FFmpegError as exc:
             raise MediaError(f"Frame {index} of '{Path(self.path).name}' cannot be decoded: {exc}") from exc
 
@@ -275,33 +320,51 @@ class _RgbConverter:
     16 bits) contains. The matrix and range follow the stream's tags (BT.709 limited when untagged).
     """
 
-    _MATRIX = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020"}
-
     def __init__(self, frame: av.VideoFrame, fmt: str) -> None:
         self._fmt = fmt
         self._graph: av.filter.Graph | None = None
-        if frame.format.name.startswith(("rgb", "bgr", "gbr", "argb", "abgr", "rgba", "bgra", "gray")):
-            return  # no YUV conversion to get right: plain reformat
-        matrix = self._MATRIX.get(int(frame.colorspace or 0), "bt709")
-        in_range = "pc" if int(frame.color_range or 0) == 2 or frame.format.name.startswith("yuvj") else "tv"
-        graph = av.filter.Graph()
-        source = graph.add_buffer(
-            width=frame.width, height=frame.height, format=frame.format.name, time_base=Fraction(1, 24)
-        )
-        scale = graph.add(
-            "scale",
-            f"in_color_matrix={matrix}:in_range={in_range}:out_range=pc:flags=accurate_rnd+full_chroma_int",
-        )
-        to_rgb = graph.add("format", f"pix_fmts={fmt}")
-        sink = graph.add("buffersink")
-        source.link_to(scale)
-        scale.link_to(to_rgb)
-        to_rgb.link_to(sink)
-        graph.configure()
-        self._graph = graph
+        to_rgb = rgb_filters(frame)
+        if to_rgb:  # an RGB source has no YUV conversion to get right: plain reformat
+            self._graph = filter_graph(frame, [*to_rgb, ("format", f"pix_fmts={fmt}")])
 
     def convert(self, frame: av.VideoFrame) -> np.ndarray:
         if self._graph is None:
             return frame.reformat(format=self._fmt).to_ndarray()
         self._graph.push(frame)
         return self._graph.pull().to_ndarray()
+
+
+_MATRIX = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020"}
+_RGB_FORMATS = ("rgb", "bgr", "gbr", "argb", "abgr", "rgba", "bgra", "gray")
+
+
+def rgb_filters(frame: av.VideoFrame) -> list[tuple[str, str]]:
+    """The FFmpeg filters that turn ``frame`` into full-range R'G'B' the way the reader does: libswscale
+    with accurate rounding and full chroma interpolation, the matrix and range from the frame's tags
+    (BT.709 limited when untagged). Empty for a frame that is RGB already."""
+    if frame.format.name.startswith(_RGB_FORMATS):
+        return []
+    matrix = _MATRIX.get(int(frame.colorspace or 0), "bt709")
+    in_range = "pc" if int(frame.color_range or 0) == 2 or frame.format.name.startswith("yuvj") else "tv"
+    return [
+        (
+            "scale",
+            f"in_color_matrix={matrix}:in_range={in_range}:out_range=pc:flags=accurate_rnd+full_chroma_int",
+        )
+    ]
+
+
+def filter_graph(frame: av.VideoFrame, filters: list[tuple[str, str]]) -> av.filter.Graph:
+    """A configured graph: a buffer source for frames like ``frame``, ``filters`` in a chain, a sink."""
+    graph = av.filter.Graph()
+    node = graph.add_buffer(
+        width=frame.width, height=frame.height, format=frame.format.name, time_base=Fraction(1, 24)
+    )
+    for name, args in filters:
+        following = graph.add(name, args)
+        node.link_to(following)
+        node = following
+    sink = graph.add("buffersink")
+    node.link_to(sink)
+    graph.configure()
+    return graph

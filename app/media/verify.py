@@ -3,8 +3,10 @@
 A render that meets an undecodable frame halfway would otherwise show black (the viewer's fallback) and
 finish "successfully". So before the first frame the renderer asks, for every file it will use: does it
 still probe (a file cut short loses its index, or its header now lies), does it still hold the frames and
-the sound the clips use, and do the first and last of them decode. That is a seek and a few decoded frames
-per file, not a full decode: damage in the middle of a long clip is still found only when reached.
+the sound the clips use, does the first frame decode, and are the last frame's data and its keyframe there
+(decoding every frame up to the last would cost a second decode of most short clips). That is a seek, a
+few decoded frames and a packet scan per file, not a full decode: damage inside a clip is found only when
+the render reaches it (it then stops and writes nothing).
 """
 
 from __future__ import annotations
@@ -68,14 +70,19 @@ def _check_video(path: str | os.PathLike[str], info: MediaInfo, start: float, en
             )
         first = reader.index_at(max(start, 0.0))
         last = reader.index_at(max(end - 1e-6, start, 0.0))
-        for index in dict.fromkeys((first, last)):
-            reader.frame(index)
-            reached = reader.last_decoded_index
-            if reached < index - FRAME_SLACK:
-                raise MediaError(
-                    f"'{name}' ends at frame {reached}, before frame {index} that the clip uses; the file "
-                    "is truncated or damaged"
-                )
+        reader.decoded(first)
+        reached = reader.last_decoded_index
+        if reached < first - FRAME_SLACK:
+            raise MediaError(
+                f"'{name}' ends at frame {reached}, before frame {first} that the clip uses; the file "
+                "is truncated or damaged"
+            )
+        # The last frame: its keyframe decodes and its data is there (decoding the whole group of pictures
+        # up to it would cost an extra decode of most short clips; damage inside it is found when reached).
+        if last > first and not reader.reach(last - FRAME_SLACK):
+            raise MediaError(
+                f"'{name}' ends before frame {last} that the clip uses; the file is truncated or damaged"
+            )
 
 
 def _index_unclamped(info: MediaInfo, end: float) -> int | None:

@@ -213,8 +213,8 @@ def test_an_error_in_any_stage_is_a_clear_export_error_and_leaves_no_file(
         monkeypatch.setattr(encoder_module, "rgb_to_yuv_planes", broken)
         expected = r"converting or encoding frame \d+ of 40 \(ArithmeticError: planes exploded\)"
     out = tmp_path / "broken.mov"
-    with pytest.raises(ExportError, match=expected) as caught:
-        render_timeline(doc, "prores_422_hq", out, mode="pipelined")
+    with pytest.raises(ExportError, match=expected) as caught:  # the float path: every frame through RGB->YUV
+        render_timeline(doc, "prores_422_hq", out, mode="pipelined", fast=stage != "convert")
     assert not isinstance(caught.value, ExportCancelled)
     assert list(tmp_path.iterdir()) == []
     assert no_pipeline_threads()
