@@ -123,12 +123,15 @@ def status_text(dialog: QWidget) -> str:
     return dialog.findChild(QLabel, "modelStatus").text()
 
 
-def choose_folder_in_dialog() -> None:
+def choose_folder_in_dialog(deadline: float) -> None:
     """Runs while QFileDialog.getExistingDirectory blocks: type the folder and accept, as a user would."""
     try:
         picker = QApplication.activeModalWidget()
-        if not isinstance(picker, QFileDialog):
-            raise StepFailed(f"'Choose folder...' opened {type(picker).__name__}, not a folder dialog")
+        if not isinstance(picker, QFileDialog) or not picker.isVisible():
+            if time.monotonic() > deadline:
+                raise StepFailed(f"'Choose folder...' opened {type(picker).__name__}, not a folder dialog")
+            QTimer.singleShot(100, lambda: choose_folder_in_dialog(deadline))
+            return
         shot("install_2_choose_folder.png")
         name = picker.findChild(QLineEdit, "fileNameEdit")
         if name is not None:  # Qt's own dialog (no desktop's native one under Xvfb)
@@ -167,7 +170,7 @@ def drive() -> None:
     step("model manager offered")
 
     # 2. the models folder, chosen in the folder dialog
-    QTimer.singleShot(500, choose_folder_in_dialog)
+    QTimer.singleShot(100, lambda: choose_folder_in_dialog(time.monotonic() + 30))
     click(manager.findChild(QPushButton, "modelsFolderButton"))
     if "folder_dialog_error" in result:
         raise StepFailed(result["folder_dialog_error"])
@@ -179,13 +182,17 @@ def drive() -> None:
     # 3. a preset, its size asked of the hub, the download
     manager.findChild(QComboBox, "modelPresetCombo").setCurrentText("Production")
     click(manager.findChild(QPushButton, "modelSizesButton"))
-    wait_until("the sizes from the hub", lambda: "To fetch:" in status_text(manager), 60)
+    asked = lambda: "To fetch:" in status_text(manager) or status_text_state(manager) == "problem"  # noqa: E731
+    wait_until("the sizes from the hub", asked, 60)
     result["sizes_text"] = status_text(manager)
+    if status_text_state(manager) == "problem":
+        shot("sizes_failed.png")
+        raise StepFailed(f"asking the hub for sizes failed: {result['sizes_text']}")
     shot("install_3_sizes.png")
     step("sizes asked")
     use = manager.findChild(QPushButton, "modelUseButton")
     click(manager.findChild(QPushButton, "modelDownloadButton"))
-    wait_until("the download", lambda: use.isEnabled() or "problem" == status_text_state(manager), 180)
+    wait_until("the download", lambda: use.isEnabled() or status_text_state(manager) == "problem", 180)
     result["download_text"] = status_text(manager)
     if not use.isEnabled():
         shot("download_failed.png")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -53,7 +54,7 @@ needs_xvfb = pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="no xvf
 WRAPPER = """#!/bin/sh
 "{python}" "$@" || exit $?
 if [ "$1" = "-m" ] && [ "$2" = "venv" ]; then
-  exec "{python}" -c '{link}' "$3" "{site}"
+  exec "$3/bin/python" -c '{link}' "{site}"
 fi
 """
 # The venv keeps its own pip (the one install.sh runs); a package both have (setuptools, which torch needs
@@ -61,8 +62,7 @@ fi
 LINK = """
 import shutil, sys, sysconfig
 from pathlib import Path
-venv, source = Path(sys.argv[1]), Path(sys.argv[2])
-target = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
+source, target = Path(sys.argv[1]), Path(sysconfig.get_path("purelib"))  # the new venv: its site-packages
 project = lambda path: path.name.split("-")[0].lower()
 linked = [e for e in source.iterdir() if not e.name.startswith(("aiprod_studio", "__editable__"))
           and not e.name.endswith(".pth") and e.name not in {"app", "engine", "ui", "__pycache__"}
@@ -94,6 +94,21 @@ def _clean_env(home: Path, **extra: str) -> dict[str, str]:
 
 def _run(argv: list[str], env: dict[str, str], cwd: Path, timeout: int, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def _run_group(argv: list[str], env: dict[str, str], cwd: Path, timeout: int) -> subprocess.CompletedProcess:
+    """As _run, in a process group of its own that is killed whole on a timeout (xvfb-run, Xvfb, the studio
+    and its download process)."""
+    pipe = subprocess.PIPE
+    child = subprocess.Popen(argv, env=env, cwd=cwd, stdout=pipe, stderr=pipe, text=True,
+                             start_new_session=True)  # fmt: skip
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        out, err = child.communicate()
+        err += f"\n(killed after {timeout} s)"
+    return subprocess.CompletedProcess(argv, child.returncode, out, err)
 
 
 def _build_wheel(tmp: Path) -> Path:
@@ -174,7 +189,8 @@ def test_from_the_installer_to_a_first_clip(tmp_path):
             DRIVER_SCREENSHOTS=str(SCREENSHOTS), DRIVER_MODELS_FOLDER=str(models),
         )  # fmt: skip
         screen = f"-screen 0 {SCREEN[0]}x{SCREEN[1]}x24"
-        driven = _run(["xvfb-run", "-a", "-s", screen, str(venv_python), str(DRIVER)], child_env, work, 400)
+        studio = ["xvfb-run", "-a", "-s", screen, str(venv_python), str(DRIVER)]
+        driven = _run_group(studio, child_env, work, 400)
         asked = sorted({path for method, path, _range in hub.requests if method == "GET"})
     seen = json.loads(result_file.read_text()) if result_file.is_file() else {}
     report = (f"driver exit {driven.returncode}; steps {seen.get('steps')}; error {seen.get('error')}\n"
@@ -182,8 +198,9 @@ def test_from_the_installer_to_a_first_clip(tmp_path):
     assert driven.returncode == 0 and "error" not in seen, report
 
     # the INSTALLED studio ran, not the checkout
-    venv = str(prefix / "venv")
-    site = Path(sysconfig.get_path("purelib", vars={"base": venv, "platbase": venv}))
+    asked_site = [str(venv_python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"]
+    site = Path(_run(asked_site, _clean_env(home), work, 60).stdout.strip())
+    assert site.is_dir() and site.resolve().is_relative_to(prefix.resolve())
     assert Path(seen["app_file"]).resolve().is_relative_to(site.resolve()), seen["app_file"]
     assert not Path(seen["app_file"]).resolve().is_relative_to(REPO)
     # a new user's first start: the model manager over a main window that cannot generate yet
