@@ -52,7 +52,8 @@ FFMPEG_ARGS = {
     "av1_nvenc": ["-c:v", "av1_nvenc", "-preset", "p5", "-tune", "hq", "-rc", "vbr", "-cq", "24", "-b:v", "0",
                   "-maxrate", "0", "-pix_fmt", "p010le", "-f", "mp4"],
 }  # fmt: skip
-VARIANTS = ("pipelined", "pipelined_graded", "sequential", "sequential_graded")
+VARIANTS = ("pipelined", "pipelined_graded", "sequential", "sequential_graded", "float", "float_graded")
+# ours: <mode>[_graded]; "float" = pipelined with the fast path off (every frame through the float pipeline)
 TAGS = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv"]
 DEFAULT_PRESETS = ("prores_422_hq", "h265_main10")
 
@@ -150,12 +151,15 @@ def timeline_for(source: Path):
 
 
 def time_ours(doc, preset: str, out: Path, mode: str = "pipelined", grader=None) -> tuple[float, float]:
-    """(wall-clock seconds, CPU seconds of this process) for one export."""
+    """(wall-clock seconds, CPU seconds of this process) for one export; ``mode`` "float" is the pipelined
+    renderer with the fast path off."""
     from app.export import presets, render_timeline
 
     target = out.with_suffix(presets.get(preset).extension)
+    fast = mode != "float"
+    mode = "pipelined" if mode == "float" else mode
     started, cpu = time.perf_counter(), time.process_time()
-    report = render_timeline(doc, preset, target, mode=mode, grader=grader)
+    report = render_timeline(doc, preset, target, mode=mode, grader=grader, fast=fast)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu  # CPU: every thread of ours
     target.unlink()
     if report.mode != mode:
@@ -163,12 +167,16 @@ def time_ours(doc, preset: str, out: Path, mode: str = "pipelined", grader=None)
     return elapsed, cpu
 
 
-def time_ffmpeg(ffmpeg: str, source: Path, preset: str, out: Path) -> tuple[float, float]:
-    """(wall-clock seconds, CPU seconds of the ffmpeg process) for one transcode."""
+def time_ffmpeg(
+    ffmpeg: str, source: Path, preset: str, out: Path, lut: Path | None = None
+) -> tuple[float, float]:
+    """(wall-clock seconds, CPU seconds of the ffmpeg process) for one transcode; with ``lut`` (a .cube)
+    ffmpeg also applies it (``-vf lut3d``): the same grade, so the encoder gets the same pictures as ours."""
     import resource
 
+    graded = ["-vf", f"lut3d=file={lut}:interp=tetrahedral"] if lut is not None else []
     command = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(source), "-an",
-               *FFMPEG_ARGS[preset], *TAGS, str(out)]  # fmt: skip
+               *graded, *FFMPEG_ARGS[preset], *TAGS, str(out)]  # fmt: skip
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, check=True)
@@ -176,6 +184,23 @@ def time_ffmpeg(ffmpeg: str, source: Path, preset: str, out: Path) -> tuple[floa
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     out.unlink()
     return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def grade_cube(doc, grade: dict, path: Path) -> Path:
+    """The benchmark grade as an R'G'B' .cube (65^3, sampled from its OCIO processor, clipped to 0..1) for
+    the ffmpeg command line's lut3d filter."""
+    import numpy as np
+
+    from app.color import Grade, GradePipeline
+    from app.color import bake as baking
+    from app.export.fast_path import _cube_rows
+
+    pipeline = GradePipeline(doc.color_settings())
+    lattice = baking.lattice(65)
+    pipeline.processor(Grade.coerce(grade)).getDefaultCPUProcessor().applyRGB(lattice)
+    rows = np.clip(lattice, 0, 1).reshape(65, 65, 65, 3).transpose(2, 1, 0, 3).reshape(-1)  # red fastest
+    path.write_bytes(b"LUT_3D_SIZE 65\n" + _cube_rows(rows))
+    return path
 
 
 def ffmpeg_version(ffmpeg: str | None) -> str | None:
@@ -216,18 +241,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         folder = Path(tmp)
         source = make_source(folder / "source.mp4", args.width, args.height, args.frames)
         docs = {False: timeline_for(source), True: graded_timeline_for(source, grade)}
+        cube = grade_cube(docs[False], grade, folder / "grade.cube")
+        names = ("ffmpeg", "ffmpeg_graded", *args.variants)
         for preset in presets:
-            times: dict[str, list[float]] = {name: [] for name in ("ffmpeg", *args.variants)}
-            cpu: dict[str, list[float]] = {name: [] for name in ("ffmpeg", *args.variants)}
-            contenders = ["ffmpeg", *args.variants] if ffmpeg is not None else list(args.variants)
+            times: dict[str, list[float]] = {name: [] for name in names}
+            cpu: dict[str, list[float]] = {name: [] for name in names}
+            contenders = list(names) if ffmpeg is not None else list(args.variants)
             for run in range(args.runs):
                 shift = run % len(contenders)  # rotate who goes first: no contender always runs warm
                 for who in contenders[shift:] + contenders[:shift]:
-                    if who == "ffmpeg":
+                    if who.startswith("ffmpeg"):
                         ext = ".mov" if FFMPEG_ARGS[preset][-1] == "mov" else ".mp4"
-                        wall, used = time_ffmpeg(ffmpeg, source, preset, folder / f"ffmpeg{ext}")
-                        times["ffmpeg"].append(wall)
-                        cpu["ffmpeg"].append(used)
+                        lut = cube if who == "ffmpeg_graded" else None
+                        wall, used = time_ffmpeg(ffmpeg, source, preset, folder / f"ffmpeg{ext}", lut)
+                        times[who].append(wall)
+                        cpu[who].append(used)
                     else:
                         mode, _, graded = who.partition("_")
                         doc = docs[bool(graded)]
@@ -254,8 +282,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "hardware_encoders": hardware_summary(args.dry_run),
         "goal": "graded export (pipelined) >= 0.95x the ffmpeg CLI's speed (ratio ffmpeg time / ours) for "
         "prores_422_hq and h265_main10 at 1080p; grading overhead < 10 %",
-        "notes": "shared 2-core machine with other work running: numbers are noisy; ffmpeg applies no grade "
-        "(it only transcodes); the ffmpeg CLI may link other FFmpeg/encoder versions than PyAV (see machine)",
+        "notes": "2-core machine: numbers are noisy; 'ffmpeg' only transcodes (no grade), 'ffmpeg_graded' "
+        "applies the same grade as a 65^3 lut3d (the encoder then gets the same pictures as ours); 'float' "
+        "variants are ours with the fast path off; the ffmpeg CLI may link other FFmpeg/encoder versions "
+        "than PyAV (see machine)",
         "results": results,
     }
     path = _common.write_json(payload, args.out, "export_speed", "dry-run" if args.dry_run else "")
@@ -271,9 +301,11 @@ def summarise(
     cpu = cpu or {}
     ffmpeg_s = _common.median(times["ffmpeg"]) if times.get("ffmpeg") else None
     ffmpeg_cpu = _common.median(cpu["ffmpeg"]) if cpu.get("ffmpeg") else None
+    graded_s = _common.median(times["ffmpeg_graded"]) if times.get("ffmpeg_graded") else None
+    graded_cpu = _common.median(cpu["ffmpeg_graded"]) if cpu.get("ffmpeg_graded") else None
     variants: dict[str, Any] = {}
     for name, values in times.items():
-        if name == "ffmpeg" or not values:
+        if name.startswith("ffmpeg") or not values:
             continue
         median = _common.median(values)
         cpu_median = _common.median(cpu[name]) if cpu.get(name) else None
@@ -288,6 +320,10 @@ def summarise(
             if ffmpeg_cpu and cpu_median
             else None,
         }
+        if name.endswith("graded") and graded_s:  # against ffmpeg applying the same grade (same pictures)
+            variants[name]["ratio_ffmpeg_graded_time_over_ours"] = round(graded_s / median, 3)
+            if graded_cpu and cpu_median:
+                variants[name]["cpu_ratio_ffmpeg_graded_over_ours"] = round(graded_cpu / cpu_median, 3)
 
     def ratio(a: str, b: str, key: str = "median_s") -> float | None:
         if a in variants and b in variants and variants[a][key] and variants[b][key]:
@@ -303,6 +339,11 @@ def summarise(
         "ffmpeg_median_s": round(ffmpeg_s, 3) if ffmpeg_s else None,
         "ffmpeg_cpu_s": [round(v, 3) for v in cpu.get("ffmpeg", [])],
         "ffmpeg_cpu_median_s": round(ffmpeg_cpu, 3) if ffmpeg_cpu else None,
+        "ffmpeg_graded_s": [round(v, 3) for v in times.get("ffmpeg_graded", [])],
+        "ffmpeg_graded_median_s": round(graded_s, 3) if graded_s else None,
+        "ffmpeg_graded_cpu_median_s": round(graded_cpu, 3) if graded_cpu else None,
+        # what the grade costs ffmpeg itself (lut3d, and the encoder's work on the graded pictures)
+        "ffmpeg_grading_overhead": round(graded_s / ffmpeg_s - 1.0, 4) if graded_s and ffmpeg_s else None,
         "variants": variants,
         # the headline numbers (the README quotes them)
         "ours_median_s": main["median_s"],
@@ -310,6 +351,11 @@ def summarise(
         "ratio_graded_ffmpeg_time_over_ours": variants.get("pipelined_graded", {}).get(
             "ratio_ffmpeg_time_over_ours"
         ),
+        "ratio_graded_ffmpeg_graded_time_over_ours": variants.get("pipelined_graded", {}).get(
+            "ratio_ffmpeg_graded_time_over_ours"
+        ),
+        "fast_path_speedup_graded": ratio("float_graded", "pipelined_graded"),
+        "fast_path_speedup_ungraded": ratio("float", "pipelined"),
         "grading_overhead_pipelined": round(overhead - 1.0, 4) if overhead else None,
         "grading_overhead_sequential": round(overhead_seq - 1.0, 4) if overhead_seq else None,
         "grading_overhead_cpu_time": round(cpu_overhead - 1.0, 4) if cpu_overhead else None,
@@ -322,10 +368,15 @@ def print_preset(preset: str, result: dict[str, Any]) -> None:
     ffmpeg_s, ffmpeg_cpu = result["ffmpeg_median_s"], result["ffmpeg_cpu_median_s"]
     print(f"{preset}: ffmpeg CLI {ffmpeg_s if ffmpeg_s else float('nan'):7.2f} s wall, "
           f"{ffmpeg_cpu if ffmpeg_cpu else float('nan'):7.2f} s CPU")  # fmt: skip
+    if result.get("ffmpeg_graded_median_s"):
+        print(f"{preset}: ffmpeg CLI + the grade as lut3d {result['ffmpeg_graded_median_s']:7.2f} s wall, "
+              f"{result['ffmpeg_graded_cpu_median_s'] or float('nan'):7.2f} s CPU")  # fmt: skip
     for name, numbers in result["variants"].items():
         ratio, cpu_ratio = numbers["ratio_ffmpeg_time_over_ours"], numbers["cpu_ratio_ffmpeg_over_ours"]
         shown = f"ratio vs ffmpeg {ratio:.2f} wall" if ratio else "ratio n/a (no ffmpeg)"
         shown += f", {cpu_ratio:.2f} CPU" if cpu_ratio else ""
+        if numbers.get("ratio_ffmpeg_graded_time_over_ours"):
+            shown += f"; vs ffmpeg+lut3d {numbers['ratio_ffmpeg_graded_time_over_ours']:.2f} wall"
         print(f"  ours {name:18} {numbers['median_s']:7.2f} s ({numbers['fps']:5.1f} fps), "
               f"{numbers['cpu_median_s'] or float('nan'):7.2f} s CPU  {shown}")  # fmt: skip
     extras = [
@@ -333,6 +384,9 @@ def print_preset(preset: str, result: dict[str, Any]) -> None:
         ("grading overhead (sequential)", result["grading_overhead_sequential"], "%"),
         ("grading overhead (CPU time)", result["grading_overhead_cpu_time"], "%"),
         ("pipelined speed-up, ungraded", result["pipeline_speedup_ungraded"], "x"),
+        ("fast path speed-up, ungraded", result["fast_path_speedup_ungraded"], "x"),
+        ("fast path speed-up, graded", result["fast_path_speedup_graded"], "x"),
+        ("ffmpeg's own grading overhead", result["ffmpeg_grading_overhead"], "%"),
         ("pipelined speed-up, graded", result["pipeline_speedup_graded"], "x"),
     ]
     for label, value, unit in extras:

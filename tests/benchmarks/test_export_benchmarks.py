@@ -31,7 +31,10 @@ def test_export_speed_dry_run(tmp_path, monkeypatch, capsys):
     assert "noisy" in data["notes"]
     assert set(data["results"]) == {"prores_422_hq", "h265_main10"}
     for result in data["results"].values():
-        assert set(result["variants"]) == {"pipelined", "pipelined_graded", "sequential", "sequential_graded"}
+        assert set(result["variants"]) == {"pipelined", "pipelined_graded", "sequential", "sequential_graded",
+                                           "float", "float_graded"}  # fmt: skip
+        assert _number(result["fast_path_speedup_graded"]) and _number(result["fast_path_speedup_ungraded"])
+        assert result["ffmpeg_graded_median_s"] is None and result["ffmpeg_grading_overhead"] is None
         for numbers in result["variants"].values():
             assert _number(numbers["median_s"]) and numbers["median_s"] > 0
             assert numbers["ratio_ffmpeg_time_over_ours"] is None  # dry run: no ffmpeg
