@@ -42,6 +42,7 @@ from app.export.formats import (
     check_encoders,
     format_for_path,
 )
+from app.export.pipeline import usable_cores
 from app.export.yuv import rgb_to_yuv_planes
 from app.project.atomic import (
     check_name,
@@ -568,7 +569,7 @@ def _reserve_temp(dest: Path) -> Path:
         ) from exc
 
 
-YUV_BANDS = max(1, min(4, (os.cpu_count() or 2) // 4))  # row bands converted at once (1 on <= 7 cores)
+YUV_BANDS = max(1, min(4, usable_cores() // 4))  # row bands converted at once (1 on <= 7 usable cores)
 _yuv_pool: ThreadPoolExecutor | None = None
 _yuv_pool_lock = threading.Lock()
 

@@ -36,10 +36,19 @@ _POLL_S = 0.05
 _DONE = object()
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity: a container's or ``taskset``'s limit), which
+    ``os.cpu_count()`` ignores."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity on this OS (macOS, Windows)
+        return os.cpu_count() or 2
+
+
 def default_workers() -> int:
-    """Grade threads for this machine: one per two cores (each frame's rows are split over two more
+    """Grade threads for this machine: one per two usable cores (each frame's rows are split over two more
     threads by ``app.color.pipeline.apply_processor``), at least one, at most six."""
-    return max(1, min(6, (os.cpu_count() or 2) // 2))
+    return max(1, min(6, usable_cores() // 2))
 
 
 class PipelinedFrames:

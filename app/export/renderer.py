@@ -362,7 +362,7 @@ def render_timeline(
     channels = 0 if mix.silent else 2
     closers: list[Callable[[], None]] = []
     try:
-        probed = _preflight(chosen, dest, doc, first, end, width, height, rate, channels)
+        probed = _preflight(chosen, dest, doc, first, end, width, height, rate, channels, renderer.compositor)
         renderer.compositor.know_media(probed)  # read with the fresh probes rather than probe again
         tags = build_metadata(provenance_tags(doc, first, end))
         if cancel is not None and cancel.is_set():
@@ -483,6 +483,7 @@ def _preflight(
     height: int,
     rate: Fraction,
     channels: int,
+    compositor: object | None = None,
 ) -> dict[str, MediaInfo]:
     """Every check before the first frame; returns each media file's fresh probe."""
     missing = preset.missing_encoders()
@@ -520,7 +521,7 @@ def _preflight(
             audio_channels=channels, sample_rate=audio_rate(doc), delivery=fmt,
         )  # fmt: skip
     infos = _check_media(doc, first, end)
-    _check_grades(doc, first, end)
+    _check_grades(doc, first, end, compositor)
     return infos
 
 
@@ -588,7 +589,7 @@ def _check_media(doc: TimelineDocument, first: int, end: int) -> dict[str, Media
     return infos
 
 
-def _check_grades(doc: TimelineDocument, first: int, end: int) -> None:
+def _check_grades(doc: TimelineDocument, first: int, end: int, compositor: object | None = None) -> None:
     graded = [c for c in _clips_in_range(doc, first, end, TrackKind.VIDEO) if c.grade]
     if not graded:
         return
@@ -597,7 +598,12 @@ def _check_grades(doc: TimelineDocument, first: int, end: int) -> None:
     except ImportError:  # pragma: no cover - colour management not installed
         return
     try:
-        pipeline = GradePipeline(ColorSettings.from_dict(doc.color_settings()))
+        make = getattr(compositor, "pipeline", None)  # the render's own: its processors are built once
+        pipeline = (
+            make(doc.color_settings())
+            if make
+            else GradePipeline(ColorSettings.from_dict(doc.color_settings()))
+        )
     except AppError as exc:
         raise ExportError(f"The project's colour settings cannot be used: {exc}") from exc
     for clip in graded:

@@ -89,3 +89,42 @@ def test_grading_overhead_dry_run(tmp_path, monkeypatch, capsys):
     assert data["settings"]["grade"]["cdl"]["saturation"] == pytest.approx(1.15)
     assert data["grade_applied_by_compositor"] is True
     assert "overhead" in capsys.readouterr().out
+
+
+def test_export_scaling_dry_run_pins_each_run_to_its_cores(tmp_path, monkeypatch, capsys):
+    """Each core count runs in a child pinned to that many cores: the child reports the cores it saw."""
+    import os
+
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this OS")
+    bench = _load("export_scaling", monkeypatch)
+    available = len(os.sched_getaffinity(0))
+    payload = bench.main(["--dry-run", "--out", str(tmp_path)])
+    data = json.loads(next(tmp_path.glob("export_scaling-*.json")).read_text())
+    assert data == json.loads(json.dumps(payload))
+    assert data["settings"]["cores"] == bench.core_counts(available)
+    assert bench.core_counts(1) == [1] and bench.core_counts(6) == [1, 2, 4, 6]
+    for entry in data["results"].values():
+        assert "ffmpeg" not in entry  # dry run: ours only
+        assert _number(entry["ours"]["fps"]) and entry["ours"]["fps"] > 0
+        assert _number(entry["ours"]["speedup_over_first"])
+    first = data["results"][str(data["settings"]["cores"][0])]
+    assert first["ours"]["speedup_over_first"] == 1.0
+    assert "core(s): ours" in capsys.readouterr().out
+
+
+def test_export_scaling_child_sees_only_its_cores(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this OS")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "from app.export.pipeline import usable_cores; print(usable_cores())"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(BENCHMARKS.parent)], capture_output=True, text=True,
+                         preexec_fn=lambda: os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}),
+                         check=True)  # fmt: skip
+    assert out.stdout.strip() == "1"
