@@ -118,7 +118,7 @@ def _gpu(report: CheckReport) -> None:
         report.problems.append(
             "An NVIDIA GPU is present but PyTorch is the CPU build. Fix: run the installer again (it picks "
             "the CUDA build from nvidia-smi), or: pip install --force-reinstall --index-url "
-            "https://download.pytorch.org/whl/cu128 torch==2.13.0"
+            "https://download.pytorch.org/whl/cu126 torch==2.13.0 (cu130 with a CUDA 13 driver)"
         )
     elif smi is not None and smi.startswith("failed"):
         report.problems.append(
@@ -160,7 +160,7 @@ def _models(report: CheckReport) -> None:
                 report.lines.append(f"    {item.item.role}: partly downloaded ({human_size(item.partial)})")
         report.problems += [f"{version.entry.title}: {p}" for p in version.problems]
     if not any(v.ready for v in status.versions):
-        fix = "Fix: open the model manager (it opens on first run, or Settings > Models...) and download one."
+        fix = "Fix: open the model manager (it opens on first run, or Settings > Model manager...) and download one."
         if status.free < VERSION_DOWNLOAD:
             fix += (
                 f" The disk has {human_size(status.free)} free and a version needs about "

@@ -2,7 +2,7 @@
 # Install AIPROD Studio for the current user from its wheel: a virtual environment in PREFIX, the PyTorch
 # 2.13.0 build that suits the GPU found (nvidia-smi's CUDA version; the CPU build without an NVIDIA GPU),
 # the studio's wheel, a desktop entry and an uninstaller. Model weights are not installed: the studio's
-# model manager (first run, or Settings > Models...) downloads them when you ask.
+# model manager (first run, or Settings > Model manager...) downloads them when you ask.
 #
 #   installers/linux/install.sh [--prefix DIR] [--wheel FILE] [--cpu] [--dry-run]
 #
@@ -21,8 +21,9 @@ set -euo pipefail
 TORCH_SPEC="torch==2.13.0"
 TORCH_INDEX="https://download.pytorch.org/whl"
 # PyTorch's CUDA builds, newest first: "CUDA version the driver must support:index tag". The driver's
-# CUDA version is the one nvidia-smi prints; the newest build it can run is taken.
-CUDA_BUILDS=("13.0:cu130" "12.8:cu128" "12.6:cu126")
+# CUDA version is the one nvidia-smi prints; the newest build it can run is taken. PyTorch 2.13's stable
+# CUDA builds are 12.6 and 13.0 (pytorch/pytorch RELEASE.md, PR #187075; 12.8 builds ended before 2.12).
+CUDA_BUILDS=("13.0:cu130" "12.6:cu126")
 
 say() { printf 'aiprod-studio install: %s\n' "$*"; }
 die() { printf 'aiprod-studio install: %s\n' "$*" >&2; exit 1; }

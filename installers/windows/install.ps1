@@ -19,7 +19,7 @@ $ErrorActionPreference = "Stop"
 $TorchSpec = "torch==2.13.0"
 $TorchIndex = "https://download.pytorch.org/whl"
 # PyTorch's CUDA builds, newest first: the CUDA version the driver must support, and the index tag.
-$CudaBuilds = @(@("13.0", "cu130"), @("12.8", "cu128"), @("12.6", "cu126"))
+$CudaBuilds = @(@("13.0", "cu130"), @("12.6", "cu126"))  # PyTorch 2.13's stable CUDA builds
 
 function Say([string]$Message) { Write-Host "aiprod-studio install: $Message" }
 

@@ -65,7 +65,7 @@ def test_an_nvidia_gpu_with_a_cpu_pytorch_is_a_problem_with_the_fix(monkeypatch,
     report = system_check.run_check()
     assert "nvidia-smi: driver supports CUDA 12.8" in report.text()
     problem = next(p for p in report.problems if "PyTorch is the CPU build" in p)
-    assert "run the installer again" in problem and "whl/cu128 torch==2.13.0" in problem
+    assert "run the installer again" in problem and "whl/cu126 torch==2.13.0" in problem
 
 
 def test_a_failing_driver_is_a_problem_with_the_fix(monkeypatch, tmp_path):

@@ -77,7 +77,7 @@ def test_without_nvidia_smi_the_cpu_build_is_chosen(tmp_path):
 
 @pytest.mark.parametrize(
     ("cuda", "tag"),
-    [("12.8", "cu128"), ("12.9", "cu128"), ("13.0", "cu130"), ("13.2", "cu130"), ("12.6", "cu126")],
+    [("12.8", "cu126"), ("12.9", "cu126"), ("13.0", "cu130"), ("13.2", "cu130"), ("12.6", "cu126")],
 )
 def test_the_cuda_build_follows_the_drivers_cuda_version(tmp_path, cuda, tag):
     header = f"| NVIDIA-SMI 570.86   Driver Version: 570.86   CUDA Version: {cuda}   |"
