@@ -2,7 +2,9 @@
 same export ungraded, side by side in one run: pipelined and sequential renders, the grade on the CPU
 (OpenColorIO's CPU processor) and, where an OpenGL context exists, on the GPU (the viewer's OCIO shader,
 app.gl_grading), plus the per-frame cost of grading alone on each. Goal (issue 15): the grade costs under
-10 % more.
+10 % more. The default renders use the fast path (app.export.fast_path: the grade as FFmpeg's lut3d);
+``graded_float_cpu`` and ``graded_gl`` turn it off, so every frame is graded by OpenColorIO's CPU processor
+or the GL shader (what a dissolve, title or scaled clip still costs).
 
 The grade is a shipped look (``luts/teal_orange.cube`` or the first there is) at 80 % mix plus a CDL
 (slope, offset, power, saturation) and +0.3 stops of exposure. Contenders rotate their order every run.
@@ -31,7 +33,9 @@ import export_speed
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PRESET = "prores_422_hq"
-CONTENDERS = ("ungraded", "graded_cpu", "graded_gl", "sequential_ungraded", "sequential_graded_cpu")
+CONTENDERS = ("ungraded", "graded_cpu", "graded_float_cpu", "graded_gl", "sequential_ungraded",
+              "sequential_graded_cpu")  # fmt: skip
+FLOAT_PATH = ("graded_float_cpu", "graded_gl")  # the fast path off: every frame graded by the grader
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -117,7 +121,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 grader = FallbackGrader(gl) if which == "graded_gl" else CpuGrader()
                 out = folder / f"{which}.mov"
                 started, used = time.perf_counter(), time.process_time()
-                report = render_timeline(doc, PRESET, out, mode=mode, grader=grader)
+                report = render_timeline(
+                    doc, PRESET, out, mode=mode, grader=grader, fast=which not in FLOAT_PATH
+                )
                 times[which].append(time.perf_counter() - started)
                 cpu[which].append(time.process_time() - used)
                 graders[which] = report.grader
@@ -142,6 +148,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         **{f"{name}_median_s": round(value, 3) for name, value in medians.items()},
         "overhead": overhead("graded_cpu", "ungraded"),  # the headline: pipelined, CPU grading
         "overhead_gl": overhead("graded_gl", "ungraded"),
+        "overhead_float_path": overhead("graded_float_cpu", "ungraded"),
         "overhead_sequential": overhead("sequential_graded_cpu", "sequential_ungraded"),
         **{f"{name}_cpu_s": [round(v, 3) for v in values] for name, values in cpu.items()},
         **{f"{name}_cpu_median_s": round(value, 3) for name, value in cpu_medians.items()},
@@ -155,6 +162,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"  {name:24} {medians[name]:7.2f} s  ({args.frames / medians[name]:5.1f} fps), "
               f"{cpu_medians[name]:7.2f} s CPU")  # fmt: skip
     for label, key in (("pipelined, CPU grading", "overhead"), ("pipelined, GPU grading", "overhead_gl"),
+                       ("float path, CPU grading", "overhead_float_path"),
                        ("sequential, CPU grading", "overhead_sequential")):  # fmt: skip
         value = results[key]
         shown = f"{value * 100:+.1f} %" if value is not None else f"n/a ({gl_missing})"

@@ -82,7 +82,14 @@ def test_grading_overhead_dry_run(tmp_path, monkeypatch, capsys):
     assert _number(results["overhead"]) and _number(results["overhead_sequential"])
     assert _number(results["overhead_cpu_time"]) and results["graded_cpu_cpu_median_s"] > 0
     assert results["overhead_gl"] is None and "xvfb-run" in data["gl_missing"]
-    for name in ("ungraded", "graded_cpu", "sequential_ungraded", "sequential_graded_cpu"):
+    assert _number(results["overhead_float_path"])
+    for name in (
+        "ungraded",
+        "graded_cpu",
+        "graded_float_cpu",
+        "sequential_ungraded",
+        "sequential_graded_cpu",
+    ):
         assert _number(results[f"{name}_median_s"])
     assert results["graders_used"]["graded_cpu"] == "cpu"
     assert results["grade_one_frame"]["cpu"]["max_diff_vs_cpu"] == 0.0
