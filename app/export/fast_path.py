@@ -1,6 +1,6 @@
-"""The export's fast path: a frame that shows one source frame as it is (Qt-free).
+"""The export's fast path: a frame that shows one source frame whole (Qt-free).
 
-Most frames of a cut are exactly one source frame at the output size: no dissolve, no title, no move or
+Most frames of a cut are one source frame, fitted into the output frame: no dissolve, no title, no move or
 crop. For those the export skips the float pipeline (16-bit RGB -> float32 -> OpenColorIO's CPU processor ->
 our float BT.709 R'G'B' -> Y'CbCr) and does the same work in two cheap steps:
 
@@ -8,7 +8,9 @@ our float BT.709 R'G'B' -> Y'CbCr) and does the same work in two cheap steps:
    decoded frame into 16-bit planar R'G'B' exactly as the reader does for the float path
    (:func:`app.media.reader.rgb_filters`), then ``lut3d`` (tetrahedral) applies one 3D LUT that holds the
    clip's whole grade, the clip to 0..1, the BT.709 matrix and the limited-range scaling: its three outputs
-   are Y', Cb and Cr as 10-bit code values x 64, in the G, B and R planes.
+   are Y', Cb and Cr as 10-bit code values x 64, in the G, B and R planes. A source of another size than
+   the output is then scaled there with libswscale's bilinear filter (within 0.35/255 of the PIL bilinear
+   resize ``app.media.transform.place`` does) and letterboxed into black, as the compositor fits it.
 2. **numpy, in integers**: Y is rounded to the delivery's bit depth, Cb/Cr are decimated with the same
    filters as :mod:`app.export.yuv` ([1, 2, 1]/4 co-sited horizontally, row pairs averaged for 4:2:0) and
    rounded once, straight into the encoder's frame.
@@ -67,6 +69,9 @@ class FastFrame:
     index: int
     frame: av.VideoFrame
     lut: str  # path of the .cube file (grade + BT.709 matrix + limited range)
+    size: tuple[int, int] | None = None  # the output frame (width, height); None: the source's
+    # where the picture lands when it is scaled or letterboxed (x0, y0, width, height); None: the whole frame
+    placed: tuple[int, int, int, int] | None = None
 
 
 def supported(fmt: DeliveryFormat) -> bool:
@@ -155,15 +160,22 @@ class FastPath:
         if graphs is None:
             graphs = self._local.graphs = {}
         frame = item.frame
+        placed = item.placed
+        shape = (placed[2], placed[3]) if placed else item.size or (frame.width, frame.height)
         key = (frame.format.name, frame.width, frame.height, frame.colorspace, frame.color_range, item.lut)
+        key += shape
         graph = graphs.get(key)
         if graph is None:
             to_rgb = [*rgb_filters(frame), ("format", "pix_fmts=gbrp16le")]
-            lut = ("lut3d", f"file={_escape(item.lut)}:interp=tetrahedral")
-            graph = graphs[key] = filter_graph(frame, [*to_rgb, lut])
+            chain = [*to_rgb, ("lut3d", f"file={_escape(item.lut)}:interp=tetrahedral")]
+            if shape != (frame.width, frame.height):  # what app.media.transform.place does: bilinear
+                chain.append(("scale", f"w={shape[0]}:h={shape[1]}:flags=bilinear"))
+            graph = graphs[key] = filter_graph(frame, chain)
         graph.push(frame)
         planes = graph.pull().planes  # G, B, R = Y', Cb, Cr (code values x 64)
         g, b, r = (np.frombuffer(p, "<u2").reshape(p.height, p.line_size // 2)[:, : p.width] for p in planes)
+        if placed is not None and item.size is not None:
+            g, b, r = _letterbox((g, b, r), placed, item.size)
         return _yuv_frame(g, b, r, self.fmt.planar_pix_fmt)
 
     def close(self) -> None:
@@ -215,6 +227,22 @@ def _bake_error(exact: Any, graded_lattice: np.ndarray) -> float:
     got = samples.copy()
     ocio.Config.CreateRaw().getProcessor(lut).getDefaultCPUProcessor().applyRGB(got)
     return float(np.abs(got - want).max())
+
+
+Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _letterbox(planes: Planes, placed: tuple[int, int, int, int], size: tuple[int, int]) -> Planes:
+    """The scaled planes pasted at ``placed`` into black frames of ``size`` (Y' 64, Cb/Cr 512, x 64)."""
+    x0, y0, w, h = placed
+    width, height = size
+    out = []
+    for plane, black in zip(planes, (Y_BLACK_10, C_ZERO_10, C_ZERO_10), strict=True):
+        full = np.full((height, width), black * _CODE_SCALE, np.uint16)
+        fx0, fy0, fx1, fy1 = max(x0, 0), max(y0, 0), min(x0 + w, width), min(y0 + h, height)
+        full[fy0:fy1, fx0:fx1] = plane[fy0 - y0 : fy1 - y0, fx0 - x0 : fx1 - x0]
+        out.append(full)
+    return out[0], out[1], out[2]
 
 
 def _escape(path: str) -> str:

@@ -183,8 +183,9 @@ class TimelineRenderer:
     def _fast_frame(
         self, index: int, sample: VideoSample, pipeline: object | None, grade: dict | None
     ) -> FastFrame | None:
-        """``sample`` for the fast path when it is one source frame shown as it is (no dissolve, title,
-        move, crop or scaling; a grade the LUT holds), else None (the float path renders it)."""
+        """``sample`` for the fast path when it is one source frame shown whole (no dissolve, title, move or
+        crop; fitted into the frame, letterboxed and scaled as the compositor does; a grade the LUT holds),
+        else None (the float path renders it)."""
         fast = self.fast
         if fast is None or sample.mix is not None or sample.overlays or not sample.path:
             return None
@@ -199,10 +200,12 @@ class TimelineRenderer:
             frame = self.compositor.source_av_frame(sample.path, sample.seconds)
         except AppError:  # a broken transform, grade or file: the float path renders (or reports) it
             return None
-        if (frame.width, frame.height) != (width, height):
+        x0, y0, w, h, _crop = ClipTransform().rect(frame.width, frame.height, width, height)
+        placed = None if (x0, y0, w, h) == (0, 0, width, height) else (x0, y0, w, h)
+        if (w, h) == (width, height) and placed is not None:  # pragma: no cover - a fit never overflows
             return None
         fast.frames += 1
-        return FastFrame(index, frame, lut)
+        return FastFrame(index, frame, lut, (width, height), placed)
 
     def finish(self, item: DecodedFrame | FastFrame, grader: Grader | None = None) -> np.ndarray:
         """Stage 2 (any thread): grade, fit, mix and title ``item``: the same pixels :meth:`frame` gives

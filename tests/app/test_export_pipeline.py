@@ -289,7 +289,10 @@ def test_rgb_to_yuv_in_row_bands_gives_the_same_samples(preset):
 def test_an_export_with_banded_conversion_encodes_the_same_packets(media, tmp_path, monkeypatch):
     doc = graded_doc(media)
     size = (96, 200)  # tall enough for three bands
-    plain = render_timeline(doc, "prores_422_hq", tmp_path / "plain.mov", size=size, mode="sequential")
+    # the float path (the fast path would make most frames' Y'CbCr itself)
+    plain = render_timeline(
+        doc, "prores_422_hq", tmp_path / "plain.mov", size=size, mode="sequential", fast=False
+    )
     rows_seen: list[int] = []
     convert = encoder_module.rgb_to_yuv_planes
 
@@ -299,6 +302,8 @@ def test_an_export_with_banded_conversion_encodes_the_same_packets(media, tmp_pa
 
     monkeypatch.setattr(encoder_module, "YUV_BANDS", 3)
     monkeypatch.setattr(encoder_module, "rgb_to_yuv_planes", spy)
-    banded = render_timeline(doc, "prores_422_hq", tmp_path / "banded.mov", size=size, mode="pipelined")
+    banded = render_timeline(
+        doc, "prores_422_hq", tmp_path / "banded.mov", size=size, mode="pipelined", fast=False
+    )
     assert rows_seen and max(rows_seen) < 200 and sum(rows_seen) == 200 * banded.frames  # really banded
     assert video_packets(banded.path) == video_packets(plain.path)
