@@ -45,6 +45,7 @@ from app.jobs.settings import model_spec_for
 from app.jobs.spec import MAX_STEPS, MIN_STEPS
 from ui.generation_options import GenerationOptions
 from ui.prompt_presets_menu import PromptPresetsButton
+from ui.screen_fit import narrow_combos
 
 MODEL_DEFAULT_STEPS = MIN_STEPS - 1  # the steps box's "model default" entry
 
@@ -65,6 +66,7 @@ FrameProvider = Callable[[], "np.ndarray | None"]
 class GeneratePanel(QWidget):
     generate_requested = Signal(object)  # JobSpec
     settings_requested = Signal()  # "Open settings" from the problem message
+    models_requested = Signal()  # "Model manager" from the problem message: how a new user gets the model
     duration_requested = Signal(str, float)  # prompt, fps: "Suggest" (LTX-2.5's duration head)
 
     def __init__(
@@ -80,6 +82,9 @@ class GeneratePanel(QWidget):
         self._problems: list[str] = []
         self._big_seed: int | None = None
         self._loading = False
+        self._queue = None  # app.jobs.JobQueue, to say when the jobs queued from here end (set_job_queue)
+        self._followed: dict[str, str] = {}  # job id -> "seed 1, 64x64, 9 frames", until it ends
+        self._job_text = ""  # the last "Queued"/"Done" line this panel wrote about its jobs
 
         self.prompt_edit = QPlainTextEdit(objectName="promptEdit")
         self.prompt_edit.setPlaceholderText("Describe the shot: subject, action, camera, light, sound...")
@@ -104,6 +109,7 @@ class GeneratePanel(QWidget):
         self.duration_spin.setSingleStep(0.5)
         self.duration_spin.setValue(5.0)
         self.duration_label = QLabel(objectName="durationLabel")
+        self.duration_label.setWordWrap(True)  # beside "Suggest" in a narrow dock it takes two lines
         self.suggest_button = QPushButton("Suggest", objectName="suggestDurationButton")
         self.suggest_button.setToolTip("LTX-2.5's duration head suggests a length for the prompt")
         self.suggest_button.clicked.connect(self._request_duration)
@@ -141,6 +147,9 @@ class GeneratePanel(QWidget):
         self.message_label = QLabel(objectName="generateMessage")
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.models_button = QPushButton("Model manager...", objectName="openModelManagerButton")
+        self.models_button.setToolTip("See what the models folder holds and download the model files")
+        self.models_button.clicked.connect(self.models_requested)
         self.settings_button = QPushButton("Open settings...", objectName="openSettingsButton")
         self.settings_button.clicked.connect(self.settings_requested)
         self.generate_button = QPushButton("Generate", objectName="generateButton")
@@ -187,9 +196,13 @@ class GeneratePanel(QWidget):
         layout.addWidget(self.place_check)
         layout.addWidget(self.message_label)
         layout.addWidget(self.plan_label)
-        layout.addWidget(self.settings_button)
+        setup_row = QHBoxLayout()
+        setup_row.addWidget(self.models_button)
+        setup_row.addWidget(self.settings_button)
+        layout.addLayout(setup_row)
         layout.addWidget(self.generate_button)
         layout.addStretch(1)
+        narrow_combos(self)  # the dock scrolls (ui.main_window); long item texts must not widen it
 
         self.duration_spin.valueChanged.connect(self._update_duration)
         self.fps_combo.currentIndexChanged.connect(self._update_duration)
@@ -285,9 +298,23 @@ class GeneratePanel(QWidget):
             self._big_seed = None
             self.seed_spin.setValue(random_seed())
             spec = spec.with_changes(seed=self.seed_spin.value())
-        self.show_message(f"Queued: seed {spec.seed}, {spec.width}x{spec.height}, {spec.frames} frames.")
+        self._job_text = f"Queued: {describe_job(spec)}."
+        self.show_message(self._job_text)
         self.generate_requested.emit(spec)
         return spec
+
+    def set_job_queue(self, queue) -> None:  # noqa: ANN001 -- app.jobs.JobQueue
+        """The queue the window submits to: the message line follows the jobs queued from this panel
+        (`follow_job`) until they end, so it never still says "Queued" about a finished clip."""
+        self._queue = queue
+        queue.job_finished.connect(lambda job_id, _result: self._job_ended(job_id, "Done"))
+        queue.job_failed.connect(lambda job_id, text: self._job_ended(job_id, "Failed", text))
+        queue.job_cancelled.connect(lambda job_id: self._job_ended(job_id, "Cancelled"))
+
+    def follow_job(self, job_id: str) -> None:
+        """A generation was queued for this panel's fields: say so, and say when it ends."""
+        if self._queue is not None:
+            self._followed[job_id] = describe_job(self._queue.job(job_id).spec)
 
     def load_spec(self, spec: JobSpec) -> None:
         """Fill the fields from a spec (regenerate from a clip), its seed included; the seed lock stays as
@@ -394,17 +421,34 @@ class GeneratePanel(QWidget):
 
     # --- internals ------------------------------------------------------------------------------------------
 
+    def _job_ended(self, job_id: str, outcome: str, reason: str = "") -> None:
+        what = self._followed.pop(job_id, None)
+        if what is None:
+            return
+        if outcome != "Failed" and self.message_label.text() != self._job_text:
+            return  # newer news is on show (a refusal, a model problem, a regeneration's seed): it stays
+        text = f"{outcome}: {what}" + (f": {reason}" if reason else ".")
+        item = getattr(self._queue.job(job_id), "item", None) if self._queue is not None else None
+        if outcome == "Done" and getattr(item, "name", None):
+            text = f"{outcome}: {what}: {item.name} is in the media bin."
+        if self._followed:
+            text += f" {len(self._followed)} more queued."
+        self._job_text = text
+        self.show_message(text, error=outcome == "Failed")
+
     def _update_state(self) -> None:
         blocked = self.model_combo.currentData() == MODEL_LTX2 and bool(self._problems)
         self.generate_button.setEnabled(not blocked)
         self.settings_button.setVisible(blocked)
+        self.models_button.setVisible(blocked)
         if blocked:
             hint = (
-                ""
-                if self._settings.developer_tiny
-                else "\nNo weights yet? Turn on developer mode in Settings to try the studio with the tiny "
-                "test model (its clips are noise)."
+                "\nNo model files yet? Press Model manager... below: it downloads what a quality preset "
+                "needs and sets it here."
             )
+            if not self._settings.developer_tiny:
+                hint += " To try the studio without them, turn on developer mode in Settings (the tiny "
+                hint += "test model: its clips are noise)."
             self.show_message(
                 "Cannot generate yet:\n" + "\n".join(f"\u2022 {p}" for p in self._problems) + hint, True
             )
@@ -532,6 +576,11 @@ def fill_model_combo(combo: QComboBox, settings: EngineSettings) -> None:
         combo.addItem("Test model: random weights (generates noise)", MODEL_TINY)
     combo.setCurrentIndex(max(0, combo.findData(current)))
     combo.blockSignals(False)
+
+
+def describe_job(spec: JobSpec) -> str:
+    """What the message line calls a generation: "seed 7, 768x512, 121 frames"."""
+    return f"seed {spec.seed}, {spec.width}x{spec.height}, {spec.frames} frames"
 
 
 def steps_spin(name: str) -> QSpinBox:

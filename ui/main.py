@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app import __version__
     from ui.main_window import MainWindow
+    from ui.screen_fit import show_fitted
     from ui.theme import apply_dark_theme
 
     args = list(sys.argv if argv is None else argv)
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_dark_theme(app)
 
     window = MainWindow()
-    window.show()
+    show_fitted(window)  # inside the screen's available area, a 1366 x 768 laptop's included
     # A project path on the command line opens it; crash recovery is offered first either way.
     project = next((a for a in args[1:] if not a.startswith("-")), None)
     window.project.start(project)

@@ -62,6 +62,7 @@ from ui.mask_painter import MaskPainter
 from ui.media_bin import MediaBin
 from ui.project_actions import ProjectActions, ProjectPrompts
 from ui.scopes import ScopesPanel
+from ui.screen_fit import scrolled, width_without_sideways_scrolling
 from ui.sequence_dialog import SequenceSettingsDialog
 from ui.settings_dialog import SettingsDialog
 from ui.source_viewer import SourceViewer
@@ -178,6 +179,8 @@ class MainWindow(QMainWindow):
             answer.seconds, answer.frames
         )
         self.generate_panel.settings_requested.connect(self.open_settings)
+        self.generate_panel.models_requested.connect(self.open_model_manager)
+        self.generate_panel.set_job_queue(self.jobs)  # its message line says when its jobs end
         # Finished generations outlive the session and the launch: the Jobs panel lists them again.
         self.job_history = JobHistory(data_root() / "jobs", self)
         for signal in (self.jobs.job_finished, self.jobs.job_failed):
@@ -221,7 +224,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.central_host)
         for dock in self._session_docks():
             dock.setWidget(self._new_host(f"{dock.objectName()}Host"))
-        self.generate_dock.setWidget(self.generate_panel)
+        # scrolled: the form is taller than a laptop screen (ui.screen_fit; tests/ui/test_small_screen.py)
+        self.generate_dock.setWidget(scrolled(self.generate_panel, "generateScroll"))
         self.queue_dock.setWidget(self.job_queue_view)
         self.history_dock.setWidget(self.workflow.panel)  # a tab beside Generate: results next to settings
         self.tabifyDockWidget(self.generate_dock, self.inspector_dock)
@@ -246,7 +250,8 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.bin_dock, self.queue_dock, Qt.Orientation.Vertical)
         self.resizeDocks([self.timeline_dock], [330], Qt.Orientation.Vertical)
         self.resizeDocks([self.bin_dock, self.queue_dock], [330, 260], Qt.Orientation.Vertical)
-        self.resizeDocks([self.bin_dock, self.generate_dock], [300, 360], Qt.Orientation.Horizontal)
+        right = max(360, width_without_sideways_scrolling(self.generate_dock.widget()))
+        self.resizeDocks([self.bin_dock, self.generate_dock], [300, right], Qt.Orientation.Horizontal)
         self.resizeDocks([self.bin_dock, self.source_dock], [260, 400], Qt.Orientation.Horizontal)
         self._default_state = self.saveState(STATE_VERSION)
         self._bind_session(self.project.session)
@@ -481,7 +486,7 @@ class MainWindow(QMainWindow):
         self.viewer.marks_changed.connect(self.inpaint_panel.set_range)
         self.viewer.marks_changed.connect(self.timeline.set_in_out)  # the ruler shows the marked range
         self.inpaint_panel.set_range(self.viewer.in_point, self.viewer.out_point)
-        self._host(self.inpaint_dock.widget()).addWidget(self.inpaint_panel)
+        self._host(self.inpaint_dock.widget()).addWidget(scrolled(self.inpaint_panel, "inpaintScroll"))
         self.mask_painter.painting_changed.connect(lambda on: self._show_painted_clip() if on else None)
 
         self.timeline.playhead_changed.connect(self._on_timeline_playhead)
@@ -835,6 +840,7 @@ class MainWindow(QMainWindow):
             self.generate_panel.show_message(str(exc), error=True)
             return None
         self.generate_panel.save_state(self.settings)  # a crash later still remembers what was asked
+        self.generate_panel.follow_job(job_id)
         self.queue_dock.raise_()
         self.show_message(f"Queued {spec.display_name()}")
         return job_id
@@ -1001,6 +1007,14 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.engine_settings, store=self.settings, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.settings_changed.connect(self.apply_engine_settings)
+        dialog.open()
+        return dialog
+
+    def open_model_manager(self):  # noqa: ANN201 -- ui.model_manager.ModelManagerDialog
+        """The model manager; its "Use this model" sets the generation settings at once."""
+        from ui.model_manager import open_for_window
+
+        dialog = open_for_window(self)
         dialog.open()
         return dialog
 

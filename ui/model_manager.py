@@ -37,6 +37,7 @@ from app.model_store.folder import (
     set_models_folder,
 )
 from app.model_store.worker import DownloadWorker
+from ui.screen_fit import fit_to_screen
 
 FIRST_RUN_KEY = "models/first_run_offered"
 TOKEN_HELP = "https://huggingface.co/settings/tokens"
@@ -65,6 +66,7 @@ class ModelManagerDialog(QDialog):
         self.worker.remembered.connect(self._remembered)
         self.worker.warned.connect(self._token_problem)
         self.report: FolderReport | None = None
+        self._action = "download"  # what the worker was last asked to do: "plan", "verify" or "download"
         self.sizes: dict[str, int] = {}  # key -> bytes to fetch, once the hub was asked
 
         intro = QLabel(objectName="modelIntro")
@@ -229,8 +231,9 @@ class ModelManagerDialog(QDialog):
             self.need_label.setText(f"Everything the {preset} preset needs is here.")
         else:
             known = [self.sizes[i.key] for i in missing if i.key in self.sizes]
-            size = (f"{human_size(sum(known))}" if len(known) == len(missing)
-                    else "size unknown until the hub is asked")  # fmt: skip
+            # the total to fetch for the preset, not one file's size: say so
+            size = (f"to download: {human_size(sum(known))}" if len(known) == len(missing)
+                    else "download size unknown until the hub is asked")  # fmt: skip
             gated = [i.repo for i in missing if i.gated]
             note = ""
             if gated:
@@ -272,6 +275,7 @@ class ModelManagerDialog(QDialog):
             return
         self.progress_bar.setVisible(not plan_only)
         self.progress_bar.setRange(0, 0)
+        self._action = "plan" if plan_only else "verify" if verify else "download"
         what = "Asking the hub for sizes" if plan_only else "Verifying" if verify else "Downloading"
         self._show(f"{what}...")
         token = self.token_edit.text().strip() or None
@@ -307,7 +311,7 @@ class ModelManagerDialog(QDialog):
 
     def _failed(self, kind: str, message: str) -> None:
         self.progress_bar.setVisible(False)
-        self._show(message, problem=kind != "cancelled")
+        self._show(retry_wording(message, self._action), problem=kind != "cancelled")
         self.refresh()
 
     # ---------------------------------------------------------------------------------------- token
@@ -370,10 +374,27 @@ class ModelManagerDialog(QDialog):
         self.use_model.emit(changes)
         self._show(f"The studio now generates with {Path(changes['checkpoint']).name}.")
 
+    def showEvent(self, event) -> None:  # noqa: ANN001, N802 -- Qt override
+        super().showEvent(event)
+        fit_to_screen(self)  # a 1366 x 768 laptop shows all of it (ui.screen_fit)
+
     def done(self, result: int) -> None:
         if self.worker.is_running():
             self.worker.cancel()  # what was fetched stays and resumes next time
         super().done(result)
+
+
+# The download child's messages end by saying how to try again as if Download was pressed; the other
+# actions the worker runs say their own.
+RETRY_PHRASES = {
+    "plan": "try again", "verify": "press Verify files again", "download": "press Download again",
+}  # fmt: skip
+
+
+def retry_wording(message: str, action: str) -> str:
+    """`message` from the download worker, its "press Download again" fitted to `action` (the button the
+    user really pressed)."""
+    return message.replace("press Download again", RETRY_PHRASES.get(action, RETRY_PHRASES["download"]))
 
 
 def offer_on_first_run(window, store: QSettings | None = None) -> ModelManagerDialog | None:
@@ -383,9 +404,16 @@ def offer_on_first_run(window, store: QSettings | None = None) -> ModelManagerDi
     if settings.checkpoint.strip() or store.value(FIRST_RUN_KEY, False) in (True, "true"):
         return None
     store.setValue(FIRST_RUN_KEY, True)
-    dialog = ModelManagerDialog(window, first_run=True)
+    dialog = open_for_window(window, first_run=True)
+    QTimer.singleShot(0, dialog.open)
+    return dialog
+
+
+def open_for_window(window, first_run: bool = False) -> ModelManagerDialog:
+    """A model manager over the main window (not yet shown) whose "Use this model" sets the window's
+    generation settings at once (the Generate panel follows)."""
+    dialog = ModelManagerDialog(window, first_run=first_run)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.use_model.connect(lambda changes: window.apply_engine_settings(
         window.engine_settings.with_changes(**changes)))  # fmt: skip
-    QTimer.singleShot(0, dialog.open)
     return dialog

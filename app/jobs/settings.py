@@ -89,9 +89,9 @@ class EngineSettings:
         report = None
         if not self.checkpoint.strip():
             problems.append(
-                "No LTX-2 checkpoint is set: open Settings and choose the .safetensors file "
-                "(LTX-2.0 or 2.3), the LTX-2.5 release folder or a diffusers folder you downloaded "
-                "(see README, 'Model weights')."
+                "No LTX-2 checkpoint is set: download one with the model manager (Settings > Model "
+                "manager...), or choose in Settings the .safetensors file (LTX-2.0 or 2.3), the LTX-2.5 "
+                "release folder or a diffusers folder you downloaded (see README, 'Model weights')."
             )
         else:
             try:
@@ -120,8 +120,9 @@ class EngineSettings:
                     problems.append(f"Gemma text encoder: {report.text_encoder_problem}.")
         elif report is None and self.checkpoint.strip() == "":
             problems.append(
-                "No Gemma text encoder folder is set: open Settings and choose the local Gemma-3 folder "
-                "(config.json, tokenizer and *.safetensors); an LTX-2.5 release folder carries its own."
+                "No Gemma text encoder folder is set: the model manager downloads it with the model, or "
+                "choose in Settings the local Gemma-3 folder (config.json, tokenizer and *.safetensors); an "
+                "LTX-2.5 release folder carries its own."
             )
         if self.quantization not in QUANTIZATION_MODES:
             problems.append(

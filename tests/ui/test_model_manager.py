@@ -16,6 +16,7 @@ from shared_fixtures import LTX23_FIXTURE, needs_ltx23_fixture
 
 from app.jobs.settings import EngineSettings
 from app.model_store.catalog import GEMMA3
+from app.model_store.folder import human_size
 from ui.model_manager import FIRST_RUN_KEY, ModelManagerDialog, offer_on_first_run
 
 pytestmark = needs_ltx23_fixture
@@ -102,6 +103,28 @@ def test_a_gated_repository_says_what_to_do(qtbot, dialog, hub):
     assert "accept the terms" in dialog.status_label.text()
     assert dialog.status_label.property("state") == "problem"
     _shot(dialog, "model_manager_gated.png")
+
+
+def test_the_sizes_read_as_what_is_left_to_download(qtbot, dialog):
+    dialog.preset_combo.setCurrentText("Standard")
+    assert "download size unknown until the hub is asked" in dialog.need_label.text()
+    with qtbot.waitSignal(dialog.worker.finished, timeout=60_000):
+        dialog.sizes_button.click()
+    total = sum(dialog.sizes[key] for key in dialog.missing_keys())
+    # the preset's total to fetch, labelled as such (it read as the size of the last file named before it)
+    assert f"(to download: {human_size(total)}; " in dialog.need_label.text(), dialog.need_label.text()
+
+
+def test_asking_the_hub_for_sizes_says_try_again_not_press_download(qtbot, dialog, hub):
+    hub.gated.add(GEMMA3.repo)
+    with qtbot.waitSignal(dialog.worker.failed, timeout=60_000) as failed:
+        dialog.sizes_button.click()
+    assert failed.args[0] == "gated" and "press Download again" in failed.args[1]  # the child's wording
+    text = dialog.status_label.text()
+    assert "accept the terms" in text and "try again" in text and "press Download" not in text, text
+    with qtbot.waitSignal(dialog.worker.failed, timeout=60_000):
+        dialog.download_button.click()
+    assert "press Download again" in dialog.status_label.text()  # where Download was pressed, it stays
 
 
 def test_a_comfyui_models_folder_is_reused(dialog, tmp_path):

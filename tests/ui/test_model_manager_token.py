@@ -105,7 +105,12 @@ def test_remember_stores_the_token_where_huggingface_hub_keeps_it_and_nowhere_el
     _ask_sizes(qtbot, again, "finished")
     assert "To fetch" in again.status_label.text()
     hub.token = "hf_TheSuccessorToken000000000000000"  # the stored token was revoked since: the empty field
-    assert _ask_sizes(qtbot, again, "failed")[1:] == ("unauthorized", again.status_label.text())
+    kind, message = _ask_sizes(qtbot, again, "failed")[1:]
+    # the download process's message, its retry advice fitted to the button pressed (not Download)
+    assert kind == "unauthorized" and again.status_label.text() == message.replace(
+        "press Download again", "try again"
+    )
+    assert "try again" in again.status_label.text() and "press Download" not in again.status_label.text()
     assert "401" in again.status_label.text()  # ... shows that the download process sent the stored one
     # forget: the file goes, the next session shows none
     again.forget_button.click()

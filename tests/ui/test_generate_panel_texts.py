@@ -1,0 +1,113 @@
+"""What the Generate panel says to a new user, kept true: without a model it points at the model manager (and
+its button opens it), the Model box names the model the model manager set, and the message line says when
+the clip it queued is done (or failed) instead of still saying "Queued"."""
+
+from __future__ import annotations
+
+import pytest
+from shared_fixtures import LTX23_FIXTURE, needs_ltx23_fixture
+from window_helpers import opened_window
+
+from app.jobs import EngineSettings
+from ui.generate_panel import GeneratePanel
+from ui.model_manager import ModelManagerDialog
+
+pytestmark = pytest.mark.usefixtures("data_dir")
+
+
+class InstantEngine:
+    """Stands in for the model: answers at once, or fails when told to."""
+
+    model_name, identity, quantization = "fake", "fake", "none"
+
+    def __init__(self, fail: str = "") -> None:
+        self.fail = fail
+
+    def generate(self, request, on_progress=None, on_preview=None, cancel=None):  # noqa: ANN001, ANN201
+        import numpy as np
+
+        from engine.request import GenerationResult
+
+        if self.fail:
+            raise RuntimeError(self.fail)
+        for step in range(1, request.steps + 1):
+            on_progress(step, request.steps)
+        frames = np.full((request.num_frames, request.height, request.width, 3), 0.5, np.float32)
+        return GenerationResult(frames, np.zeros((2, 9000), np.float32), 48000, request.fps, {})
+
+
+def _small_job(panel: GeneratePanel) -> None:
+    panel.prompt_edit.setPlainText("a lighthouse at dusk")
+    panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
+    panel.duration_spin.setValue(0.3)
+    panel.steps_spin.setValue(2)
+
+
+def test_without_a_model_the_panel_points_at_the_model_manager(qtbot):
+    panel = GeneratePanel(EngineSettings())
+    qtbot.addWidget(panel)
+    text = panel.message_label.text()
+    assert "model manager" in text.lower() and "Settings > Model manager" in text
+    assert "open Settings and choose the .safetensors" not in text  # the old advice skipped the manager
+    assert panel.models_button.isVisibleTo(panel) and panel.models_button.text() == "Model manager..."
+    with qtbot.waitSignal(panel.models_requested):
+        panel.models_button.click()
+    panel.set_settings(EngineSettings(developer_tiny=True))  # the tiny model is chosen: nothing to fix
+    assert not panel.models_button.isVisibleTo(panel) and "model manager" not in panel.message_label.text()
+
+
+@needs_ltx23_fixture
+def test_the_button_opens_the_model_manager_and_the_model_box_follows_its_choice(qtbot, tmp_path):
+    dev = next(LTX23_FIXTURE.glob("ltx-2.3-*dev.safetensors"))
+    gemma = next(p for p in LTX23_FIXTURE.iterdir() if p.is_dir() and p.name.startswith("gemma-3"))
+    with opened_window(qtbot, tmp_path) as window:
+        panel = window.generate_panel
+        unset = panel.model_combo.currentText()
+        assert not panel.generate_button.isEnabled()
+        panel.models_button.click()
+        [manager] = [d for d in window.findChildren(ModelManagerDialog) if d.isVisible()]
+        manager.use_model.emit({"checkpoint": str(dev), "gemma_root": str(gemma)})  # "Use this model"
+        chosen = EngineSettings(checkpoint=str(dev), gemma_root=str(gemma)).model_spec().name
+        assert window.engine_settings.checkpoint == str(dev)
+        assert panel.model_combo.currentText() == f"{chosen} (checkpoint from Settings)" != unset
+        assert panel.generate_button.isEnabled() and "Cannot generate" not in panel.message_label.text()
+        manager.close()
+
+
+def test_the_message_line_says_when_the_queued_clip_is_done(qtbot, tmp_path):
+    with opened_window(qtbot, tmp_path, engine_factory=lambda *_: InstantEngine()) as window:
+        window.apply_engine_settings(EngineSettings(developer_tiny=True))
+        panel = window.generate_panel
+        _small_job(panel)
+        with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as finished:
+            spec = panel.request_generate()
+            assert panel.message_label.text().startswith(f"Queued: seed {spec.seed}")
+        item = finished.args[1]
+        text = panel.message_label.text()
+        assert "Queued" not in text and text.startswith(f"Done: seed {spec.seed}, 64x64"), text
+        assert f"{item.name} is in the media bin" in text
+
+
+def test_the_message_line_says_when_the_queued_clip_failed(qtbot, tmp_path):
+    engine = InstantEngine(fail="the GPU fell off")
+    with opened_window(qtbot, tmp_path, engine_factory=lambda *_: engine) as window:
+        window.apply_engine_settings(EngineSettings(developer_tiny=True))
+        panel = window.generate_panel
+        _small_job(panel)
+        with qtbot.waitSignal(window.jobs.job_failed, timeout=60_000):
+            spec = panel.request_generate()
+        text = panel.message_label.text()
+        assert text.startswith(f"Failed: seed {spec.seed}") and "the GPU fell off" in text, text
+        assert panel.message_label.property("state") == "error"
+
+
+def test_a_newer_message_is_not_replaced_when_the_job_ends(qtbot, tmp_path):
+    with opened_window(qtbot, tmp_path, engine_factory=lambda *_: InstantEngine()) as window:
+        window.apply_engine_settings(EngineSettings(developer_tiny=True))
+        panel = window.generate_panel
+        _small_job(panel)
+        with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000):
+            panel.request_generate()
+            panel.prompt_edit.clear()
+            assert panel.request_generate() is None  # refused: the prompt is empty
+        assert "prompt is empty" in panel.message_label.text()  # the refusal stays on show
