@@ -151,9 +151,22 @@ def test_screenshots_on_a_1366x768_x_server(tmp_path):
     run_under_xvfb(f"{Path(__file__).relative_to(Path(__file__).parents[2])}::test_small_screen_shots", env,
                    screen="1366x768x24")  # fmt: skip
     for name in ("small_screen_first_start.png", "small_screen_generate_button.png",
-                 "small_screen_model_manager.png", "small_screen_settings.png"):  # fmt: skip
+                 "small_screen_model_manager.png", "small_screen_settings.png",
+                 "small_screen_clip_done.png"):  # fmt: skip
         image = QImage(str(SCREENSHOTS / name))
         assert (image.width(), image.height()) == (1366, 768), name
+
+
+class _InstantEngine:
+    model_name, identity, quantization = "fake", "fake", "none"
+
+    def generate(self, request, on_progress=None, on_preview=None, cancel=None):  # noqa: ANN001, ANN201
+        import numpy as np
+
+        from engine.request import GenerationResult
+
+        frames = np.full((request.num_frames, request.height, request.width, 3), 0.5, np.float32)
+        return GenerationResult(frames, np.zeros((2, 9000), np.float32), 48000, request.fps, {})
 
 
 @pytest.mark.skipif(os.environ.get(SHOT_ENV) != "1", reason="run under xvfb-run by the test above")
@@ -167,7 +180,11 @@ def test_small_screen_shots(qtbot, tmp_path, hf_home):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         assert QGuiApplication.primaryScreen().grabWindow(0).save(str(SCREENSHOTS / name))
 
-    with dark_theme(QApplication.instance()), opened_window(qtbot, tmp_path, show=False) as window:
+    engine = lambda *_: _InstantEngine()  # noqa: E731 -- a clip at once, for the "Done" line
+    with (
+        dark_theme(QApplication.instance()),
+        opened_window(qtbot, tmp_path, show=False, engine_factory=engine) as window,
+    ):
         show_fitted(window)  # as ui.main does
         qtbot.waitExposed(window)
         assert area.contains(window.frameGeometry())
@@ -185,3 +202,15 @@ def test_small_screen_shots(qtbot, tmp_path, hf_home):
         assert area.contains(settings.frameGeometry())
         shot("small_screen_settings.png")
         settings.close()
+        window.apply_engine_settings(EngineSettings(developer_tiny=True))
+        panel = window.generate_panel
+        panel.prompt_edit.setPlainText("a lighthouse at dusk, waves, wind")
+        panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
+        panel.duration_spin.setValue(0.3)
+        panel.steps_spin.setValue(2)
+        with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000):
+            panel.request_generate()
+        assert panel.message_label.text().startswith("Done:")
+        qtbot.wait(200)  # the longer message is laid out first
+        scroll.ensureWidgetVisible(panel.generate_button)
+        shot("small_screen_clip_done.png")
