@@ -67,6 +67,9 @@ class ModelManagerDialog(QDialog):
         self.worker.warned.connect(self._token_problem)
         self.report: FolderReport | None = None
         self._action = "download"  # what the worker was last asked to do: "plan", "verify" or "download"
+        # whether "Use this model" sets the studio's settings at once (open_for_window) or only fills the
+        # Settings dialog that opened it
+        self.applies_at_once = False
         self.sizes: dict[str, int] = {}  # key -> bytes to fetch, once the hub was asked
 
         intro = QLabel(objectName="modelIntro")
@@ -372,7 +375,11 @@ class ModelManagerDialog(QDialog):
     def _use(self) -> None:
         changes = self.settings_changes()
         self.use_model.emit(changes)
-        self._show(f"The studio now generates with {Path(changes['checkpoint']).name}.")
+        name = Path(changes["checkpoint"]).name
+        if self.applies_at_once:
+            self._show(f"The studio now generates with {name}.")
+        else:  # opened from Settings: its fields took the paths; nothing is kept until its OK
+            self._show(f"Settings now show {name}: press OK there to generate with it.")
 
     def showEvent(self, event) -> None:  # noqa: ANN001, N802 -- Qt override
         super().showEvent(event)
@@ -413,6 +420,7 @@ def open_for_window(window, first_run: bool = False) -> ModelManagerDialog:
     """A model manager over the main window (not yet shown) whose "Use this model" sets the window's
     generation settings at once (the Generate panel follows)."""
     dialog = ModelManagerDialog(window, first_run=first_run)
+    dialog.applies_at_once = True
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.use_model.connect(lambda changes: window.apply_engine_settings(
         window.engine_settings.with_changes(**changes)))  # fmt: skip

@@ -15,6 +15,18 @@ from ui.model_manager import ModelManagerDialog
 pytestmark = pytest.mark.usefixtures("data_dir")
 
 
+@pytest.fixture(autouse=True)
+def hf_home(monkeypatch, tmp_path):
+    """The model manager reads the Hugging Face token state: an empty home of the test's own."""
+    import huggingface_hub.constants as hf_constants
+
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
+    monkeypatch.setattr(hf_constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "hf-home" / "stored_tokens"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
+
+
 class InstantEngine:
     """Stands in for the model: answers at once, or fails when told to."""
 
@@ -111,3 +123,28 @@ def test_a_newer_message_is_not_replaced_when_the_job_ends(qtbot, tmp_path):
             panel.prompt_edit.clear()
             assert panel.request_generate() is None  # refused: the prompt is empty
         assert "prompt is empty" in panel.message_label.text()  # the refusal stays on show
+
+
+def test_use_this_model_says_what_it_did_where_it_was_opened(qtbot, tmp_path, monkeypatch):
+    """From the Generate panel (or the first run) "Use this model" sets the studio's model at once; from
+    Settings it only fills the dialog's fields, which OK keeps: the model manager says which."""
+    from ui.settings_dialog import SettingsDialog
+
+    changes = {"checkpoint": "/m/LTX-2.3/ltx-2.3-22b-dev.safetensors", "gemma_root": "/m/LTX-2.3/gemma"}
+    monkeypatch.setattr(ModelManagerDialog, "settings_changes", lambda self: dict(changes))
+    settings = SettingsDialog(EngineSettings())
+    qtbot.addWidget(settings)
+    manager = settings.open_model_manager()
+    manager.use_button.setEnabled(True)
+    manager.use_button.click()
+    assert settings.checkpoint_edit.text() == changes["checkpoint"]
+    said = manager.status_label.text()
+    assert "press OK there" in said and "now generates" not in said, said
+    manager.close()
+    with opened_window(qtbot, tmp_path) as window:
+        manager = window.open_model_manager()
+        manager.use_button.setEnabled(True)
+        manager.use_button.click()
+        assert window.engine_settings.checkpoint == changes["checkpoint"]  # set at once
+        assert manager.status_label.text() == "The studio now generates with ltx-2.3-22b-dev.safetensors."
+        manager.close()
