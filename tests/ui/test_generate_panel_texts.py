@@ -148,3 +148,21 @@ def test_use_this_model_says_what_it_did_where_it_was_opened(qtbot, tmp_path, mo
         assert window.engine_settings.checkpoint == changes["checkpoint"]  # set at once
         assert manager.status_label.text() == "The studio now generates with ltx-2.3-22b-dev.safetensors."
         manager.close()
+
+
+def test_a_cancelled_job_and_the_ones_still_queued_are_counted(qtbot, tmp_path):
+    with opened_window(qtbot, tmp_path, engine_factory=lambda *_: InstantEngine()) as window:
+        window.apply_engine_settings(EngineSettings(developer_tiny=True))
+        panel = window.generate_panel
+        _small_job(panel)
+        with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as finished:
+            first = panel.request_generate()
+            second = panel.request_generate()  # waits behind the first (one engine lane)
+            waiting = window.jobs.jobs()[-1]
+            assert waiting.spec is second
+            window.jobs.cancel(waiting.id)
+            text = panel.message_label.text()
+            assert text == f"Cancelled: seed {second.seed}, 64x64, 9 frames. 1 more queued.", text
+        assert finished.args[1].generation["seed"] == first.seed
+        assert panel.message_label.text().startswith(f"Done: seed {first.seed}")
+        assert "more queued" not in panel.message_label.text()
