@@ -83,8 +83,12 @@ def test_a_batch_survives_a_killed_worker_and_lands_once_bit_identical(cluster, 
     killed: dict[str, int] = {}
     landed: dict[str, object] = {}
 
+    seen: list[tuple[str, object, int]] = []  # (job, step, pid) of each progress event, for the message
+
     def on_event(event):
-        if event.type == "progress" and not killed and event.data["step"] >= 1:
+        if event.type == "progress":
+            seen.append((event.job_id, event.data.get("step"), farm.actor_pid(event.job_id)))
+        if event.type == "progress" and not killed:  # any progress: the job is running on that process
             pid = farm.actor_pid(event.job_id)
             if pid:
                 os.kill(pid, signal.SIGKILL)  # mid-job: the job is denoising on that process
@@ -96,7 +100,7 @@ def test_a_batch_survives_a_killed_worker_and_lands_once_bit_identical(cluster, 
     events = farm.run_all(on_event)
     farm.shutdown()
 
-    assert killed, "no job was seen running"
+    assert killed, f"no job was seen running; progress events (job, step, pid): {seen[:20]}"
     (victim,) = killed
     finished = [e for e in events if e.type == "finished"]
     assert sorted(e.job_id for e in finished) == sorted(specs)  # all six, each once
