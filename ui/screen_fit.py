@@ -34,6 +34,9 @@ def narrow_combos(widget: QWidget, characters: int = COMBO_MIN_CHARACTERS) -> No
     for combo in widget.findChildren(QComboBox):
         combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         combo.setMinimumContentsLength(characters)
+        if not combo.toolTip():  # a cut-off choice can still be read whole
+            combo.setToolTip(combo.currentText())
+            combo.currentTextChanged.connect(combo.setToolTip)
 
 
 def available_geometry(widget: QWidget) -> QRect:

@@ -89,6 +89,10 @@ def test_the_generate_form_scrolls_and_its_button_can_be_reached(qtbot, tmp_path
         assert area.verticalScrollBar().value() > 0  # reaching it took scrolling
         # and the form is not wider than the dock: no sideways scrolling to reach the fields
         assert area.horizontalScrollBar().maximum() == 0
+        # a choice cut off by the narrow dock can be read whole in its tooltip
+        panel = window.generate_panel
+        panel.options.recipe_combo.setCurrentIndex(panel.options.recipe_combo.count() - 1)
+        assert panel.options.recipe_combo.toolTip() == panel.options.recipe_combo.currentText()
 
 
 def test_the_inpaint_form_scrolls_too(qtbot, tmp_path):
