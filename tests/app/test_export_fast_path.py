@@ -439,3 +439,17 @@ def test_scaled_and_letterboxed_pictures_take_the_fast_path(tmp_path, graded, si
     # scaling instead of bilinear: 22-37, mean 1.5-5)
     assert worst <= (6 if graded else 4), worst
     assert total / count < (0.3 if graded else 0.2), total / count
+
+
+def test_a_slow_motion_clip_holds_its_frames_on_the_fast_path(sources, tmp_path):
+    """At half speed each source frame is shown twice: the fast path hands the same decoded frame to the
+    converter twice and the file still matches the float path."""
+    doc = one_clip(sources["h264"], look_grade())
+    clip = doc.clips(doc.tracks(TrackKind.VIDEO)[0].id)[0]
+    doc.set_clip_speed(clip.id, 0.5)
+    fast = render_timeline(doc, "prores_422_hq", tmp_path / "fast.mov", grader=CpuGrader())
+    reference = render_timeline(doc, "prores_422_hq", tmp_path / "ref.mov", grader=CpuGrader(), fast=False)
+    assert fast.frames == FRAMES and fast.fast_frames == FRAMES
+    assert_close(fast.path, reference.path)
+    pictures = decoded(fast.path)
+    assert np.array_equal(pictures[0], pictures[1]) and not np.array_equal(pictures[1], pictures[2])
