@@ -19,12 +19,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from wheel_build import build_wheel
 
 REPO = Path(__file__).resolve().parents[1]
-# What a wheel is built from (the rest of the checkout is tests, docs and tooling).
-SOURCES = ("app", "engine", "ui", "resources", "luts", "pyproject.toml", "setup.py", "README.md", "NOTICE")
 TINY = ["--model", "tiny", "--prompt", "a lighthouse", "--width", "64", "--height", "64", "--frames", "9",
         "--steps", "2", "--seed", "3", "--quiet"]  # fmt: skip
+
 
 def _site_packages(venv: Path) -> Path:
     return Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
@@ -63,24 +63,7 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str], timeout: int = 300) ->
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     """The wheel, built without build isolation (no download) from a copy of the sources."""
-    tmp = tmp_path_factory.mktemp("wheel")
-    src = tmp / "src"
-    src.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for name in SOURCES:
-        path = REPO / name
-        if path.is_dir():
-            shutil.copytree(path, src / name, ignore=ignore)
-        else:
-            shutil.copy2(path, src / name)
-    result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-         "--disable-pip-version-check", "-q", "-w", str(tmp / "dist"), str(src)],  # fmt: skip
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    (built,) = (tmp / "dist").glob("aiprod_studio-*.whl")
-    return built
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 def test_the_wheel_carries_the_looks_presets_and_style_sheet(wheel):

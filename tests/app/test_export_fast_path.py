@@ -341,6 +341,19 @@ def test_an_ffmpeg_failure_in_the_fast_path_is_a_clear_error_and_leaves_nothing(
 # --------------------------------------------------------------------------- the preflight's end check
 
 
+def indexed_mp4(path: Path, frames: int = 48) -> Path:
+    """An MP4 with its index at the front (faststart): cut short, it still lists every frame."""
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=RATE)
+        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray((picture(i) * 255).astype(np.uint8), format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
 def test_the_reader_reaches_frames_that_are_there_and_not_those_cut_off(sources, tmp_path):
     whole = VideoReader(str(sources["h264"]))
     try:
@@ -349,15 +362,7 @@ def test_the_reader_reaches_frames_that_are_there_and_not_those_cut_off(sources,
     finally:
         whole.close()
     # An MP4 whose index (at the front) still lists every frame, but whose data was cut off.
-    long = tmp_path / "long.mp4"
-    with av.open(str(long), "w", options={"movflags": "faststart"}) as container:
-        stream = container.add_stream("libx264", rate=RATE)
-        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
-        for i in range(48):
-            frame = av.VideoFrame.from_ndarray((picture(i) * 255).astype(np.uint8), format="rgb24")
-            frame.pts = i
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+    long = indexed_mp4(tmp_path / "long.mp4")
     data = long.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: int(len(data) * 0.85)])
@@ -371,15 +376,7 @@ def test_the_reader_reaches_frames_that_are_there_and_not_those_cut_off(sources,
 
 
 def test_a_file_cut_off_near_its_end_stops_the_export_before_the_first_frame(tmp_path):
-    long = tmp_path / "long.mp4"
-    with av.open(str(long), "w", options={"movflags": "faststart"}) as container:
-        stream = container.add_stream("libx264", rate=RATE)
-        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
-        for i in range(48):
-            frame = av.VideoFrame.from_ndarray((picture(i) * 255).astype(np.uint8), format="rgb24")
-            frame.pts = i
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+    long = indexed_mp4(tmp_path / "long.mp4")
     doc = one_clip(long)
     data = long.read_bytes()
     long.write_bytes(data[: int(len(data) * 0.85)])

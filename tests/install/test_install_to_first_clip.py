@@ -35,13 +35,13 @@ from pathlib import Path
 import pytest
 from local_hub import LocalHub
 from shared_fixtures import LTX23_FIXTURE, needs_ltx23_fixture
+from wheel_build import build_wheel
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "installers" / "linux" / "install.sh"
 DRIVER = Path(__file__).with_name("first_clip_driver.py")
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 # What a wheel is built from (the rest is tests, docs and tooling); as in tests/test_wheel_install.py.
-SOURCES = ("app", "engine", "ui", "resources", "luts", "pyproject.toml", "setup.py", "README.md", "NOTICE")
 LTX23_REPO = "Lightricks/LTX-2.3"
 SCREEN = (1920, 1080)  # a common desktop; the main window's minimum size (1640x974) is larger than a laptop's
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
@@ -111,26 +111,6 @@ def _run_group(argv: list[str], env: dict[str, str], cwd: Path, timeout: int) ->
     return subprocess.CompletedProcess(argv, child.returncode, out, err)
 
 
-def _build_wheel(tmp: Path) -> Path:
-    src = tmp / "src"
-    src.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for name in SOURCES:
-        path = REPO / name
-        if path.is_dir():
-            shutil.copytree(path, src / name, ignore=ignore)
-        else:
-            shutil.copy2(path, src / name)
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-         "--disable-pip-version-check", "-q", "-w", str(tmp / "dist"), str(src)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stdout + built.stderr
-    (wheel,) = (tmp / "dist").glob("aiprod_studio-*.whl")
-    return wheel
-
-
 def _python_wrapper(tmp: Path) -> Path:
     if _run([BASE_PYTHON, "-c", "import venv, ensurepip"], os.environ.copy(), tmp, 60).returncode != 0:
         pytest.skip(f"{BASE_PYTHON} cannot make venvs with pip (python3.11-venv is missing)")
@@ -157,7 +137,7 @@ def test_from_the_installer_to_a_first_clip(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     prefix = home / ".local" / "share" / "aiprod-studio"
-    wheel = _build_wheel(tmp_path)
+    wheel = build_wheel(tmp_path)
     python = _python_wrapper(tmp_path)
 
     # --- the installer, for real, offline ---------------------------------------------------------------
