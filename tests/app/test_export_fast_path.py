@@ -450,3 +450,15 @@ def test_a_slow_motion_clip_holds_its_frames_on_the_fast_path(sources, tmp_path)
     assert_close(fast.path, reference.path)
     pictures = decoded(fast.path)
     assert np.array_equal(pictures[0], pictures[1]) and not np.array_equal(pictures[1], pictures[2])
+
+
+def test_a_still_image_clip_takes_the_fast_path(tmp_path):
+    from PIL import Image
+
+    still = tmp_path / "card.png"
+    Image.fromarray((picture(3) * 255 + 0.5).astype(np.uint8)).save(still)
+    doc = one_clip(still, look_grade())
+    fast = render_timeline(doc, "prores_422_hq", tmp_path / "fast.mov", grader=CpuGrader())
+    reference = render_timeline(doc, "prores_422_hq", tmp_path / "ref.mov", grader=CpuGrader(), fast=False)
+    assert fast.frames > 1 and fast.fast_frames == fast.frames
+    assert_close(fast.path, reference.path)
