@@ -43,7 +43,7 @@ DRIVER = Path(__file__).with_name("first_clip_driver.py")
 SCREENSHOTS = REPO / "artifacts" / "screenshots"
 # What a wheel is built from (the rest is tests, docs and tooling); as in tests/test_wheel_install.py.
 LTX23_REPO = "Lightricks/LTX-2.3"
-SCREEN = (1920, 1080)  # a common desktop; the main window's minimum size (1640x974) is larger than a laptop's
+SCREEN = (1920, 1080)  # a common desktop (tests/ui/test_small_screen.py covers 1366x768 laptops)
 BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
 
 needs_bash = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash (install.sh)")
