@@ -121,6 +121,17 @@ def assert_close(fast: Path, reference: Path, mean: float = 0.5 / 255, p99: floa
     assert np.percentile(diff, 99) < p99, f"99th percentile {np.percentile(diff, 99) * 255:.2f}/255"
 
 
+def plane_differences(frame: av.VideoFrame, want: tuple[np.ndarray, ...], dtype) -> tuple[int, float, int]:
+    """(largest, sum, count) of the code-value differences between ``frame``'s planes and ``want``."""
+    worst, total, count = 0, 0.0, 0
+    for plane, expected in zip(frame.planes, want, strict=True):
+        got = np.frombuffer(plane, dtype).reshape(plane.height, -1)[:, : plane.width]
+        assert got.shape == expected.shape
+        diff = np.abs(got.astype(int) - expected.astype(int))
+        worst, total, count = max(worst, int(diff.max())), total + float(diff.sum()), count + diff.size
+    return worst, total, count
+
+
 # --------------------------------------------------------------------------- the integer Y'CbCr step
 
 
@@ -167,10 +178,8 @@ def test_fast_frames_hold_the_float_paths_samples(sources, preset, graded):
             frame = fast.finish(item)
             want = rgb_to_yuv_planes(reference.finish(reference.decode(index)), fmt.chroma_subsampling,
                                      fmt.bit_depth)  # fmt: skip
-            for plane, expected in zip(frame.planes, want, strict=True):
-                got = np.frombuffer(plane, dtype).reshape(plane.height, -1)[:, : plane.width]
-                diff = np.abs(got.astype(int) - expected.astype(int))
-                worst, total, count = max(worst, int(diff.max())), total + diff.sum(), count + diff.size
+            most, summed, samples = plane_differences(frame, want, dtype)
+            worst, total, count = max(worst, most), total + summed, count + samples
     finally:
         fast.fast.close()
         fast.close()
@@ -424,10 +433,8 @@ def test_scaled_and_letterboxed_pictures_take_the_fast_path(tmp_path, graded, si
             frame = fast.finish(item)
             assert (frame.width, frame.height) == fast.size
             want = rgb_to_yuv_planes(reference.finish(reference.decode(index)), fmt.chroma_subsampling, 10)
-            for plane, expected in zip(frame.planes, want, strict=True):
-                got = np.frombuffer(plane, np.uint16).reshape(plane.height, -1)[:, : plane.width]
-                diff = np.abs(got.astype(int) - expected.astype(int))
-                worst, total, count = max(worst, int(diff.max())), total + diff.sum(), count + diff.size
+            most, summed, samples = plane_differences(frame, want, np.uint16)
+            worst, total, count = max(worst, most), total + summed, count + samples
     finally:
         fast.fast.close()
         fast.close()

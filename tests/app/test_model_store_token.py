@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hf_home import isolate_hf_home
 from local_hub import LocalHub
 from shared_fixtures import LTX23_FIXTURE, needs_ltx23_fixture
 
@@ -22,16 +23,6 @@ from app.model_store import download as dl
 
 TOKEN = "hf_StudioSecretToken0123456789abcdWXYZ"
 NEW_TOKEN = "hf_AnotherSecretToken987654321zyxQRST"
-
-
-def point_hf_home(monkeypatch, hf_home: Path) -> None:
-    """HF_HOME for this process (huggingface_hub read its paths at import) and for child processes."""
-    import huggingface_hub.constants as hf_constants
-
-    monkeypatch.setenv("HF_HOME", str(hf_home))
-    monkeypatch.setattr(hf_constants, "HF_HOME", str(hf_home))
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(hf_home / "token"))
-    monkeypatch.setattr(hf_constants, "HF_STORED_TOKENS_PATH", str(hf_home / "stored_tokens"))
 
 
 def files_holding(root: Path, secret: str, skip: Path | None = None) -> list[Path]:
@@ -43,9 +34,7 @@ def files_holding(root: Path, secret: str, skip: Path | None = None) -> list[Pat
 @pytest.fixture
 def hf_home(monkeypatch, tmp_path) -> Path:
     home = tmp_path / "hf-home"
-    point_hf_home(monkeypatch, home)
-    for name in credentials.ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
+    isolate_hf_home(monkeypatch, home)
     monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))  # logout asks git's helpers
     return home
@@ -95,7 +84,7 @@ def test_a_revoked_token_is_refused_with_401_and_the_stored_one_stays(hub, hf_ho
 def test_a_token_folder_that_cannot_be_made_says_where_and_changes_nothing(hub, monkeypatch, tmp_path):
     blocker = tmp_path / "a file"
     blocker.write_text("not a folder")
-    point_hf_home(monkeypatch, blocker / "hf")  # its folder cannot be made (ENOTDIR, even for root)
+    isolate_hf_home(monkeypatch, blocker / "hf")  # its folder cannot be made (ENOTDIR, even for root)
     with pytest.raises(credentials.TokenError) as caught:
         credentials.remember(TOKEN)
     assert caught.value.kind == "storage"

@@ -5,6 +5,7 @@ the clip it queued is done (or failed) instead of still saying "Queued"."""
 from __future__ import annotations
 
 import pytest
+from hf_home import isolate_hf_home
 from shared_fixtures import LTX23_FIXTURE, needs_ltx23_fixture
 from window_helpers import opened_window
 
@@ -18,13 +19,7 @@ pytestmark = pytest.mark.usefixtures("data_dir")
 @pytest.fixture(autouse=True)
 def hf_home(monkeypatch, tmp_path):
     """The model manager reads the Hugging Face token state: an empty home of the test's own."""
-    import huggingface_hub.constants as hf_constants
-
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
-    monkeypatch.setattr(hf_constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "hf-home" / "stored_tokens"))
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
+    isolate_hf_home(monkeypatch, tmp_path / "hf-home")
 
 
 class InstantEngine:

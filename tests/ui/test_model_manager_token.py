@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hf_home import isolate_hf_home
 from local_hub import LocalHub
 from PySide6.QtCore import QSettings
 from shared_fixtures import LTX23_FIXTURE, needs_ltx23_fixture
 
-from app.model_store import credentials
 from app.model_store.catalog import GEMMA3
 from ui.model_manager import ModelManagerDialog
 
@@ -22,20 +22,10 @@ TOKEN = "hf_StudioSecretToken0123456789abcdWXYZ"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
-def _point_hf_home(monkeypatch, home: Path) -> None:
-    import huggingface_hub.constants as hf_constants
-
-    monkeypatch.setenv("HF_HOME", str(home))  # the download child process
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(home / "token"))  # this process
-    monkeypatch.setattr(hf_constants, "HF_STORED_TOKENS_PATH", str(home / "stored_tokens"))
-
-
 @pytest.fixture
 def hf_home(monkeypatch, tmp_path) -> Path:
     home = tmp_path / "hf-home"
-    _point_hf_home(monkeypatch, home)
-    for name in credentials.ENV_NAMES:
-        monkeypatch.delenv(name, raising=False)
+    isolate_hf_home(monkeypatch, home)
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
     return home
 
@@ -139,7 +129,7 @@ def test_a_token_folder_that_cannot_be_written_is_said_and_the_token_still_works
                                                                                   tmp_path):  # fmt: skip
     blocker = tmp_path / "a file"
     blocker.write_text("x")
-    _point_hf_home(monkeypatch, blocker / "hf")
+    isolate_hf_home(monkeypatch, blocker / "hf")
     dialog = _dialog(qtbot)
     dialog.token_edit.setText(TOKEN)
     dialog.remember_check.setChecked(True)

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hf_home import isolate_hf_home
 from PySide6.QtCore import QPoint, QRect, QSize
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QScrollArea
@@ -32,13 +33,7 @@ SHOT_ENV = "AIPROD_SMALL_SCREEN_SHOTS"
 @pytest.fixture
 def hf_home(monkeypatch, tmp_path):
     """The model manager reads the Hugging Face token state: an empty home of the test's own."""
-    import huggingface_hub.constants as hf_constants
-
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.setattr(hf_constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
-    monkeypatch.setattr(hf_constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "hf-home" / "stored_tokens"))
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
+    isolate_hf_home(monkeypatch, tmp_path / "hf-home")
 
 
 def _fits(size: QSize, room: QSize) -> bool:
