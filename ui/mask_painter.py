@@ -187,24 +187,26 @@ class MaskToolBar(QWidget):
         self.status_label = QLabel(self, objectName="maskStatus")
         self.status_label.setWordWrap(True)
 
-        tools = QHBoxLayout()
-        tools.setContentsMargins(0, 0, 0, 0)
-        tools.addWidget(self.paint_button)
-        for button in self.tool_buttons.values():
-            tools.addWidget(button)
-        tools.addStretch(1)
+        # Three short rows rather than two long ones: the Inpaint form must fit the Generate dock's width on
+        # a 1366-pixel laptop screen (tests/ui/test_small_screen.py).
+        buttons = [self.paint_button, *self.tool_buttons.values(), self.invert_button, self.clear_button]
+        rows = (buttons[:3], buttons[3:])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for row in rows:
+            line = QHBoxLayout()
+            line.setContentsMargins(0, 0, 0, 0)
+            for button in row:
+                line.addWidget(button)
+            line.addStretch(1)
+            layout.addLayout(line)
         options = QHBoxLayout()
         options.setContentsMargins(0, 0, 0, 0)
         options.addWidget(QLabel("Size", self))
         options.addWidget(self.size_spin)
         options.addWidget(QLabel("Feather", self))
         options.addWidget(self.feather_spin)
-        options.addWidget(self.invert_button)
-        options.addWidget(self.clear_button)
         options.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(tools)
         layout.addLayout(options)
         layout.addWidget(self.status_label)
 

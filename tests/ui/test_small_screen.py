@@ -94,6 +94,11 @@ def test_the_inpaint_form_scrolls_too(qtbot, tmp_path):
     with opened_window(qtbot, tmp_path, size=(1366, 700)) as window:
         area = window.inpaint_panel.parentWidget().parentWidget()
         assert isinstance(area, QScrollArea) and area.objectName() == "inpaintScroll"
+        # ... up and down only: its widest row (the mask tools) fits the dock's width
+        generate = window.generate_panel.parentWidget().parentWidget()
+        assert isinstance(generate, QScrollArea)
+        widest = area.widget().minimumSizeHint().width()
+        assert widest <= generate.widget().minimumSizeHint().width(), widest
 
 
 def test_the_model_manager_fits_and_is_moved_inside_the_screen(qtbot, hf_home):
