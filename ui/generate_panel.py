@@ -311,6 +311,12 @@ class GeneratePanel(QWidget):
         queue.job_failed.connect(lambda job_id, text: self._job_ended(job_id, "Failed", text))
         queue.job_cancelled.connect(lambda job_id: self._job_ended(job_id, "Cancelled"))
 
+    def announce_job(self, text: str) -> None:
+        """Say something about the job just queued from this panel (a regeneration's new seed): it shows
+        until that job ends, then gives way to the outcome, as "Queued" does."""
+        self._job_text = text
+        self.show_message(text)
+
     def follow_job(self, job_id: str) -> None:
         """A generation was queued for this panel's fields: say so, and say when it ends."""
         if self._queue is not None:

@@ -900,7 +900,7 @@ class MainWindow(QMainWindow):
                 else f"Regenerating with a new seed {spec.seed} (was {generation.get('seed', '?')}; "
                 "tick 'Same seed' in the inspector to repeat the clip)"
             )
-            self.generate_panel.show_message(text)
+            self.generate_panel.announce_job(text)
             self.show_message(text)
         return job_id
 

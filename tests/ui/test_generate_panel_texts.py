@@ -161,3 +161,18 @@ def test_a_cancelled_job_and_the_ones_still_queued_are_counted(qtbot, tmp_path):
         assert finished.args[1].generation["seed"] == first.seed
         assert panel.message_label.text().startswith(f"Done: seed {first.seed}")
         assert "more queued" not in panel.message_label.text()
+
+
+def test_a_regenerations_seed_message_gives_way_to_its_outcome(qtbot, tmp_path):
+    with opened_window(qtbot, tmp_path, engine_factory=lambda *_: InstantEngine()) as window:
+        window.apply_engine_settings(EngineSettings(developer_tiny=True))
+        panel = window.generate_panel
+        _small_job(panel)
+        with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as finished:
+            panel.request_generate()
+        generation = finished.args[1].generation
+        with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as again:
+            window.regenerate(generation)
+            assert panel.message_label.text().startswith("Regenerating with a new seed")
+        text = panel.message_label.text()
+        assert text.startswith("Done: seed") and f"{again.args[1].name} is in the media bin" in text, text
