@@ -365,13 +365,16 @@ def test_regenerate_offers_a_new_seed_and_says_so_without_locking_the_panel(inst
     assert take.generation["seed"] != original.generation["seed"]
     assert not panel.seed_lock.isChecked()
     said = f"new seed {take.generation['seed']}"
-    assert said in panel.message_label.text() and any(said in text for text in status)
+    assert any(said in text for text in status)  # said while it ran; once done, the panel says that
+    assert panel.message_label.text().startswith(f"Done: seed {take.generation['seed']}")
 
     window.inspector.same_seed_check.setChecked(True)  # the explicit choice: the same take again
     with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as third:
         window.inspector.regenerate_button.click()
     assert third.args[1].generation["seed"] == original.generation["seed"]
-    assert "same seed" in panel.message_label.text() and not panel.seed_lock.isChecked()
+    assert any(f"same seed {original.generation['seed']}" in text for text in status)
+    assert panel.message_label.text().startswith(f"Done: seed {original.generation['seed']}")
+    assert not panel.seed_lock.isChecked()
 
 
 # ---------------------------------------------------------------- 10: the document follows its project
