@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--out-point", dest="out_point", help="end of the range (exclusive): HH:MM:SS:FF or a frame number"
     )
     render.add_argument("--size", help="output size WIDTHxHEIGHT (default: the project's)")
+    render.add_argument(
+        "--exact",
+        action="store_true",
+        help="every frame through the float pipeline and OpenColorIO's own processors (the reference; "
+        "slower) instead of the fast path's baked LUTs, which differ by about a code value",
+    )
     render.add_argument("--quiet", action="store_true", help="no progress bar")
 
     presets = commands.add_parser("presets", help="list the export presets")
@@ -322,7 +328,7 @@ def run_render(args: argparse.Namespace) -> int:
     try:
         report = render_timeline(
             doc, args.preset, Path(args.out), in_frame=in_frame, out_frame=out_frame, size=size,
-            on_progress=progress, project_folder=_project_folder(args.project),
+            on_progress=progress, project_folder=_project_folder(args.project), fast=not args.exact,
         )  # fmt: skip
     except ExportCancelled:
         return _fail("cancelled; no file written", EXIT_INTERRUPTED)
@@ -333,7 +339,8 @@ def run_render(args: argparse.Namespace) -> int:
             bar.close()
     print(
         f"aiprod-cli: wrote {report.path} ({report.frames} frames {report.width}x{report.height} at "
-        f"{float(report.fps):g} fps, {report.preset}, {report.seconds:.1f} s)",
+        f"{float(report.fps):g} fps, {report.preset}, {report.seconds:.1f} s; "
+        f"{report.fast_frames} on the fast path)",
         file=sys.stderr,
     )
     return EXIT_OK
@@ -491,8 +498,9 @@ def run_generate(args: argparse.Namespace) -> int:
         engine = _load_engine(args, text_encoder)
         if auto_duration:
             seconds, frames = engine.suggest_duration(request.prompt, request.fps)
-            print(f"aiprod-cli: the duration head suggests {seconds:.2f} s ({frames} frames)",
-                  file=sys.stderr)
+            print(
+                f"aiprod-cli: the duration head suggests {seconds:.2f} s ({frames} frames)", file=sys.stderr
+            )
             request = request.with_changes(num_frames=frames)
         resolved = engine.resolve(request)
         steps = _total_steps(engine, resolved)

@@ -52,3 +52,22 @@ def test_bad_sequence_settings_are_refused_with_one_line(tmp_path, capsys):
         assert main(["new-project", str(tmp_path / "X.aiprod"), *args]) == 2
         assert words in capsys.readouterr().err
     assert not (tmp_path / "X.aiprod").exists()
+
+
+def test_render_exact_takes_the_float_path_and_says_how_many_frames_took_the_fast_one(tmp_path, capsys):
+    shot = make_video(tmp_path / "shot.mp4", frames=12, fps=24, size=(64, 48))
+    folder = tmp_path / "Film.aiprod"
+    assert main(["new-project", str(folder), "--size", "64x48", "--fps", "24"]) == 0
+    assert main(["add", str(folder), str(shot)]) == 0
+    capsys.readouterr()
+    counts = {}
+    for flag in ([], ["--exact"]):
+        out = tmp_path / f"film{len(flag)}.mov"
+        assert (
+            main(["render", str(folder), "--preset", "prores_422_hq", "--out", str(out), "--quiet", *flag])
+            == 0
+        )
+        err = capsys.readouterr().err
+        counts[bool(flag)] = int(err.split("; ")[-1].split(" on the fast path")[0])
+        assert probe(out)["width"] == 64
+    assert counts == {False: 12, True: 0}
