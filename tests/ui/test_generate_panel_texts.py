@@ -4,6 +4,8 @@ the clip it queued is done (or failed) instead of still saying "Queued"."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 from hf_home import isolate_hf_home
 from shared_fixtures import LTX23_FIXTURE, needs_ltx23_fixture
@@ -81,11 +83,18 @@ def test_the_button_opens_the_model_manager_and_the_model_box_follows_its_choice
         manager.close()
 
 
-def test_the_message_line_says_when_the_queued_clip_is_done(qtbot, tmp_path):
+@contextmanager
+def instant_panel(qtbot, tmp_path):
+    """The window with a stand-in engine that finishes at once, the tiny model chosen and a small job set up
+    in the Generate panel: yields (window, panel)."""
     with opened_window(qtbot, tmp_path, engine_factory=lambda *_: InstantEngine()) as window:
         window.apply_engine_settings(EngineSettings(developer_tiny=True))
-        panel = window.generate_panel
-        _small_job(panel)
+        _small_job(window.generate_panel)
+        yield window, window.generate_panel
+
+
+def test_the_message_line_says_when_the_queued_clip_is_done(qtbot, tmp_path):
+    with instant_panel(qtbot, tmp_path) as (window, panel):
         with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as finished:
             spec = panel.request_generate()
             assert panel.message_label.text().startswith(f"Queued: seed {spec.seed}")
@@ -109,10 +118,7 @@ def test_the_message_line_says_when_the_queued_clip_failed(qtbot, tmp_path):
 
 
 def test_a_newer_message_is_not_replaced_when_the_job_ends(qtbot, tmp_path):
-    with opened_window(qtbot, tmp_path, engine_factory=lambda *_: InstantEngine()) as window:
-        window.apply_engine_settings(EngineSettings(developer_tiny=True))
-        panel = window.generate_panel
-        _small_job(panel)
+    with instant_panel(qtbot, tmp_path) as (window, panel):
         with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000):
             panel.request_generate()
             panel.prompt_edit.clear()
@@ -146,10 +152,7 @@ def test_use_this_model_says_what_it_did_where_it_was_opened(qtbot, tmp_path, mo
 
 
 def test_a_cancelled_job_and_the_ones_still_queued_are_counted(qtbot, tmp_path):
-    with opened_window(qtbot, tmp_path, engine_factory=lambda *_: InstantEngine()) as window:
-        window.apply_engine_settings(EngineSettings(developer_tiny=True))
-        panel = window.generate_panel
-        _small_job(panel)
+    with instant_panel(qtbot, tmp_path) as (window, panel):
         with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as finished:
             first = panel.request_generate()
             second = panel.request_generate()  # waits behind the first (one engine lane)
@@ -164,10 +167,7 @@ def test_a_cancelled_job_and_the_ones_still_queued_are_counted(qtbot, tmp_path):
 
 
 def test_a_regenerations_seed_message_gives_way_to_its_outcome(qtbot, tmp_path):
-    with opened_window(qtbot, tmp_path, engine_factory=lambda *_: InstantEngine()) as window:
-        window.apply_engine_settings(EngineSettings(developer_tiny=True))
-        panel = window.generate_panel
-        _small_job(panel)
+    with instant_panel(qtbot, tmp_path) as (window, panel):
         with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as finished:
             panel.request_generate()
         generation = finished.args[1].generation
