@@ -108,7 +108,12 @@ class FastPath:
         with self._lock:
             if key in self._luts:
                 return self._luts[key]
-        path = self._bake(None if ungraded else pipeline, None if ungraded else Grade.coerce(grade))
+        try:
+            path = self._bake(None if ungraded else pipeline, None if ungraded else Grade.coerce(grade))
+        except OSError as exc:  # no room or no right to write the LUT: the float path needs no file
+            self.refused[str(key)] = f"its LUT could not be written ({exc.strerror or exc})"
+            log.warning("the export's fast path is off: %s", self.refused[str(key)])
+            path = None
         with self._lock:
             self._luts[key] = path
         return path

@@ -469,3 +469,19 @@ def test_a_still_image_clip_takes_the_fast_path(tmp_path):
     reference = render_timeline(doc, "prores_422_hq", tmp_path / "ref.mov", grader=CpuGrader(), fast=False)
     assert fast.frames > 1 and fast.fast_frames == fast.frames
     assert_close(fast.path, reference.path)
+
+
+def test_a_temporary_folder_that_cannot_be_written_leaves_the_export_to_the_float_path(
+    sources, tmp_path, monkeypatch
+):
+    import errno
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", full)
+    doc = one_clip(sources["h264"], look_grade())
+    report = render_timeline(doc, "prores_422_hq", tmp_path / "out.mov", grader=CpuGrader())
+    assert report.fast_frames == 0 and report.frames == FRAMES
+    reference = render_timeline(doc, "prores_422_hq", tmp_path / "ref.mov", grader=CpuGrader(), fast=False)
+    assert np.array_equal(decoded(report.path), decoded(reference.path))
