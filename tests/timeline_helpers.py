@@ -40,6 +40,15 @@ def fake_media(
     return doc.add_bin_item(MediaItem(id=f"m-{name}", path=info.path, name=name, info=info))
 
 
+def fake_still(doc: TimelineDocument, name: str) -> str:
+    """A still picture in the bin (``MediaInfo.still``), no file behind it."""
+    info = MediaInfo(
+        path=f"/nonexistent/{name}.png", container="png_pipe", has_video=True, has_audio=False, width=64,
+        height=48, still=True,
+    )  # fmt: skip
+    return doc.add_bin_item(MediaItem(id=f"m-{name}", path=info.path, name=name, info=info))
+
+
 def rt(frames: int) -> otio.opentime.RationalTime:
     return otio.opentime.RationalTime(frames, RATE)
 

@@ -14,7 +14,7 @@ from app.commands import push_edit
 from app.document import TimelineDocument, TrackKind
 from app.document.three_point import Marks, place, resolve_for
 from app.errors import EditError
-from tests.timeline_helpers import RATE, fake_media, rt, span, track_id
+from tests.timeline_helpers import RATE, fake_media, fake_still, rt, span, track_id
 
 
 @pytest.fixture
@@ -173,19 +173,7 @@ def test_fit_to_fill_is_one_undo_step(doc):
 
 
 def test_fit_to_fill_of_a_still_is_refused(doc):
-    from app.document import MediaItem
-    from app.media.info import MediaInfo
-
-    info = MediaInfo(
-        path="/x/still.png",
-        container="png_pipe",
-        has_video=True,
-        has_audio=False,
-        width=64,
-        height=48,
-        still=True,
-    )
-    still = doc.add_bin_item(MediaItem(id="still", path=info.path, name="still", info=info))
+    still = fake_still(doc, "still")
     before = doc.snapshot()
     edit = resolve_for(doc, still, Marks(0, 19), Marks(0, 9), 0, four_point="fit")
     with pytest.raises(EditError, match="still has no frames to fit"):

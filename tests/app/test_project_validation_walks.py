@@ -25,36 +25,34 @@ def raw(tmp_path_factory) -> dict:
     for index in range(3):
         path = folder / f"shot{index}.mov"
         path.write_bytes(b"")
-        info = MediaInfo(str(path), "mov", True, True, 64, 36, 24, 48, "h264", "yuv420p", "aac", 48000, 2,
-                         96000, 1, 1)
+        info = MediaInfo(
+            str(path), "mov", True, True, 64, 36, 24, 48, "h264", "yuv420p", "aac", 48000, 2, 96000, 1, 1
+        )
         doc.add_bin_item(MediaItem(f"m{index}", str(path), path.name, info))
         doc.overwrite(f"m{index}", v1, RationalTime(index * 24, 24))
     save_project(doc, folder / "W.aiprod")
     return json.loads((folder / "W.aiprod" / "project.otio").read_text())
 
 
-def _times(node, out):
+def _schema(node, schema: str, out: list) -> list:
+    """Every dict under ``node`` whose OTIO_SCHEMA is ``schema`` (any version), in document order."""
     if isinstance(node, dict):
-        if str(node.get("OTIO_SCHEMA", "")).startswith("RationalTime."):
+        if str(node.get("OTIO_SCHEMA", "")).startswith(schema + "."):
             out.append(node)
         for value in node.values():
-            _times(value, out)
+            _schema(value, schema, out)
     elif isinstance(node, list):
         for value in node:
-            _times(value, out)
+            _schema(value, schema, out)
     return out
+
+
+def _times(node, out):
+    return _schema(node, "RationalTime", out)
 
 
 def _ranges(node, out):
-    if isinstance(node, dict):
-        if str(node.get("OTIO_SCHEMA", "")).startswith("TimeRange."):
-            out.append(node)
-        for value in node.values():
-            _ranges(value, out)
-    elif isinstance(node, list):
-        for value in node:
-            _ranges(value, out)
-    return out
+    return _schema(node, "TimeRange", out)
 
 
 def _nest(depth: int):

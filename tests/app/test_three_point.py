@@ -16,7 +16,7 @@ from app.document.three_point import (
     resolve_for,
 )
 from app.errors import EditError
-from tests.timeline_helpers import fake_media, frames, rt, span, track_id
+from tests.timeline_helpers import fake_media, fake_still, frames, rt, span, track_id
 
 NONE = Marks()
 
@@ -275,20 +275,9 @@ def test_a_fit_to_fill_places_the_record_length_at_the_speed(doc):
 
 
 def test_a_still_without_marks_lasts_the_still_length(doc):
-    from app.document import MediaItem
     from app.document.properties import still_frames
-    from app.media.info import MediaInfo
 
-    info = MediaInfo(
-        path="/x/still.png",
-        container="png_pipe",
-        has_video=True,
-        has_audio=False,
-        width=64,
-        height=48,
-        still=True,
-    )
-    still = doc.add_bin_item(MediaItem("m-still", info.path, "still", info))
+    still = fake_still(doc, "still")
     edit = resolve_for(doc, still, NONE, NONE, playhead=5)
     assert spans(edit) == (0, still_frames(24), 5, still_frames(24))
 

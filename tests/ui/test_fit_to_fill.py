@@ -9,29 +9,17 @@ import math
 from pathlib import Path
 
 import pytest
-from media_builders import decoded_index, make_video
+from media_builders import decoded_index
 from PySide6.QtWidgets import QMessageBox
-from window_helpers import opened_window
 
+from tests.ui import test_source_viewer as shared
 from tests.ui.test_source_viewer import mark_source, mark_timeline, on_timeline, put_base, v1
 from ui.main_window import MainWindow
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"  # docs/ holds the README copy
 
 pytestmark = pytest.mark.usefixtures("data_dir")  # tests/ui/conftest.py
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):  # noqa: ANN001, ANN201
-    with opened_window(qtbot, tmp_path) as window:
-        yield window
-
-
-@pytest.fixture
-def media(window, tmp_path):  # noqa: ANN001, ANN201
-    base = make_video(tmp_path / "base.mov", frames=48, codec="prores_ks", audio=True)
-    source = make_video(tmp_path / "source.mov", frames=60, codec="prores_ks", audio=True)
-    return window.media_bin.import_files([str(base), str(source)])
+window, media = shared.window, shared.media  # the same fixtures: the window; "base" and "source" in its bin
 
 
 def click_in_question(monkeypatch, starts: str, seen: list[str]) -> None:  # noqa: ANN001

@@ -31,8 +31,24 @@ class _CountingProvider(QObject):
 
 
 def _info(path: str) -> MediaInfo:
-    return MediaInfo(path, "mov,mp4,m4a,3gp,3g2,mj2", True, False, 1920, 1080, Fraction(24), 240, "h264",
-                     "yuv420p", None, 0, 0, 10_000_000, 1 << 20, 1)
+    return MediaInfo(
+        path,
+        "mov,mp4,m4a,3gp,3g2,mj2",
+        True,
+        False,
+        1920,
+        1080,
+        Fraction(24),
+        240,
+        "h264",
+        "yuv420p",
+        None,
+        0,
+        0,
+        10_000_000,
+        1 << 20,
+        1,
+    )
 
 
 @pytest.fixture
@@ -55,14 +71,20 @@ def _visible_paths(widget: MediaBin) -> set[str]:
     return out
 
 
-def test_a_big_bin_asks_thumbnails_only_for_visible_rows_and_more_on_scroll(qtbot, big_doc):
-    provider = _CountingProvider()
-    widget = MediaBin(big_doc, QUndoStack(), provider)
+def _shown_bin(qtbot, doc, provider) -> MediaBin:  # noqa: ANN001
+    """The bin on screen (420 x 480) once it has asked its first thumbnails."""
+    widget = MediaBin(doc, QUndoStack(), provider)
     qtbot.addWidget(widget)
     widget.resize(420, 480)
     widget.show()
     qtbot.waitExposed(widget)
     qtbot.waitUntil(lambda: len(provider.requests) > 0)
+    return widget
+
+
+def test_a_big_bin_asks_thumbnails_only_for_visible_rows_and_more_on_scroll(qtbot, big_doc):
+    provider = _CountingProvider()
+    widget = _shown_bin(qtbot, big_doc, provider)
     qtbot.wait(50)  # any other batch of this turn
     first = set(provider.requests)
     visible = _visible_paths(widget)
@@ -83,11 +105,7 @@ def test_a_big_bin_asks_thumbnails_only_for_visible_rows_and_more_on_scroll(qtbo
 
 def test_a_thumbnail_that_arrives_replaces_the_placeholder_of_its_rows(qtbot, big_doc):
     provider = _CountingProvider()
-    widget = MediaBin(big_doc, QUndoStack(), provider)
-    qtbot.addWidget(widget)
-    widget.resize(420, 480)
-    widget.show()
-    qtbot.waitUntil(lambda: len(provider.requests) > 0)
+    widget = _shown_bin(qtbot, big_doc, provider)
     path = provider.requests[0]
     image = QImage(96, 54, QImage.Format.Format_RGB888)
     image.fill(Qt.GlobalColor.red)
@@ -103,11 +121,7 @@ def test_missing_files_in_a_big_bin_are_marked_and_never_asked_for(qtbot, big_do
     gone = big_doc.bin_item("m1").path
     os.remove(gone)
     provider = _CountingProvider()
-    widget = MediaBin(big_doc, QUndoStack(), provider)
-    qtbot.addWidget(widget)
-    widget.resize(420, 480)
-    widget.show()
-    qtbot.waitUntil(lambda: len(provider.requests) > 0)
+    widget = _shown_bin(qtbot, big_doc, provider)
     qtbot.wait(50)
     assert widget.model.index(1, 0).data(MISSING_ROLE) is True
     assert widget.model.index(0, 0).data(MISSING_ROLE) is False
