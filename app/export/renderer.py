@@ -202,8 +202,6 @@ class TimelineRenderer:
             return None
         x0, y0, w, h, _crop = ClipTransform().rect(frame.width, frame.height, width, height)
         placed = None if (x0, y0, w, h) == (0, 0, width, height) else (x0, y0, w, h)
-        if (w, h) == (width, height) and placed is not None:  # pragma: no cover - a fit never overflows
-            return None
         fast.frames += 1
         return FastFrame(index, frame, lut, (width, height), placed)
 

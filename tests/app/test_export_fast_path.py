@@ -485,3 +485,24 @@ def test_a_temporary_folder_that_cannot_be_written_leaves_the_export_to_the_floa
     assert report.fast_frames == 0 and report.frames == FRAMES
     reference = render_timeline(doc, "prores_422_hq", tmp_path / "ref.mov", grader=CpuGrader(), fast=False)
     assert np.array_equal(decoded(report.path), decoded(reference.path))
+
+
+def test_the_end_check_names_the_file_when_the_container_fails(sources, monkeypatch):
+    from app.errors import MediaError
+
+    class Broken:
+        def seek(self, *_args, **_kwargs):
+            raise av.FFmpegError(5, "Input/output error")
+
+        def close(self):
+            pass
+
+    reader = VideoReader(str(sources["h264"]))
+    real = reader._container
+    reader._container = Broken()
+    try:
+        with pytest.raises(MediaError, match=r"Frame 11 of 'shot.mp4' cannot be decoded: .*Input/output"):
+            reader.reach(FRAMES - 1)
+    finally:
+        reader._container = real
+        reader.close()
