@@ -8,8 +8,12 @@ media file, say) is shown inline and nothing is queued.
 
 Without ``submit`` (a standalone dialog), the render runs on the dialog's own
 ``app.export.runner.ExportRunner`` worker thread and the dialog shows progress, ETA and the outcome inline;
-while that export runs the dialog closes only by cancelling it, which it asks inline. The last preset and
-folder are kept in the injected QSettings.
+while that export runs the dialog closes only by cancelling it, which it asks inline. The last preset,
+folder and Exact colour choice are kept in the injected QSettings.
+
+**Exact colour** renders every frame through the float path and OpenColorIO itself
+(``render_timeline(..., fast=False)``, ``aiprod-cli render --exact``) instead of sending frames that show one
+source frame whole through the fast path (FFmpeg and a baked LUT, within about a code value).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QDialog,
     QFileDialog,
@@ -50,6 +55,13 @@ from app.project.outputs import check_output_path
 
 PRESET_KEY = "export/preset"
 FOLDER_KEY = "export/folder"
+EXACT_KEY = "export/exact"
+EXACT_TOOLTIP = (
+    "Off (the default): frames that show one source frame whole take the fast path, FFmpeg and a LUT "
+    "baked from the grade, which differs from OpenColorIO by about one code value.\n"
+    "On: every frame goes through the float path and OpenColorIO's own processors, for a master that must "
+    "match OpenColorIO itself. Slower."
+)
 
 # (group title, the encoders that put a preset in it); the order is the list's order
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -149,6 +161,16 @@ def format_eta(seconds: float) -> str:
     minutes, secs = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def fast_path_note(report: RenderReport) -> str:
+    """How many frames took the fast path, as aiprod-cli render says it."""
+    if report.fast_frames <= 0:
+        return f"All {report.frames} frames went through OpenColorIO itself (no fast path)."
+    return (
+        f"{report.fast_frames} of {report.frames} frames took the fast path (a baked LUT, within about a "
+        "code value of OpenColorIO); tick Exact colour for none."
+    )
 
 
 def _choose_with_dialogs(parent: QWidget) -> ChooseDestination:
@@ -305,6 +327,12 @@ class ExportDialog(QDialog):
                 self.size_combo.addItem(f"{w} × {h}", f"{w}x{h}")
         self.size_combo.currentIndexChanged.connect(lambda _i: self._update_summary())
 
+        self.exact_check = QCheckBox(
+            "Exact colour (every frame through OpenColorIO; slower)", objectName="exportExactCheck"
+        )
+        self.exact_check.setToolTip(EXACT_TOOLTIP)
+        self.exact_check.toggled.connect(lambda _on: self._update_summary())
+
         self.summary_label = QLabel(objectName="exportSummary")
         self.summary_label.setWordWrap(True)
         self.summary_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -350,12 +378,14 @@ class ExportDialog(QDialog):
         form.addRow("Destination", destination)
         form.addRow("Range", ranges)
         form.addRow("Size", self.size_combo)
+        form.addRow("Colour", self.exact_check)
         self._inputs: list[QWidget] = [
             self.preset_tree,
             destination,
             self.whole_radio,
             self.range_radio,
             self.size_combo,
+            self.exact_check,
         ]
 
         layout = QVBoxLayout(self)
@@ -382,6 +412,8 @@ class ExportDialog(QDialog):
         if chosen is None and items:
             chosen = items[0]
         folder = str(self._settings.value(FOLDER_KEY, "") or "") or str(Path.home())
+        # an INI file gives the bool back as the text "true"/"false"
+        self.exact_check.setChecked(str(self._settings.value(EXACT_KEY, "false")).lower() in ("true", "1"))
         self.destination_edit.setText(str(Path(folder) / safe_file_name(self.doc.name)))
         if chosen is not None:
             self.preset_tree.setCurrentItem(chosen)  # applies the suffix through _on_preset_changed
@@ -428,6 +460,10 @@ class ExportDialog(QDialog):
             return None
         width, height = str(data).split("x")
         return int(width), int(height)
+
+    def exact(self) -> bool:
+        """Every frame through the float path and OpenColorIO itself (no fast path)."""
+        return self.exact_check.isChecked()
 
     def select_size(self, size: tuple[int, int] | None) -> None:
         index = self.size_combo.findData(f"{size[0]}x{size[1]}" if size else "")
@@ -481,6 +517,8 @@ class ExportDialog(QDialog):
             f"{width} × {height}, {self.doc.rate:g} fps, {frames} frames "
             f"({format_timecode(frames, self.doc.rate)}, {seconds:.2f} s)"
         )
+        if self.exact():
+            text += "\nExact colour: every frame through OpenColorIO itself (slower than the fast path)."
         if destination.exists():
             text += "\nReplaces what is there now once the export succeeds."
         self.summary_label.setText(text)
@@ -511,8 +549,7 @@ class ExportDialog(QDialog):
         if self._submit is not None:
             self._queue_export(preset, destination, in_frame, out_frame)
             return
-        self._settings.setValue(PRESET_KEY, facts(preset).name)
-        self._settings.setValue(FOLDER_KEY, str(destination.parent))
+        self._remember(preset, destination)
         self._written = None
         self.status_label.setText("Starting…")
         self.status_label.setStyleSheet("")
@@ -522,8 +559,14 @@ class ExportDialog(QDialog):
         self.eta_label.setText("")
         self._set_running(True)
         self._runner.start(
-            self.doc, preset, destination, in_frame=in_frame, out_frame=out_frame, size=self.output_size()
-        )
+            self.doc, preset, destination, in_frame=in_frame, out_frame=out_frame, size=self.output_size(),
+            exact=self.exact(),
+        )  # fmt: skip
+
+    def _remember(self, preset: ExportPreset, destination: Path) -> None:
+        self._settings.setValue(PRESET_KEY, facts(preset).name)
+        self._settings.setValue(FOLDER_KEY, str(destination.parent))
+        self._settings.setValue(EXACT_KEY, self.exact())
 
     def _queue_export(
         self, preset: ExportPreset, destination: Path, in_frame: int | None, out_frame: int | None
@@ -532,15 +575,14 @@ class ExportDialog(QDialog):
         here on are not in this export."""
         request = ExportRequest.of(
             self.doc, preset, destination, in_frame=in_frame, out_frame=out_frame, size=self.output_size(),
-            project_folder=self._project_folder(), render=self._render,
+            project_folder=self._project_folder(), render=self._render, exact=self.exact(),
         )  # fmt: skip
         try:
             job_id = self._submit(request)
         except AppError as exc:
             self._on_failed(str(exc))
             return
-        self._settings.setValue(PRESET_KEY, facts(preset).name)
-        self._settings.setValue(FOLDER_KEY, str(destination.parent))
+        self._remember(preset, destination)
         self.export_queued.emit(job_id)
         self.accept()
 
@@ -576,7 +618,7 @@ class ExportDialog(QDialog):
         self._set_running(False)
         self.progress_bar.setValue(self.progress_bar.maximum())
         self.eta_label.setText("")
-        self.status_label.setText(f"Exported {self._written}")
+        self.status_label.setText(f"Exported {self._written}\n{fast_path_note(report)}")
         self.reveal_button.setVisible(True)
         self.export_finished.emit(str(self._written))
 

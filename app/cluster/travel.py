@@ -39,7 +39,8 @@ class Packed:
 class ExportParcel:
     """An export as it travels: the document snapshot as OTIO JSON (media paths: keys of Packed.files, or
     the paths themselves on a shared folder), the LUT paths its grades read (path -> key), the preset and
-    range, and the output's file name (the node writes it in its scratch folder)."""
+    range, the output's file name (the node writes it in its scratch folder), and whether every frame goes
+    through the float path and OpenColorIO itself (``exact``: no fast path)."""
 
     otio_json: str
     preset: Any
@@ -49,6 +50,7 @@ class ExportParcel:
     size: tuple[int, int] | None = None
     frames: int = 0
     luts: dict[str, str] = field(default_factory=dict)
+    exact: bool = False
 
 
 class _Packer:
@@ -165,6 +167,7 @@ def _pack_export(request: Any, shared_folder: bool) -> Packed:
         otio_json=otio.adapters.write_to_string(timeline, "otio_json"),
         preset=request.preset, out_name=Path(request.out_path).name, in_frame=request.in_frame,
         out_frame=request.out_frame, size=request.size, frames=request.frames, luts=luts,
+        exact=request.exact,
     )  # fmt: skip
     return packer.packed
 
@@ -186,7 +189,7 @@ def _unpack_export(parcel: ExportParcel, local: dict[str, str], out_folder: Path
                 doc.set_clip_grade(clip.id, {**clip.grade, "lut_path": local.get(parcel.luts[lut], lut)})  # type: ignore[dict-item]
     return ExportRequest(
         doc, parcel.preset, out_folder / parcel.out_name, parcel.in_frame, parcel.out_frame, parcel.size,
-        frames=parcel.frames,
+        frames=parcel.frames, exact=parcel.exact,
     )  # fmt: skip
 
 

@@ -43,7 +43,8 @@ from app.export.renderer import render_timeline
 
 log = logging.getLogger(__name__)
 
-# render_timeline(doc, preset, out_path, *, in_frame, out_frame, size, on_progress, cancel) -> RenderReport
+# render_timeline(doc, preset, out_path, *, in_frame, out_frame, size, on_progress, cancel) -> RenderReport;
+# project_folder= and fast=False are passed only when set, so a render function without them still works
 RenderFunction = Callable[..., Any]
 
 PROGRESS_INTERVAL_S = 0.05  # at most ~20 progress signals a second: tiny frames render in microseconds
@@ -64,6 +65,9 @@ class ExportRequest:
     project_folder: Path | None = None  # refused as a destination (with every other project folder)
     render: RenderFunction | None = None  # render_timeline unless a test injects another
     frames: int = 0  # the frames to render, known at submit (the queue's progress total)
+    # every frame through the float path and OpenColorIO itself (render_timeline's fast=False): the
+    # reference, for a master that must match OCIO; the default fast path differs by about a code value
+    exact: bool = False
 
     @classmethod
     def of(
@@ -77,6 +81,7 @@ class ExportRequest:
         size: tuple[int, int] | None = None,
         project_folder: str | os.PathLike[str] | None = None,
         render: RenderFunction | None = None,
+        exact: bool = False,
     ) -> ExportRequest:
         """A request rendering the document as it is now: the copy is taken here, on the calling (UI)
         thread, so edits made while the export waits or runs change neither it nor the file."""
@@ -87,7 +92,7 @@ class ExportRequest:
         folder = Path(project_folder) if project_folder is not None else None
         return cls(
             snapshot, preset, Path(out_path), in_frame, out_frame, size,
-            project_folder=folder, render=render, frames=max(0, end - start),
+            project_folder=folder, render=render, frames=max(0, end - start), exact=bool(exact),
         )  # fmt: skip
 
     # --- what the Jobs panel shows ---------------------------------------------------------------------
@@ -106,7 +111,8 @@ class ExportRequest:
     def detail(self) -> str:
         label = self.preset if isinstance(self.preset, str) else self.preset.label
         size = f", {self.size[0]}x{self.size[1]}" if self.size else ""
-        return f"{label}{size}, {self.frames} frames to {self.out_path.parent}"
+        exact = ", exact colour" if self.exact else ""
+        return f"{label}{size}{exact}, {self.frames} frames to {self.out_path.parent}"
 
     def validate(self) -> None:
         if self.frames <= 0:
@@ -122,7 +128,8 @@ def render_request(
     """Run one export on the calling thread, reporting (done, total, smoothed ETA) at most ~20 times a
     second (and always the last frame). Returns the RenderReport; raises what the renderer raises
     (ExportCancelled once ``cancel`` -- default ``request.cancel`` -- is set, ExportError when it cannot
-    write)."""
+    write). An exact request renders with ``fast=False``; otherwise ``fast`` is not passed (the renderer's
+    default is the fast path), so a render function without that keyword keeps working."""
     last_emit = [0.0]
     smoothed = SmoothedEta()
 
@@ -133,7 +140,11 @@ def render_request(
             last_emit[0] = now
             on_progress(int(done), int(total), float(eta))
 
-    extra = {"project_folder": request.project_folder} if request.project_folder is not None else {}
+    extra: dict[str, Any] = {}
+    if request.project_folder is not None:
+        extra["project_folder"] = request.project_folder
+    if request.exact:
+        extra["fast"] = False
     return (render or request.render or render_timeline)(
         request.doc,
         request.preset,
@@ -221,8 +232,10 @@ class ExportRunner(QObject):
         in_frame: int | None = None,
         out_frame: int | None = None,
         size: tuple[int, int] | None = None,
+        exact: bool = False,
     ) -> None:
-        """Begin exporting; the outcome arrives as exactly one of finished / failed / cancelled."""
+        """Begin exporting; the outcome arrives as exactly one of finished / failed / cancelled. ``exact``:
+        every frame through the float path and OpenColorIO itself (no fast path)."""
         if self._shut_down:
             raise RuntimeError("ExportRunner.start() after shutdown()")
         if self._request is not None:
@@ -230,7 +243,7 @@ class ExportRunner(QObject):
         # A private copy (taken by ExportRequest.of): the UI may keep editing the project while the worker
         # reads this one.
         self._request = ExportRequest.of(
-            doc, preset, out_path, in_frame=in_frame, out_frame=out_frame, size=size
+            doc, preset, out_path, in_frame=in_frame, out_frame=out_frame, size=size, exact=exact
         )
         if not self._thread.isRunning():
             self._thread.start()
