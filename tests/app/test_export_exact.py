@@ -95,9 +95,11 @@ def test_the_runner_passes_exact_to_its_render_function(qtbot, doc, tmp_path):
 
 # ------------------------------------------------------------------------------------ a real render
 def test_a_real_exact_export_takes_no_frame_on_the_fast_path_and_the_default_does(doc, tmp_path):
-    exact = render_request(ExportRequest.of(doc, "prores_422_proxy", tmp_path / "exact.mov", exact=True),
-                           lambda *_: None)  # fmt: skip
-    default = render_request(ExportRequest.of(doc, "prores_422_proxy", tmp_path / "fast.mov"), lambda *_: None)
+    def export(name: str, **kwargs):  # noqa: ANN202 - a RenderReport
+        request = ExportRequest.of(doc, "prores_422_proxy", tmp_path / name, **kwargs)
+        return render_request(request, lambda *_: None)
+
+    exact, default = export("exact.mov", exact=True), export("fast.mov")
     assert exact.frames == default.frames == 2 * FRAMES
     assert exact.fast_frames == 0
     assert default.fast_frames > 0
