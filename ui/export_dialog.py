@@ -169,7 +169,7 @@ def fast_path_note(report: RenderReport) -> str:
         return f"All {report.frames} frames went through OpenColorIO itself (no fast path)."
     return (
         f"{report.fast_frames} of {report.frames} frames took the fast path (a baked LUT, within about a "
-        "code value of OpenColorIO); tick Exact colour for none."
+        "code value of OpenColorIO)."
     )
 
 
