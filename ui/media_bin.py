@@ -45,6 +45,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFileDialog,
     QLabel,
     QMenu,
@@ -243,8 +244,23 @@ class _BinView(QTreeView):
     files_dropped = Signal(list)
     delete_pressed = Signal()
 
+    @staticmethod
+    def _is_delete(event: QKeyEvent) -> bool:
+        """Delete or Backspace (Shift allowed; Ctrl, Alt and Meta combinations are someone else's)."""
+        other = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+        other |= Qt.KeyboardModifier.MetaModifier
+        return event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and not event.modifiers() & other
+
+    def event(self, event: QEvent) -> bool:
+        # The window's Delete / Shift+Delete shortcuts lift / ripple-delete the TIMELINE's selected clips;
+        # with the bin focused the key is the bin's own (remove the selected items), so claim it first.
+        if event.type() == QEvent.Type.ShortcutOverride and self._is_delete(event):  # type: ignore[arg-type]
+            event.accept()
+            return True
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+        if self._is_delete(event):
             self.delete_pressed.emit()
             event.accept()
             return
@@ -505,6 +521,27 @@ class MediaBin(QWidget):
 
     def selected_ids(self) -> list[str]:
         return [i.data(MEDIA_ID_ROLE) for i in self.view.selectionModel().selectedRows() if i.isValid()]
+
+    def has_focus_within(self) -> bool:
+        """Whether the keyboard focus is in the bin (the Edit menu's Copy / Cut then act on its items)."""
+        focus = QApplication.focusWidget()
+        return focus is not None and (focus is self or self.isAncestorOf(focus))
+
+    def clipboard_mime(self) -> QMimeData | None:
+        """The selected items as a drag from the bin carries them (media ids, which the timeline places),
+        plus their file paths as text for other programs; None with nothing selected."""
+        rows = [i for i in self.view.selectionModel().selectedRows() if i.isValid() and i.data(MEDIA_ID_ROLE)]
+        if not rows:
+            return None
+        mime = self.model.mimeData(rows)
+        paths = []
+        for media_id in self.selected_ids():
+            try:
+                paths.append(self._doc.bin_item(media_id).path)
+            except AppError:
+                continue
+        mime.setText("\n".join(paths))
+        return mime
 
     def select(self, media_id: str) -> None:
         for index in self._all_indexes():
