@@ -75,6 +75,17 @@ def _narrow(label: QLabel) -> QLabel:
     return label
 
 
+def load_thumbnail(path: Path) -> QPixmap:
+    """A history entry's thumbnail file read (a PNG decode on the UI thread) and scaled for a row; a null
+    pixmap when it cannot be read."""
+    pixmap = QPixmap(str(path))
+    if pixmap.isNull():
+        return pixmap
+    return pixmap.scaled(
+        THUMB_W, THUMB_H, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+    )
+
+
 def _spec_detail(parameters: dict) -> str:
     size = f"{parameters.get('width')}x{parameters.get('height')}"
     return f"{size}, {parameters.get('frames')} frames, seed {parameters.get('seed')}"
@@ -187,7 +198,16 @@ class HistoryRow(QFrame):
 
     reuse_requested = Signal(object)  # JobSpec
 
-    def __init__(self, entry: HistoryEntry, history: JobHistory, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        entry: HistoryEntry,
+        history: JobHistory,
+        parent: QWidget | None = None,
+        *,
+        pictures: dict[str, QPixmap] | None = None,
+    ) -> None:
+        """`pictures`: thumbnail path -> its scaled pixmap, shared by the rows of one view so a rebuild of the
+        list (each time a job ends) reads no file again; the file name is the entry's id, never rewritten."""
         super().__init__(parent)
         self.setObjectName("historyRow")
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -198,14 +218,13 @@ class HistoryRow(QFrame):
         self.thumbnail.setStyleSheet("background: #111;")
         path = history.thumbnail_path(entry)
         if path is not None:
-            pixmap = QPixmap(str(path))
+            pixmap = pictures.get(str(path)) if pictures is not None else None
+            if pixmap is None:
+                pixmap = load_thumbnail(path)
+                if pictures is not None:
+                    pictures[str(path)] = pixmap
             if not pixmap.isNull():
-                self.thumbnail.setPixmap(
-                    pixmap.scaled(
-                        THUMB_W, THUMB_H, Qt.AspectRatioMode.KeepAspectRatio,
-                        Qt.TransformationMode.SmoothTransformation,
-                    )
-                )  # fmt: skip
+                self.thumbnail.setPixmap(pixmap)
         prompt = entry.prompt if len(entry.prompt) <= 60 else entry.prompt[:57] + "..."
         self.title = _narrow(QLabel(prompt, objectName="historyTitle"))
         self.title.setToolTip(entry.prompt)
@@ -260,6 +279,7 @@ class JobQueueView(QWidget):
         self._reveal = reveal
         self._history = history
         self._history_rows: list[HistoryRow] = []
+        self._pictures: dict[str, QPixmap] = {}  # the history rows' thumbnails, read once (see HistoryRow)
         self._rows: dict[str, JobRow] = {}
         self.empty_label = QLabel(
             "No jobs yet. Write a prompt and press Generate, or export the timeline (File > Export).",
@@ -366,10 +386,12 @@ class JobQueueView(QWidget):
             for entry in self._history.entries():
                 if self._history.job_id_of(entry) in self._rows:  # its row is still on show above
                     continue
-                row = HistoryRow(entry, self._history, self._list)
+                row = HistoryRow(entry, self._history, self._list, pictures=self._pictures)
                 row.reuse_requested.connect(self.reuse_requested)
                 self._history_rows.append(row)
                 self._history_layout.addWidget(row)
+            shown = {str(self._history.thumbnail_path(e)) for e in self._history.entries()}
+            self._pictures = {path: pixmap for path, pixmap in self._pictures.items() if path in shown}
         self._update_empty()
 
     def _update_empty(self) -> None:
