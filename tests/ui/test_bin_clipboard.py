@@ -187,3 +187,13 @@ def test_delete_with_the_timeline_focused_still_lifts_its_clips(window, shots, q
     press(qtbot, window.timeline, "Delete")
     assert video_clips(window) == []
     assert len(window.session.doc.bin_items()) == 2
+
+
+def test_the_timeline_clip_menu_copies_its_clips_whatever_has_the_focus(window, shots, qtbot):
+    _ids, clip_id = set_up(window, shots)
+    focus(qtbot, window.media_bin.view)
+    dict(window.editing.clip_context_actions())["Copy"]()  # the menu of a right-clicked clip
+    mime = QGuiApplication.clipboard().mimeData()
+    assert mime.hasFormat(CLIPBOARD_MIME) and not mime.hasFormat(MEDIA_IDS_MIME)
+    dict(window.editing.clip_context_actions())["Cut"]()
+    assert video_clips(window) == []
