@@ -115,22 +115,28 @@ class VideoReader:
         assert self._last_frame is not None
         return self._last_frame
 
-    def reach(self, index: int) -> bool:
+    def reach(self, index: int, decoded_through: int = -1) -> bool:
         """Cheaply check that the file still holds frame ``index``: seek to the keyframe before it, decode
         that keyframe, then read (without decoding) packets until one at or after the frame's time. False
         when the file ends first. Damage between that keyframe and the frame is not found here.
+
+        ``decoded_through``: frames up to this index are known to decode (the caller decoded them); a
+        keyframe at or before it is not decoded again (for a short clip, the one keyframe is frame 0).
 
         Raises:
             MediaError: the keyframe cannot be decoded.
         """
         self._check_thread()
         target = self._pts_of(min(max(index, 0), max(self.frame_count - 1, 0)))
+        known = self._pts_of(decoded_through) if decoded_through >= 0 else None
         self._frames, self._pending = None, None  # the next frame() seeks afresh (and flushes the codec)
         self._last_index, self._last_frame, self._last_rgb = -1, None, {}
         try:
             self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
             found = decoded = False
             for packet in self._container.demux(self._stream):
+                if not decoded and known is not None and packet.is_keyframe and packet.pts is not None:
+                    decoded = packet.pts <= known  # a keyframe the caller has decoded already
                 if not decoded:  # a threaded decoder may hold frames back: the empty packet at the end
                     decoded = bool(packet.decode())  # of the file drains it
                 found = found or (packet.pts is not None and packet.pts >= target)

@@ -70,16 +70,18 @@ def _check_video(path: str | os.PathLike[str], info: MediaInfo, start: float, en
             )
         first = reader.index_at(max(start, 0.0))
         last = reader.index_at(max(end - 1e-6, start, 0.0))
-        reader.decoded(first)
-        reached = reader.last_decoded_index
-        if reached < first - FRAME_SLACK:
-            raise MediaError(
-                f"'{name}' ends at frame {reached}, before frame {first} that the clip uses; the file "
-                "is truncated or damaged"
-            )
+        if first > 0:  # frame 0 was decoded by the probe just now
+            reader.decoded(first)
+            reached = reader.last_decoded_index
+            if reached < first - FRAME_SLACK:
+                raise MediaError(
+                    f"'{name}' ends at frame {reached}, before frame {first} that the clip uses; the file "
+                    "is truncated or damaged"
+                )
         # The last frame: its keyframe decodes and its data is there (decoding the whole group of pictures
         # up to it would cost an extra decode of most short clips; damage inside it is found when reached).
-        if last > first and not reader.reach(last - FRAME_SLACK):
+        # A keyframe at or before the first frame was decoded above (or by the probe): not again.
+        if last > first and not reader.reach(last - FRAME_SLACK, decoded_through=first):
             raise MediaError(
                 f"'{name}' ends before frame {last} that the clip uses; the file is truncated or damaged"
             )

@@ -384,6 +384,98 @@ def test_the_reader_reaches_frames_that_are_there_and_not_those_cut_off(sources,
         reader.close()
 
 
+class _CountingContainer:
+    """A reader's container that records which packets ``reach`` decodes (by pts)."""
+
+    def __init__(self, container) -> None:
+        self._container, self.decoded = container, []
+
+    def __getattr__(self, name):
+        return getattr(self._container, name)
+
+    def demux(self, *args, **kwargs):
+        for packet in self._container.demux(*args, **kwargs):
+            yield _CountingPacket(packet, self.decoded)
+
+
+class _CountingPacket:
+    def __init__(self, packet, log: list) -> None:
+        self._packet, self._log = packet, log
+
+    def __getattr__(self, name):
+        return getattr(self._packet, name)
+
+    def decode(self):
+        self._log.append(self._packet.pts)
+        return self._packet.decode()
+
+
+def two_gops(path: Path, frames: int = 48, gop: int = 24) -> Path:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=RATE)
+        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        stream.options = {"x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"}
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray((picture(i) * 255).astype(np.uint8), format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_reach_skips_only_a_keyframe_the_caller_decoded_already(tmp_path):
+    """The preflight decodes a keyframe once: ``reach`` leaves out the decode of the last frame's keyframe
+    when it lies at or before the frames the caller decoded, and decodes it otherwise."""
+    path = two_gops(tmp_path / "gops.mp4")  # keyframes at 0 and 24
+    for through, decodes in ((30, 0), (24, 0), (10, 1), (-1, 1)):
+        reader = VideoReader(str(path))
+        try:
+            counting = reader._container = _CountingContainer(reader._container)
+            assert reader.reach(47, decoded_through=through)
+            assert len(counting.decoded) >= decodes
+            assert (len(counting.decoded) > 0) == (decodes > 0), (through, counting.decoded)
+            assert reader.frame(47).shape[:2] == (SIZE[1], SIZE[0])  # the reader still decodes
+        finally:
+            reader.close()
+
+
+def test_the_preflight_decodes_a_short_clips_first_frame_once(tmp_path, monkeypatch):
+    """A clip from frame 0 inside one group of pictures: the probe decodes frame 0, and the end check
+    neither decodes it again nor its keyframe. A clip from a later frame decodes that frame, and the end
+    check decodes the last frame's keyframe only when the first frame lies before it."""
+    from app.media import verify
+
+    path = two_gops(tmp_path / "gops.mp4")
+    calls: dict[str, list] = {"decoded": [], "reach": []}
+    decoded, reach = VideoReader.decoded, VideoReader.reach
+
+    def counting_decoded(self, index):
+        calls["decoded"].append(index)
+        return decoded(self, index)
+
+    def counting_reach(self, index, decoded_through=-1):
+        self._container = counting = _CountingContainer(self._container)
+        try:
+            return reach(self, index, decoded_through)
+        finally:
+            calls["reach"].append((index, decoded_through, len(counting.decoded)))
+
+    monkeypatch.setattr(VideoReader, "decoded", counting_decoded)
+    monkeypatch.setattr(VideoReader, "reach", counting_reach)
+    second = 1.0 / RATE
+    verify.verify_media(path, (0.0, 20 * second))  # frames 0..19: one group of pictures
+    assert calls["decoded"] == []
+    assert [(d, n) for _, d, n in calls["reach"]] == [(0, 0)]
+    calls["decoded"].clear(), calls["reach"].clear()
+    verify.verify_media(path, (30 * second, 46 * second))  # frames 30..45: the keyframe at 24 was decoded
+    assert calls["decoded"] == [30]
+    assert [(d, n) for _, d, n in calls["reach"]] == [(30, 0)]
+    calls["decoded"].clear(), calls["reach"].clear()
+    verify.verify_media(path, (10 * second, 46 * second))  # frames 10..45: the keyframe at 24 is new
+    assert calls["decoded"] == [10]
+    assert [d for _, d, _ in calls["reach"]] == [10] and calls["reach"][0][2] > 0
+
+
 def test_a_file_cut_off_near_its_end_stops_the_export_before_the_first_frame(tmp_path):
     long = indexed_mp4(tmp_path / "long.mp4")
     doc = one_clip(long)
