@@ -96,6 +96,8 @@ class FastPath:
         self._luts: dict[Any, str | None] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
+        # LUT graphs built ahead of the first frame (``warm``), handed to the first worker that needs one
+        self._spares: dict[tuple, list[av.filter.Graph]] = {}
 
     # ------------------------------------------------------------------------------------- the LUTs
     def lut_for(self, pipeline: Any, grade: Any) -> str | None:
@@ -167,28 +169,61 @@ class FastPath:
         frame = item.frame
         placed = item.placed
         shape = (placed[2], placed[3]) if placed else item.size or (frame.width, frame.height)
-        key = (frame.format.name, frame.width, frame.height, frame.colorspace, frame.color_range, item.lut)
-        key += shape
-        graph = graphs.get(key)
-        if graph is None:
-            to_rgb = [*rgb_filters(frame), ("format", "pix_fmts=gbrp16le")]
-            chain = [*to_rgb, ("lut3d", f"file={_escape(item.lut)}:interp=tetrahedral")]
-            if shape != (frame.width, frame.height):  # what app.media.transform.place does: bilinear
-                chain.append(("scale", f"w={shape[0]}:h={shape[1]}:flags=bilinear"))
-            graph = graphs[key] = filter_graph(frame, chain)
-        graph.push(frame)
-        planes = graph.pull().planes  # G, B, R = Y', Cb, Cr (code values x 64)
+        # Two graphs per thread: the source format's (-> 16-bit R'G'B') and the LUT's (its .cube file is
+        # parsed when the graph is built: ~0.1 s for 65^3, so ``warm`` may build it ahead).
+        key = (frame.format.name, frame.width, frame.height, frame.colorspace, frame.color_range)
+        to_rgb = graphs.get(key)
+        if to_rgb is None:
+            chain = [*rgb_filters(frame), ("format", "pix_fmts=gbrp16le")]
+            to_rgb = graphs[key] = filter_graph(frame, chain)
+        lut_key = (item.lut, (frame.width, frame.height), shape)
+        graded = graphs.get(lut_key)
+        if graded is None:
+            graded = graphs[lut_key] = self._spare(lut_key) or _lut_graph(*lut_key)
+        to_rgb.push(frame)
+        graded.push(to_rgb.pull())
+        planes = graded.pull().planes  # G, B, R = Y', Cb, Cr (code values x 64)
         g, b, r = (np.frombuffer(p, "<u2").reshape(p.height, p.line_size // 2)[:, : p.width] for p in planes)
         if placed is not None and item.size is not None:
             g, b, r = _letterbox((g, b, r), placed, item.size)
         return _yuv_frame(g, b, r, self.fmt.planar_pix_fmt)
 
+    def warm(
+        self, pipeline: Any, grade: Any, size: tuple[int, int], shape: tuple[int, int] | None = None
+    ) -> None:
+        """Bake ``grade``'s LUT and build its filter graph for ``size`` sources scaled to ``shape`` (default:
+        not scaled) ahead of the first frame: the render runs this on a helper thread while its preflight
+        checks the media, so neither the bake nor the .cube parse delays the first frame. The first worker
+        thread that converts such a frame takes the graph over."""
+        lut = self.lut_for(pipeline, grade)
+        if lut is None:
+            return
+        key = (lut, tuple(size), tuple(shape or size))
+        graph = _lut_graph(*key)
+        with self._lock:
+            self._spares.setdefault(key, []).append(graph)
+
+    def _spare(self, key: tuple) -> av.filter.Graph | None:
+        with self._lock:
+            spares = self._spares.get(key)
+            return spares.pop() if spares else None
+
     def close(self) -> None:
         with self._lock:
             folder, self._folder = self._folder, None
             self._luts.clear()
+            self._spares.clear()
         if folder is not None:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _lut_graph(lut: str, size: tuple[int, int], shape: tuple[int, int]) -> av.filter.Graph:
+    """16-bit R'G'B' frames of ``size`` -> ``lut3d`` with the .cube file ``lut`` -> bilinear scale to
+    ``shape`` when it differs (what app.media.transform.place does)."""
+    chain = [("lut3d", f"file={_escape(lut)}:interp=tetrahedral")]
+    if shape != size:
+        chain.append(("scale", f"w={shape[0]}:h={shape[1]}:flags=bilinear"))
+    return filter_graph(av.VideoFrame(size[0], size[1], "gbrp16le"), chain)
 
 
 def _ycbcr_codes(rgb: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ range, and every grade (LUT files readable, colour spaces known).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -56,6 +57,7 @@ from app.media.verify import verify_media
 from app.project.outputs import check_output_path
 
 ProgressWithEta = Callable[[int, int, float], None]
+log = logging.getLogger(__name__)
 MAX_LISTED_CLIPS = 50  # generation records written into the tags (the count is always exact)
 MODES = ("pipelined", "sequential")
 PIPELINE_MEMORY_BYTES = 1536 * 1024 * 1024  # frames in flight in the pipelined renderer, at most about this
@@ -204,6 +206,39 @@ class TimelineRenderer:
         placed = None if (x0, y0, w, h) == (0, 0, width, height) else (x0, y0, w, h)
         fast.frames += 1
         return FastFrame(index, frame, lut, (width, height), placed)
+
+    def warm_fast_path(self, index: int) -> threading.Thread | None:
+        """Start baking the grade of frame ``index`` into its LUT and building its filter graph on a helper
+        thread, from what the bin knows of the source (its size): the render joins it after the preflight,
+        which runs meanwhile, so the first frame waits for neither. None when there is nothing to warm
+        (no fast path, a dissolve, a title, a move, unknown media); the first frame then does it itself."""
+        fast = self.fast
+        if fast is None:
+            return None
+        try:
+            sample = self.doc.video_at(RationalTime(index, self.doc.rate))
+            if sample is None or sample.mix is not None or sample.overlays or not sample.path:
+                return None
+            media_id = self.doc.clip(sample.clip_id).media_id
+            info = self.doc.bin_item(media_id).info if media_id else None
+            if info is None or info.still or not info.width or not info.height:
+                return None
+            width, height = self.size
+            if not ClipTransform.from_dict(
+                self.compositor.scaled_transform(sample.transform, width, height)
+            ).is_fit:
+                return None
+            graded = getattr(self.compositor, "graded", True)
+            pipeline = self.compositor.pipeline(self.doc.color_settings()) if graded else None
+            grade = self.compositor.grades_for(sample).get(sample.clip_id)
+        except AppError:  # the preflight reports what is wrong
+            return None
+        _x0, _y0, w, h, _crop = ClipTransform().rect(info.width, info.height, width, height)
+        thread = threading.Thread(
+            target=_warm, args=(fast, pipeline, grade, (info.width, info.height), (w, h)), name="aiprod-warm"
+        )
+        thread.start()
+        return thread
 
     def finish(self, item: DecodedFrame | FastFrame, grader: Grader | None = None) -> np.ndarray:
         """Stage 2 (any thread): grade, fit, mix and title ``item``: the same pixels :meth:`frame` gives
@@ -363,14 +398,6 @@ def render_timeline(
     channels = 0 if mix.silent else 2
     closers: list[Callable[[], None]] = []
     try:
-        probed = _preflight(chosen, dest, doc, first, end, width, height, rate, channels, renderer.compositor)
-        renderer.compositor.know_media(probed)  # read with the fresh probes rather than probe again
-        tags = build_metadata(provenance_tags(doc, first, end))
-        if cancel is not None and cancel.is_set():
-            raise ExportCancelled(f"Export of '{dest.name}' was cancelled; nothing was written.")
-        progress = _EtaProgress(on_progress)
-        grader = grader or default_grader()
-        pipelined = mode == "pipelined" and renderer.can_pipeline
         if (
             fast
             and not chosen.is_sequence
@@ -378,6 +405,21 @@ def render_timeline(
             and fast_paths.supported(chosen.delivery_format())
         ):
             renderer.fast = FastPath(chosen.delivery_format())
+        warming = renderer.warm_fast_path(first)  # the first frame's LUT, made while the preflight runs
+        try:
+            probed = _preflight(
+                chosen, dest, doc, first, end, width, height, rate, channels, renderer.compositor
+            )
+        finally:
+            if warming is not None:
+                warming.join()
+        renderer.compositor.know_media(probed)  # read with the fresh probes rather than probe again
+        tags = build_metadata(provenance_tags(doc, first, end))
+        if cancel is not None and cancel.is_set():
+            raise ExportCancelled(f"Export of '{dest.name}' was cancelled; nothing was written.")
+        progress = _EtaProgress(on_progress)
+        grader = grader or default_grader()
+        pipelined = mode == "pipelined" and renderer.can_pipeline
         if pipelined:
             frames = renderer.pipelined_frames(first, end, grader=grader, workers=workers)
         elif renderer.fast is not None or not isinstance(grader, CpuGrader):
@@ -409,6 +451,15 @@ def render_timeline(
         seconds=time.perf_counter() - started, mode="pipelined" if pipelined else "sequential",
         grader=getattr(grader, "name", "cpu"), fast_frames=renderer.fast.frames if renderer.fast else 0,
     )  # fmt: skip
+
+
+def _warm(
+    fast: FastPath, pipeline: object, grade: object, size: tuple[int, int], shape: tuple[int, int]
+) -> None:
+    try:
+        fast.warm(pipeline, grade, size, shape)
+    except Exception:  # noqa: BLE001 - the first frame bakes (and reports) it again on its own
+        log.debug("warming the fast path failed", exc_info=True)
 
 
 def frame_range(doc: TimelineDocument, in_frame: int | None, out_frame: int | None) -> tuple[int, int]:

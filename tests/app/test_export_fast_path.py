@@ -598,3 +598,79 @@ def test_the_end_check_names_the_file_when_the_container_fails(sources, monkeypa
     finally:
         reader._container = real
         reader.close()
+
+
+# --------------------------------------------------------------------------- warming while the preflight runs
+
+
+def _count_lut_graphs(monkeypatch) -> list[tuple]:
+    built: list[tuple] = []
+    make = fast_path._lut_graph
+
+    def counting(*key):
+        built.append(key)
+        return make(*key)
+
+    monkeypatch.setattr(fast_path, "_lut_graph", counting)
+    return built
+
+
+@pytest.mark.parametrize("mode", ["pipelined", "sequential"])
+def test_the_first_frames_lut_is_made_during_the_preflight_and_used_by_the_worker(
+    sources, tmp_path, monkeypatch, mode
+):
+    """The grade is baked and its graph (the .cube parse) built on a helper thread while the preflight runs;
+    the worker takes that graph over instead of building its own, and the file is the one an export
+    without warming writes."""
+    doc = one_clip(sources["h264"], look_grade())
+    built = _count_lut_graphs(monkeypatch)
+    threads: list[str] = []
+    warm = fast_path.FastPath.warm
+
+    def recording(self, *args):
+        threads.append(threading.current_thread().name)
+        return warm(self, *args)
+
+    monkeypatch.setattr(fast_path.FastPath, "warm", recording)
+    report = render_timeline(doc, "prores_422_hq", tmp_path / "warm.mov", mode=mode)
+    assert threads == ["aiprod-warm"]
+    assert report.fast_frames == report.frames
+    assert len(built) == 1  # built once, ahead: the worker used it
+    info = doc.bin_items()[0].info
+    assert built[0][1] == (info.width, info.height)
+    monkeypatch.setattr(TimelineRenderer, "warm_fast_path", lambda self, index: None)
+    cold = render_timeline(doc, "prores_422_hq", tmp_path / "cold.mov", mode=mode)
+    assert cold.fast_frames == report.frames and len(built) == 2  # without warming, the worker builds it
+    assert np.array_equal(decoded(tmp_path / "warm.mov"), decoded(tmp_path / "cold.mov"))
+
+
+def test_a_failed_warm_up_leaves_the_first_frame_to_make_its_own_lut(sources, tmp_path, monkeypatch):
+    doc = one_clip(sources["h264"], look_grade())
+
+    def broken(self, *args):
+        raise RuntimeError("no LUT today")
+
+    monkeypatch.setattr(fast_path.FastPath, "warm", broken)
+    built = _count_lut_graphs(monkeypatch)
+    report = render_timeline(doc, "prores_422_hq", tmp_path / "out.mov")
+    assert report.fast_frames == report.frames > 0
+    assert len(built) == 1  # the worker built the graph itself
+
+
+def test_nothing_is_warmed_for_a_first_frame_that_is_not_one_picture_whole(sources, tmp_path):
+    """A moved picture (not fitted) and a timeline starting in a gap: nothing to warm."""
+    doc = one_clip(sources["h264"], look_grade())
+    clip = doc.clips(doc.tracks(TrackKind.VIDEO)[0].id)[0]
+    renderer = TimelineRenderer(doc, None)
+    renderer.fast = fast_path.FastPath(presets.get("prores_422_hq").delivery_format())
+    try:
+        thread = renderer.warm_fast_path(0)
+        assert thread is not None
+        thread.join()
+        assert len(renderer.fast._spares) == 1
+        assert renderer.warm_fast_path(FRAMES + 5) is None  # past the end: no picture
+        doc.set_clip_transform(clip.id, {"scale": 0.5, "x": 0.1, "y": 0.0})
+        assert renderer.warm_fast_path(0) is None
+    finally:
+        renderer.fast.close()
+        renderer.close()
