@@ -4,7 +4,8 @@ Most frames of a cut are one source frame, fitted into the output frame: no diss
 crop. For those the export skips the float pipeline (16-bit RGB -> float32 -> OpenColorIO's CPU processor ->
 our float BT.709 R'G'B' -> Y'CbCr) and does the same work in two cheap steps:
 
-1. **FFmpeg** (one filter graph per source format and grade, on the grade worker): libswscale turns the
+1. **FFmpeg** (two filter graphs on each grade worker: one per source format, one per grade and size; the
+   render builds the first frame's grade graph ahead, while its preflight runs): libswscale turns the
    decoded frame into 16-bit planar R'G'B' exactly as the reader does for the float path
    (:func:`app.media.reader.rgb_filters`), then ``lut3d`` (tetrahedral) applies one 3D LUT that holds the
    clip's whole grade, the clip to 0..1, the BT.709 matrix and the limited-range scaling: its three outputs

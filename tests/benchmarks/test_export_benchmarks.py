@@ -22,6 +22,46 @@ def _number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+@pytest.mark.parametrize("preset", ["prores_422_hq", "h265_main10"])
+def test_the_encoder_check_feeds_ffmpeg_exactly_the_frames_our_export_encodes(tmp_path, monkeypatch, preset):
+    """The raw file the encoder-only check hands the ffmpeg CLI holds, sample for sample and in the
+    preset's planar format, the planes our fast path gives the encoder; the ungraded file differs."""
+    import av
+    import numpy as np
+
+    bench = _load("export_speed", monkeypatch)
+    source = bench.make_source(tmp_path / "source.mp4", 64, 48, 4)
+    grade = bench.benchmark_grade()
+    doc = bench.graded_timeline_for(source, grade)
+    raw = tmp_path / "frames.yuv"
+    pix_fmt, width, height = bench.write_raw_frames(doc, grade, source, preset, raw)
+    assert (width, height) == (64, 48)
+    data = np.frombuffer(raw.read_bytes(), "<u2")
+    sizes = [plane.width * plane.height for plane in av.VideoFrame(width, height, pix_fmt).planes]
+    assert data.size == 4 * sum(sizes)  # four frames, every plane's visible samples
+    from app.color import Grade, GradePipeline
+    from app.export import fast_path
+    from app.export import presets as registry
+
+    fast = fast_path.FastPath(registry.get(preset).delivery_format())
+    try:
+        lut = fast.lut_for(GradePipeline(doc.color_settings()), Grade.coerce(grade))
+        with av.open(str(source)) as container:
+            offset = 0
+            for index, frame in enumerate(container.decode(video=0)):
+                converted = fast.convert(fast_path.FastFrame(index, frame, lut))
+                for plane, count in zip(converted.planes, sizes, strict=True):
+                    want = np.frombuffer(plane, "<u2").reshape(plane.height, -1)[:, : plane.width]
+                    got = data[offset : offset + count].reshape(plane.height, plane.width)
+                    assert np.array_equal(got, want)
+                    offset += count
+    finally:
+        fast.close()
+    ungraded = tmp_path / "plain.yuv"
+    bench.write_raw_frames(bench.timeline_for(source), None, source, preset, ungraded)
+    assert ungraded.stat().st_size == raw.stat().st_size and ungraded.read_bytes() != raw.read_bytes()
+
+
 def test_export_speed_dry_run(tmp_path, monkeypatch, capsys):
     bench = _load("export_speed", monkeypatch)
     payload = bench.main(["--dry-run", "--out", str(tmp_path)])
