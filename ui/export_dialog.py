@@ -165,12 +165,7 @@ def format_eta(seconds: float) -> str:
 
 def fast_path_note(report: RenderReport) -> str:
     """How many frames took the fast path, as aiprod-cli render says it."""
-    if report.fast_frames <= 0:
-        return f"All {report.frames} frames went through OpenColorIO itself (no fast path)."
-    return (
-        f"{report.fast_frames} of {report.frames} frames took the fast path (a baked LUT, within about a "
-        "code value of OpenColorIO)."
-    )
+    return report.fast_path_note()
 
 
 def _choose_with_dialogs(parent: QWidget) -> ChooseDestination:

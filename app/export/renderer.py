@@ -98,6 +98,16 @@ class RenderReport:
     def frames_per_second(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
+    def fast_path_note(self) -> str:
+        """How many frames took the fast path, in the words aiprod-cli render, the Export dialog and the
+        studio's status line use."""
+        if self.fast_frames <= 0:
+            return f"All {self.frames} frames went through OpenColorIO itself (no fast path)."
+        return (
+            f"{self.fast_frames} of {self.frames} frames took the fast path (a baked LUT, within about a "
+            "code value of OpenColorIO)."
+        )
+
 
 class TimelineRenderer:
     """Frames of one timeline at one output size, as float32 R'G'B' (or R'G'B'A when ``alpha``) 0..1."""

@@ -133,4 +133,5 @@ def apply_duration(ctx: ApplyContext, job: Any) -> None:
 
 def apply_export(ctx: ApplyContext, job: Any) -> None:
     """An export changes nothing in the project: it says where the file is (the Jobs row opens its folder)."""
-    ctx.message(f"Exported {job.item.path}")
+    note = getattr(job.item, "fast_path_note", None)  # a RenderReport (tests may hand in less)
+    ctx.message(f"Exported {job.item.path}" + (f". {note()}" if callable(note) else ""))

@@ -156,7 +156,9 @@ def test_export_from_the_dialog_runs_in_the_jobs_panel_and_opens_its_folder(
     with qtbot.waitSignal(window.jobs.job_finished, timeout=TIMEOUT_MS):
         render.gate.set()
     assert probe(out)["frame_count"] == 24  # the timeline as it was when Export was pressed
-    assert f"Exported {out}" in window.statusBar().currentMessage()
+    message = window.statusBar().currentMessage()
+    assert f"Exported {out}" in message
+    assert "24 of 24 frames took the fast path" in message  # one clip shown whole: every frame
     assert row.folder_button.isVisibleTo(row) and not row.cancel_button.isVisibleTo(row)
     row.folder_button.click()
     assert revealed == [out]
