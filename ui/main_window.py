@@ -122,6 +122,27 @@ SHORTCUTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "fillGap": ("Fill Gap with Generation…", ()),
 }
 
+# The SHORTCUTS that edit the TIMELINE's selected clips: while the media bin has the keyboard focus they
+# change nothing and say so (in Premiere / Resolve a key pressed in the project panel never edits the
+# timeline's selection). Lift / Ripple Delete there remove the bin's selected items instead, as its Delete
+# key does (ui.media_bin claims Delete / Shift+Delete itself; this covers the Edit menu). Every other entry
+# works whatever has the focus: transport, marks, the marker at the playhead, zoom, match frame, variations,
+# linked selection (a mode), add track, gap fill (a dialog), and the focus-aware ones: cut / copy / paste
+# (ui.clipboard_actions) and , / . (they place the bin's selection).
+CLIP_EDIT_SHORTCUTS = frozenset(
+    {
+        "split",  # the selected clips under the playhead (every track when none is)
+        "lift",
+        "rippleDelete",
+        "dissolve",
+        "pasteAttributes",
+        "pasteGrade",
+        "pasteSoundLevels",
+        "toggleClipEnabled",
+    }
+)
+BIN_FOCUS_MESSAGE = "{}: select clips on the timeline first; the media bin has the focus."
+
 
 class MainWindow(QMainWindow):
     """The studio. ``settings`` and ``prompts`` are injectable so tests never touch the user's files."""
@@ -286,11 +307,22 @@ class MainWindow(QMainWindow):
         text, keys = SHORTCUTS[name]
         action = QAction(text, self, objectName=f"{name}Action")
         action.setShortcuts([QKeySequence(key) for key in keys])
-        action.triggered.connect(lambda _checked=False: slot())
+        action.triggered.connect(lambda _checked=False: self._run_action(name, slot))
         menu.addAction(action)
         self.addAction(action)  # shortcuts work whichever dock has focus
         self.actions_by_name[name] = action
         return action
+
+    def _run_action(self, name: str, slot: Callable[[], object]) -> None:
+        """`slot`, unless it edits the timeline's selected clips while the media bin has the focus
+        (CLIP_EDIT_SHORTCUTS): then the bin's own Delete for Lift / Ripple Delete, else a message only."""
+        if name in CLIP_EDIT_SHORTCUTS and self.media_bin is not None and self.media_bin.has_focus_within():
+            if name in ("lift", "rippleDelete"):
+                self.media_bin.remove_selected()
+            else:
+                self.show_message(BIN_FOCUS_MESSAGE.format(SHORTCUTS[name][0]))
+            return
+        slot()
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
