@@ -108,9 +108,6 @@ def test_the_guarded_set_names_the_clip_edits():
 @pytest.mark.parametrize(("name", "key"), GUARDED_KEYS)
 def test_a_clip_edit_key_with_the_bin_focused_changes_nothing_and_says_so(window, shots, qtbot, name, key):
     set_up(window, shots)
-    if name == "split":  # the picture alone (its linked sound is split with it): with both selected, B
-        # is refused today ("Put the playhead inside the clip"), a bug of TimelineView.split_at_playhead
-        window.timeline.select(window.timeline.selected_clip_ids()[:1])
     selected = window.timeline.selected_clip_ids()
     before = snapshot(window)
     window.statusBar().clearMessage()

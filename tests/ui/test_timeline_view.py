@@ -372,6 +372,32 @@ def test_linked_pair_selects_and_moves_together_and_alt_moves_one_side(view, doc
     assert stack.count() == 3
 
 
+def test_splitting_a_selected_linked_pair_cuts_both_once_in_one_step(view, doc, stack):
+    """Picture and sound selected together (a click with linked selection on): B cuts both at the playhead,
+    one undo step, instead of cutting the sound with the picture and then refusing to cut it again."""
+    media = fake_media(doc, "av", frames=240, audio=True)
+    v1, a1 = track_id(doc, "V1"), track_id(doc, "A1")
+    from app.commands import push_edit
+
+    video, audio = push_edit(stack, doc, "av", lambda d: d.insert(media, v1, rt(0), source_range=span(0, 48)))
+    QTest.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point(view, 24, "V1")
+    )
+    assert sorted(view.selected_clip_ids()) == sorted([video, audio])
+    messages: list[str] = []
+    view.message.connect(messages.append)
+    count = stack.count()
+    view.set_playhead(20)
+    view.split_at_playhead()
+    assert messages == [] and stack.count() == count + 1
+    for track in (v1, a1):
+        assert [(frames(c.start), frames(c.duration)) for c in doc.clips(track)] == [(0, 20), (20, 28)]
+    right_video = doc.clips(v1)[1].id
+    assert sorted(doc.linked_clips(right_video)) == sorted([right_video, doc.clips(a1)[1].id])
+    stack.undo()
+    assert [(frames(c.start), frames(c.duration)) for c in doc.clips(v1)] == [(0, 48)]
+
+
 def test_clicking_a_track_header_toggles_the_track_undoably(view, doc, stack):
     headers = view.findChild(TrackHeaders)
     row = next(r for r in view.rows() if r.name == "V1")

@@ -61,7 +61,7 @@ viewport's edge; a dissolve's length is set from the menu/shortcut only (no drag
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -121,6 +121,11 @@ from ui.timeline.ruler import (
 )
 from ui.timeline.snapping import SNAP_COLOR, SnapGuide
 from ui.timeline.track_headers import HEADER_WIDTH, TrackHeaders
+
+if TYPE_CHECKING:
+    from opentimelineio.opentime import RationalTime
+
+    from app.document import TimelineDocument
 
 ZOOM_STEP = 1.5
 TRACK_BAND = QColor(36, 37, 41)
@@ -364,7 +369,7 @@ class TimelineView(QGraphicsView):
         under = [c for c in self._selection if self._covers(c, self._playhead)]
         linked = self._linked_selection
         if under:
-            self._edit("Split", lambda d: [new for c in under for new in d.split(c, at, linked=linked)])
+            self._edit("Split", lambda d: _split_each_once(d, under, at, linked))
         else:
             self._edit("Split", lambda d: d.split_all(at))
 
@@ -1003,3 +1008,16 @@ class TimelineView(QGraphicsView):
             return clip_id
         left = next((i for i in track if i.look.start + i.look.duration == item.look.start), None)
         return left.clip_id if left is not None else None
+
+
+def _split_each_once(doc: TimelineDocument, clip_ids: list[str], at: RationalTime, linked: bool) -> list[str]:
+    """Split ``clip_ids`` at ``at``; a clip already cut as the linked partner of an earlier one is not split
+    again (a picture and its sound, both selected, make one split, not a refused second one)."""
+    created: list[str] = []
+    done: set[str] = set()
+    for clip_id in clip_ids:
+        if clip_id in done:
+            continue
+        done.update(doc.linked_clips(clip_id) if linked else [clip_id])
+        created += doc.split(clip_id, at, linked=linked)
+    return created
