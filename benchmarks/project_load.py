@@ -29,7 +29,8 @@ load then begins with a full collection); ``freeze-only``, ``gc.collect(); gc.fr
 ``gc.callbacks`` time every collection; the script reports the full (generation 2) collections during the
 opens (how many, the worst and the median pause), the opens' median, mean and worst, the memory (RSS) after
 the last open, how many of the replaced documents are still alive after a final full collection (a leak if
-any), and what one more full collection then costs (the walk alone: what one costs while editing).
+any), what one more full collection then costs (the walk alone: what one costs while editing), and how many
+frozen objects had become garbage (kept until the studio quits; counted by thawing them at the end).
 
     .venv/bin/python benchmarks/project_load.py --gc-ab                    # 16 opens, 3 rounds of each side
     .venv/bin/python benchmarks/project_load.py --gc-ab --dry-run --out /tmp
@@ -308,6 +309,10 @@ def _gc_child(side: str, project: str, opens: int) -> dict[str, Any]:
             "tracked_after_opens": len(gc.get_objects()),
             "rss_mib_after_final_collection": _rss_mib(),
         }
+        # What start-up froze that has become garbage since (kept until the studio quits): thawed and counted
+        frozen = gc.get_freeze_count()
+        gc.unfreeze()
+        result["frozen_then_dropped"] = gc.collect() if frozen else 0
         window.shutdown()
         window.deleteLater()
         app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
@@ -329,6 +334,7 @@ def _gc_summary(children: list[dict[str, Any]]) -> dict[str, Any]:
         "rss_mib_after_last_open": [child["opens"][-1]["rss_mib"] for child in children],
         "replaced_documents_alive": sum(child["replaced_documents_alive"] for child in children),
         "frozen": [child["frozen"] for child in children],
+        "frozen_then_dropped": [child["frozen_then_dropped"] for child in children],
         "full_collection_walk_ms": _common.median([child["full_collection_walk_ms"] for child in children]),
         "open_mean_s": sum(opens) / len(opens),
     }
@@ -364,7 +370,7 @@ def _gc_ab(args: argparse.Namespace) -> dict[str, Any]:
               f"{row['open_median_s']:.3f} s, mean {row['open_mean_s']:.3f} s, worst "
               f"{row['open_worst_s']:.3f} s | a full collection after the opens (walk alone) "
               f"{row['full_collection_walk_ms']:.1f} ms | replaced documents alive "
-              f"{row['replaced_documents_alive']}")
+              f"{row['replaced_documents_alive']} | frozen, then dropped (kept) {row['frozen_then_dropped']}")
     ratios: dict[str, float | None] = {}
     if "off" in summary and "on" in summary:
         off, on = summary["off"], summary["on"]

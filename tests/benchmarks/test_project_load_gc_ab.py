@@ -39,7 +39,7 @@ def test_gc_ab_dry_run_compares_the_sides_in_child_processes(tmp_path, monkeypat
             assert _number(run["open_s"]) and run["open_s"] > 0 and _number(run["rss_mib"])
             assert all(_number(ms) for ms in run["full_ms"])
     # each side did what it says: nothing frozen when off, start-up frozen otherwise...
-    assert data["children"]["off"][0]["frozen"] == 0
+    assert data["children"]["off"][0]["frozen"] == 0 == data["children"]["off"][0]["frozen_then_dropped"]
     assert data["children"]["on"][0]["frozen"] > 0 and data["children"]["freeze-only"][0]["frozen"] > 0
     # ...and only "on" (the studio's setting) adds a full collection to every load
     assert all(run["full_ms"] for run in data["children"]["on"][0]["opens"])
