@@ -160,7 +160,10 @@ def _models(report: CheckReport) -> None:
                 report.lines.append(f"    {item.item.role}: partly downloaded ({human_size(item.partial)})")
         report.problems += [f"{version.entry.title}: {p}" for p in version.problems]
     if not any(v.ready for v in status.versions):
-        fix = "Fix: open the model manager (it opens on first run, or Settings > Model manager...) and download one."
+        fix = (
+            "Fix: open the model manager (it opens on first run, or Settings > Model manager...) and "
+            "download one."
+        )
         if status.free < VERSION_DOWNLOAD:
             fix += (
                 f" The disk has {human_size(status.free)} free and a version needs about "
