@@ -176,11 +176,16 @@ def time_ffmpeg(
 ) -> tuple[float, float]:
     """(wall-clock seconds, CPU seconds of the ffmpeg process) for one transcode; with ``lut`` (a .cube)
     ffmpeg also applies it (``-vf lut3d``): the same grade, so the encoder gets the same pictures as ours."""
-    import resource
-
     graded = ["-vf", f"lut3d=file={lut}:interp=tetrahedral"] if lut is not None else []
     command = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(source), "-an",
                *graded, *FFMPEG_ARGS[preset], *TAGS, str(out)]  # fmt: skip
+    return _timed_run(command, out)
+
+
+def _timed_run(command: list[str], out: Path) -> tuple[float, float]:
+    """(wall-clock seconds, CPU seconds of the child process) for ``command``; ``out`` is removed after."""
+    import resource
+
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, check=True)
@@ -240,22 +245,15 @@ def write_raw_frames(doc, grade: dict | None, source: Path, preset: str, path: P
 def time_ffmpeg_raw(ffmpeg: str, raw: Path, pix_fmt: str, size: tuple[int, int], preset: str, out: Path):
     """(wall, CPU) seconds for the ffmpeg CLI encoding raw frames with the preset's settings: no decode, no
     grade, only the encoder on those pictures."""
-    import resource
-
     command = [ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo",
                "-pix_fmt", pix_fmt, "-s", f"{size[0]}x{size[1]}", "-r", "24", "-i", str(raw),
                *FFMPEG_ARGS[preset], *TAGS, str(out)]  # fmt: skip
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    subprocess.run(command, check=True)
-    elapsed = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out.unlink()
-    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return _timed_run(command, out)
 
 
-def encoder_on_graded_pictures(ffmpeg: str, docs, grade: dict, source: Path, preset: str, folder: Path,
-                               runs: int) -> dict[str, Any]:
+def encoder_on_graded_pictures(
+    ffmpeg: str, docs, grade: dict, source: Path, preset: str, folder: Path, runs: int
+) -> dict[str, Any]:
     """How much more the encoder alone costs for the graded pictures than for the ungraded ones: the ffmpeg
     CLI encodes our own fast-path frames of each, from raw files, in turns. A grade that adds contrast and
     saturation gives the encoder more to do, whoever applies it."""
@@ -269,9 +267,10 @@ def encoder_on_graded_pictures(ffmpeg: str, docs, grade: dict, source: Path, pre
     walls: dict[bool, list[float]] = {False: [], True: []}
     cpus: dict[bool, list[float]] = {False: [], True: []}
     for run in range(runs):
-        for graded in ((False, True) if run % 2 == 0 else (True, False)):
-            wall, used = time_ffmpeg_raw(ffmpeg, raws[graded], pix_fmt, (width, height), preset,
-                                         folder / f"raw{ext}")
+        for graded in (False, True) if run % 2 == 0 else (True, False):
+            wall, used = time_ffmpeg_raw(
+                ffmpeg, raws[graded], pix_fmt, (width, height), preset, folder / f"raw{ext}"
+            )
             walls[graded].append(wall)
             cpus[graded].append(used)
     for raw in raws.values():
@@ -483,10 +482,14 @@ def print_preset(preset: str, result: dict[str, Any]) -> None:
             print(f"  {label:30} " + (f"{value * 100:+.1f} %" if unit == "%" else f"{value:.2f}x"))
     check = result.get("encoder_on_graded_pictures")
     if check:
-        print(f"  the encoder alone on our graded vs ungraded frames: x{check['factor']:.3f} wall, "
-              f"x{check['cpu_factor']:.3f} CPU (ffmpeg CLI, raw input)")
-        print(f"  ours graded vs ffmpeg's transcode with that encoder work: "
-              f"{result['ratio_graded_vs_ffmpeg_same_encoder_work']:.2f}")
+        print(
+            f"  the encoder alone on our graded vs ungraded frames: x{check['factor']:.3f} wall, "
+            f"x{check['cpu_factor']:.3f} CPU (ffmpeg CLI, raw input)"
+        )
+        print(
+            f"  ours graded vs ffmpeg's transcode with that encoder work: "
+            f"{result['ratio_graded_vs_ffmpeg_same_encoder_work']:.2f}"
+        )
     print("  goals: graded ratio >= 0.95, overhead < 10 %")
 
 

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtTest import QTest
 
 from ui.main_window import MainWindow
 from ui.project_actions import ProjectPrompts, RecoveryDecision, UnsavedChoice
@@ -78,3 +80,18 @@ def dark_theme(app) -> Iterator[None]:  # noqa: ANN001 - the QApplication
         app.setStyle(previous[0])
         app.setPalette(previous[1])
         app.setStyleSheet(previous[2])
+
+
+def focus(qtbot, widget) -> None:  # noqa: ANN001
+    """Give ``widget`` (a QWidget) the keyboard focus in its (activated) window, and wait until it has it."""
+    widget.window().activateWindow()
+    widget.setFocus()
+    qtbot.waitUntil(widget.hasFocus)
+    assert QGuiApplication.focusObject() is widget
+
+
+def press(qtbot, widget, key: str) -> None:  # noqa: ANN001
+    """`key` typed into `widget` (focused first), through the window's shortcut map as a user's would."""
+    focus(qtbot, widget)
+    combo = QKeySequence(key)[0]
+    QTest.keyClick(widget, combo.key(), combo.keyboardModifiers())

@@ -350,17 +350,23 @@ def test_an_ffmpeg_failure_in_the_fast_path_is_a_clear_error_and_leaves_nothing(
 # --------------------------------------------------------------------------- the preflight's end check
 
 
-def indexed_mp4(path: Path, frames: int = 48) -> Path:
-    """An MP4 with its index at the front (faststart): cut short, it still lists every frame."""
-    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
+def h264(path: Path, frames: int = 48, options: dict | None = None, muxer: dict | None = None) -> Path:
+    """An H.264 MP4 of the test pictures, with these encoder and muxer options."""
+    with av.open(str(path), "w", options=muxer or {}) as container:
         stream = container.add_stream("libx264", rate=RATE)
         stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
+        stream.options = options or {}
         for i in range(frames):
             frame = av.VideoFrame.from_ndarray((picture(i) * 255).astype(np.uint8), format="rgb24")
             frame.pts = i
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return path
+
+
+def indexed_mp4(path: Path, frames: int = 48) -> Path:
+    """An MP4 with its index at the front (faststart): cut short, it still lists every frame."""
+    return h264(path, frames, muxer={"movflags": "faststart"})
 
 
 def test_the_reader_reaches_frames_that_are_there_and_not_those_cut_off(sources, tmp_path):
@@ -411,16 +417,7 @@ class _CountingPacket:
 
 
 def two_gops(path: Path, frames: int = 48, gop: int = 24) -> Path:
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=RATE)
-        stream.width, stream.height, stream.pix_fmt = SIZE[0], SIZE[1], "yuv420p"
-        stream.options = {"x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"}
-        for i in range(frames):
-            frame = av.VideoFrame.from_ndarray((picture(i) * 255).astype(np.uint8), format="rgb24")
-            frame.pts = i
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return path
+    return h264(path, frames, {"x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"})
 
 
 def test_reach_skips_only_a_keyframe_the_caller_decoded_already(tmp_path):

@@ -37,3 +37,30 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     module takes it for every test with ``pytestmark = pytest.mark.usefixtures("data_dir")``."""
     monkeypatch.setenv("AIPROD_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
+
+
+@pytest.fixture
+def settings(tmp_path: Path):  # noqa: ANN201
+    """A private settings file (QSettings, ini format) for a dialog under test; a test module may define
+    its own ``settings`` instead."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def make_dialog(qtbot, settings):  # noqa: ANN001, ANN201
+    """``make(doc, **kwargs)``: an Export dialog on ``settings``, shut down at the end of the test."""
+    from ui.export_dialog import ExportDialog
+
+    dialogs = []
+
+    def make(document, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        dialog = ExportDialog(document, settings, **kwargs)
+        qtbot.addWidget(dialog)
+        dialogs.append(dialog)
+        return dialog
+
+    yield make
+    for dialog in dialogs:
+        dialog.shutdown()

@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 from media_builders import make_video
 from PySide6.QtCore import QMimeData
-from PySide6.QtGui import QGuiApplication, QKeySequence
-from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
-from window_helpers import opened_window
+from PySide6.QtGui import QGuiApplication
+from window_helpers import focus, opened_window, press
 
 from app.document import TrackKind
 from app.document.clipboard import CLIPBOARD_MIME
@@ -36,20 +34,6 @@ def shots(tmp_path_factory) -> list[Path]:
 def window(qtbot, tmp_path):  # noqa: ANN001, ANN201
     with opened_window(qtbot, tmp_path) as window:
         yield window
-
-
-def focus(qtbot, widget: QWidget) -> None:  # noqa: ANN001
-    widget.window().activateWindow()
-    widget.setFocus()
-    qtbot.waitUntil(widget.hasFocus)
-    assert QApplication.focusWidget() is widget
-
-
-def press(qtbot, widget: QWidget, key: str) -> None:  # noqa: ANN001
-    """`key` typed into `widget` (focused first), through the window's shortcut map as a user's would."""
-    focus(qtbot, widget)
-    combo = QKeySequence(key)[0]
-    QTest.keyClick(widget, combo.key(), combo.keyboardModifiers())
 
 
 def video_clips(window: MainWindow):  # noqa: ANN201

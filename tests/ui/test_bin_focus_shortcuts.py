@@ -11,10 +11,8 @@ import opentimelineio as otio
 import pytest
 from media_builders import make_video
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
-from window_helpers import opened_window
+from window_helpers import focus, opened_window, press
 
 from app.commands import push_edit
 from app.document import TrackKind
@@ -38,20 +36,6 @@ def shots(tmp_path_factory) -> list[Path]:
 def window(qtbot, tmp_path):  # noqa: ANN001, ANN201
     with opened_window(qtbot, tmp_path) as window:
         yield window
-
-
-def focus(qtbot, widget: QWidget) -> None:  # noqa: ANN001
-    widget.window().activateWindow()
-    widget.setFocus()
-    qtbot.waitUntil(widget.hasFocus)
-    assert QApplication.focusWidget() is widget
-
-
-def press(qtbot, widget: QWidget, key: str) -> None:  # noqa: ANN001
-    """`key` typed into `widget` (focused first), through the window's shortcut map as a user's would."""
-    focus(qtbot, widget)
-    combo = QKeySequence(key)[0]
-    QTest.keyClick(widget, combo.key(), combo.keyboardModifiers())
 
 
 def clips(window: MainWindow, kind: TrackKind = TrackKind.VIDEO):  # noqa: ANN201

@@ -11,7 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from app.document import TimelineDocument, TrackKind
 from app.errors import ExportCancelled, ExportError
@@ -53,11 +53,6 @@ def fake_report(out_path, preset, frames: int) -> RenderReport:  # noqa: ANN001
     )  # fmt: skip
 
 
-@pytest.fixture
-def settings(tmp_path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
 @pytest.fixture(scope="module")
 def media(tmp_path_factory) -> list[Path]:
     root = tmp_path_factory.mktemp("export_media")
@@ -71,21 +66,6 @@ def media(tmp_path_factory) -> list[Path]:
 def doc(media) -> TimelineDocument:
     """Two 12-frame clips on V1 (with their sound on A1): 24 frames at 24 fps."""
     return back_to_back(media, name="Two clips")
-
-
-@pytest.fixture
-def make_dialog(qtbot, settings):
-    dialogs: list[ExportDialog] = []
-
-    def make(doc: TimelineDocument, **kwargs) -> ExportDialog:
-        dialog = ExportDialog(doc, settings, **kwargs)
-        qtbot.addWidget(dialog)
-        dialogs.append(dialog)
-        return dialog
-
-    yield make
-    for dialog in dialogs:
-        dialog.shutdown()
 
 
 def group_titles(dialog: ExportDialog) -> list[str]:

@@ -39,30 +39,10 @@ class FakeRender:
         )  # fmt: skip
 
 
-@pytest.fixture
-def settings(tmp_path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
 @pytest.fixture(scope="module")
 def doc(tmp_path_factory) -> TimelineDocument:
     root = tmp_path_factory.mktemp("exact_dialog_media")
     return back_to_back([make_video(root / "a.mp4", frames=6, audio=False)], name="Exact")
-
-
-@pytest.fixture
-def make_dialog(qtbot, settings):
-    dialogs: list[ExportDialog] = []
-
-    def make(document: TimelineDocument, **kwargs) -> ExportDialog:
-        dialog = ExportDialog(document, settings, **kwargs)
-        qtbot.addWidget(dialog)
-        dialogs.append(dialog)
-        return dialog
-
-    yield make
-    for dialog in dialogs:
-        dialog.shutdown()
 
 
 def queue_one(make_dialog, doc, tmp_path, tick: bool | None) -> tuple[ExportDialog, list[ExportRequest]]:  # noqa: ANN001
