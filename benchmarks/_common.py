@@ -129,6 +129,27 @@ def write_json(payload: dict[str, Any], out: str | Path | None, stem: str, tag: 
     return target
 
 
+def header(name: str, dry_run: bool, machine: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The fields every result file starts with: which benchmark, when, whether a dry run, the machine
+    (default: `machine_info()`) and its load average."""
+    return {
+        "benchmark": name,
+        "date": now_utc(),
+        "dry_run": bool(dry_run),
+        "machine": machine if machine is not None else machine_info(),
+        "load_average": load_average(),
+    }
+
+
+def save(payload: dict[str, Any], out: str | Path | None, dry_run: bool) -> dict[str, Any]:
+    """Write `payload` (named by its "benchmark" field; tagged "dry-run" for a dry run), say where, and
+    return it."""
+    name = payload["benchmark"]
+    path = write_json(payload, out, name, "dry-run" if dry_run else "")
+    print(f"{name}: wrote {path}")
+    return payload
+
+
 def fmt_s(seconds: float | None) -> str:
     return "n/a" if seconds is None else f"{seconds:8.3f} s"
 

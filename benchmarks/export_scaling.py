@@ -154,11 +154,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for kind in kinds:
             entry[kind]["speedup_over_first"] = round(one[kind]["median_s"] / entry[kind]["median_s"], 3)
     payload = {
-        "benchmark": "export_scaling",
-        "date": _common.now_utc(),
-        "dry_run": args.dry_run,
-        "machine": _common.machine_info(),
-        "load_average": _common.load_average(),
+        **_common.header("export_scaling", args.dry_run),
         "settings": {
             "width": args.width,
             "height": args.height,
@@ -174,9 +170,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "speedup_over_first is against the smallest core count",
         "results": results,
     }
-    path = _common.write_json(payload, args.out, "export_scaling", "dry-run" if args.dry_run else "")
-    print(f"export_scaling: wrote {path}")
-    return payload
+    return _common.save(payload, args.out, args.dry_run)
 
 
 if __name__ == "__main__":

@@ -353,11 +353,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 )
             print_preset(preset, results[preset])
     payload = {
-        "benchmark": "export_speed",
-        "date": _common.now_utc(),
-        "dry_run": args.dry_run,
-        "machine": dict(machine(), ffmpeg_cli=ffmpeg_version(ffmpeg)),
-        "load_average": _common.load_average(),
+        **_common.header("export_speed", args.dry_run, dict(machine(), ffmpeg_cli=ffmpeg_version(ffmpeg))),
         "settings": {
             "width": args.width,
             "height": args.height,
@@ -376,9 +372,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "than PyAV (see machine)",
         "results": results,
     }
-    path = _common.write_json(payload, args.out, "export_speed", "dry-run" if args.dry_run else "")
-    print(f"export_speed: wrote {path}")
-    return payload
+    return _common.save(payload, args.out, args.dry_run)
 
 
 def summarise(

@@ -175,12 +175,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"{cost['max_diff_vs_cpu']:.2e})")  # fmt: skip
     if not applied:
         print("  [the compositor applied no grade]")
+    host = dict(export_speed.machine(), gl_renderer=getattr(gl, "renderer", None))
     payload = {
-        "benchmark": "grading_overhead",
-        "date": _common.now_utc(),
-        "dry_run": args.dry_run,
-        "machine": dict(export_speed.machine(), gl_renderer=getattr(gl, "renderer", None)),
-        "load_average": _common.load_average(),
+        **_common.header("grading_overhead", args.dry_run, host),
         "settings": {
             "preset": PRESET,
             "width": args.width,
@@ -196,11 +193,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "is Mesa llvmpipe (a CPU rasterizer), not a GPU",
         "results": results,
     }
-    path = _common.write_json(payload, args.out, "grading_overhead", "dry-run" if args.dry_run else "")
-    print(f"grading_overhead: wrote {path}")
     if gl is not None:
         gl.close()
-    return payload
+    return _common.save(payload, args.out, args.dry_run)
 
 
 if __name__ == "__main__":

@@ -124,11 +124,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"reference: decode + grade {reference:.1f} ms per {args.width}x{args.height} frame; UI thread "
           f"per scope {ui_ms:.2f} ms median, {worst_ui:.2f} ms worst (goal <= {goal} ms)")  # fmt: skip
     payload = {
-        "benchmark": "scope_cost",
-        "date": _common.now_utc(),
-        "dry_run": args.dry_run,
-        "machine": export_speed.machine(),
-        "load_average": _common.load_average(),
+        **_common.header("scope_cost", args.dry_run, export_speed.machine()),
         "settings": {
             "width": args.width,
             "height": args.height,
@@ -153,9 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         },
         "cases": cases,
     }
-    path = _common.write_json(payload, args.out, "scope_cost", "dry-run" if args.dry_run else "")
-    print(f"scope_cost: wrote {path}")
-    return payload
+    return _common.save(payload, args.out, args.dry_run)
 
 
 if __name__ == "__main__":
