@@ -95,3 +95,14 @@ def press(qtbot, widget, key: str) -> None:  # noqa: ANN001
     focus(qtbot, widget)
     combo = QKeySequence(key)[0]
     QTest.keyClick(widget, combo.key(), combo.keyboardModifiers())
+
+
+def tiny_job(panel, prompt: str, seconds: float = 0.3, steps: int = 2, model: str | None = None) -> None:  # noqa: ANN001
+    """Fill the Generate panel for a tiny, fast generation: ``prompt``, 64x64, ``seconds`` long (0.3 s: 9
+    frames at 24 fps), ``steps`` denoising steps, and ``model`` (a model combo entry) when given."""
+    panel.prompt_edit.setPlainText(prompt)
+    if model is not None:
+        panel.model_combo.setCurrentIndex(panel.model_combo.findData(model))
+    panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
+    panel.duration_spin.setValue(seconds)
+    panel.steps_spin.setValue(steps)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
+from window_helpers import tiny_job
 
 from app.commands import push_edit
 from app.project.paths import recovery_dir
@@ -342,10 +343,7 @@ def instant(qtbot, settings_path, answers):  # noqa: ANN001, ANN201
     window = open_window(qtbot, settings_path, answers, engine_factory=lambda *_: InstantEngine())
     window.apply_engine_settings(EngineSettings(developer_tiny=True))
     panel = window.generate_panel
-    panel.prompt_edit.setPlainText("a lighthouse in a storm")
-    panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
-    panel.duration_spin.setValue(0.3)
-    panel.steps_spin.setValue(2)
+    tiny_job(panel, "a lighthouse in a storm")
     yield window
     window.shutdown()
 

@@ -8,6 +8,7 @@ import pytest
 from opentimelineio.opentime import RationalTime
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QUndoStack
+from window_helpers import tiny_job
 
 from app.document import TimelineDocument, TrackKind
 from app.jobs import EngineSettings, JobQueue, JobStatus, apply_result
@@ -18,11 +19,7 @@ DEV = EngineSettings(developer_tiny=True)
 
 
 def _tiny_setup(panel: GeneratePanel, steps: int = 4) -> None:
-    panel.prompt_edit.setPlainText("a cat on a beach at sunset")
-    panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
-    panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
-    panel.duration_spin.setValue(0.3)  # -> 9 frames at 24 fps
-    panel.steps_spin.setValue(steps)
+    tiny_job(panel, "a cat on a beach at sunset", steps=steps, model="tiny")
 
 
 def test_generate_is_disabled_with_an_actionable_message_until_settings_are_complete(qtbot):

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 from hf_home import isolate_hf_home
 from shared_fixtures import LTX23_FIXTURE, needs_ltx23_fixture
-from window_helpers import opened_window
+from window_helpers import opened_window, tiny_job
 
 from app.jobs import EngineSettings
 from ui.generate_panel import GeneratePanel
@@ -46,10 +46,7 @@ class InstantEngine:
 
 
 def _small_job(panel: GeneratePanel) -> None:
-    panel.prompt_edit.setPlainText("a lighthouse at dusk")
-    panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
-    panel.duration_spin.setValue(0.3)
-    panel.steps_spin.setValue(2)
+    tiny_job(panel, "a lighthouse at dusk")
 
 
 def test_without_a_model_the_panel_points_at_the_model_manager(qtbot):

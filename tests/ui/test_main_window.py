@@ -15,6 +15,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDockWidget, QLabel, QMessageBox
+from window_helpers import tiny_job
 
 from app import __version__
 from app.commands import push_edit
@@ -202,11 +203,7 @@ def test_generate_arrange_save_quit_reopen(qtbot, settings_path, answers, tmp_pa
     window = open_window(qtbot, settings_path, answers)
     window.apply_engine_settings(EngineSettings(developer_tiny=True))
     panel = window.generate_panel
-    panel.prompt_edit.setPlainText("a lighthouse in a storm")
-    panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
-    panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
-    panel.duration_spin.setValue(0.3)  # 9 frames at 24 fps
-    panel.steps_spin.setValue(3)
+    tiny_job(panel, "a lighthouse in a storm", steps=3, model="tiny")
     panel.place_check.setChecked(True)
     previews: list[str] = []
     window.jobs.job_changed.connect(
@@ -315,11 +312,7 @@ def test_regenerate_from_the_inspector_files_a_new_take_with_the_same_seed(qtbot
     try:
         window.apply_engine_settings(EngineSettings(developer_tiny=True))
         panel = window.generate_panel
-        panel.prompt_edit.setPlainText("a lighthouse in a storm")
-        panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
-        panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
-        panel.duration_spin.setValue(0.3)
-        panel.steps_spin.setValue(2)
+        tiny_job(panel, "a lighthouse in a storm", model="tiny")
         panel.place_check.setChecked(True)
         with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000) as first:
             panel.request_generate()
@@ -396,11 +389,7 @@ def test_inpaint_a_region_of_a_generated_clip_into_a_new_take(qtbot, settings_pa
     try:
         window.apply_engine_settings(EngineSettings(developer_tiny=True))
         panel = window.generate_panel
-        panel.prompt_edit.setPlainText("a harbour at dawn")
-        panel.model_combo.setCurrentIndex(panel.model_combo.findData("tiny"))
-        panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
-        panel.duration_spin.setValue(0.3)  # 9 frames
-        panel.steps_spin.setValue(2)
+        tiny_job(panel, "a harbour at dawn", model="tiny")
         panel.place_check.setChecked(True)
         with qtbot.waitSignal(window.jobs.job_finished, timeout=300_000) as generated:
             panel.request_generate()

@@ -14,7 +14,7 @@ from hf_home import isolate_hf_home
 from PySide6.QtCore import QPoint, QRect, QSize
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QScrollArea
-from window_helpers import dark_theme, opened_window
+from window_helpers import dark_theme, opened_window, tiny_job
 from xvfb_child import needs_xvfb, run_under_xvfb
 
 from app.jobs import EngineSettings
@@ -208,10 +208,7 @@ def test_small_screen_shots(qtbot, tmp_path, hf_home):
         settings.close()
         window.apply_engine_settings(EngineSettings(developer_tiny=True))
         panel = window.generate_panel
-        panel.prompt_edit.setPlainText("a lighthouse at dusk, waves, wind")
-        panel.size_combo.setCurrentIndex(panel.size_combo.findData("64x64"))
-        panel.duration_spin.setValue(0.3)
-        panel.steps_spin.setValue(2)
+        tiny_job(panel, "a lighthouse at dusk, waves, wind")
         with qtbot.waitSignal(window.jobs.job_finished, timeout=60_000):
             panel.request_generate()
         assert panel.message_label.text().startswith("Done:")
